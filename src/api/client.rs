@@ -1,0 +1,717 @@
+//! Transport: endpoint, headers, signing, timeouts, the reply envelope, error kinds,
+//! retries for reads and a per-action rate limit. A change
+//! (ModifyDBInstanceSSLConfig) is sent at most once per call: never retried here.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::models::ApiRequest;
+use super::sign::{self, RequestParts, SIGNED_HEADERS};
+use super::{Action, DEFAULT_ENDPOINT, VERSION};
+use crate::credentials::Credential;
+use crate::text;
+
+pub const REQUEST_CLIENT: &str = concat!("pgssl/", env!("CARGO_PKG_VERSION"));
+const CONTENT_TYPE: &str = "application/json";
+const MAX_REPLY_BYTES: usize = 32 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+/// Where requests go. `Host` is the authority, verbatim, and is what gets signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub scheme: Scheme,
+    /// `host` or `host:port`.
+    pub authority: String,
+}
+
+impl Default for Endpoint {
+    fn default() -> Self {
+        Endpoint {
+            scheme: Scheme::Https,
+            authority: DEFAULT_ENDPOINT.into(),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Accepts `host`, `host:port`, `https://host[:port]`, and `http://` only for loopback.
+    pub fn parse(input: &str) -> Result<Endpoint, String> {
+        let trimmed = input.trim();
+        let (scheme, rest) = if let Some(r) = strip_prefix_ci(trimmed, "https://") {
+            (Scheme::Https, r)
+        } else if let Some(r) = strip_prefix_ci(trimmed, "http://") {
+            (Scheme::Http, r)
+        } else if trimmed.contains("://") {
+            return Err(format!(
+                "endpoint '{}' has an unsupported scheme; use https://HOST or http://127.0.0.1:PORT",
+                text::sanitize(input)
+            ));
+        } else {
+            (Scheme::Https, trimmed)
+        };
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.is_empty() {
+            return Err(
+                "endpoint is empty; give a host such as postgres.intl.tencentcloudapi.com".into(),
+            );
+        }
+        if authority.contains('/') || authority.contains('?') || authority.contains('#') {
+            return Err(format!(
+                "endpoint '{}' must be a host (and port) without a path",
+                text::sanitize(input)
+            ));
+        }
+        if !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        {
+            return Err(format!(
+                "endpoint '{}' has characters a host name cannot have",
+                text::sanitize(input)
+            ));
+        }
+        let (host, port) = split_host_port(authority)
+            .ok_or_else(|| format!("endpoint '{}' has a bad port", text::sanitize(input)))?;
+        let _ = port;
+        let endpoint = Endpoint {
+            scheme,
+            authority: authority.to_string(),
+        };
+        if scheme == Scheme::Http && !is_loopback_host(host) {
+            return Err(format!(
+                "refusing plain http to '{}': the request carries a signature and your change; use https, or http only to a loopback emulator (127.0.0.1)",
+                text::sanitize(host)
+            ));
+        }
+        Ok(endpoint)
+    }
+
+    pub fn url(&self) -> String {
+        format!("{self}/")
+    }
+
+    pub fn host(&self) -> &str {
+        split_host_port(&self.authority)
+            .map(|(h, _)| h)
+            .unwrap_or(&self.authority)
+    }
+
+    pub fn is_loopback(&self) -> bool {
+        is_loopback_host(self.host())
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = match self.scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        };
+        write!(f, "{scheme}://{}", self.authority)
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &s[prefix.len()..])
+}
+
+/// `(host, port)`; host keeps IPv6 brackets off. None when the port is not a number.
+fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        return match after {
+            "" => Some((host, None)),
+            p => Some((host, Some(p.strip_prefix(':')?.parse().ok()?))),
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => Some((host, Some(port.parse().ok()?))),
+        Some(_) => None, // bare IPv6 without brackets
+        None => Some((authority, None)),
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub endpoint: Endpoint,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub language: String,
+    /// Tries for a read, first one included. Changes always get exactly one.
+    pub read_attempts: u32,
+    /// Base delay of the exponential, jittered backoff between read retries.
+    pub backoff: Duration,
+    /// Requests per second per action that pgssl allows itself (the API allows 20).
+    pub rate_per_action: u32,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            endpoint: Endpoint::default(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            language: "en-US".into(),
+            read_attempts: 4,
+            backoff: Duration::from_millis(300),
+            rate_per_action: 18,
+        }
+    }
+}
+
+/// One attempt, as seen by whoever watches the client (the TUI's log).
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub action: Action,
+    pub region: Option<String>,
+    pub request_id: Option<String>,
+    pub error: Option<ApiError>,
+    pub elapsed: Duration,
+}
+
+pub type Observer = Arc<dyn Fn(&CallRecord) + Send + Sync>;
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// A request ready to go: exactly what will be on the wire.
+#[derive(Clone)]
+pub struct Prepared {
+    pub action: Action,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Prepared {
+    /// The request as text for `--dry-run`: method, URL, headers, body. The session token,
+    /// which is a bearer secret, is replaced by its length.
+    pub fn render(&self) -> String {
+        let mut out = format!("POST {}\n", self.url);
+        for (name, value) in &self.headers {
+            if *name == "X-TC-Token" {
+                out.push_str(&format!("{name}: <redacted, {} characters>\n", value.len()));
+            } else {
+                out.push_str(&format!("{name}: {value}\n"));
+            }
+        }
+        out.push('\n');
+        out.push_str(&String::from_utf8_lossy(&self.body));
+        out
+    }
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prepared")
+            .field("action", &self.action)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps each action under its per-second budget by spacing requests evenly.
+struct Limiter {
+    interval: Duration,
+    next: Mutex<HashMap<Action, tokio::time::Instant>>,
+}
+
+impl Limiter {
+    async fn acquire(&self, action: Action) {
+        let slot = {
+            let now = tokio::time::Instant::now();
+            let mut next = match self.next.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let entry = next.entry(action).or_insert(now);
+            let slot = (*entry).max(now);
+            *entry = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// A signed-request client for one credential and endpoint. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    options: ClientOptions,
+    credential: Credential,
+    limiter: Limiter,
+    clock: Clock,
+    observer: Option<Observer>,
+}
+
+/// Make sure rustls has its crypto provider (ring) before any TLS happens.
+pub fn install_crypto_provider() {
+    // Err means one is installed already, which is all we need.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+pub fn system_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Client {
+    pub fn new(credential: Credential, options: ClientOptions) -> Result<Client, String> {
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(REQUEST_CLIENT)
+            .pool_idle_timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        let rate = options.rate_per_action.max(1);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                limiter: Limiter {
+                    interval: Duration::from_secs(1) / rate,
+                    next: Mutex::new(HashMap::new()),
+                },
+                options,
+                credential,
+                clock: Arc::new(system_clock),
+                observer: None,
+            }),
+        })
+    }
+
+    /// Replace the clock (seconds since the epoch) used for timestamps.
+    pub fn with_clock(self, clock: Clock) -> Client {
+        self.rebuild(|inner| inner.clock = clock)
+    }
+
+    /// Watch every attempt (used by the TUI's log).
+    pub fn with_observer(self, observer: Observer) -> Client {
+        self.rebuild(|inner| inner.observer = Some(observer))
+    }
+
+    fn rebuild(self, f: impl FnOnce(&mut Inner)) -> Client {
+        let mut inner = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner,
+            Err(shared) => Inner {
+                http: shared.http.clone(),
+                options: shared.options.clone(),
+                credential: shared.credential.clone(),
+                limiter: Limiter {
+                    interval: shared.limiter.interval,
+                    next: Mutex::new(HashMap::new()),
+                },
+                clock: shared.clock.clone(),
+                observer: shared.observer.clone(),
+            },
+        };
+        f(&mut inner);
+        Client {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.options.endpoint
+    }
+
+    pub fn credential(&self) -> &Credential {
+        &self.inner.credential
+    }
+
+    /// Build and sign a request for `timestamp` without sending it.
+    pub fn prepare<R: ApiRequest>(
+        &self,
+        region: Option<&str>,
+        request: &R,
+        timestamp: i64,
+    ) -> Prepared {
+        // Serializing our own plain structs to JSON cannot fail.
+        let body = serde_json::to_vec(request).unwrap_or_else(|_| b"{}".to_vec());
+        self.prepare_raw(R::ACTION, region, body, timestamp)
+    }
+
+    fn prepare_raw(
+        &self,
+        action: Action,
+        region: Option<&str>,
+        body: Vec<u8>,
+        timestamp: i64,
+    ) -> Prepared {
+        let inner = &self.inner;
+        let host = inner.options.endpoint.authority.clone();
+        let date = sign::utc_date(timestamp).unwrap_or_else(|| "1970-01-01".into());
+        let signed = sign::sign(
+            &inner.credential.secret_id,
+            inner.credential.secret_key.expose(),
+            timestamp,
+            &date,
+            &RequestParts {
+                method: "POST",
+                query: "",
+                headers: &[("content-type", CONTENT_TYPE), ("host", &host)],
+                signed_headers: SIGNED_HEADERS,
+                payload: &body,
+            },
+        );
+        let mut headers: Vec<(&'static str, String)> = vec![
+            ("Content-Type", CONTENT_TYPE.into()),
+            ("Host", host),
+            ("X-TC-Action", action.name().into()),
+            ("X-TC-RequestClient", REQUEST_CLIENT.into()),
+            ("X-TC-Timestamp", timestamp.to_string()),
+            ("X-TC-Version", VERSION.into()),
+        ];
+        if let Some(region) = region {
+            headers.push(("X-TC-Region", region.into()));
+        }
+        if let Some(token) = &inner.credential.token {
+            headers.push(("X-TC-Token", token.expose().into()));
+        }
+        headers.push(("X-TC-Language", inner.options.language.clone()));
+        headers.push(("Authorization", signed.authorization));
+        Prepared {
+            action,
+            url: inner.options.endpoint.url(),
+            headers,
+            body,
+        }
+    }
+
+    /// Send a typed request. Reads are retried on rate limits and transport failures
+    /// with jittered exponential backoff, each attempt signed afresh; a change is sent once.
+    pub async fn call<R: ApiRequest>(
+        &self,
+        region: Option<&str>,
+        request: &R,
+    ) -> Result<R::Response, ApiError> {
+        let body = serde_json::to_vec(request).unwrap_or_else(|_| b"{}".to_vec());
+        let attempts = if R::ACTION.is_read() {
+            self.inner.options.read_attempts.max(1)
+        } else {
+            1
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.inner.limiter.acquire(R::ACTION).await;
+            let prepared = self.prepare_raw(R::ACTION, region, body.clone(), (self.inner.clock)());
+            let started = std::time::Instant::now();
+            let result = self.send::<R::Response>(prepared).await;
+            if let Some(observer) = &self.inner.observer {
+                observer(&CallRecord {
+                    action: R::ACTION,
+                    region: region.map(str::to_string),
+                    request_id: match &result {
+                        Ok(r) => Some(super::models::HasRequestId::request_id(r).to_string()),
+                        Err(e) => e.request_id().map(str::to_string),
+                    },
+                    error: result.as_ref().err().cloned(),
+                    elapsed: started.elapsed(),
+                });
+            }
+            match result {
+                Err(e) if attempt < attempts && e.is_transient() => {
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Full jitter: a random delay up to base * 2^(attempt-1), capped at 5 s.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let cap = self
+            .inner
+            .options
+            .backoff
+            .saturating_mul(1 << (attempt - 1).min(10))
+            .min(Duration::from_secs(5));
+        let millis = cap.as_millis().max(1) as u64;
+        Duration::from_millis(millis / 2 + crate::ids::random_u64() % (millis / 2 + 1))
+    }
+
+    async fn send<T: DeserializeOwned>(&self, prepared: Prepared) -> Result<T, ApiError> {
+        let action = prepared.action;
+        let mut builder = self.inner.http.post(&prepared.url);
+        for (name, value) in &prepared.headers {
+            builder = builder.header(*name, value);
+        }
+        let response = builder
+            .body(prepared.body)
+            .send()
+            .await
+            .map_err(|e| classify(action, &e, self.inner.options.timeout))?;
+        let status = response.status().as_u16();
+        let date = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|d| d.to_str().ok())
+            .and_then(|d| httpdate::parse_http_date(d).ok());
+        let mut response = response;
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_REPLY_BYTES {
+                        return Err(ApiError::BadReply {
+                            action,
+                            status,
+                            excerpt: format!("reply larger than {} MiB", MAX_REPLY_BYTES >> 20),
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(classify(action, &e, self.inner.options.timeout)),
+            }
+        }
+        let skew = date.map(|d| {
+            let server = d
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            (self.inner.clock)() - server
+        });
+        parse_reply(action, status, &body, skew)
+    }
+}
+
+#[derive(Deserialize)]
+#[allow(non_snake_case)]
+struct Envelope<T> {
+    Response: T,
+}
+
+#[derive(Deserialize)]
+#[allow(non_snake_case)]
+struct Probe {
+    Error: Option<ErrorBody>,
+    RequestId: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[allow(non_snake_case)]
+struct ErrorBody {
+    Code: Option<String>,
+    Message: Option<String>,
+}
+
+/// Turn a reply into a typed response or one of the error kinds.
+pub fn parse_reply<T: DeserializeOwned>(
+    action: Action,
+    status: u16,
+    body: &[u8],
+    clock_skew: Option<i64>,
+) -> Result<T, ApiError> {
+    let bad = |excerpt: String| ApiError::BadReply {
+        action,
+        status,
+        excerpt,
+    };
+    if status != 200 {
+        return Err(bad(text::excerpt(body, 120)));
+    }
+    let probe: Envelope<Probe> = serde_json::from_slice(body).map_err(|_| {
+        let e = text::excerpt(body, 120);
+        bad(if e.is_empty() { "empty body".into() } else { e })
+    })?;
+    if let Some(err) = probe.Response.Error {
+        return Err(ApiError::Api {
+            action,
+            code: text::clean(err.Code.as_deref().unwrap_or("(no code)")),
+            message: text::truncate(&text::sanitize(err.Message.as_deref().unwrap_or("")), 300),
+            request_id: text::clean(probe.Response.RequestId.as_deref().unwrap_or("(none)")),
+            clock_skew,
+        });
+    }
+    if probe.Response.RequestId.is_none() {
+        return Err(bad(format!(
+            "no RequestId in the reply: {}",
+            text::excerpt(body, 100)
+        )));
+    }
+    serde_json::from_slice::<Envelope<T>>(body)
+        .map(|e| e.Response)
+        .map_err(|e| {
+            bad(format!(
+                "reply did not have the expected fields ({}): {}",
+                text::truncate(&text::sanitize(&e.to_string()), 120),
+                text::excerpt(body, 80)
+            ))
+        })
+}
+
+/// Sort a transport failure into "not sent" or "outcome unknown".
+fn classify(action: Action, error: &reqwest::Error, timeout: Duration) -> ApiError {
+    let detail = error_chain(error);
+    if error.is_connect() {
+        ApiError::NotSent { action, detail }
+    } else if error.is_timeout() {
+        ApiError::OutcomeUnknown {
+            action,
+            detail: format!(
+                "no reply within {}s (the request may have arrived)",
+                timeout.as_secs()
+            ),
+        }
+    } else if error.is_builder() {
+        ApiError::NotSent { action, detail }
+    } else {
+        ApiError::OutcomeUnknown {
+            action,
+            detail: format!("the connection broke after the request was sent ({detail})"),
+        }
+    }
+}
+
+/// The distinct messages along an error's source chain, innermost last.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        let msg = e.to_string();
+        if !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+        current = e.source();
+    }
+    // reqwest's outer message repeats the URL; the inner ones say what happened.
+    let useful: Vec<&String> = parts.iter().skip(usize::from(parts.len() > 1)).collect();
+    text::truncate(
+        &text::sanitize(
+            &useful
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(": "),
+        ),
+        200,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::models::DescribeDBInstanceSSLConfigResponse;
+
+    #[test]
+    fn endpoints() {
+        let e = Endpoint::parse("postgres.intl.tencentcloudapi.com").expect("bare host");
+        assert_eq!(e.url(), "https://postgres.intl.tencentcloudapi.com/");
+        let e = Endpoint::parse("http://127.0.0.1:8080/").expect("loopback http");
+        assert_eq!(e.authority, "127.0.0.1:8080");
+        assert_eq!(e.scheme, Scheme::Http);
+        assert!(Endpoint::parse("http://[::1]:9000").is_ok());
+        assert!(Endpoint::parse("http://localhost:9000").is_ok());
+        assert!(Endpoint::parse("HTTPS://postgres.ap-seoul.tencentcloudapi.com").is_ok());
+        let err = Endpoint::parse("http://postgres.tencentcloudapi.com").expect_err("plain http");
+        assert!(err.contains("refusing plain http"), "{err}");
+        assert!(Endpoint::parse("http://10.0.0.1:80").is_err());
+        assert!(Endpoint::parse("ftp://x").is_err());
+        assert!(Endpoint::parse("https://host/path").is_err());
+        assert!(Endpoint::parse("host:notaport").is_err());
+        assert!(Endpoint::parse("").is_err());
+        assert!(Endpoint::parse("ho st").is_err());
+    }
+
+    #[test]
+    fn replies_sort_into_kinds() {
+        let action = Action::DescribeDBInstanceSSLConfig;
+        let ok: DescribeDBInstanceSSLConfigResponse = parse_reply(
+            action,
+            200,
+            br#"{"Response":{"SSLEnabled":true,"CAUrl":"u","ConnectAddress":"10.0.0.1","RequestId":"r1","New":1}}"#,
+            None,
+        )
+        .expect("ok");
+        assert_eq!(ok.SSLEnabled, Some(true));
+
+        let err = parse_reply::<DescribeDBInstanceSSLConfigResponse>(
+            action,
+            200,
+            br#"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"expired\u001b[31m"},"RequestId":"r2"}}"#,
+            Some(400),
+        )
+        .expect_err("api error");
+        match &err {
+            ApiError::Api {
+                code,
+                message,
+                request_id,
+                clock_skew,
+                ..
+            } => {
+                assert_eq!(code, "AuthFailure.SignatureExpire");
+                assert_eq!(message, "expired\\x1b[31m");
+                assert_eq!(request_id, "r2");
+                assert_eq!(*clock_skew, Some(400));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("6m 40s ahead"), "{err}");
+
+        for (status, body) in [
+            (502, &b"<html>Bad Gateway</html>"[..]),
+            (200, b"not json"),
+            (200, b"{\"Data\":1}"),
+            (200, b"{\"Response\":{\"SSLEnabled\":true}}"),
+            (
+                200,
+                b"{\"Response\":{\"SSLEnabled\":\"yes\",\"RequestId\":\"r\"}}",
+            ),
+            (200, b""),
+        ] {
+            let e = parse_reply::<DescribeDBInstanceSSLConfigResponse>(action, status, body, None)
+                .expect_err("bad reply");
+            assert!(matches!(e, ApiError::BadReply { .. }), "{e:?}");
+            assert!(!e.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn dry_run_render_hides_the_token() {
+        let cred = Credential::new("AKIDexample0000", "secretkey123", Some("tokentokentoken"))
+            .expect("cred");
+        let client = Client::new(cred, ClientOptions::default()).expect("client");
+        let p = client.prepare(
+            Some("ap-guangzhou"),
+            &crate::api::models::ModifyDBInstanceSSLConfigRequest {
+                DBInstanceId: "postgres-abcd1234".into(),
+                SSLEnabled: false,
+                ConnectAddress: None,
+            },
+            1_700_000_000,
+        );
+        let text = p.render();
+        assert!(text.starts_with("POST https://postgres.intl.tencentcloudapi.com/\n"));
+        assert!(text.contains("X-TC-Token: <redacted, 15 characters>"));
+        assert!(!text.contains("tokentokentoken") && !text.contains("secretkey123"));
+        assert!(text.contains("X-TC-Region: ap-guangzhou"));
+        assert!(text.ends_with(r#"{"DBInstanceId":"postgres-abcd1234","SSLEnabled":false}"#));
+    }
+}

@@ -1,0 +1,287 @@
+//! What can go wrong with one API call, kept in the four kinds that call for different
+//! action: the API said no; nothing was sent; something was sent and we don't know what
+//! happened; what answered was not Tencent's API. Every kind renders as one line that
+//! says what happened and what to do. All text in here has been sanitized.
+
+use super::Action;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// (a) The API answered with an error envelope.
+    Api {
+        action: Action,
+        code: String,
+        message: String,
+        request_id: String,
+        /// Local clock minus the server's `Date`, in seconds, when the reply had one.
+        clock_skew: Option<i64>,
+    },
+    /// (b) The request never left: DNS, connection refused, TLS handshake.
+    NotSent { action: Action, detail: String },
+    /// (c) The request may have arrived but no complete reply came back.
+    OutcomeUnknown { action: Action, detail: String },
+    /// (d) Something answered, but not with Tencent's API envelope.
+    BadReply {
+        action: Action,
+        status: u16,
+        excerpt: String,
+    },
+}
+
+impl ApiError {
+    pub fn action(&self) -> Action {
+        match self {
+            ApiError::Api { action, .. }
+            | ApiError::NotSent { action, .. }
+            | ApiError::OutcomeUnknown { action, .. }
+            | ApiError::BadReply { action, .. } => *action,
+        }
+    }
+
+    /// The API error code, when the API answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Api { request_id, .. } => Some(request_id),
+            _ => None,
+        }
+    }
+
+    /// A short name for the kind, stable for scripts (`--output json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Api { .. } => "api",
+            ApiError::NotSent { .. } => "not_sent",
+            ApiError::OutcomeUnknown { .. } => "outcome_unknown",
+            ApiError::BadReply { .. } => "bad_reply",
+        }
+    }
+
+    /// Whether a read may be tried again: rate limits and transport failures.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Api { code, .. } => code.starts_with("RequestLimitExceeded"),
+            ApiError::NotSent { .. } | ApiError::OutcomeUnknown { .. } => true,
+            ApiError::BadReply { status, .. } => matches!(status, 502..=504),
+        }
+    }
+
+    /// True when a change may or may not have been made.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, ApiError::OutcomeUnknown { action, .. } if !action.is_read())
+    }
+
+    /// Exit status for the CLI: 3 when a change's outcome is unknown, else 1.
+    pub fn exit_code(&self) -> i32 {
+        if self.is_outcome_unknown() { 3 } else { 1 }
+    }
+
+    /// The one line of advice, without the description of what happened.
+    pub fn advice(&self) -> String {
+        match self {
+            ApiError::Api {
+                code, clock_skew, ..
+            } => hint(code, *clock_skew),
+            ApiError::NotSent { .. } => {
+                "Nothing was changed; check the endpoint, network and proxy settings.".into()
+            }
+            ApiError::OutcomeUnknown { action, .. } => unknown_hint(*action).into(),
+            ApiError::BadReply { .. } => "Check --endpoint and any proxy in between.".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Api {
+                action,
+                code,
+                message,
+                request_id,
+                ..
+            } => write!(
+                f,
+                "{action} failed: {code}: {message} (RequestId {request_id})."
+            )?,
+            ApiError::NotSent { action, detail } => write!(f, "{action} was not sent: {detail}.")?,
+            ApiError::OutcomeUnknown { action, detail } => {
+                write!(f, "{action}: outcome unknown: {detail}.")?
+            }
+            ApiError::BadReply {
+                action,
+                status,
+                excerpt,
+            } => write!(
+                f,
+                "{action} got a reply that is not Tencent Cloud's API (HTTP {status}): \"{excerpt}\"."
+            )?,
+        }
+        write!(f, " {}", self.advice())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+fn unknown_hint(action: Action) -> &'static str {
+    if action.is_read() {
+        "Nothing was changed; try again."
+    } else {
+        "The change may or may not have been made: check with `pgssl ssl show` and `pgssl task show` before sending it again"
+    }
+}
+
+/// Render a clock offset as `7m 12s`.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.unsigned_abs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// What to do about an API error code, in one sentence.
+pub fn hint(code: &str, clock_skew: Option<i64>) -> String {
+    let fixed = match code {
+        "AuthFailure.SignatureExpire" => {
+            return match clock_skew {
+                Some(skew) if skew.abs() >= 1 => format!(
+                    "This machine's clock is {} {} the server's: sync it (e.g. `timedatectl set-ntp true`) and try again.",
+                    human_duration(skew),
+                    if skew > 0 { "ahead of" } else { "behind" }
+                ),
+                _ => "The request's timestamp was more than 5 minutes off the server's clock: check this machine's clock and try again.".into(),
+            };
+        }
+        "AuthFailure.SignatureFailure" => {
+            "The SecretKey does not match the SecretId: check the credential pgssl used (it says which source)."
+        }
+        "AuthFailure.SecretIdNotFound" | "AuthFailure.InvalidSecretId" => {
+            "The SecretId is unknown or disabled: check the credential pgssl used, or create a key in CAM."
+        }
+        "AuthFailure.TokenFailure" => {
+            "The temporary credential's token is wrong or expired: get a fresh one (TENCENTCLOUD_TOKEN)."
+        }
+        "AuthFailure.InvalidAuthorization" => {
+            "The Authorization header was rejected: check the endpoint is Tencent's PostgreSQL API."
+        }
+        "AuthFailure.UnauthorizedOperation" | "UnauthorizedOperation" => {
+            "This key is not allowed to do that: ask for the CAM permission on this action and instance."
+        }
+        "OperationDenied.InstanceAccessDeniedError" => {
+            "This key may not operate on that instance: check CAM permissions."
+        }
+        "OperationDenied.InstanceStatusLimitError" => {
+            "The instance is busy or not running: wait for its current task to end (`pgssl task show`), then try again."
+        }
+        "ResourceNotFound.InstanceNotFoundError"
+        | "InvalidParameterValue.InstanceNotExist"
+        | "InstanceNotExist" => {
+            "No such instance in that region: check the instance id and --region."
+        }
+        "InvalidParameterValue.InvalidParameterValueError" => {
+            "A value was rejected: the address must be one of the instance's own addresses (see `pgssl ssl show`)."
+        }
+        "UnsupportedRegion"
+        | "InvalidParameterValue.IllegalRegion"
+        | "InvalidParameterValue.RegionNotSupported" => {
+            "That region does not support this action: use one of the 18 SSL regions (`pgssl regions list --all`)."
+        }
+        "InvalidAction" | "NoSuchVersion" | "NoSuchProduct" => {
+            "The endpoint does not serve the PostgreSQL API 2017-03-12: check --endpoint."
+        }
+        "FailedOperation.DatabaseAccessError"
+        | "InternalError"
+        | "FailedOperation.FailedOperationError"
+        | "FailedOperation.FlowCreateError"
+        | "ServiceUnavailable" => {
+            "A temporary failure on Tencent's side: wait a minute and try again; if it persists, open a ticket with the RequestId."
+        }
+        "FailedOperation.OperateFrequencyLimitedError" => {
+            "Too many operations on this instance: wait a few minutes and try again."
+        }
+        _ if code.starts_with("RequestLimitExceeded") => {
+            "Too many requests per second: wait a moment and try again."
+        }
+        _ if code.starts_with("InvalidParameter")
+            || code.starts_with("MissingParameter")
+            || code.starts_with("UnknownParameter") =>
+        {
+            "The request was malformed: this is likely a pgssl bug; please report it with the RequestId."
+        }
+        _ => "See the Tencent Cloud error code reference, or open a ticket with the RequestId.",
+    };
+    fixed.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_is_one_line_with_advice() {
+        let errors = [
+            ApiError::Api {
+                action: Action::ModifyDBInstanceSSLConfig,
+                code: "OperationDenied.InstanceStatusLimitError".into(),
+                message: "This operation cannot be performed.".into(),
+                request_id: "r-1".into(),
+                clock_skew: None,
+            },
+            ApiError::NotSent {
+                action: Action::DescribeTasks,
+                detail: "connection refused".into(),
+            },
+            ApiError::OutcomeUnknown {
+                action: Action::ModifyDBInstanceSSLConfig,
+                detail: "timed out after 30s".into(),
+            },
+            ApiError::BadReply {
+                action: Action::DescribeDBInstances,
+                status: 502,
+                excerpt: "<html>".into(),
+            },
+        ];
+        for e in &errors {
+            let line = e.to_string();
+            assert!(!line.contains('\n'), "{line}");
+            assert!(line.len() > 40);
+        }
+        assert!(errors[0].to_string().contains("RequestId r-1"));
+        assert!(errors[0].to_string().contains("wait for its current task"));
+        assert_eq!(errors[2].exit_code(), 3);
+        assert!(errors[2].to_string().contains("before sending it again"));
+        assert_eq!(errors[1].exit_code(), 1);
+    }
+
+    #[test]
+    fn clock_skew_is_measured_in_words() {
+        let h = hint("AuthFailure.SignatureExpire", Some(432));
+        assert!(h.contains("7m 12s ahead of"), "{h}");
+        let h = hint("AuthFailure.SignatureExpire", Some(-3 * 3600 - 60));
+        assert!(h.contains("3h 1m behind"), "{h}");
+    }
+
+    #[test]
+    fn only_rate_limits_and_transport_are_transient() {
+        let api = |code: &str| ApiError::Api {
+            action: Action::DescribeTasks,
+            code: code.into(),
+            message: String::new(),
+            request_id: String::new(),
+            clock_skew: None,
+        };
+        assert!(api("RequestLimitExceeded").is_transient());
+        assert!(api("RequestLimitExceeded.UinLimitExceeded").is_transient());
+        assert!(!api("AuthFailure.SignatureFailure").is_transient());
+        assert!(!api("InternalError").is_transient());
+    }
+}
