@@ -1,0 +1,338 @@
+//! The addresses an SSL certificate can protect, and choosing one.
+//!
+//! A primary's certificate may protect its private or its public IP; a read-only
+//! instance's may protect its own IP or its read-only group's IP. These are all pure
+//! functions of what the API described.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::models::{DBInstance, DBInstanceNetInfo, ReadOnlyGroup};
+use crate::text::clean;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressKind {
+    /// The instance's VPC (or classic network) IP.
+    Private,
+    /// The instance's public IP.
+    Public,
+    /// The IP of the read-only group the instance belongs to.
+    Group,
+}
+
+impl AddressKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            AddressKind::Private => "private",
+            AddressKind::Public => "public",
+            AddressKind::Group => "group",
+        }
+    }
+}
+
+impl fmt::Display for AddressKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.keyword())
+    }
+}
+
+/// One address the certificate could protect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub kind: AddressKind,
+    pub ip: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The DNS name the API gives for this address, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<String>,
+    /// `opened`, `closed`, ... as the API reports the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+}
+
+impl Address {
+    /// `private 10.0.0.8`, `group 10.0.0.20 (ro-group-1)`.
+    pub fn label(&self) -> String {
+        match (&self.group_name, &self.group_id) {
+            (Some(name), _) if !name.is_empty() => format!("{} {} ({name})", self.kind, self.ip),
+            (_, Some(id)) => format!("{} {} ({id})", self.kind, self.ip),
+            _ => format!("{} {}", self.kind, self.ip),
+        }
+    }
+
+    pub fn port_or_default(&self) -> u16 {
+        self.port.filter(|p| *p != 0).unwrap_or(5432)
+    }
+}
+
+fn from_net_info(kind: AddressKind, n: &DBInstanceNetInfo) -> Option<Address> {
+    let ip = n.Ip.as_deref().map(str::trim).filter(|ip| !ip.is_empty())?;
+    Some(Address {
+        kind,
+        ip: clean(ip),
+        port: n.Port,
+        dns: n.Address.as_deref().filter(|a| !a.is_empty()).map(clean),
+        status: n.Status.as_deref().map(clean),
+        group_id: None,
+        group_name: None,
+    })
+}
+
+/// Every address the certificate of `instance` may protect. `groups` are the
+/// read-only groups of its primary; only the one it belongs to counts.
+pub fn addresses_of(instance: &DBInstance, groups: &[ReadOnlyGroup]) -> Vec<Address> {
+    let mut out: Vec<Address> = instance
+        .net_info()
+        .iter()
+        .filter_map(|n| {
+            let kind = match n.NetType.as_deref() {
+                Some("public") => AddressKind::Public,
+                _ => AddressKind::Private,
+            };
+            from_net_info(kind, n)
+        })
+        .collect();
+    if instance.is_readonly() {
+        for group in groups
+            .iter()
+            .filter(|g| g.members().any(|m| m == instance.id()))
+        {
+            for n in group.net_info() {
+                if let Some(mut a) = from_net_info(AddressKind::Group, n) {
+                    a.group_id = Some(clean(group.id()));
+                    a.group_name = Some(clean(group.name())).filter(|n| !n.is_empty());
+                    out.push(a);
+                }
+            }
+        }
+    }
+    out.dedup_by(|a, b| a.ip == b.ip && a.kind == b.kind);
+    out
+}
+
+/// What the person asked for: an IP, or a kind of address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressSpec {
+    Ip(IpAddr),
+    Kind(AddressKind),
+}
+
+impl AddressSpec {
+    pub fn parse(input: &str) -> Result<AddressSpec, String> {
+        match input.trim() {
+            "private" => Ok(AddressSpec::Kind(AddressKind::Private)),
+            "public" => Ok(AddressSpec::Kind(AddressKind::Public)),
+            "group" => Ok(AddressSpec::Kind(AddressKind::Group)),
+            other => other.parse::<IpAddr>().map(AddressSpec::Ip).map_err(|_| {
+                format!(
+                    "'{}' is not an address: give an IPv4/IPv6 address or one of private, public, group",
+                    crate::text::sanitize(input)
+                )
+            }),
+        }
+    }
+}
+
+impl fmt::Display for AddressSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddressSpec::Ip(ip) => write!(f, "{ip}"),
+            AddressSpec::Kind(k) => write!(f, "{k}"),
+        }
+    }
+}
+
+fn list(addresses: &[Address]) -> String {
+    if addresses.is_empty() {
+        "it has none".into()
+    } else {
+        addresses
+            .iter()
+            .map(Address::label)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Pick the address `spec` means among `addresses` of `instance_id`.
+pub fn choose(
+    instance_id: &str,
+    is_readonly: bool,
+    addresses: &[Address],
+    spec: &AddressSpec,
+) -> Result<Address, String> {
+    match spec {
+        AddressSpec::Ip(ip) => {
+            let wanted = ip.to_string();
+            addresses
+                .iter()
+                .find(|a| {
+                    a.ip.parse::<IpAddr>()
+                        .map(|x| x == *ip)
+                        .unwrap_or(a.ip == wanted)
+                })
+                .cloned()
+                .ok_or_else(|| {
+                    format!(
+                        "{wanted} is not an address of {instance_id}; choose one of its own: {}",
+                        list(addresses)
+                    )
+                })
+        }
+        AddressSpec::Kind(AddressKind::Group) if !is_readonly => Err(format!(
+            "{instance_id} is a primary: 'group' applies to read-only instances; use private or public"
+        )),
+        AddressSpec::Kind(kind) => {
+            let mut of_kind = addresses.iter().filter(|a| a.kind == *kind);
+            let first = of_kind.next().ok_or_else(|| {
+                format!(
+                    "{instance_id} has no {kind} address; choose one of: {}",
+                    list(addresses)
+                )
+            })?;
+            if of_kind.next().is_some() {
+                return Err(format!(
+                    "{instance_id} has more than one {kind} address; give the IP instead: {}",
+                    list(addresses)
+                ));
+            }
+            Ok(first.clone())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(ip: &str, kind: &str) -> DBInstanceNetInfo {
+        DBInstanceNetInfo {
+            Ip: Some(ip.into()),
+            Port: Some(5432),
+            NetType: Some(kind.into()),
+            Status: Some("opened".into()),
+            ..Default::default()
+        }
+    }
+
+    fn primary() -> DBInstance {
+        DBInstance {
+            DBInstanceId: Some("postgres-6bwgamo3".into()),
+            DBInstanceType: Some("primary".into()),
+            DBInstanceNetInfo: Some(vec![net("10.6.0.4", "private"), net("43.1.2.3", "public")]),
+            ..Default::default()
+        }
+    }
+
+    fn replica() -> (DBInstance, Vec<ReadOnlyGroup>) {
+        let ro = DBInstance {
+            DBInstanceId: Some("pgro-ro9x2k1q".into()),
+            DBInstanceType: Some("readonly".into()),
+            MasterDBInstanceId: Some("postgres-6bwgamo3".into()),
+            DBInstanceNetInfo: Some(vec![net("10.6.0.9", "private")]),
+            ..Default::default()
+        };
+        let member = DBInstance {
+            DBInstanceId: Some("pgro-ro9x2k1q".into()),
+            ..Default::default()
+        };
+        let other = DBInstance {
+            DBInstanceId: Some("pgro-otherone".into()),
+            ..Default::default()
+        };
+        let groups = vec![
+            ReadOnlyGroup {
+                ReadOnlyGroupId: Some("pgrogrp-4t9mxl3a".into()),
+                ReadOnlyGroupName: Some("ro-group-1".into()),
+                ReadOnlyDBInstanceList: Some(vec![member]),
+                DBInstanceNetInfo: Some(vec![net("10.6.0.20", "private")]),
+                ..Default::default()
+            },
+            ReadOnlyGroup {
+                ReadOnlyGroupId: Some("pgrogrp-zzzzzzzz".into()),
+                ReadOnlyDBInstanceList: Some(vec![other]),
+                DBInstanceNetInfo: Some(vec![net("10.6.0.30", "private")]),
+                ..Default::default()
+            },
+        ];
+        (ro, groups)
+    }
+
+    #[test]
+    fn primary_offers_private_and_public() {
+        let a = addresses_of(&primary(), &[]);
+        assert_eq!(a.len(), 2);
+        let pick = |s: &str| {
+            choose(
+                "postgres-6bwgamo3",
+                false,
+                &a,
+                &AddressSpec::parse(s).expect("spec"),
+            )
+        };
+        assert_eq!(pick("private").expect("private").ip, "10.6.0.4");
+        assert_eq!(pick("public").expect("public").ip, "43.1.2.3");
+        assert_eq!(pick("43.1.2.3").expect("ip").kind, AddressKind::Public);
+        let e = pick("group").expect_err("group on primary");
+        assert!(e.contains("is a primary"), "{e}");
+        let e = pick("10.9.9.9").expect_err("foreign ip");
+        assert!(
+            e.contains("private 10.6.0.4") && e.contains("public 43.1.2.3"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn replica_offers_own_ip_and_its_groups_only() {
+        let (ro, groups) = replica();
+        let a = addresses_of(&ro, &groups);
+        assert_eq!(
+            a.iter().map(|a| a.ip.as_str()).collect::<Vec<_>>(),
+            ["10.6.0.9", "10.6.0.20"]
+        );
+        let g = choose(
+            "pgro-ro9x2k1q",
+            true,
+            &a,
+            &AddressSpec::Kind(AddressKind::Group),
+        )
+        .expect("group");
+        assert_eq!(g.label(), "group 10.6.0.20 (ro-group-1)");
+        let e = choose(
+            "pgro-ro9x2k1q",
+            true,
+            &a,
+            &AddressSpec::Kind(AddressKind::Public),
+        )
+        .expect_err("no public");
+        assert!(e.contains("has no public address"), "{e}");
+        assert!(
+            choose(
+                "pgro-ro9x2k1q",
+                true,
+                &a,
+                &AddressSpec::parse("10.6.0.30").expect("ip")
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn spec_parsing() {
+        assert_eq!(
+            AddressSpec::parse("group"),
+            Ok(AddressSpec::Kind(AddressKind::Group))
+        );
+        assert!(matches!(AddressSpec::parse("::1"), Ok(AddressSpec::Ip(_))));
+        let e = AddressSpec::parse("privat").expect_err("typo");
+        assert!(e.contains("private, public, group"));
+    }
+}

@@ -1,0 +1,153 @@
+//! Turning global options, the environment and saved files into a ready `Session`:
+//! which files, which credential, which endpoint, which region. Shared by both faces.
+
+use std::path::PathBuf;
+
+use crate::api::{self, Client, ClientOptions, Endpoint};
+use crate::credentials::{self, Credential, CredentialSource};
+use crate::ops::{OpsError, Session};
+use crate::store::config::{Config, ConfigFile};
+use crate::store::{Journal, Paths};
+use crate::validate;
+
+/// Options every command accepts.
+#[derive(Debug, Clone, Default)]
+pub struct Globals {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+/// Where the credential comes from: the normal chain, or one given (demo, tests).
+#[derive(Clone)]
+pub enum CredentialChoice {
+    Chain,
+    Fixed(Credential, CredentialSource),
+}
+
+pub struct Context {
+    pub paths: Paths,
+    pub config_file: ConfigFile,
+    pub config: Config,
+    pub journal: Journal,
+    pub globals: Globals,
+    pub credentials: CredentialChoice,
+    /// Overrides the client's defaults (timeouts, polling); tests and the demo tune these.
+    pub client_options: Option<ClientOptions>,
+}
+
+/// A session plus what the person should be told about how it was made.
+pub struct Opened {
+    pub session: Session,
+    /// e.g. "using credentials from environment (...), SecretId AKID****abcd"
+    pub banner: String,
+    pub warnings: Vec<String>,
+    /// Region default that came with the credential (tccli profile or TENCENTCLOUD_REGION).
+    pub credential_region: Option<String>,
+}
+
+impl Context {
+    pub fn load(paths: Paths, globals: Globals) -> Result<Context, OpsError> {
+        if let Some(r) = &globals.region {
+            validate::region(r).map_err(OpsError::Invalid)?;
+        }
+        if let Some(e) = &globals.endpoint {
+            Endpoint::parse(e).map_err(OpsError::Invalid)?;
+        }
+        let config_file = ConfigFile::new(paths.config_file());
+        let config = config_file
+            .load()
+            .map_err(|e| OpsError::Invalid(e.to_string()))?;
+        Ok(Context {
+            journal: Journal::new(paths.journal_file()),
+            config_file,
+            config,
+            paths,
+            globals,
+            credentials: CredentialChoice::Chain,
+            client_options: None,
+        })
+    }
+
+    /// Resolve the credential and endpoint, and build the client.
+    pub fn open(&self) -> Result<Opened, OpsError> {
+        let (credential, source, warnings, cred_region, cred_endpoint) = match &self.credentials {
+            CredentialChoice::Fixed(c, s) => (c.clone(), s.clone(), vec![], None, None),
+            CredentialChoice::Chain => {
+                let home = std::env::var_os("HOME").map(PathBuf::from);
+                let env = |k: &str| std::env::var(k).ok();
+                let profile = self
+                    .globals
+                    .profile
+                    .as_deref()
+                    .or(self.config.profile.as_deref());
+                let resolved = credentials::resolve(&credentials::Lookup {
+                    profile,
+                    home: home.as_deref(),
+                    env: &env,
+                })
+                .map_err(|e| OpsError::Invalid(e.to_string()))?;
+                (
+                    resolved.credential,
+                    resolved.source,
+                    resolved.warnings,
+                    resolved.region,
+                    resolved.endpoint,
+                )
+            }
+        };
+        let endpoint_text = self
+            .globals
+            .endpoint
+            .clone()
+            .or_else(|| self.config.endpoint.clone())
+            .or(cred_endpoint);
+        let endpoint = match endpoint_text {
+            Some(e) => Endpoint::parse(&e).map_err(OpsError::Invalid)?,
+            None => Endpoint::default(),
+        };
+        let mut options = self.client_options.clone().unwrap_or_default();
+        options.endpoint = endpoint;
+        let banner = format!(
+            "using credentials from {}, SecretId {}, endpoint {}",
+            source,
+            credential.masked_id(),
+            options.endpoint
+        );
+        let client = Client::new(credential, options).map_err(OpsError::Invalid)?;
+        Ok(Opened {
+            session: Session {
+                client,
+                journal: self.journal.clone(),
+                source,
+            },
+            banner,
+            warnings,
+            credential_region: cred_region.filter(|r| api::is_ssl_region(r)),
+        })
+    }
+
+    /// The region for a command: `--region`, else the saved instance's, else the config's
+    /// default, else the credential's default.
+    pub fn region_for(
+        &self,
+        instance_id: Option<&str>,
+        credential_region: Option<&str>,
+    ) -> Result<String, OpsError> {
+        if let Some(r) = &self.globals.region {
+            return Ok(r.clone());
+        }
+        if let Some(saved) = instance_id.and_then(|id| self.config.instance(id)) {
+            return Ok(saved.region.clone());
+        }
+        if let Some(r) = self.config.region.as_deref().or(credential_region) {
+            return Ok(r.to_string());
+        }
+        Err(OpsError::Invalid(match instance_id {
+            Some(id) => format!(
+                "which region is {id} in? pass --region (e.g. --region ap-guangzhou), or save it with `pgssl instances add {id} --region R`"
+            ),
+            None => "which region? pass --region (e.g. --region ap-guangzhou) or set `region` in the config".into(),
+        }))
+    }
+}

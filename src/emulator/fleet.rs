@@ -1,0 +1,664 @@
+//! The emulator's world: instances, read-only groups, SSL state and tasks.
+//!
+//! A fleet file is JSON whose objects use the API's own field names:
+//! `DBInstanceSet`, `ReadOnlyGroupList`, `SSLConfigSet` (per-instance `SSLEnabled` and
+//! `ConnectAddress`), and optionally `Generate` (bulk instances for paging). Time is
+//! passed in, never read here, so task progress is a pure function of the clock.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::addresses;
+use crate::api::models::{DBInstance, DBInstanceNetInfo, ReadOnlyGroup, TaskDetail, TaskSet};
+
+/// The file format.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct FleetFile {
+    #[serde(default)]
+    pub DBInstanceSet: Vec<DBInstance>,
+    #[serde(default)]
+    pub ReadOnlyGroupList: Vec<ReadOnlyGroup>,
+    #[serde(default)]
+    pub SSLConfigSet: Vec<SSLConfig>,
+    /// Bulk primaries, generated: for paging tests and demos.
+    #[serde(default)]
+    pub Generate: Vec<Generate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct SSLConfig {
+    pub DBInstanceId: String,
+    pub SSLEnabled: bool,
+    #[serde(default)]
+    pub ConnectAddress: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct Generate {
+    pub Region: String,
+    pub Count: usize,
+    /// Names are `<NamePrefix>-0001` ...
+    #[serde(default)]
+    pub NamePrefix: Option<String>,
+}
+
+/// The demo fleet that ships with pgssl.
+pub const DEMO_FLEET: &str = include_str!("../../assets/demo-fleet.json");
+
+/// A task the emulator runs.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: i64,
+    pub instance_id: String,
+    pub region: String,
+    /// Seconds since the epoch.
+    pub started: i64,
+    pub duration: i64,
+    pub target: SSLConfig,
+    pub will_fail: bool,
+    pub finished: Option<(i64, bool)>,
+}
+
+impl Task {
+    pub fn to_task_set(&self, now: i64) -> TaskSet {
+        let (status, progress, end) = match self.finished {
+            Some((at, true)) => ("Success", 100, fmt_time(at)),
+            Some((at, false)) => ("Fail", progress_at(self, at), fmt_time(at)),
+            None => ("Running", progress_at(self, now), String::new()),
+        };
+        TaskSet {
+            TaskId: Some(self.id),
+            TaskType: Some("ModifyDBInstanceSSLConfig".into()),
+            DBInstanceId: Some(self.instance_id.clone()),
+            StartTime: Some(fmt_time(self.started)),
+            EndTime: Some(end),
+            Status: Some(status.into()),
+            Progress: Some(progress),
+            TaskDetail: Some(TaskDetail {
+                CurrentStep: Some(
+                    if self.finished.is_some() {
+                        "done"
+                    } else {
+                        "restart"
+                    }
+                    .into(),
+                ),
+                AllSteps: Some("prepare,issue-certificate,restart,done".into()),
+                Input: Some(serde_json::to_string(&self.target).unwrap_or_default()),
+                Output: Some(String::new()),
+                SwitchTag: Some(0),
+                SwitchTime: Some(String::new()),
+                Message: Some(match self.finished {
+                    Some((_, false)) => "emulated failure: the SSL change did not complete".into(),
+                    _ => String::new(),
+                }),
+            }),
+        }
+    }
+}
+
+fn progress_at(task: &Task, now: i64) -> i64 {
+    if task.duration <= 0 {
+        return 99;
+    }
+    (((now - task.started).max(0) * 100) / task.duration).clamp(0, 99)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC), the API's usual time format.
+pub fn fmt_time(secs: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs) else {
+        return String::new();
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+pub fn parse_time(s: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(s, &format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
+
+/// The live state.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    /// In file order; region-scoped queries filter this.
+    pub instances: Vec<DBInstance>,
+    pub groups: Vec<ReadOnlyGroup>,
+    pub ssl: HashMap<String, SSLConfig>,
+    pub tasks: Vec<Task>,
+    next_task_id: i64,
+}
+
+impl Fleet {
+    pub fn load(path: &Path) -> Result<Fleet, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read the fleet file ({e})", path.display()))?;
+        Fleet::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn demo() -> Fleet {
+        // The shipped fleet is checked by a test, so this cannot fail at run time.
+        Fleet::parse(DEMO_FLEET).unwrap_or_else(|_| Fleet::from_parts(FleetFile::default()))
+    }
+
+    /// Parse and check a fleet; errors name the field, e.g. `DBInstanceSet[2].Region: ...`.
+    pub fn parse(text: &str) -> Result<Fleet, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        check_known_fields(&value)?;
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let file: FleetFile = serde_path_to_error::deserialize(de)
+            .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+        let mut file = file;
+        expand_generated(&mut file)?;
+        check(&file)?;
+        Ok(Fleet::from_parts(file))
+    }
+
+    fn from_parts(file: FleetFile) -> Fleet {
+        let ssl = file
+            .SSLConfigSet
+            .into_iter()
+            .map(|s| (s.DBInstanceId.clone(), s))
+            .collect();
+        Fleet {
+            instances: file.DBInstanceSet,
+            groups: file.ReadOnlyGroupList,
+            ssl,
+            tasks: Vec::new(),
+            next_task_id: 100_017,
+        }
+    }
+
+    pub fn regions(&self) -> Vec<String> {
+        let mut r: Vec<String> = self
+            .instances
+            .iter()
+            .filter_map(|i| i.Region.clone())
+            .collect();
+        r.sort();
+        r.dedup();
+        r
+    }
+
+    pub fn instance(&self, region: &str, id: &str) -> Option<&DBInstance> {
+        self.instances
+            .iter()
+            .find(|i| i.id() == id && i.Region.as_deref() == Some(region))
+    }
+
+    pub fn ssl_of(&self, id: &str) -> SSLConfig {
+        self.ssl.get(id).cloned().unwrap_or(SSLConfig {
+            DBInstanceId: id.to_string(),
+            SSLEnabled: false,
+            ConnectAddress: None,
+        })
+    }
+
+    /// Every address the instance's certificate may protect.
+    pub fn allowed_addresses(&self, instance: &DBInstance) -> Vec<String> {
+        addresses::addresses_of(instance, &self.groups)
+            .into_iter()
+            .map(|a| a.ip)
+            .collect()
+    }
+
+    pub fn groups_of_master<'a>(
+        &'a self,
+        region: &'a str,
+        master: &'a str,
+    ) -> impl Iterator<Item = &'a ReadOnlyGroup> + 'a {
+        self.groups.iter().filter(move |g| {
+            g.MasterDBInstanceId.as_deref() == Some(master) && g.Region.as_deref() == Some(region)
+        })
+    }
+
+    /// Bring tasks up to `now`: finished tasks apply their change and free the instance.
+    pub fn advance(&mut self, now: i64) {
+        let mut done = Vec::new();
+        for task in self.tasks.iter_mut().filter(|t| t.finished.is_none()) {
+            if now >= task.started + task.duration {
+                let at = task.started + task.duration;
+                task.finished = Some((at, !task.will_fail));
+                done.push((
+                    task.instance_id.clone(),
+                    task.target.clone(),
+                    !task.will_fail,
+                ));
+            }
+        }
+        for (id, target, success) in done {
+            if success {
+                self.ssl.insert(id.clone(), target);
+            }
+            if let Some(i) = self.instances.iter_mut().find(|i| i.id() == id) {
+                i.DBInstanceStatus = Some("running".into());
+            }
+        }
+    }
+
+    /// Start an SSL change: the instance goes to `restarting` until the task ends.
+    pub fn start_task(
+        &mut self,
+        region: &str,
+        target: SSLConfig,
+        now: i64,
+        duration: i64,
+        will_fail: bool,
+    ) -> i64 {
+        let id = self.next_task_id;
+        self.next_task_id += 1;
+        if let Some(i) = self
+            .instances
+            .iter_mut()
+            .find(|i| i.id() == target.DBInstanceId)
+        {
+            i.DBInstanceStatus = Some("restarting".into());
+        }
+        self.tasks.push(Task {
+            id,
+            instance_id: target.DBInstanceId.clone(),
+            region: region.to_string(),
+            started: now,
+            duration,
+            target,
+            will_fail,
+            finished: None,
+        });
+        id
+    }
+
+    /// The instance as DescribeDBInstances shows it (read-only members listed in groups).
+    pub fn group_view(&self, group: &ReadOnlyGroup) -> ReadOnlyGroup {
+        let mut g = group.clone();
+        g.ReadOnlyDBInstanceList = Some(
+            group
+                .members()
+                .filter_map(|m| self.instances.iter().find(|i| i.id() == m).cloned())
+                .collect(),
+        );
+        g
+    }
+}
+
+/// Keys the fleet file may use at each level: those of the API's own types.
+fn check_known_fields(value: &serde_json::Value) -> Result<(), String> {
+    fn keys_of<T: Serialize + Default>() -> HashSet<String> {
+        match serde_json::to_value(T::default()) {
+            Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+            _ => HashSet::new(),
+        }
+    }
+    let instance = keys_of::<DBInstance>();
+    let net = keys_of::<DBInstanceNetInfo>();
+    let group = keys_of::<ReadOnlyGroup>();
+    let check_obj =
+        |path: &str, v: &serde_json::Value, known: &HashSet<String>| -> Result<(), String> {
+            if let Some(obj) = v.as_object() {
+                for k in obj.keys() {
+                    if !known.contains(k) {
+                        let hint = known
+                            .iter()
+                            .map(|c| {
+                                let d =
+                                    edit_distance(&c.to_ascii_lowercase(), &k.to_ascii_lowercase());
+                                (d, c)
+                            })
+                            .filter(|(d, _)| *d <= 2)
+                            .min()
+                            .map(|(_, c)| format!(" (did you mean {c}?)"))
+                            .unwrap_or_default();
+                        return Err(format!(
+                            "{path}.{}: unknown field{hint}",
+                            crate::text::sanitize(k)
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        };
+    let list = |key: &str| {
+        value
+            .get(key)
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
+    for (i, inst) in list("DBInstanceSet").iter().enumerate() {
+        let path = format!("DBInstanceSet[{i}]");
+        check_obj(&path, inst, &instance)?;
+        if let Some(nets) = inst.get("DBInstanceNetInfo").and_then(|v| v.as_array()) {
+            for (j, n) in nets.iter().enumerate() {
+                check_obj(&format!("{path}.DBInstanceNetInfo[{j}]"), n, &net)?;
+            }
+        }
+    }
+    for (i, g) in list("ReadOnlyGroupList").iter().enumerate() {
+        let path = format!("ReadOnlyGroupList[{i}]");
+        check_obj(&path, g, &group)?;
+        if let Some(nets) = g.get("DBInstanceNetInfo").and_then(|v| v.as_array()) {
+            for (j, n) in nets.iter().enumerate() {
+                check_obj(&format!("{path}.DBInstanceNetInfo[{j}]"), n, &net)?;
+            }
+        }
+        if let Some(members) = g.get("ReadOnlyDBInstanceList").and_then(|v| v.as_array()) {
+            for (j, m) in members.iter().enumerate() {
+                check_obj(&format!("{path}.ReadOnlyDBInstanceList[{j}]"), m, &instance)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Deterministic 8-character id suffix for generated instances.
+fn generated_suffix(region: &str, n: usize) -> String {
+    let digest = crate::api::sign::sha256_hex(format!("{region}/{n}").as_bytes());
+    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    digest
+        .as_bytes()
+        .chunks(2)
+        .take(8)
+        .map(|pair| {
+            alphabet[(usize::from(pair[0]) * 7 + usize::from(pair[1])) % alphabet.len()] as char
+        })
+        .collect()
+}
+
+fn expand_generated(file: &mut FleetFile) -> Result<(), String> {
+    for (gi, g) in file.Generate.iter().enumerate() {
+        if !crate::api::is_ssl_region(&g.Region) {
+            return Err(format!(
+                "Generate[{gi}].Region: '{}' is not one of the 18 SSL regions",
+                crate::text::sanitize(&g.Region)
+            ));
+        }
+        if g.Count > 20_000 {
+            return Err(format!("Generate[{gi}].Count: at most 20000"));
+        }
+        let prefix = g.NamePrefix.clone().unwrap_or_else(|| "bulk".into());
+        for n in 1..=g.Count {
+            let octet3 = (n / 250) % 250;
+            let octet4 = n % 250 + 2;
+            file.DBInstanceSet.push(DBInstance {
+                Region: Some(g.Region.clone()),
+                Zone: Some(format!("{}-1", g.Region)),
+                DBInstanceId: Some(format!("postgres-{}", generated_suffix(&g.Region, n))),
+                DBInstanceName: Some(format!("{prefix}-{n:04}")),
+                DBInstanceStatus: Some("running".into()),
+                DBInstanceType: Some("primary".into()),
+                DBVersion: Some("15.4".into()),
+                DBMajorVersion: Some("15".into()),
+                DBInstanceMemory: Some(2),
+                DBInstanceStorage: Some(20),
+                DBInstanceCpu: Some(1),
+                CreateTime: Some("2025-01-01 00:00:00".into()),
+                MasterDBInstanceId: Some(String::new()),
+                ReadOnlyInstanceNum: Some(0),
+                DBInstanceNetInfo: Some(vec![DBInstanceNetInfo {
+                    Address: Some(String::new()),
+                    Ip: Some(format!("10.{}.{octet3}.{octet4}", 100 + gi)),
+                    Port: Some(5432),
+                    NetType: Some("private".into()),
+                    Status: Some("opened".into()),
+                    VpcId: Some("vpc-bulk0001".into()),
+                    SubnetId: Some("subnet-bulk0001".into()),
+                    ProtocolType: Some("postgresql".into()),
+                }]),
+                ..Default::default()
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Relations the API guarantees: ids unique and well formed, read-only instances point
+/// at a primary, groups at their members, SSL state at a real address.
+fn check(file: &FleetFile) -> Result<(), String> {
+    let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, inst) in file.DBInstanceSet.iter().enumerate() {
+        let path = format!("DBInstanceSet[{i}]");
+        let id = inst.id();
+        crate::validate::instance_id(id).map_err(|e| format!("{path}.DBInstanceId: {e}"))?;
+        if ids.insert(id, i).is_some() {
+            return Err(format!("{path}.DBInstanceId: {id} appears twice"));
+        }
+        if inst.Region.as_deref().is_none_or(str::is_empty) {
+            return Err(format!("{path}.Region: missing"));
+        }
+        match inst.DBInstanceType.as_deref() {
+            Some("primary") | Some("readonly") => {}
+            other => {
+                return Err(format!(
+                    "{path}.DBInstanceType: '{}' must be primary or readonly",
+                    crate::text::sanitize(other.unwrap_or(""))
+                ));
+            }
+        }
+        if inst.DBInstanceStatus.as_deref().is_none_or(str::is_empty) {
+            return Err(format!("{path}.DBInstanceStatus: missing"));
+        }
+        for (j, n) in inst.net_info().iter().enumerate() {
+            if let Some(ip) = n.Ip.as_deref().filter(|ip| !ip.is_empty()) {
+                ip.parse::<std::net::IpAddr>().map_err(|_| {
+                    format!(
+                        "{path}.DBInstanceNetInfo[{j}].Ip: '{}' is not an IP address",
+                        crate::text::sanitize(ip)
+                    )
+                })?;
+            }
+        }
+    }
+    for (i, inst) in file.DBInstanceSet.iter().enumerate() {
+        if inst.is_readonly() {
+            let path = format!("DBInstanceSet[{i}].MasterDBInstanceId");
+            let master = inst
+                .master_id()
+                .ok_or_else(|| format!("{path}: a readonly instance needs its primary's id"))?;
+            let m = ids
+                .get(master)
+                .map(|&k| &file.DBInstanceSet[k])
+                .ok_or_else(|| format!("{path}: no instance {master} in DBInstanceSet"))?;
+            if m.is_readonly() || m.Region != inst.Region {
+                return Err(format!(
+                    "{path}: {master} must be a primary in the same region"
+                ));
+            }
+        }
+    }
+    for (i, g) in file.ReadOnlyGroupList.iter().enumerate() {
+        let path = format!("ReadOnlyGroupList[{i}]");
+        if g.id().is_empty() {
+            return Err(format!("{path}.ReadOnlyGroupId: missing"));
+        }
+        let master = g.MasterDBInstanceId.as_deref().unwrap_or("");
+        if !ids.contains_key(master) {
+            return Err(format!(
+                "{path}.MasterDBInstanceId: no instance '{}' in DBInstanceSet",
+                crate::text::sanitize(master)
+            ));
+        }
+        if g.Region.as_deref().is_none_or(str::is_empty) {
+            return Err(format!("{path}.Region: missing"));
+        }
+        for (j, m) in g.members().enumerate() {
+            let member = ids.get(m).map(|&k| &file.DBInstanceSet[k]).ok_or_else(|| {
+                format!(
+                    "{path}.ReadOnlyDBInstanceList[{j}]: no instance '{}' in DBInstanceSet",
+                    crate::text::sanitize(m)
+                )
+            })?;
+            if member.master_id() != Some(master) {
+                return Err(format!(
+                    "{path}.ReadOnlyDBInstanceList[{j}]: {m} is not a read-only instance of {master}"
+                ));
+            }
+        }
+    }
+    for (i, s) in file.SSLConfigSet.iter().enumerate() {
+        let path = format!("SSLConfigSet[{i}]");
+        let inst = ids
+            .get(s.DBInstanceId.as_str())
+            .map(|&k| &file.DBInstanceSet[k])
+            .ok_or_else(|| {
+                format!(
+                    "{path}.DBInstanceId: no instance '{}' in DBInstanceSet",
+                    crate::text::sanitize(&s.DBInstanceId)
+                )
+            })?;
+        if s.SSLEnabled {
+            let addr = s.ConnectAddress.as_deref().ok_or_else(|| {
+                format!("{path}.ConnectAddress: required when SSLEnabled is true")
+            })?;
+            let allowed: Vec<String> = addresses::addresses_of(inst, &file.ReadOnlyGroupList)
+                .into_iter()
+                .map(|a| a.ip)
+                .collect();
+            if !allowed.iter().any(|a| a == addr) {
+                return Err(format!(
+                    "{path}.ConnectAddress: {} is not one of {}'s addresses ({})",
+                    crate::text::sanitize(addr),
+                    s.DBInstanceId,
+                    allowed.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_fleet_is_valid_and_has_what_the_demo_needs() {
+        let f = Fleet::parse(DEMO_FLEET).expect("demo fleet parses");
+        assert!(f.regions().len() >= 3);
+        assert!(f.instances.iter().any(|i| i.is_readonly()));
+        assert!(f.instances.iter().any(|i| i.status() != "running"));
+        assert!(f.instances.iter().any(|i| {
+            i.net_info()
+                .iter()
+                .any(|n| n.NetType.as_deref() == Some("public"))
+        }));
+        assert!(!f.groups.is_empty());
+        let biggest = f
+            .regions()
+            .iter()
+            .map(|r| {
+                f.instances
+                    .iter()
+                    .filter(|i| i.Region.as_deref() == Some(r))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        assert!(biggest > 100, "one region must need paging at Limit 100");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let bad = |text: &str| Fleet::parse(text).expect_err("should fail");
+        assert_eq!(
+            bad("{\"DBInstanceSet\": 3}").split(':').next(),
+            Some("DBInstanceSet")
+        );
+        let e = bad(
+            r#"{"DBInstanceSet":[{"DBInstanceId":"postgres-aaaaaaaa","Region":"ap-guangzhou","DBInstanceType":"primary","DBInstanceStatus":"running","DBInstanceNmae":"x"}]}"#,
+        );
+        assert!(
+            e.starts_with(
+                "DBInstanceSet[0].DBInstanceNmae: unknown field (did you mean DBInstanceName?)"
+            ),
+            "{e}"
+        );
+        let e = bad(
+            r#"{"DBInstanceSet":[{"DBInstanceId":"postgres-aaaaaaaa","Region":"ap-guangzhou","DBInstanceType":"primary","DBInstanceStatus":"running","DBInstanceNetInfo":[{"Port":"x"}]}]}"#,
+        );
+        assert!(
+            e.starts_with("DBInstanceSet[0].DBInstanceNetInfo[0].Port"),
+            "{e}"
+        );
+        let e = bad(
+            r#"{"DBInstanceSet":[{"DBInstanceId":"nope","Region":"ap-guangzhou","DBInstanceType":"primary","DBInstanceStatus":"running"}]}"#,
+        );
+        assert!(e.starts_with("DBInstanceSet[0].DBInstanceId"), "{e}");
+        let e = bad(
+            r#"{"DBInstanceSet":[{"DBInstanceId":"postgres-aaaaaaaa","Region":"ap-guangzhou","DBInstanceType":"primary","DBInstanceStatus":"running"}],"SSLConfigSet":[{"DBInstanceId":"postgres-aaaaaaaa","SSLEnabled":true,"ConnectAddress":"1.2.3.4"}]}"#,
+        );
+        assert!(e.starts_with("SSLConfigSet[0].ConnectAddress"), "{e}");
+        assert!(bad("{").starts_with("not valid JSON"));
+        assert!(bad(r#"{"Extra": 1}"#).contains("Extra"));
+    }
+
+    #[test]
+    fn a_task_runs_then_applies_its_change() {
+        let mut f = Fleet::parse(DEMO_FLEET).expect("demo");
+        let inst = f
+            .instances
+            .iter()
+            .find(|i| !i.is_readonly() && i.status() == "running")
+            .cloned()
+            .expect("a running primary");
+        let region = inst.Region.clone().expect("region");
+        let addr = f.allowed_addresses(&inst)[0].clone();
+        let target = SSLConfig {
+            DBInstanceId: inst.id().into(),
+            SSLEnabled: true,
+            ConnectAddress: Some(addr.clone()),
+        };
+        let id = f.start_task(&region, target.clone(), 1000, 10, false);
+        f.advance(1005);
+        assert_eq!(
+            f.instance(&region, inst.id()).expect("inst").status(),
+            "restarting"
+        );
+        let t = f.tasks[0].to_task_set(1005);
+        assert_eq!((t.status(), t.Progress), ("Running", Some(50)));
+        f.advance(1010);
+        assert_eq!(
+            f.instance(&region, inst.id()).expect("inst").status(),
+            "running"
+        );
+        assert_eq!(f.ssl_of(inst.id()), target);
+        let t = f.tasks[0].to_task_set(2000);
+        assert_eq!(
+            (t.TaskId, t.status(), t.Progress),
+            (Some(id), "Success", Some(100))
+        );
+        assert_eq!(parse_time(&fmt_time(1010)), Some(1010));
+    }
+}

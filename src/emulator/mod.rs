@@ -1,0 +1,172 @@
+//! A local stand-in for the TencentDB for PostgreSQL API, on loopback: `pgssl emulator`,
+//! and in-process behind `--demo` and the tests. It verifies signatures with the same
+//! signer the client uses, keeps a fleet of instances with SSL state and tasks, and can
+//! inject faults. What it does and does not prove is listed in docs/emulator.md.
+
+pub mod ca;
+pub mod faults;
+pub mod fleet;
+pub mod server;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::credentials::Secret;
+pub use faults::{FaultArgs, Faults};
+pub use fleet::Fleet;
+pub use server::{Key, LogFn};
+
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on (loopback only); port 0 picks a free port
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Fleet file (JSON with DBInstanceSet, ReadOnlyGroupList, SSLConfigSet); default: the demo fleet
+    #[arg(long, value_name = "FILE")]
+    pub fleet: Option<PathBuf>,
+    /// SecretId to accept (default: generated and printed)
+    #[arg(long, value_name = "ID", requires = "secret_key")]
+    pub secret_id: Option<String>,
+    /// SecretKey to accept (default: generated and printed)
+    #[arg(long, value_name = "KEY", requires = "secret_id")]
+    pub secret_key: Option<String>,
+    /// Require this session token (X-TC-Token) with the key
+    #[arg(long, value_name = "TOKEN", requires = "secret_id")]
+    pub token: Option<String>,
+    /// How long an SSL change task runs before it ends
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub task_seconds: u32,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Everything needed to start an emulator.
+pub struct EmulatorConfig {
+    pub listen: SocketAddr,
+    pub fleet: Fleet,
+    pub key: Key,
+    pub task_seconds: i64,
+    pub faults: Faults,
+    pub log: Option<LogFn>,
+}
+
+/// A running emulator. Dropping it stops accepting connections.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub key: Key,
+    pub shared: Arc<server::Shared>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+/// A fresh random key, in the shape of Tencent's.
+pub fn generated_key() -> Key {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    Key {
+        secret_id: format!("AKID{}", crate::ids::random_string(32, ALNUM)),
+        secret_key: Secret::new(crate::ids::random_string(32, ALNUM)),
+        token: None,
+    }
+}
+
+/// Bind and start serving on the current tokio runtime.
+pub async fn start(config: EmulatorConfig) -> Result<Running, String> {
+    if !config.listen.ip().is_loopback() {
+        return Err(format!(
+            "refusing to listen on {}: the emulator serves plain http and accepts test keys, so it binds loopback only (e.g. 127.0.0.1:0)",
+            config.listen
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} ({e})", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address ({e})"))?;
+    let ca = ca::CertificateAuthority::generate("pgssl emulator CA")?;
+    let shared = Arc::new(server::Shared::new(
+        config.fleet,
+        vec![config.key.clone()],
+        config.faults,
+        config.task_seconds,
+        ca.cert_pem(),
+        addr,
+        config.log,
+    ));
+    let accept = tokio::spawn(server::serve(listener, shared.clone()));
+    Ok(Running {
+        addr,
+        key: config.key,
+        shared,
+        accept,
+    })
+}
+
+/// `pgssl emulator`: serve until interrupted, logging each request to stderr.
+pub async fn run(args: EmulatorArgs) -> Result<(), String> {
+    let fleet = match &args.fleet {
+        Some(path) => Fleet::load(path)?,
+        None => Fleet::demo(),
+    };
+    let generated = args.secret_id.is_none();
+    let key = match (&args.secret_id, &args.secret_key) {
+        (Some(id), Some(key)) => {
+            crate::credentials::Credential::new(id, key, args.token.as_deref())
+                .map_err(|e| format!("--secret-id/--secret-key: {e}"))?;
+            Key {
+                secret_id: id.clone(),
+                secret_key: Secret::new(key.clone()),
+                token: args.token.clone().map(Secret::new),
+            }
+        }
+        _ => generated_key(),
+    };
+    let faults = Faults::new(args.faults.clone())?;
+    let log: LogFn = Arc::new(|line| eprintln!("{line}"));
+    let running = start(EmulatorConfig {
+        listen: args.listen,
+        fleet,
+        key,
+        task_seconds: i64::from(args.task_seconds),
+        faults,
+        log: Some(log),
+    })
+    .await?;
+    println!("pgssl emulator listening on {}", running.endpoint());
+    if generated {
+        println!("use these throwaway credentials (they only work here):");
+        println!("  export TENCENTCLOUD_SECRET_ID={}", running.key.secret_id);
+        println!(
+            "  export TENCENTCLOUD_SECRET_KEY={}",
+            running.key.secret_key.expose()
+        );
+    } else {
+        println!(
+            "accepting SecretId {}",
+            crate::credentials::mask_secret_id(&running.key.secret_id)
+        );
+    }
+    println!(
+        "  pgssl --endpoint {} --region ap-guangzhou instances list --remote",
+        running.endpoint()
+    );
+    println!("CA certificate: {}{}", running.endpoint(), server::CA_PATH);
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! What pgssl keeps on disk: the config a person edits, and the journal of changes.
+//! Both are written so that a crash never leaves half a file, with mode 0600.
+
+pub mod config;
+pub mod journal;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+pub use config::{Config, ConfigError, SavedAddress, SavedInstance};
+pub use journal::Journal;
+
+/// Where pgssl's files live. `PGSSL_CONFIG_DIR` and `PGSSL_DATA_DIR` override the
+/// platform directories (`~/.config/pgssl`, `~/.local/share/pgssl` on Linux).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn from_env() -> Result<Paths, String> {
+        let dirs = directories::ProjectDirs::from("", "", "pgssl");
+        let pick = |var: &str, fallback: Option<PathBuf>| -> Result<PathBuf, String> {
+            match std::env::var_os(var).filter(|v| !v.is_empty()) {
+                Some(v) => Ok(PathBuf::from(v)),
+                None => fallback.ok_or_else(|| {
+                    format!("cannot find a home directory for pgssl's files: set HOME or {var}")
+                }),
+            }
+        };
+        Ok(Paths {
+            config_dir: pick(
+                "PGSSL_CONFIG_DIR",
+                dirs.as_ref().map(|d| d.config_dir().to_path_buf()),
+            )?,
+            data_dir: pick(
+                "PGSSL_DATA_DIR",
+                dirs.as_ref().map(|d| d.data_dir().to_path_buf()),
+            )?,
+        })
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
+    pub fn journal_file(&self) -> PathBuf {
+        self.data_dir.join("journal.jsonl")
+    }
+
+    /// Where the CA certificate of one instance is kept.
+    pub fn ca_file(&self, instance_id: &str) -> PathBuf {
+        self.data_dir.join("ca").join(format!("{instance_id}.pem"))
+    }
+}
+
+/// Create a directory (and parents) that only its owner may enter.
+pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Write a file so that readers see the old or the new content, never half of it:
+/// a temp file in the same directory (mode 0600), fsync, rename over, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    ensure_private_dir(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let tmp = dir.join(format!(
+        ".{name}.tmp.{}.{:x}",
+        std::process::id(),
+        crate::ids::random_u64()
+    ));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The current time, UTC, RFC 3339 to the second.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn atomic_write_replaces_whole_file_with_mode_0600() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("sub/state.toml");
+        write_atomic(&path, b"one").expect("write");
+        write_atomic(&path, b"two").expect("rewrite");
+        assert_eq!(fs::read(&path).expect("read"), b"two");
+        let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = fs::metadata(path.parent().expect("parent"))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dir_mode, 0o700);
+        // No temp files left behind.
+        let names: Vec<_> = fs::read_dir(path.parent().expect("parent"))
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.toml")]);
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let t = now_rfc3339();
+        assert!(t.ends_with('Z') && t.len() == 20, "{t}");
+    }
+}
