@@ -1128,21 +1128,34 @@ fn log(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsError> {
     Ok(())
 }
 
-/// Standard streams as an `Io`.
-pub fn with_std_io<T>(output: Output, f: impl FnOnce(&mut Io<'_>) -> T) -> T {
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let stdin = std::io::stdin();
-    let interactive = stdin.is_terminal();
-    let mut out = stdout.lock();
-    let mut err = stderr.lock();
-    let mut input = stdin.lock();
-    let mut io = Io {
-        out: &mut out,
-        err: &mut err,
-        output,
-        interactive,
-        stdin: &mut input,
-    };
-    f(&mut io)
+/// The process's standard streams, owned, for building an `Io`.
+pub struct StdStreams {
+    out: std::io::Stdout,
+    err: std::io::Stderr,
+    input: std::io::StdinLock<'static>,
+    interactive: bool,
+}
+
+impl Default for StdStreams {
+    fn default() -> Self {
+        let stdin = std::io::stdin();
+        StdStreams {
+            interactive: stdin.is_terminal(),
+            input: stdin.lock(),
+            out: std::io::stdout(),
+            err: std::io::stderr(),
+        }
+    }
+}
+
+impl StdStreams {
+    pub fn io(&mut self, output: Output) -> Io<'_> {
+        Io {
+            out: &mut self.out,
+            err: &mut self.err,
+            output,
+            interactive: self.interactive,
+            stdin: &mut self.input,
+        }
+    }
 }

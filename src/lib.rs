@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod context;
 pub mod credentials;
+pub mod demo;
 pub mod emulator;
 pub mod ids;
 pub mod ops;

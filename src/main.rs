@@ -1,7 +1,7 @@
 //! Parse arguments, pick the face (TUI or CLI), run it, exit with its code.
 
 use clap::Parser;
-use pgssl::cli::{self, Cli, Command};
+use pgssl::cli::{self, Cli, Command, StdStreams};
 use pgssl::context::{Context, Globals};
 use pgssl::ops::OpsError;
 use pgssl::store::Paths;
@@ -20,46 +20,56 @@ fn main() {
         }
     };
     let code = runtime.block_on(run(args));
+    // Dropping the runtime would wait for blocked stdin readers; exit now instead.
     std::process::exit(code);
 }
 
 async fn run(args: Cli) -> i32 {
     let output = args.global.output;
-    match args.command {
-        Some(Command::Emulator(e)) => match pgssl::emulator::run(e).await {
-            Ok(()) => 0,
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                2
-            }
-        },
+    let mut streams = StdStreams::default();
+    let mut io = streams.io(output);
+    let command = match args.command {
+        Some(Command::Emulator(e)) => {
+            return match pgssl::emulator::run(e).await {
+                Ok(()) => 0,
+                Err(msg) => {
+                    eprintln!("error: {msg}");
+                    2
+                }
+            };
+        }
+        other => other,
+    };
+    let globals = Globals {
+        profile: args.global.profile.clone(),
+        region: args.global.region.clone(),
+        endpoint: args.global.endpoint.clone(),
+    };
+    let started = if args.global.demo {
+        pgssl::demo::start(None, globals)
+            .await
+            .map(|(demo, ctx)| (Some(demo), ctx))
+    } else {
+        Paths::from_env()
+            .map_err(OpsError::Invalid)
+            .and_then(|paths| Context::load(paths, globals))
+            .map(|ctx| (None, ctx))
+    };
+    let (_demo, ctx) = match started {
+        Ok(s) => s,
+        Err(e) => return cli::report_error(&mut io, &e),
+    };
+    match command {
         Some(Command::Tui) | None => {
-            eprintln!("error: the terminal UI is not built yet; use a command (pgssl --help)");
+            eprintln!(
+                "error: the terminal UI is not built yet; try a command, e.g. pgssl{} instances list",
+                if args.global.demo { " --demo" } else { "" }
+            );
             2
         }
-        Some(command) => {
-            let globals = Globals {
-                profile: args.global.profile.clone(),
-                region: args.global.region.clone(),
-                endpoint: args.global.endpoint.clone(),
-            };
-            let ctx = Paths::from_env()
-                .map_err(OpsError::Invalid)
-                .and_then(|paths| Context::load(paths, globals));
-            cli::with_std_io(output, |io| {
-                let ctx = match ctx {
-                    Ok(c) => c,
-                    Err(e) => return cli::report_error(io, &e),
-                };
-                // The command runs on this thread; stdio stays locked for its duration.
-                let result = tokio::task::block_in_place(|| {
-                    tokio::runtime::Handle::current().block_on(cli::run(&ctx, command, io))
-                });
-                match result {
-                    Ok(()) => 0,
-                    Err(e) => cli::report_error(io, &e),
-                }
-            })
-        }
+        Some(command) => match cli::run(&ctx, command, &mut io).await {
+            Ok(()) => 0,
+            Err(e) => cli::report_error(&mut io, &e),
+        },
     }
 }

@@ -134,14 +134,14 @@ impl Faults {
         })
     }
 
-    fn applies_to(&self, action: Action) -> bool {
+    pub fn applies_to(&self, action: Action) -> bool {
         self.actions.is_empty() || self.actions.contains(&action)
     }
 
-    /// True for a share `share` of calls, spread evenly: the k-th call hits when
-    /// floor(k * share) moves.
+    /// True for a share `share` of calls, spread evenly and starting with the first:
+    /// the k-th call hits when ceil(k * share) moves (0.5 hits calls 1, 3, 5, ...).
     fn hit(k: u64, share: f64) -> bool {
-        share > 0.0 && ((k as f64) * share).floor() != (((k - 1) as f64) * share).floor()
+        share > 0.0 && ((k as f64) * share).ceil() != (((k - 1) as f64) * share).ceil()
     }
 
     /// Decide the damage for the next request of `action`.
@@ -186,7 +186,7 @@ mod tests {
         let hits: Vec<bool> = (0..6)
             .map(|_| f.decide(Action::ModifyDBInstanceSSLConfig) == Damage::Drop)
             .collect();
-        assert_eq!(hits, [false, true, false, true, false, true]);
+        assert_eq!(hits, [true, false, true, false, true, false]);
         assert_eq!(f.decide(Action::DescribeTasks), Damage::None);
         let all = Faults::new(FaultArgs {
             fail_with: Some("InternalError".into()),

@@ -253,7 +253,7 @@ pub async fn handle(
     }
 
     let latency = shared.faults.args.latency_ms;
-    if latency > 0 {
+    if latency > 0 && action.is_none_or(|a| shared.faults.applies_to(a)) {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
     let body = envelope(&result, &request_id);

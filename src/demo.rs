@@ -1,0 +1,95 @@
+//! `--demo`: the emulator in-process on a free loopback port, the demo fleet, generated
+//! credentials, and a throwaway config and journal. The user's real files are never
+//! touched: everything lives in a private temp directory removed at exit.
+
+use std::path::{Path, PathBuf};
+
+use crate::context::{Context, CredentialChoice, Globals};
+use crate::credentials::{Credential, CredentialSource};
+use crate::emulator::{self, EmulatorConfig, FaultArgs, Faults, Fleet, LogFn, Running};
+use crate::ops::{self, OpsError};
+use crate::store::{Paths, ensure_private_dir};
+
+/// A running demo. Dropping it stops the emulator and deletes the temp directory.
+pub struct Demo {
+    pub emulator: Running,
+    dir: PathBuf,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Demo {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// How long a demo SSL change takes: long enough to watch, short enough not to wait.
+pub const TASK_SECONDS: i64 = 6;
+
+/// Start the demo: emulator, temp files, and a context whose config already holds the
+/// demo fleet's instances and regions.
+pub async fn start(log: Option<LogFn>, globals: Globals) -> Result<(Demo, Context), OpsError> {
+    let dir = std::env::temp_dir().join(format!(
+        "pgssl-demo-{}-{:x}",
+        std::process::id(),
+        crate::ids::random_u64()
+    ));
+    ensure_private_dir(&dir)
+        .map_err(|e| OpsError::Invalid(format!("cannot create {} ({e})", dir.display())))?;
+    let fleet = Fleet::demo();
+    let regions = fleet.regions();
+    let key = emulator::generated_key();
+    let running = emulator::start(EmulatorConfig {
+        listen: ([127, 0, 0, 1], 0).into(),
+        fleet,
+        key: key.clone(),
+        task_seconds: TASK_SECONDS,
+        faults: Faults::new(FaultArgs::default()).map_err(OpsError::Invalid)?,
+        log,
+    })
+    .await
+    .map_err(OpsError::Invalid)?;
+    let demo = Demo {
+        emulator: running,
+        dir: dir.clone(),
+    };
+    let paths = Paths {
+        config_dir: dir.join("config"),
+        data_dir: dir.join("data"),
+    };
+    let globals = Globals {
+        profile: None,
+        endpoint: Some(demo.emulator.endpoint()),
+        region: globals.region,
+    };
+    let mut ctx = Context::load(paths, globals)?;
+    let credential = Credential::new(&key.secret_id, key.secret_key.expose(), None)
+        .map_err(|e| OpsError::Invalid(e.to_string()))?;
+    ctx.credentials = CredentialChoice::Fixed(credential, CredentialSource::Demo);
+
+    // Seed the throwaway config with the fleet, as `instances import` would.
+    let opened = ctx.open()?;
+    let mut saved = Vec::new();
+    for region in &regions {
+        saved.extend(ops::discover(&opened.session.client, region).await?);
+    }
+    ctx.config_file
+        .update(|c| {
+            c.region = Some("ap-guangzhou".into());
+            c.regions = regions.clone();
+            for s in saved {
+                c.upsert(s);
+            }
+        })
+        .map_err(|e| OpsError::Invalid(e.to_string()))?;
+    ctx.config = ctx
+        .config_file
+        .load()
+        .map_err(|e| OpsError::Invalid(e.to_string()))?;
+    Ok((demo, ctx))
+}

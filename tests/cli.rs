@@ -1,0 +1,910 @@
+//! The built CLI, end to end, against the emulator on 127.0.0.1.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{Emu, Sandbox};
+use pgssl::emulator::FaultArgs;
+
+const GZ: &str = "ap-guangzhou";
+const PRIMARY: &str = "postgres-6bwgamo3";
+
+fn faults() -> FaultArgs {
+    FaultArgs::default()
+}
+
+fn base<'a>(emu_endpoint: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["--endpoint", emu_endpoint, "--region", GZ];
+    v.extend_from_slice(rest);
+    v
+}
+
+#[test]
+fn show_reports_state_addresses_and_the_credential_source() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&base(&ep, &["ssl", "show", "pgro-ro9x2k1q"]));
+    r.ok();
+    assert!(r.stdout.contains("SSL:       off"), "{r:#?}");
+    assert!(r.stdout.contains("private  10.6.0.9:5432"), "{r:#?}");
+    assert!(
+        r.stdout
+            .contains("group    10.6.0.20:5432  group orders-readers"),
+        "{r:#?}"
+    );
+    assert!(
+        r.stderr.contains("using credentials from environment"),
+        "{r:#?}"
+    );
+    let masked = format!(
+        "SecretId {}****{}",
+        &emu.key().secret_id[..4],
+        &emu.key().secret_id[emu.key().secret_id.len() - 4..]
+    );
+    assert!(r.stderr.contains(&masked), "{r:#?}");
+
+    let j = sb
+        .run(&base(
+            &ep,
+            &["--output", "json", "ssl", "show", "postgres-5gevh7gr"],
+        ))
+        .json();
+    assert_eq!(j["SSLEnabled"], true);
+    assert_eq!(j["ConnectAddress"], "10.6.1.21");
+    assert!(j["CAUrl"].as_str().expect("CAUrl").starts_with(&ep));
+    assert_eq!(j["Addresses"][0]["kind"], "private");
+}
+
+#[test]
+fn enable_wait_journals_the_whole_story() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&base(
+        &ep,
+        &[
+            "ssl",
+            "enable",
+            PRIMARY,
+            "--address",
+            "public",
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+        ],
+    ));
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("sent: ap-guangzhou SSL enable on postgres-6bwgamo3: TaskId 100017"),
+        "{r:#?}"
+    );
+    assert!(r.stderr.contains("task 100017: Running"), "{r:#?}");
+    assert!(r.stderr.contains("task 100017: Success 100%"), "{r:#?}");
+    assert!(
+        r.stdout.contains("now has SSL on, protecting 43.139.20.17"),
+        "{r:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+    let state = emu.fleet(|f| f.ssl_of(PRIMARY));
+    assert!(state.SSLEnabled);
+    assert_eq!(state.ConnectAddress.as_deref(), Some("43.139.20.17"));
+
+    let lines = sb.journal_lines();
+    assert_eq!(lines[0]["kind"], "request");
+    assert_eq!(lines[0]["DBInstanceId"], PRIMARY);
+    assert_eq!(lines[0]["SSLEnabled"], true);
+    assert_eq!(lines[0]["ConnectAddress"], "43.139.20.17");
+    assert_eq!(lines[0]["region"], GZ);
+    assert_eq!(lines[0]["source"], "env");
+    assert!(lines[0]["SecretId"].as_str().expect("id").contains("****"));
+    assert_eq!(lines[1]["kind"], "outcome");
+    assert_eq!(lines[1]["outcome"], "ok");
+    assert_eq!(lines[1]["TaskId"], 100017);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["kind"] == "task" && l["Status"] == "Success")
+    );
+
+    let log = sb.run(&["log"]);
+    log.ok();
+    assert!(
+        log.stdout.contains("enable 43.139.20.17") && log.stdout.contains("task Success 100%"),
+        "{log:#?}"
+    );
+    let json = sb.run(&["log", "--json"]);
+    let entry: serde_json::Value =
+        serde_json::from_str(json.stdout.lines().next().expect("line")).expect("json");
+    assert_eq!(entry["outcome"]["outcome"], "ok");
+    assert_eq!(entry["task"][1], "Success");
+}
+
+#[test]
+fn disable_json_output_and_noop_detection() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let j = sb
+        .run(&base(
+            &ep,
+            &[
+                "--output",
+                "json",
+                "ssl",
+                "disable",
+                "postgres-5gevh7gr",
+                "--yes",
+                "--wait",
+                "--poll",
+                "0.2",
+            ],
+        ))
+        .json();
+    assert_eq!(j["result"], "sent");
+    assert_eq!(j["SSLEnabled"], false);
+    assert_eq!(j["ConnectAddress"], serde_json::Value::Null);
+    assert_eq!(j["task"]["Status"], "Success");
+    // Now it is off: disabling again sends nothing.
+    let r = sb.run(&base(
+        &ep,
+        &["ssl", "disable", "postgres-5gevh7gr", "--yes"],
+    ));
+    r.ok();
+    assert!(
+        r.stdout.contains("already has SSL off: nothing to do"),
+        "{r:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+}
+
+#[test]
+fn a_change_without_a_terminal_needs_yes_and_sends_nothing() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&base(&ep, &["ssl", "disable", "postgres-5gevh7gr"]));
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("pass --yes"), "{r:#?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+    assert!(sb.journal_lines().is_empty());
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_nothing_is_sent() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let cases: &[(&[&str], &str)] = &[
+        (&["ssl", "show", "postgres-BAD"], "is not an instance id"),
+        (
+            &["ssl", "enable", PRIMARY, "--address", "10.0.0.999", "--yes"],
+            "is not an address",
+        ),
+        (
+            &["ssl", "enable", PRIMARY, "--address", "10.9.9.9", "--yes"],
+            "is not an address of postgres-6bwgamo3",
+        ),
+        (
+            &["ssl", "enable", PRIMARY, "--address", "group", "--yes"],
+            "is a primary",
+        ),
+        (
+            &[
+                "ssl",
+                "enable",
+                "postgres-k3j9w2qa",
+                "--address",
+                "private",
+                "--yes",
+            ],
+            "'isolated', not running",
+        ),
+        (&["task", "show", "abc"], "is not a task id"),
+    ];
+    let raw: &[(&[&str], &str)] = &[
+        (
+            &["--region", "us-east-1", "ssl", "show", PRIMARY],
+            "not a region the SSL API supports",
+        ),
+        (
+            &["--endpoint", "http://example.com", "ssl", "show", PRIMARY],
+            "refusing plain http",
+        ),
+    ];
+    let cases = cases
+        .iter()
+        .map(|(args, needle)| (base(&ep, args), *needle))
+        .chain(raw.iter().map(|(args, needle)| (args.to_vec(), *needle)));
+    for (args, needle) in cases {
+        let r = sb.run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {r:#?}");
+        let line = r.error_line();
+        assert!(line.contains(needle), "{args:?}: {line}");
+        assert_eq!(r.stderr.matches("error:").count(), 1, "{r:#?}");
+    }
+    // clap's own usage errors exit 2 too and name the problem.
+    for (args, needle) in [
+        (&["ssl", "enable", PRIMARY][..], "--address"),
+        (&["ssl", "show", PRIMARY, "--bogus"], "--bogus"),
+        (&["--output", "yaml", "log"], "yaml"),
+    ] {
+        let r = sb.run(args);
+        assert_eq!(r.code, 2, "{r:#?}");
+        assert!(r.stderr.contains(needle), "{r:#?}");
+    }
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+    assert!(!sb.journal_file().exists());
+}
+
+#[test]
+fn api_errors_carry_code_request_id_and_advice() {
+    let emu = Emu::start(
+        FaultArgs {
+            fail_with: Some("OperationDenied.InstanceStatusLimitError".into()),
+            fault_actions: vec!["ModifyDBInstanceSSLConfig".into()],
+            ..faults()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&base(
+        &ep,
+        &["ssl", "disable", "postgres-5gevh7gr", "--yes"],
+    ));
+    assert_eq!(r.code, 1, "{r:#?}");
+    let line = r.error_line();
+    assert!(
+        line.contains("OperationDenied.InstanceStatusLimitError"),
+        "{line}"
+    );
+    assert!(line.contains("RequestId "), "{line}");
+    assert!(line.contains("wait for its current task"), "{line}");
+    let lines = sb.journal_lines();
+    assert_eq!(lines[1]["outcome"], "error");
+    assert_eq!(lines[1]["Code"], "OperationDenied.InstanceStatusLimitError");
+    // The API said no: never retried.
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+    // JSON mode puts the error on stdout for scripts.
+    let j = sb.run(&base(
+        &ep,
+        &[
+            "--output",
+            "json",
+            "ssl",
+            "disable",
+            "postgres-5gevh7gr",
+            "--yes",
+        ],
+    ));
+    assert_eq!(j.code, 1);
+    assert_eq!(
+        j.json()["error"]["Code"],
+        "OperationDenied.InstanceStatusLimitError"
+    );
+    assert_eq!(j.json()["error"]["kind"], "api");
+}
+
+#[test]
+fn wrong_key_and_clock_skew_are_explained() {
+    let emu = Emu::start(
+        FaultArgs {
+            clock_offset: -1000,
+            ..faults()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&base(&ep, &["ssl", "show", PRIMARY]));
+    assert_eq!(r.code, 1, "{r:#?}");
+    let line = r.error_line();
+    assert!(line.contains("AuthFailure.SignatureExpire"), "{line}");
+    assert!(line.contains("16m 40s ahead of the server's"), "{line}");
+
+    let emu = Emu::start(faults(), 1);
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("TENCENTCLOUD_SECRET_KEY", "not-the-right-key-at-all");
+    let r = sb.run(&base(&emu.endpoint(), &["ssl", "show", PRIMARY]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.error_line().contains("AuthFailure.SignatureFailure"),
+        "{r:#?}"
+    );
+    assert!(
+        r.error_line().contains("SecretKey does not match"),
+        "{r:#?}"
+    );
+    assert!(!r.all().contains("not-the-right-key-at-all"));
+}
+
+#[test]
+fn transport_failures_are_kept_apart() {
+    // (b) nothing listening: not sent.
+    let sb = {
+        let mut s = Sandbox::new();
+        s.set("TENCENTCLOUD_SECRET_ID", "AKIDexample000000000");
+        s.set("TENCENTCLOUD_SECRET_KEY", "examplekey");
+        s
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dead = format!("http://127.0.0.1:{port}");
+    let r = sb.run(&base(&dead, &["ssl", "show", PRIMARY]));
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.error_line().contains("was not sent"), "{r:#?}");
+    assert!(r.error_line().contains("Nothing was changed"), "{r:#?}");
+
+    // (d) not Tencent's envelope: status and a sanitized excerpt.
+    let emu = Emu::start(
+        FaultArgs {
+            http_status: Some(502),
+            fault_actions: vec!["DescribeDBInstances".into()],
+            ..faults()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let r = sb.run(&base(&emu.endpoint(), &["ssl", "show", PRIMARY]));
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("not Tencent Cloud's API (HTTP 502)"),
+        "{r:#?}"
+    );
+    assert!(r.error_line().contains("emulated upstream error"), "{r:#?}");
+}
+
+#[test]
+fn reads_retry_rate_limits_but_changes_are_never_resent() {
+    let emu = Emu::start(
+        FaultArgs {
+            fail_with: Some("RequestLimitExceeded".into()),
+            fail_share: 0.5,
+            fault_actions: vec!["DescribeDBInstanceSSLConfig".into()],
+            ..faults()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let r = sb.run(&base(&emu.endpoint(), &["ssl", "show", PRIMARY]));
+    r.ok();
+    assert_eq!(
+        emu.count("DescribeDBInstanceSSLConfig"),
+        2,
+        "one refused, one retried"
+    );
+
+    let emu = Emu::start(
+        FaultArgs {
+            fail_with: Some("RequestLimitExceeded".into()),
+            fault_actions: vec!["ModifyDBInstanceSSLConfig".into()],
+            ..faults()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let r = sb.run(&base(
+        &emu.endpoint(),
+        &["ssl", "disable", "postgres-5gevh7gr", "--yes"],
+    ));
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.error_line().contains("RequestLimitExceeded"), "{r:#?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+}
+
+#[test]
+fn outcome_unknown_is_checked_and_never_blindly_resent() {
+    // The emulator carries out the change, then drops the connection.
+    let emu = Emu::start(
+        FaultArgs {
+            drop_share: 1.0,
+            fault_actions: vec!["ModifyDBInstanceSSLConfig".into()],
+            ..faults()
+        },
+        30,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&base(
+        &ep,
+        &["ssl", "enable", PRIMARY, "--address", "private", "--yes"],
+    ));
+    assert_eq!(r.code, 3, "{r:#?}");
+    let line = r.error_line();
+    assert!(line.contains("outcome unknown"), "{line}");
+    assert!(line.contains("is Running"), "{line}");
+    assert!(line.contains("do not send it again"), "{line}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+    let lines = sb.journal_lines();
+    assert_eq!(lines[1]["outcome"], "unknown");
+    assert_eq!(lines[2]["kind"], "check");
+    assert_eq!(lines[2]["result"], "in_progress");
+
+    // Trying again while the task runs: refused before anything is sent.
+    let r = sb.run(&base(
+        &ep,
+        &["ssl", "enable", PRIMARY, "--address", "private", "--yes"],
+    ));
+    assert_ne!(r.code, 0, "{r:#?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1, "never re-sent");
+}
+
+#[test]
+fn an_earlier_unknown_outcome_is_checked_before_the_next_send() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    // A change whose process died between sending and hearing back.
+    std::fs::create_dir_all(sb.journal_file().parent().expect("dir")).expect("mkdir");
+    std::fs::write(
+        sb.journal_file(),
+        format!(
+            "{}\n",
+            serde_json::json!({"kind":"request","id":"lost-1","time":"2026-11-28T00:00:00Z","source":"env",
+                "SecretId":"AKID****xxxx","endpoint":ep,"region":GZ,"action":"ModifyDBInstanceSSLConfig",
+                "DBInstanceId":"postgres-5gevh7gr","SSLEnabled":false})
+        ),
+    )
+    .expect("journal");
+    let log = sb.run(&["log"]);
+    assert!(
+        log.stdout
+            .contains("outcome unknown (interrupted before a reply)"),
+        "{log:#?}"
+    );
+
+    let r = sb.run(&base(
+        &ep,
+        &["ssl", "enable", PRIMARY, "--address", "private", "--yes"],
+    ));
+    r.ok();
+    // The lost change was for another instance: checking it is not needed for this one.
+    let r = sb.run(&base(
+        &ep,
+        &["ssl", "disable", "postgres-5gevh7gr", "--yes"],
+    ));
+    r.ok();
+    let lines = sb.journal_lines();
+    let check = lines
+        .iter()
+        .find(|l| l["kind"] == "check" && l["id"] == "lost-1")
+        .expect("the earlier unknown outcome was checked first");
+    // SSL was still on and no task ran: the lost change had not taken effect.
+    assert_eq!(check["result"], "not_applied");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 2);
+}
+
+#[test]
+fn dry_run_prints_the_signed_request_and_sends_nothing() {
+    let emu = Emu::start(faults(), 1);
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("TENCENTCLOUD_TOKEN", "sts-session-token-value");
+    let ep = emu.endpoint();
+    let r = sb.run(&base(
+        &ep,
+        &[
+            "ssl",
+            "enable",
+            PRIMARY,
+            "--address",
+            "10.6.0.4",
+            "--dry-run",
+        ],
+    ));
+    r.ok();
+    assert_eq!(emu.total(), 0, "nothing reached the server");
+    assert!(!sb.journal_file().exists());
+    let out = &r.stdout;
+    assert!(out.starts_with(&format!("POST {ep}/\n")), "{out}");
+    for h in [
+        "Content-Type: application/json\n",
+        "X-TC-Action: ModifyDBInstanceSSLConfig\n",
+        "X-TC-Version: 2017-03-12\n",
+        "X-TC-Region: ap-guangzhou\n",
+        "X-TC-Language: en-US\n",
+        "X-TC-RequestClient: pgssl/",
+        "Authorization: TC3-HMAC-SHA256 Credential=",
+        "X-TC-Token: <redacted, 23 characters>",
+    ] {
+        assert!(out.contains(h), "{h} missing in {out}");
+    }
+    assert!(
+        out.trim_end().ends_with(
+            r#"{"DBInstanceId":"postgres-6bwgamo3","SSLEnabled":true,"ConnectAddress":"10.6.0.4"}"#
+        ),
+        "{out}"
+    );
+    assert!(!r.all().contains(emu.key().secret_key.expose()));
+    assert!(!r.all().contains("sts-session-token-value"));
+
+    // A keyword needs the saved instance when nothing may be sent.
+    let r = sb.run(&base(
+        &ep,
+        &[
+            "ssl",
+            "enable",
+            PRIMARY,
+            "--address",
+            "private",
+            "--dry-run",
+        ],
+    ));
+    assert_eq!(r.code, 2);
+    assert!(r.error_line().contains("save the instance first"), "{r:#?}");
+}
+
+#[test]
+fn secrets_never_leak_and_files_are_private() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let secret = emu.key().secret_key.expose().to_string();
+    let mut everything = String::new();
+    for args in [
+        base(&ep, &["instances", "add", PRIMARY]),
+        base(
+            &ep,
+            &[
+                "ssl",
+                "enable",
+                PRIMARY,
+                "--address",
+                "private",
+                "--yes",
+                "--wait",
+                "--poll",
+                "0.2",
+            ],
+        ),
+        base(&ep, &["--output", "json", "ssl", "show", PRIMARY]),
+        vec!["log", "--json"],
+        vec!["instances", "list"],
+    ] {
+        let r = sb.run(&args);
+        r.ok();
+        everything.push_str(&r.all());
+    }
+    everything.push_str(&std::fs::read_to_string(sb.config_file()).expect("config"));
+    everything.push_str(&std::fs::read_to_string(sb.journal_file()).expect("journal"));
+    assert!(!everything.contains(&secret), "the secret key leaked");
+    assert!(
+        !everything.contains(&emu.key().secret_id),
+        "the full SecretId leaked"
+    );
+    for f in [sb.config_file(), sb.journal_file()] {
+        let mode = std::fs::metadata(&f).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+    }
+}
+
+#[test]
+fn a_malformed_config_is_reported_and_left_alone() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    std::fs::create_dir_all(sb.config_file().parent().expect("dir")).expect("mkdir");
+    let broken = "regions = [\"ap-guangzhou\"]\n\n[[instance]]\nid = \"postgres-6bwgamo3\"\nregion = ap-guangzhou\n";
+    std::fs::write(sb.config_file(), broken).expect("write");
+    for args in [
+        vec!["instances", "list"],
+        vec!["regions", "add", "ap-seoul"],
+    ] {
+        let r = sb.run(&args);
+        assert_eq!(r.code, 2, "{r:#?}");
+        let line = r.error_line();
+        assert!(
+            line.contains(&format!("{}: line 5:", sb.config_file().display())),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(sb.config_file()).expect("read"),
+        broken
+    );
+}
+
+#[test]
+fn instances_import_add_list_remove_and_regions() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "instances",
+        "import",
+        "ap-guangzhou",
+        "ap-singapore",
+    ]);
+    r.ok();
+    assert!(r.stdout.contains("imported 146 instances"), "{r:#?}");
+    // ap-singapore needed two pages at Limit 100.
+    assert!(emu.count("DescribeDBInstances") >= 3);
+    let list = sb.run(&["--output", "json", "instances", "list"]).json();
+    let list = list.as_array().expect("array");
+    assert_eq!(list.len(), 146);
+    let ro = list
+        .iter()
+        .find(|i| i["id"] == "pgro-ro9x2k1q")
+        .expect("read-only saved");
+    assert_eq!(ro["kind"], "readonly");
+    assert_eq!(ro["master"], PRIMARY);
+    assert!(
+        ro["addresses"]
+            .as_array()
+            .expect("addresses")
+            .iter()
+            .any(|a| a["kind"] == "group" && a["ip"] == "10.6.0.20")
+    );
+
+    let regions = sb.run(&["regions", "list"]);
+    assert_eq!(regions.stdout, "ap-guangzhou\nap-singapore\n");
+    sb.run(&["regions", "remove", "ap-singapore"]).ok();
+    assert_eq!(sb.run(&["regions", "list"]).stdout, "ap-guangzhou\n");
+    let r = sb.run(&["regions", "add", "mars-north-1"]);
+    assert_eq!(r.code, 2);
+
+    // With the instance saved, its region is known and keywords work offline.
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "ssl",
+        "enable",
+        "pgro-ro9x2k1q",
+        "--address",
+        "group",
+        "--dry-run",
+    ]);
+    r.ok();
+    assert!(
+        r.stdout.contains("\"ConnectAddress\":\"10.6.0.20\""),
+        "{r:#?}"
+    );
+
+    sb.run(&["instances", "remove", "pgro-ro9x2k1q"]).ok();
+    let r = sb.run(&["instances", "remove", "pgro-ro9x2k1q"]);
+    assert_eq!(r.code, 2);
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-shanghai",
+        "instances",
+        "add",
+        "pgro-s7h2n5bk",
+    ]);
+    r.ok();
+    assert!(
+        r.stdout.contains("group 172.16.8.40 (inventory-reports)"),
+        "{r:#?}"
+    );
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-shanghai",
+        "instances",
+        "add",
+        "postgres-zzzzzzzz",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.error_line()
+            .contains("no instance postgres-zzzzzzzz in ap-shanghai"),
+        "{r:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+}
+
+#[test]
+fn task_show_follows_a_task() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    sb.run(&base(
+        &ep,
+        &["ssl", "disable", "postgres-5gevh7gr", "--yes"],
+    ))
+    .ok();
+    let r = sb.run(&base(
+        &ep,
+        &["task", "show", "100017", "--wait", "--poll", "0.2"],
+    ));
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("task 100017: Success 100%  instance postgres-5gevh7gr"),
+        "{r:#?}"
+    );
+    // The status is recorded next to the change it belongs to.
+    assert!(
+        sb.journal_lines()
+            .iter()
+            .any(|l| l["kind"] == "task" && l["TaskId"] == 100017)
+    );
+    let r = sb.run(&base(&ep, &["task", "show", "999"]));
+    assert_eq!(r.code, 1);
+    assert!(r.error_line().contains("no task 999"), "{r:#?}");
+}
+
+#[test]
+fn a_failed_task_exits_1_with_its_message() {
+    let emu = Emu::start(
+        FaultArgs {
+            task_fail: true,
+            ..faults()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let r = sb.run(&base(
+        &emu.endpoint(),
+        &[
+            "ssl",
+            "disable",
+            "postgres-5gevh7gr",
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+        ],
+    ));
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("task 100017 ended Fail: emulated failure"),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn a_kill_mid_request_leaves_an_unknown_outcome_record() {
+    let emu = Emu::start(
+        FaultArgs {
+            latency_ms: 20_000,
+            fault_actions: vec!["ModifyDBInstanceSSLConfig".into()],
+            ..faults()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let mut child = sb
+        .command(&base(
+            &ep,
+            &["ssl", "disable", "postgres-5gevh7gr", "--yes"],
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Wait until the emulator has the request in hand: the journal line came first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while emu.fleet(|f| f.tasks.len()) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change never arrived"
+        );
+        std::thread::yield_now();
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let lines = sb.journal_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["kind"], "request");
+    let log = sb.run(&["log"]);
+    assert!(
+        log.stdout
+            .contains("outcome unknown (interrupted before a reply)"),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn concurrent_processes_share_the_journal_without_losing_lines() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    // Four real changes (none is already as asked), in three regions.
+    let ids = [
+        "postgres-6bwgamo3",
+        "pgro-ro9x2k1q",
+        "postgres-h6v1b8yn",
+        "postgres-f4q8z3lu",
+    ];
+    let regions = [
+        "ap-guangzhou",
+        "ap-guangzhou",
+        "ap-singapore",
+        "eu-frankfurt",
+    ];
+    let children: Vec<_> = ids
+        .iter()
+        .zip(regions)
+        .map(|(id, region)| {
+            sb.command(&[
+                "--endpoint",
+                &ep,
+                "--region",
+                region,
+                "ssl",
+                "enable",
+                id,
+                "--address",
+                "private",
+                "--yes",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().expect("wait").success());
+    }
+    let lines = sb.journal_lines();
+    assert_eq!(lines.len(), 8);
+    let (entries, skipped) = pgssl::store::Journal::new(sb.journal_file())
+        .entries()
+        .expect("read");
+    assert_eq!(skipped, 0);
+    assert_eq!(entries.len(), 4);
+    assert!(entries.iter().all(|e| e.outcome_word() == "ok"));
+}
+
+#[test]
+fn credentials_from_a_tccli_profile_and_the_no_source_message() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::new();
+    let tccli = sb.home().join(".tccli");
+    std::fs::create_dir_all(&tccli).expect("mkdir");
+    std::fs::write(
+        tccli.join("prod.credential"),
+        serde_json::json!({"secretId": emu.key().secret_id, "secretKey": emu.key().secret_key.expose()}).to_string(),
+    )
+    .expect("write");
+    std::fs::set_permissions(
+        tccli.join("prod.credential"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    std::fs::write(
+        tccli.join("prod.configure"),
+        r#"{"_sys_param":{"region":"ap-guangzhou"}}"#,
+    )
+    .expect("write");
+    let r = sb.run(&[
+        "--profile",
+        "prod",
+        "--endpoint",
+        &emu.endpoint(),
+        "ssl",
+        "show",
+        PRIMARY,
+    ]);
+    r.ok();
+    assert!(r.stderr.contains("tccli profile 'prod'"), "{r:#?}");
+    assert!(r.stderr.contains("chmod 600"), "{r:#?}");
+
+    let r = Sandbox::new().run(&[
+        "--endpoint",
+        &emu.endpoint(),
+        "--region",
+        GZ,
+        "ssl",
+        "show",
+        PRIMARY,
+    ]);
+    assert_eq!(r.code, 2);
+    let line = r.error_line();
+    assert!(line.contains("no credentials found; tried:"), "{line}");
+    assert!(line.contains("TENCENTCLOUD_SECRET_ID"), "{line}");
+}

@@ -1,0 +1,206 @@
+//! Test harness: an in-process emulator on 127.0.0.1 (so tests can set faults and look at
+//! what it received), and the built `pgssl` binary run in a sandbox of its own (HOME,
+//! config and data dirs in a temp dir; no proxies; stdin not a terminal).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use pgssl::emulator::{self, EmulatorConfig, FaultArgs, Faults, Fleet, Key, Running};
+
+pub struct Emu {
+    pub running: Running,
+    pub log: Arc<Mutex<Vec<String>>>,
+    // Declared last so the emulator is dropped while its runtime still exists.
+    rt: tokio::runtime::Runtime,
+}
+
+impl Emu {
+    pub fn start(faults: FaultArgs, task_seconds: i64) -> Emu {
+        Self::start_with(Fleet::demo(), faults, task_seconds, None)
+    }
+
+    pub fn start_with(
+        fleet: Fleet,
+        faults: FaultArgs,
+        task_seconds: i64,
+        token: Option<&str>,
+    ) -> Emu {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = log.clone();
+        let mut key = emulator::generated_key();
+        key.token = token.map(pgssl::credentials::Secret::new);
+        let running = rt
+            .block_on(emulator::start(EmulatorConfig {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                fleet,
+                key,
+                task_seconds,
+                faults: Faults::new(faults).expect("faults"),
+                log: Some(Arc::new(move |line| sink.lock().expect("log").push(line))),
+            }))
+            .expect("emulator starts");
+        Emu { running, log, rt }
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.running.endpoint()
+    }
+
+    pub fn key(&self) -> &Key {
+        &self.running.key
+    }
+
+    /// How many requests for `action` reached the emulator.
+    pub fn count(&self, action: &str) -> usize {
+        let needle = format!(" {action} ");
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|l| l.contains(&needle))
+            .count()
+    }
+
+    pub fn total(&self) -> usize {
+        self.log.lock().expect("log").len()
+    }
+
+    pub fn fleet<T>(&self, f: impl FnOnce(&mut Fleet) -> T) -> T {
+        let mut fleet = self.running.shared.fleet.lock().expect("fleet");
+        f(&mut fleet)
+    }
+
+    /// Run async code on the emulator's runtime (for library-level client tests).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+/// A sandbox for running the binary: its own HOME, config dir and data dir.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let env = vec![
+            ("HOME".to_string(), home.display().to_string()),
+            (
+                "PGSSL_CONFIG_DIR".to_string(),
+                dir.path().join("config").display().to_string(),
+            ),
+            (
+                "PGSSL_DATA_DIR".to_string(),
+                dir.path().join("data").display().to_string(),
+            ),
+        ];
+        Sandbox { dir, env }
+    }
+
+    /// A sandbox whose environment holds the emulator's key.
+    pub fn for_emu(emu: &Emu) -> Sandbox {
+        let mut s = Sandbox::new();
+        s.set("TENCENTCLOUD_SECRET_ID", &emu.key().secret_id);
+        s.set("TENCENTCLOUD_SECRET_KEY", emu.key().secret_key.expose());
+        s
+    }
+
+    pub fn set(&mut self, k: &str, v: &str) {
+        self.env.retain(|(key, _)| key != k);
+        self.env.push((k.to_string(), v.to_string()));
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join("config/config.toml")
+    }
+
+    pub fn journal_file(&self) -> PathBuf {
+        self.dir.path().join("data/journal.jsonl")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgssl"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("pgssl runs");
+        Run::from(output)
+    }
+
+    pub fn journal_lines(&self) -> Vec<serde_json::Value> {
+        read_json_lines(&self.journal_file())
+    }
+}
+
+pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+        .collect()
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// The last line on stderr that starts with `error:`.
+    pub fn error_line(&self) -> &str {
+        self.stderr
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_else(|| panic!("no error line: {self:#?}"))
+    }
+}
