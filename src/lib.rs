@@ -15,4 +15,5 @@ pub mod ids;
 pub mod ops;
 pub mod store;
 pub mod text;
+pub mod tui;
 pub mod validate;

@@ -61,11 +61,19 @@ async fn run(args: Cli) -> i32 {
     };
     match command {
         Some(Command::Tui) | None => {
-            eprintln!(
-                "error: the terminal UI is not built yet; try a command, e.g. pgssl{} instances list",
-                if args.global.demo { " --demo" } else { "" }
-            );
-            2
+            let options = pgssl::tui::Options {
+                readonly: args.global.readonly,
+                label: if args.global.demo {
+                    "demo".into()
+                } else {
+                    String::new()
+                },
+                follow: pgssl::ops::FollowOptions {
+                    poll: std::time::Duration::from_secs(if args.global.demo { 1 } else { 2 }),
+                    ..Default::default()
+                },
+            };
+            pgssl::tui::run(ctx, options).await
         }
         Some(command) => match cli::run(&ctx, command, &mut io).await {
             Ok(()) => 0,

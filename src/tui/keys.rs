@@ -1,0 +1,432 @@
+//! The one key table: the handler looks keys up here, the footer shows the bindings of
+//! the current mode, and `?` shows them all. A key does what this table says, nowhere else.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// The instance list and log.
+    Browse,
+    /// Typing a filter.
+    Filter,
+    /// The SSL form.
+    Form,
+    /// Reviewing a change before it is sent.
+    Confirm,
+    /// Choosing regions.
+    Regions,
+    /// Adding an instance by id.
+    Add,
+    /// Confirming a removal.
+    Remove,
+    /// The help overlay.
+    Help,
+}
+
+impl Mode {
+    pub fn title(self) -> &'static str {
+        match self {
+            Mode::Browse => "Browse",
+            Mode::Filter => "Filter",
+            Mode::Form => "SSL form",
+            Mode::Confirm => "Confirm change",
+            Mode::Regions => "Regions",
+            Mode::Add => "Add instance",
+            Mode::Remove => "Remove instance",
+            Mode::Help => "Help",
+        }
+    }
+}
+
+/// What a key asks for. Text input is handled where text is typed, not here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ForceQuit,
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    NextPane,
+    PrevPane,
+    StartFilter,
+    OpenForm,
+    Refresh,
+    Import,
+    Add,
+    Remove,
+    Regions,
+    Copy,
+    Help,
+    Back,
+    Toggle,
+    NextField,
+    PrevField,
+    Submit,
+    Send,
+    Cancel,
+}
+
+pub struct Binding {
+    pub keys: &'static [(KeyCode, KeyModifiers)],
+    /// How the keys are written for people.
+    pub label: &'static str,
+    pub action: Action,
+    pub desc: &'static str,
+    pub modes: &'static [Mode],
+    /// Shown in the footer (the rest only in `?`).
+    pub hint: bool,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+
+use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
+
+const ALL: &[Mode] = &[
+    Mode::Browse,
+    Mode::Filter,
+    Mode::Form,
+    Mode::Confirm,
+    Mode::Regions,
+    Mode::Add,
+    Mode::Remove,
+    Mode::Help,
+];
+
+pub static BINDINGS: &[Binding] = &[
+    // Browse
+    Binding {
+        keys: &[(Char('k'), NONE), (Up, NONE)],
+        label: "k/↑",
+        action: Action::Up,
+        desc: "move up",
+        modes: &[Mode::Browse, Mode::Regions, Mode::Form],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('j'), NONE), (Down, NONE)],
+        label: "j/↓",
+        action: Action::Down,
+        desc: "move down",
+        modes: &[Mode::Browse, Mode::Regions, Mode::Form],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('g'), NONE), (Home, NONE)],
+        label: "g",
+        action: Action::Top,
+        desc: "jump to the first",
+        modes: &[Mode::Browse, Mode::Regions],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('G'), SHIFT), (Char('G'), NONE), (End, NONE)],
+        label: "G",
+        action: Action::Bottom,
+        desc: "jump to the last",
+        modes: &[Mode::Browse, Mode::Regions],
+        hint: false,
+    },
+    Binding {
+        keys: &[(PageUp, NONE)],
+        label: "PgUp",
+        action: Action::PageUp,
+        desc: "page up",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(PageDown, NONE)],
+        label: "PgDn",
+        action: Action::PageDown,
+        desc: "page down",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Tab, NONE)],
+        label: "Tab",
+        action: Action::NextPane,
+        desc: "next pane (instances / log)",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(BackTab, SHIFT), (BackTab, NONE)],
+        label: "S-Tab",
+        action: Action::PrevPane,
+        desc: "previous pane",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::OpenForm,
+        desc: "SSL form",
+        modes: &[Mode::Browse],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('/'), NONE)],
+        label: "/",
+        action: Action::StartFilter,
+        desc: "filter",
+        modes: &[Mode::Browse],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('r'), NONE)],
+        label: "r",
+        action: Action::Refresh,
+        desc: "refresh",
+        modes: &[Mode::Browse],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('i'), NONE)],
+        label: "i",
+        action: Action::Import,
+        desc: "import",
+        modes: &[Mode::Browse],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('a'), NONE)],
+        label: "a",
+        action: Action::Add,
+        desc: "add",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('d'), NONE)],
+        label: "d",
+        action: Action::Remove,
+        desc: "remove saved",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('R'), SHIFT), (Char('R'), NONE)],
+        label: "R",
+        action: Action::Regions,
+        desc: "regions",
+        modes: &[Mode::Browse],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('c'), NONE)],
+        label: "c",
+        action: Action::Copy,
+        desc: "copy id / TaskId (OSC 52)",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('?'), NONE), (Char('?'), SHIFT)],
+        label: "?",
+        action: Action::Help,
+        desc: "all keys",
+        modes: &[Mode::Browse],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('q'), NONE)],
+        label: "q",
+        action: Action::Quit,
+        desc: "quit",
+        modes: &[Mode::Browse],
+        hint: true,
+    },
+    // Filter
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Submit,
+        desc: "keep the filter",
+        modes: &[Mode::Filter],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Esc, NONE)],
+        label: "Esc",
+        action: Action::Back,
+        desc: "clear the filter",
+        modes: &[Mode::Filter],
+        hint: true,
+    },
+    // Form
+    Binding {
+        keys: &[(Char(' '), NONE)],
+        label: "Space",
+        action: Action::Toggle,
+        desc: "toggle SSL / choose address",
+        modes: &[Mode::Form, Mode::Regions],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Tab, NONE)],
+        label: "Tab",
+        action: Action::NextField,
+        desc: "next field",
+        modes: &[Mode::Form, Mode::Add],
+        hint: true,
+    },
+    Binding {
+        keys: &[(BackTab, SHIFT), (BackTab, NONE)],
+        label: "S-Tab",
+        action: Action::PrevField,
+        desc: "previous field",
+        modes: &[Mode::Form, Mode::Add],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Submit,
+        desc: "review the change",
+        modes: &[Mode::Form],
+        hint: true,
+    },
+    // Confirm
+    Binding {
+        keys: &[(Char('y'), NONE), (Char('Y'), SHIFT)],
+        label: "y",
+        action: Action::Send,
+        desc: "send the change",
+        modes: &[Mode::Confirm, Mode::Remove],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('n'), NONE), (Char('N'), SHIFT)],
+        label: "n",
+        action: Action::Cancel,
+        desc: "go back",
+        modes: &[Mode::Confirm, Mode::Remove],
+        hint: true,
+    },
+    // Regions / Add
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Submit,
+        desc: "save",
+        modes: &[Mode::Regions, Mode::Add],
+        hint: true,
+    },
+    // Everywhere
+    Binding {
+        keys: &[(Esc, NONE)],
+        label: "Esc",
+        action: Action::Back,
+        desc: "back (never confirms)",
+        modes: &[
+            Mode::Form,
+            Mode::Confirm,
+            Mode::Regions,
+            Mode::Add,
+            Mode::Remove,
+            Mode::Help,
+        ],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('q'), NONE), (Char('?'), NONE)],
+        label: "q/?",
+        action: Action::Back,
+        desc: "close help",
+        modes: &[Mode::Help],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('c'), CTRL)],
+        label: "Ctrl-C",
+        action: Action::ForceQuit,
+        desc: "quit from anywhere",
+        modes: ALL,
+        hint: false,
+    },
+];
+
+/// The action `key` means in `mode`, if any.
+pub fn lookup(mode: Mode, key: &KeyEvent) -> Option<Action> {
+    // Terminals disagree on whether Shift is reported with upper-case letters; ignore it there.
+    let mods = key.modifiers - KeyModifiers::SHIFT;
+    BINDINGS
+        .iter()
+        .filter(|b| b.modes.contains(&mode))
+        .find(|b| {
+            b.keys
+                .iter()
+                .any(|(code, m)| *code == key.code && (*m - KeyModifiers::SHIFT) == mods)
+        })
+        .map(|b| b.action)
+}
+
+/// The bindings the footer shows in `mode`.
+pub fn hints(mode: Mode) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS
+        .iter()
+        .filter(move |b| b.hint && b.modes.contains(&mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, m)
+    }
+
+    #[test]
+    fn lookups_follow_the_table() {
+        assert_eq!(
+            lookup(Mode::Browse, &key(Char('j'), NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(lookup(Mode::Browse, &key(Down, NONE)), Some(Action::Down));
+        assert_eq!(
+            lookup(Mode::Browse, &key(Char('G'), SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            lookup(Mode::Browse, &key(Char('R'), SHIFT)),
+            Some(Action::Regions)
+        );
+        assert_eq!(lookup(Mode::Confirm, &key(Esc, NONE)), Some(Action::Back));
+        assert_eq!(
+            lookup(Mode::Confirm, &key(Enter, NONE)),
+            None,
+            "Enter never confirms a change"
+        );
+        assert_eq!(
+            lookup(Mode::Form, &key(Char('c'), CTRL)),
+            Some(Action::ForceQuit)
+        );
+        assert_eq!(
+            lookup(Mode::Filter, &key(Char('q'), NONE)),
+            None,
+            "q is text while filtering"
+        );
+    }
+
+    #[test]
+    fn no_key_means_two_things_in_one_mode() {
+        for mode in ALL {
+            let mut seen = std::collections::HashMap::new();
+            for b in BINDINGS.iter().filter(|b| b.modes.contains(mode)) {
+                for k in b.keys {
+                    if let Some(prev) = seen.insert(*k, b.action) {
+                        assert_eq!(prev, b.action, "{mode:?} {k:?}");
+                    }
+                }
+            }
+        }
+    }
+}

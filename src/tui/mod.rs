@@ -1,0 +1,145 @@
+//! The interactive face. `app` holds the model and its pure update, `view` draws it,
+//! `keys` is the one key table, `effects` runs commands off the render loop, `term`
+//! owns the terminal's lifecycle.
+//!
+//! The loop waits on three things: terminal input, results of commands, and signals.
+//! It draws only after something happened, so an idle TUI writes nothing.
+
+pub mod app;
+pub mod effects;
+pub mod form;
+pub mod keys;
+pub mod term;
+pub mod view;
+
+use std::sync::Arc;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::context::Context;
+use crate::ops::FollowOptions;
+use app::{App, Msg};
+
+pub struct Options {
+    pub readonly: bool,
+    /// Shown in the header, e.g. "demo".
+    pub label: String,
+    pub follow: FollowOptions,
+}
+
+/// Run the TUI until the user quits or the terminal goes away. Returns the exit code.
+pub async fn run(ctx: Context, options: Options) -> i32 {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut app = App::new(
+        ctx.config.instances.clone(),
+        ctx.config.regions.clone(),
+        options.readonly,
+    );
+    app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    app.label = options.label;
+    if let Some(r) = ctx.config.region.clone().or(ctx.globals.region.clone()) {
+        app.default_region = r;
+    }
+    let session = match ctx.open() {
+        Ok(opened) => {
+            app.notice = Some(
+                opened
+                    .warnings
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| opened.banner.clone()),
+            );
+            if let Some(r) = opened
+                .credential_region
+                .filter(|_| ctx.config.region.is_none())
+            {
+                app.default_region = r;
+            }
+            let observer_tx = tx.clone();
+            let mut session = opened.session;
+            session.client = session.client.with_observer(Arc::new(move |record| {
+                let _ = observer_tx.send(Msg::Call(record.clone()));
+            }));
+            Ok(session)
+        }
+        Err(e) => {
+            app.notice = Some(format!("no API access: {e}"));
+            Err(e.to_string())
+        }
+    };
+    let effects = effects::Effects {
+        session,
+        config_file: ctx.config_file.clone(),
+        journal: ctx.journal.clone(),
+        tx: tx.clone(),
+        follow: options.follow,
+    };
+
+    let mut guard = match term::enter() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!(
+                "error: cannot set up the terminal ({e}); use the CLI commands instead (pgssl --help)"
+            );
+            return 1;
+        }
+    };
+    if let Ok(size) = guard.terminal.size() {
+        app.size = (size.width, size.height);
+    }
+    effects.watch_journal();
+    for cmd in app.refresh_visible() {
+        effects.run(cmd);
+    }
+
+    let mut events = EventStream::new();
+    let (mut hup, mut term_sig) = match (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(h), Ok(t)) => (h, t),
+        _ => {
+            drop(guard);
+            eprintln!("error: cannot install signal handlers");
+            return 1;
+        }
+    };
+    let mut code = 0;
+    let mut dirty = true;
+    while !app.quit {
+        if dirty {
+            if guard.terminal.draw(|f| view::draw(f, &app)).is_err() {
+                // The terminal is gone (SSH dropped): nothing left to show.
+                break;
+            }
+            dirty = false;
+        }
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
+                Some(Ok(Event::Resize(w, h))) => Some(Msg::Resize(w, h)),
+                Some(Ok(_)) => None,
+                Some(Err(_)) | None => Some(Msg::Quit),
+            },
+            Some(msg) = rx.recv() => Some(msg),
+            _ = hup.recv() => { code = 129; Some(Msg::Quit) },
+            _ = term_sig.recv() => { code = 143; Some(Msg::Quit) },
+        };
+        let Some(msg) = msg else { continue };
+        for cmd in app.update(msg) {
+            effects.run(cmd);
+        }
+        // Take whatever else is already waiting before drawing once (coalesces resize bursts).
+        while let Ok(more) = rx.try_recv() {
+            for cmd in app.update(more) {
+                effects.run(cmd);
+            }
+        }
+        dirty = true;
+    }
+    drop(guard);
+    code
+}

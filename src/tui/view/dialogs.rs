@@ -1,0 +1,272 @@
+//! Dialogs over the main screen: the SSL form, the confirm, regions, add, remove, help.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::{Theme, centered};
+use crate::api::SSL_REGIONS;
+use crate::tui::app::{App, Overlay};
+use crate::tui::form::{Field, SslForm};
+use crate::tui::keys::{self, BINDINGS, Mode};
+
+pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    match &app.overlay {
+        Overlay::None | Overlay::Filter => {}
+        Overlay::Form(form) => form_dialog(frame, app, theme, area, form),
+        Overlay::Confirm(_, change) => {
+            let mut lines: Vec<Line> = change.summary().into_iter().map(Line::from).collect();
+            let body = serde_json::to_string(&change.request()).unwrap_or_default();
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "Request: ModifyDBInstanceSSLConfig, region {}",
+                    change.region
+                ),
+                theme.title(),
+            )));
+            lines.push(Line::from(body));
+            lines.push(Line::from(""));
+            lines.push(keys_line(theme, Mode::Confirm));
+            dialog(frame, theme, area, " Confirm change ", lines, 76, 13);
+        }
+        Overlay::Regions(picker) => {
+            let mut lines = vec![Line::from(Span::styled(
+                "Regions shown and imported (none chosen shows all):",
+                theme.dim(),
+            ))];
+            for (i, r) in SSL_REGIONS.iter().enumerate() {
+                let on = picker.chosen.iter().any(|c| c == r);
+                let text = format!(
+                    "{} [{}] {r}",
+                    if i == picker.cursor { ">" } else { " " },
+                    if on { "x" } else { " " }
+                );
+                lines.push(if i == picker.cursor {
+                    Line::from(Span::styled(text, theme.selected()))
+                } else {
+                    Line::from(text)
+                });
+            }
+            lines.push(keys_line(theme, Mode::Regions));
+            dialog(frame, theme, area, " Regions ", lines, 60, 22);
+        }
+        Overlay::Add(form) => {
+            let field = |active: bool| {
+                if active {
+                    theme.selected()
+                } else {
+                    Style::default()
+                }
+            };
+            let mut lines = vec![
+                Line::from(vec![
+                    Span::raw("Instance id: "),
+                    Span::styled(
+                        format!("{}{}", form.id, if form.on_region { "" } else { "█" }),
+                        field(!form.on_region),
+                    ),
+                ]),
+                Line::from(vec![
+                    Span::raw("Region:      "),
+                    Span::styled(
+                        format!("◂ {} ▸", SSL_REGIONS[form.region]),
+                        field(form.on_region),
+                    ),
+                ]),
+            ];
+            if let Some(e) = &form.error {
+                lines.push(Line::from(Span::styled(e.clone(), theme.error())));
+            }
+            lines.push(Line::from(""));
+            lines.push(keys_line(theme, Mode::Add));
+            dialog(frame, theme, area, " Add an instance ", lines, 70, 8);
+        }
+        Overlay::Remove(id) => {
+            let lines = vec![
+                Line::from(format!("Forget {id}?")),
+                Line::from(Span::styled(
+                    "It is only removed from pgssl's saved list; the instance is untouched.",
+                    theme.dim(),
+                )),
+                Line::from(""),
+                keys_line(theme, Mode::Remove),
+            ];
+            dialog(frame, theme, area, " Remove instance ", lines, 70, 6);
+        }
+        Overlay::Help => {
+            let mut lines = Vec::new();
+            for mode in [
+                Mode::Browse,
+                Mode::Filter,
+                Mode::Form,
+                Mode::Confirm,
+                Mode::Regions,
+                Mode::Add,
+            ] {
+                let mut spans = vec![Span::styled(format!("{}: ", mode.title()), theme.title())];
+                for b in BINDINGS.iter().filter(|b| b.modes.contains(&mode)) {
+                    spans.push(Span::styled(b.label, theme.key()));
+                    spans.push(Span::raw(format!(" {} · ", b.desc)));
+                }
+                lines.push(Line::from(spans));
+            }
+            lines.push(Line::from(Span::styled(
+                "Mouse capture is off: select text with the mouse as usual. Esc closes this.",
+                theme.dim(),
+            )));
+            let h = area.height.saturating_sub(2);
+            dialog(frame, theme, area, " Keys ", lines, 100, h);
+        }
+    }
+}
+
+fn keys_line(theme: Theme, mode: Mode) -> Line<'static> {
+    let mut spans = Vec::new();
+    for b in keys::hints(mode) {
+        spans.push(Span::styled(b.label, theme.key()));
+        spans.push(Span::raw(format!(" {}  ", b.desc)));
+    }
+    Line::from(spans)
+}
+
+fn dialog(
+    frame: &mut Frame,
+    theme: Theme,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line>,
+    w: u16,
+    h: u16,
+) {
+    let rect = centered(area, w, h.max(3) + 2);
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title.to_string(), theme.title()));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &SslForm) {
+    let row = app.rows.iter().find(|r| r.inst.id == form.instance_id);
+    let focus = |f: Field| form.field == f;
+    let marker = |f: Field| if focus(f) { "›" } else { " " };
+    let mut lines = Vec::new();
+    if let Some(row) = row {
+        let i = &row.inst;
+        lines.push(Line::from(format!(
+            "{} ({}), {} in {}",
+            i.id,
+            if i.name.is_empty() {
+                "no name"
+            } else {
+                &i.name
+            },
+            if i.is_readonly() {
+                "read-only"
+            } else {
+                i.kind.as_deref().unwrap_or("primary")
+            },
+            i.region
+        )));
+        let now = match &i.ssl {
+            Some(s) if s.enabled => format!(
+                "on, protecting {}",
+                s.connect_address.clone().unwrap_or_default()
+            ),
+            Some(_) => "off".into(),
+            None => "unknown".into(),
+        };
+        lines.push(Line::from(Span::styled(
+            format!("SSL now: {now}"),
+            theme.dim(),
+        )));
+    }
+    lines.push(Line::from(""));
+    let ssl_style = if focus(Field::Ssl) {
+        theme.selected()
+    } else {
+        Style::default()
+    };
+    lines.push(Line::from(vec![
+        Span::raw(format!("{} SSL      ", marker(Field::Ssl))),
+        Span::styled(if form.enable { "[x] on " } else { "[ ] off" }, ssl_style),
+    ]));
+    let grey = !form.enable;
+    let addr_style = |selected: bool, focused: bool| {
+        if grey {
+            theme.dim()
+        } else if selected && focused {
+            theme.selected()
+        } else if selected {
+            theme.ok()
+        } else {
+            Style::default()
+        }
+    };
+    for (i, a) in form.choices.iter().enumerate() {
+        let chosen = form.choice == i;
+        let lead = if i == 0 {
+            format!("{} Address  ", marker(Field::Address))
+        } else {
+            "           ".to_string()
+        };
+        lines.push(Line::from(vec![
+            Span::raw(lead),
+            Span::styled(
+                format!(
+                    "({}) {}:{}",
+                    if chosen { "•" } else { " " },
+                    a.label(),
+                    a.port_or_default()
+                ),
+                addr_style(chosen, focus(Field::Address)),
+            ),
+        ]));
+    }
+    let other_chosen = form.choice >= form.choices.len();
+    lines.push(Line::from(vec![
+        Span::raw(if form.choices.is_empty() {
+            format!("{} Address  ", marker(Field::OtherIp))
+        } else {
+            format!("{}          ", marker(Field::OtherIp))
+        }),
+        Span::styled(
+            format!(
+                "({}) other IP: {}{}",
+                if other_chosen { "•" } else { " " },
+                form.other_ip,
+                if form.typing_ip() { "█" } else { "" }
+            ),
+            addr_style(other_chosen, focus(Field::OtherIp)),
+        ),
+    ]));
+    if grey {
+        lines.push(Line::from(Span::styled(
+            "  (disabling SSL ignores the address)",
+            theme.dim(),
+        )));
+    }
+    lines.push(Line::from(""));
+    match row.map(|r| form.change(&r.inst)) {
+        Some(Ok(_)) => lines.push(Line::from(Span::styled(
+            "ready: Enter reviews the change before anything is sent",
+            theme.ok(),
+        ))),
+        Some(Err(problem)) => lines.push(Line::from(Span::styled(
+            format!("✗ {problem}"),
+            theme.error(),
+        ))),
+        None => {}
+    }
+    lines.push(keys_line(theme, Mode::Form));
+    let h = lines.len() as u16;
+    dialog(frame, theme, area, " SSL ", lines, 76, h);
+}

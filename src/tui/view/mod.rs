@@ -1,0 +1,180 @@
+//! Drawing: a pure function of the model. One file per pane or dialog.
+
+mod details;
+mod dialogs;
+mod list;
+mod log;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::{App, MIN_HEIGHT, MIN_WIDTH, Overlay};
+use super::keys;
+
+/// Where each pane goes. Pure, so the update can know the list's height.
+pub struct Areas {
+    pub header: Rect,
+    pub list: Rect,
+    pub details: Rect,
+    pub log: Rect,
+    pub footer: Rect,
+}
+
+pub fn layout(area: Rect) -> Areas {
+    let body = area.height.saturating_sub(2);
+    let details = 6.min(body / 3);
+    let log = (body / 3).max(5).min(body.saturating_sub(details + 4));
+    let [header, list, details, log, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(details),
+        Constraint::Length(log),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Areas {
+        header,
+        list,
+        details,
+        log,
+        footer,
+    }
+}
+
+/// Colours from the 16-colour palette; with NO_COLOR, modifiers only. The selection is
+/// always reverse video plus a marker, so it shows without colour.
+#[derive(Clone, Copy)]
+pub struct Theme {
+    pub no_color: bool,
+}
+
+impl Theme {
+    fn fg(self, c: Color) -> Style {
+        if self.no_color {
+            Style::default()
+        } else {
+            Style::default().fg(c)
+        }
+    }
+    pub fn selected(self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+    pub fn title(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    pub fn dim(self) -> Style {
+        if self.no_color {
+            Style::default().add_modifier(Modifier::DIM)
+        } else {
+            Style::default().fg(Color::DarkGray)
+        }
+    }
+    pub fn error(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    pub fn ok(self) -> Style {
+        self.fg(Color::Green)
+    }
+    pub fn warn(self) -> Style {
+        self.fg(Color::Yellow)
+    }
+    pub fn key(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let theme = Theme {
+        no_color: app.no_color,
+    };
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = vec![
+            Line::from("Terminal too small"),
+            Line::from(format!("now {}x{}", area.width, area.height)),
+            Line::from(format!("pgssl needs at least {MIN_WIDTH}x{MIN_HEIGHT}")),
+        ];
+        let y = area.height.saturating_sub(3) / 2;
+        let rect = Rect::new(area.x, area.y + y, area.width, area.height.min(3));
+        frame.render_widget(
+            Paragraph::new(text).alignment(ratatui::layout::Alignment::Center),
+            rect,
+        );
+        return;
+    }
+    let areas = layout(area);
+    header(frame, app, theme, areas.header);
+    list::draw(frame, app, theme, areas.list);
+    details::draw(frame, app, theme, areas.details);
+    log::draw(frame, app, theme, areas.log);
+    footer(frame, app, theme, areas.footer);
+    dialogs::draw(frame, app, theme, area);
+}
+
+fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let mut spans = vec![Span::styled(" pgssl ", theme.title())];
+    if !app.label.is_empty() {
+        spans.push(Span::styled(format!("[{}] ", app.label), theme.warn()));
+    }
+    if app.readonly {
+        spans.push(Span::styled("[read-only] ", theme.warn()));
+    }
+    let regions = if app.regions.is_empty() {
+        "all regions".to_string()
+    } else if app.regions.len() <= 2 {
+        app.regions.join(", ")
+    } else {
+        format!("{} regions", app.regions.len())
+    };
+    spans.push(Span::raw(format!(
+        "{regions} · {}/{} instances",
+        app.visible.len(),
+        app.rows.len()
+    )));
+    if !app.filter.is_empty() {
+        spans.push(Span::raw(format!(" · filter \"{}\"", app.filter)));
+    }
+    if app.busy > 0 || !app.inflight.is_empty() {
+        spans.push(Span::styled(
+            format!(" · {} pending", app.busy + app.inflight.len()),
+            theme.warn(),
+        ));
+    }
+    if let Some(n) = &app.notice {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(n.clone(), theme.warn()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn footer(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let mode = app.mode();
+    let mut spans = Vec::new();
+    if matches!(app.overlay, Overlay::Filter) {
+        spans.push(Span::styled("/", theme.key()));
+        spans.push(Span::raw(format!("{}█  ", app.filter)));
+    }
+    for b in keys::hints(mode) {
+        if app.readonly && matches!(b.action, keys::Action::OpenForm) {
+            continue;
+        }
+        spans.push(Span::styled(b.label, theme.key()));
+        spans.push(Span::raw(format!(" {}  ", b.desc)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A rectangle of at most `w` x `h`, centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
