@@ -68,6 +68,15 @@ impl Address {
         }
     }
 
+    /// `private 10.0.0.8:5432`, `group 10.6.0.20:5432 (ro-group-1)`.
+    pub fn label_with_port(&self) -> String {
+        let base = format!("{} {}:{}", self.kind, self.ip, self.port_or_default());
+        match self.group_name.as_ref().or(self.group_id.as_ref()) {
+            Some(g) if !g.is_empty() => format!("{base} ({g})"),
+            _ => base,
+        }
+    }
+
     pub fn port_or_default(&self) -> u16 {
         self.port.filter(|p| *p != 0).unwrap_or(5432)
     }

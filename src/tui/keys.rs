@@ -87,7 +87,10 @@ const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 
 use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
 
-const ALL: &[Mode] = &[
+/// How many modes there are: a binding listed for all of them works anywhere.
+pub const MODE_COUNT: usize = 8;
+
+const ALL: &[Mode; MODE_COUNT] = &[
     Mode::Browse,
     Mode::Filter,
     Mode::Form,

@@ -66,11 +66,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         if i > 0 {
             addr.push(Span::raw(" · "));
         }
-        let text = format!("{} {}:{}", a.kind, a.ip, a.port_or_default());
-        let text = match &a.group_name {
-            Some(g) => format!("{text} ({g})"),
-            None => text,
-        };
+        let text = a.label_with_port();
         addr.push(if protected.as_deref() == Some(a.ip.as_str()) {
             Span::styled(text, theme.ok())
         } else {

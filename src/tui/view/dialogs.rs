@@ -107,12 +107,24 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 Mode::Add,
             ] {
                 let mut spans = vec![Span::styled(format!("{}: ", mode.title()), theme.title())];
-                for b in BINDINGS.iter().filter(|b| b.modes.contains(&mode)) {
+                for b in BINDINGS
+                    .iter()
+                    .filter(|b| b.modes.contains(&mode) && b.modes.len() < keys::MODE_COUNT)
+                {
                     spans.push(Span::styled(b.label, theme.key()));
                     spans.push(Span::raw(format!(" {} · ", b.desc)));
                 }
                 lines.push(Line::from(spans));
             }
+            let mut anywhere = vec![Span::styled("Anywhere: ", theme.title())];
+            for b in BINDINGS
+                .iter()
+                .filter(|b| b.modes.len() == keys::MODE_COUNT)
+            {
+                anywhere.push(Span::styled(b.label, theme.key()));
+                anywhere.push(Span::raw(format!(" {}", b.desc)));
+            }
+            lines.push(Line::from(anywhere));
             lines.push(Line::from(Span::styled(
                 "Mouse capture is off: select text with the mouse as usual. Esc closes this.",
                 theme.dim(),

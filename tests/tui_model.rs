@@ -1,0 +1,531 @@
+//! The TUI without a terminal: keys in, state and commands out; and every screen drawn on
+//! ratatui's TestBackend (snapshots at 80x24 and 120x40, NO_COLOR, too small, hostile text).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pgssl::addresses::{Address, AddressKind};
+use pgssl::ops::Applied;
+use pgssl::store::config::{SavedInstance, SavedSsl};
+use pgssl::tui::app::{App, Cmd, LogItem, Msg, Overlay, SendFailure};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+
+fn addr(kind: AddressKind, ip: &str, group: Option<&str>) -> Address {
+    Address {
+        kind,
+        ip: ip.into(),
+        port: Some(5432),
+        dns: None,
+        status: Some("opened".into()),
+        group_id: group.map(|_| "pgrogrp-4t9mxl3a".into()),
+        group_name: group.map(str::to_string),
+    }
+}
+
+fn fleet() -> Vec<SavedInstance> {
+    vec![
+        SavedInstance {
+            id: "postgres-6bwgamo3".into(),
+            region: "ap-guangzhou".into(),
+            name: "orders-db".into(),
+            kind: Some("primary".into()),
+            status: Some("running".into()),
+            addresses: vec![
+                addr(AddressKind::Private, "10.6.0.4", None),
+                addr(AddressKind::Public, "43.139.20.17", None),
+            ],
+            ssl: Some(SavedSsl {
+                enabled: false,
+                connect_address: None,
+                ca_url: Some("http://127.0.0.1:9/ssl/ca.pem".into()),
+                checked: "2026-11-28T04:00:00Z".into(),
+            }),
+            ..Default::default()
+        },
+        SavedInstance {
+            id: "pgro-ro9x2k1q".into(),
+            region: "ap-guangzhou".into(),
+            name: "orders-db-ro-1".into(),
+            kind: Some("readonly".into()),
+            master: Some("postgres-6bwgamo3".into()),
+            status: Some("running".into()),
+            addresses: vec![
+                addr(AddressKind::Private, "10.6.0.9", None),
+                addr(AddressKind::Group, "10.6.0.20", Some("orders-readers")),
+            ],
+            ssl: None,
+            ..Default::default()
+        },
+        SavedInstance {
+            id: "postgres-5gevh7gr".into(),
+            region: "ap-guangzhou".into(),
+            name: "billing".into(),
+            kind: Some("primary".into()),
+            status: Some("running".into()),
+            addresses: vec![addr(AddressKind::Private, "10.6.1.21", None)],
+            ssl: Some(SavedSsl {
+                enabled: true,
+                connect_address: Some("10.6.1.21".into()),
+                ca_url: None,
+                checked: "2026-11-28T04:00:00Z".into(),
+            }),
+            ..Default::default()
+        },
+        SavedInstance {
+            id: "postgres-w2c6r9tm".into(),
+            region: "ap-shanghai".into(),
+            name: "users".into(),
+            kind: Some("primary".into()),
+            status: Some("restarting".into()),
+            addresses: vec![addr(AddressKind::Private, "172.16.9.3", None)],
+            ..Default::default()
+        },
+    ]
+}
+
+fn app() -> App {
+    let mut app = App::new(fleet(), vec![], false);
+    app.size = (80, 24);
+    app
+}
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn chars(app: &mut App, s: &str) -> Vec<Cmd> {
+    s.chars()
+        .flat_map(|c| app.update(key(KeyCode::Char(c))))
+        .collect()
+}
+
+/// Select an instance by id through the keyboard (filter, then keep it).
+fn select(app: &mut App, id: &str) {
+    app.update(key(KeyCode::Char('/')));
+    chars(app, id);
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.selected_row().map(|r| r.inst.id.as_str()), Some(id));
+}
+
+#[test]
+fn y_sends_exactly_one_change_with_the_chosen_address() {
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(matches!(cmds.as_slice(), [Cmd::Describe { id, .. }] if id == "postgres-6bwgamo3"));
+    // Move to the address list and pick the public IP.
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Down));
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    assert!(matches!(a.overlay, Overlay::Confirm(..)));
+    let cmds = a.update(key(KeyCode::Char('y')));
+    assert_eq!(cmds.len(), 1);
+    let Cmd::Send(change) = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    let req = change.request();
+    assert_eq!(req.DBInstanceId, "postgres-6bwgamo3");
+    assert!(req.SSLEnabled);
+    assert_eq!(req.ConnectAddress.as_deref(), Some("43.139.20.17"));
+    assert!(a.inflight.contains("postgres-6bwgamo3"));
+    assert!(matches!(a.overlay, Overlay::None));
+    // A second Enter on the same instance while in flight opens nothing.
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+}
+
+#[test]
+fn esc_n_and_enter_in_confirm_never_send() {
+    for back in [
+        KeyCode::Esc,
+        KeyCode::Char('n'),
+        KeyCode::Enter,
+        KeyCode::Char(' '),
+    ] {
+        let mut a = app();
+        select(&mut a, "postgres-6bwgamo3");
+        a.update(key(KeyCode::Enter));
+        a.update(key(KeyCode::Enter));
+        assert!(matches!(a.overlay, Overlay::Confirm(..)));
+        let cmds = a.update(key(back));
+        assert!(
+            cmds.iter().all(|c| !matches!(c, Cmd::Send(_))),
+            "{back:?}: {cmds:?}"
+        );
+        if back != KeyCode::Enter && back != KeyCode::Char(' ') {
+            assert!(
+                matches!(a.overlay, Overlay::Form(_)),
+                "{back:?} goes back to the form"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_invalid_form_cannot_be_sent() {
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Down));
+    a.update(key(KeyCode::Down)); // "other IP"
+    chars(&mut a, "10.9.9.9");
+    a.update(key(KeyCode::Enter));
+    let Overlay::Form(form) = &a.overlay else {
+        panic!("still the form: {:?}", a.overlay)
+    };
+    let row = a.selected_row().expect("row");
+    let problem = form.change(&row.inst).expect_err("foreign IP");
+    assert!(
+        problem.contains("not one of postgres-6bwgamo3's addresses"),
+        "{problem}"
+    );
+    // Typing junk: not an IP at all.
+    chars(&mut a, "x");
+    let Overlay::Form(form) = &a.overlay else {
+        panic!()
+    };
+    assert_eq!(form.other_ip, "10.9.9.9", "non-IP characters are not typed");
+    // A busy instance cannot be changed either.
+    let mut a = app();
+    select(&mut a, "postgres-w2c6r9tm");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Enter));
+    assert!(matches!(a.overlay, Overlay::Form(_)));
+}
+
+#[test]
+fn disabling_greys_out_the_address_and_sends_none() {
+    let mut a = app();
+    select(&mut a, "postgres-5gevh7gr");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Char(' '))); // SSL off
+    let Overlay::Form(form) = &a.overlay else {
+        panic!()
+    };
+    assert!(!form.enable);
+    // Tab cannot reach the address fields while disabling.
+    a.update(key(KeyCode::Tab));
+    let Overlay::Form(form) = &a.overlay else {
+        panic!()
+    };
+    assert_eq!(form.field, pgssl::tui::form::Field::Ssl);
+    a.update(key(KeyCode::Enter));
+    let cmds = a.update(key(KeyCode::Char('y')));
+    let [Cmd::Send(change)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert!(!change.request().SSLEnabled);
+    assert_eq!(change.request().ConnectAddress, None);
+}
+
+#[test]
+fn read_only_instances_offer_their_group_address() {
+    let mut a = app();
+    select(&mut a, "pgro-ro9x2k1q");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Down));
+    a.update(key(KeyCode::Enter));
+    let cmds = a.update(key(KeyCode::Char('y')));
+    let [Cmd::Send(change)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        change.request().ConnectAddress.as_deref(),
+        Some("10.6.0.20")
+    );
+}
+
+#[test]
+fn readonly_mode_never_sends() {
+    let mut a = App::new(fleet(), vec![], true);
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    assert!(matches!(a.overlay, Overlay::None));
+    assert!(a.notice.as_deref().unwrap_or("").contains("read-only"));
+}
+
+#[test]
+fn filter_narrows_and_esc_clears() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('/')));
+    chars(&mut a, "orders");
+    assert_eq!(a.visible.len(), 2);
+    chars(&mut a, " ro");
+    assert_eq!(a.visible.len(), 1);
+    // q is text while filtering, not quit.
+    chars(&mut a, "q");
+    assert!(!a.quit);
+    assert_eq!(a.visible.len(), 0);
+    a.update(key(KeyCode::Esc));
+    assert_eq!(a.filter, "");
+    assert_eq!(a.visible.len(), 4);
+    // By address and by group name too.
+    a.update(key(KeyCode::Char('/')));
+    chars(&mut a, "10.6.0.20");
+    assert_eq!(a.visible.len(), 1);
+}
+
+#[test]
+fn navigation_keys_follow_conventions() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('G')));
+    assert_eq!(a.selected, 3);
+    a.update(key(KeyCode::Char('g')));
+    assert_eq!(a.selected, 0);
+    a.update(key(KeyCode::Char('j')));
+    a.update(key(KeyCode::Down));
+    assert_eq!(a.selected, 2);
+    a.update(key(KeyCode::Char('k')));
+    assert_eq!(a.selected, 1);
+    // Ctrl-C quits from anywhere, even a dialog.
+    a.update(key(KeyCode::Char('?')));
+    assert!(matches!(a.overlay, Overlay::Help));
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(a.quit);
+    let mut a = app();
+    a.update(key(KeyCode::Char('q')));
+    assert!(a.quit);
+}
+
+#[test]
+fn copy_regions_remove_and_add_produce_their_commands() {
+    let mut a = app();
+    assert_eq!(
+        a.update(key(KeyCode::Char('c'))),
+        vec![Cmd::Copy(
+            a.visible
+                .first()
+                .map(|&i| a.rows[i].inst.id.clone())
+                .expect("id")
+        )]
+    );
+    a.update(key(KeyCode::Char('R')));
+    a.update(key(KeyCode::Down)); // ap-beijing
+    a.update(key(KeyCode::Char(' ')));
+    assert_eq!(
+        a.update(key(KeyCode::Enter)),
+        vec![Cmd::SaveRegions(vec!["ap-beijing".into()])]
+    );
+    a.update(key(KeyCode::Char('d')));
+    assert!(matches!(a.overlay, Overlay::Remove(_)));
+    assert!(
+        a.update(key(KeyCode::Esc)).is_empty(),
+        "Esc never confirms a removal"
+    );
+    a.update(key(KeyCode::Char('d')));
+    assert!(matches!(
+        a.update(key(KeyCode::Char('y'))).as_slice(),
+        [Cmd::Remove(_)]
+    ));
+    a.update(key(KeyCode::Char('a')));
+    chars(&mut a, "nope");
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    let Overlay::Add(form) = &a.overlay else {
+        panic!()
+    };
+    assert!(
+        form.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("not an instance id")
+    );
+    for _ in 0..4 {
+        a.update(key(KeyCode::Backspace));
+    }
+    chars(&mut a, "postgres-abcdefgh");
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Add { id, .. }] if id == "postgres-abcdefgh"),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn results_flow_into_follow_then_refresh() {
+    let mut a = app();
+    let cmds = a.update(Msg::Sent {
+        id: "postgres-6bwgamo3".into(),
+        region: "ap-guangzhou".into(),
+        result: Ok(Applied {
+            journal_id: "j1".into(),
+            TaskId: Some(100017),
+            RequestId: "r1".into(),
+        }),
+    });
+    assert!(cmds.contains(&Cmd::Follow {
+        region: "ap-guangzhou".into(),
+        instance_id: "postgres-6bwgamo3".into(),
+        task_id: 100017,
+        journal_id: "j1".into()
+    }));
+    let cmds = a.update(Msg::Task {
+        instance_id: "postgres-6bwgamo3".into(),
+        region: "ap-guangzhou".into(),
+        task_id: 100017,
+        status: "Success".into(),
+        progress: Some(100),
+        done: true,
+    });
+    assert!(cmds.contains(&Cmd::Refresh(vec![(
+        "ap-guangzhou".into(),
+        "postgres-6bwgamo3".into()
+    )])));
+    let cmds = a.update(Msg::Sent {
+        id: "postgres-6bwgamo3".into(),
+        region: "ap-guangzhou".into(),
+        result: Err(SendFailure {
+            line: "ModifyDBInstanceSSLConfig: outcome unknown".into(),
+            unknown: true,
+        }),
+    });
+    assert_eq!(
+        cmds,
+        vec![Cmd::ReloadJournal],
+        "an unknown outcome is never re-sent"
+    );
+}
+
+#[test]
+fn hostile_text_is_cleaned_as_it_enters_the_model() {
+    let mut evil = fleet();
+    evil[0].name = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}gnp.exe".into();
+    evil[1].name = "x".repeat(300);
+    evil[2].name = String::new();
+    evil[2].addresses[0].group_name = Some("\u{9b}31m".into());
+    let a = App::new(evil, vec![], false);
+    for row in &a.rows {
+        assert!(
+            !row.inst.name.chars().any(pgssl::text::is_unsafe),
+            "{:?}",
+            row.inst.name
+        );
+    }
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = render(&a, w, h);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}') && !text.contains('\u{9b}'));
+        assert!(text.contains("\\x1b[2J"));
+    }
+}
+
+// ------------------------------------------------------------------ rendering
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut app_size = App::new(vec![], vec![], false);
+    app_size.size = (w, h);
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal
+        .draw(|f| pgssl::tui::view::draw(f, app))
+        .expect("draw");
+    terminal.backend().to_string()
+}
+
+fn terminal_for(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal
+        .draw(|f| pgssl::tui::view::draw(f, app))
+        .expect("draw");
+    terminal
+}
+
+fn with_log(mut a: App) -> App {
+    a.journal = vec![
+        LogItem {
+            time: "2026-11-28T04:51:23Z".into(),
+            instance: "postgres-6bwgamo3".into(),
+            action: "enable 43.139.20.17".into(),
+            task_id: Some(100017),
+            request_id: Some("e39921c1-2d50-4c55-8bca-8bdff0a387e8".into()),
+            status: "Running 40%".into(),
+            error: None,
+            is_change: true,
+        },
+        LogItem {
+            time: "2026-11-28T04:40:02Z".into(),
+            instance: "postgres-5gevh7gr".into(),
+            action: "disable".into(),
+            task_id: None,
+            request_id: Some("5878440a-028f-4fe4-8786-240665d0105e".into()),
+            status: "error OperationDenied.InstanceStatusLimitError".into(),
+            error: Some("The instance is busy or not running: wait for its current task to end, then try again.".into()),
+            is_change: true,
+        },
+    ];
+    a
+}
+
+fn sized(w: u16, h: u16) -> App {
+    let mut a = with_log(app());
+    a.update(Msg::Resize(w, h));
+    a
+}
+
+#[test]
+fn snapshots_of_every_screen() {
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        let mut a = sized(w, h);
+        insta::assert_snapshot!(format!("list_{w}x{h}"), render(&a, w, h));
+        select(&mut a, "pgro-ro9x2k1q");
+        a.update(key(KeyCode::Enter));
+        insta::assert_snapshot!(format!("form_{w}x{h}"), render(&a, w, h));
+        a.update(key(KeyCode::Tab));
+        a.update(key(KeyCode::Down));
+        a.update(key(KeyCode::Enter));
+        insta::assert_snapshot!(format!("confirm_{w}x{h}"), render(&a, w, h));
+        a.update(key(KeyCode::Esc));
+        a.update(key(KeyCode::Esc));
+        a.update(key(KeyCode::Char('?')));
+        insta::assert_snapshot!(format!("help_{w}x{h}"), render(&a, w, h));
+        a.update(key(KeyCode::Esc));
+        a.update(Msg::Notice("refresh postgres-6bwgamo3: DescribeDBInstanceSSLConfig failed: AuthFailure.SignatureFailure".into()));
+        a.update(key(KeyCode::Tab));
+        insta::assert_snapshot!(format!("error_{w}x{h}"), render(&a, w, h));
+    }
+    let a = sized(50, 12);
+    insta::assert_snapshot!("too_small_50x12", render(&a, 50, 12));
+}
+
+#[test]
+fn no_color_keeps_the_selection_visible() {
+    let mut a = sized(80, 24);
+    a.no_color = true;
+    let t = terminal_for(&a, 80, 24);
+    let buf = t.backend().buffer();
+    let mut reversed_rows = std::collections::BTreeSet::new();
+    for y in 0..24 {
+        for x in 0..80 {
+            let cell = &buf[(x, y)];
+            assert!(
+                matches!(cell.fg, Color::Reset),
+                "colour at {x},{y}: {:?}",
+                cell.fg
+            );
+            assert!(matches!(cell.bg, Color::Reset), "background at {x},{y}");
+            if cell.modifier.contains(Modifier::REVERSED) {
+                reversed_rows.insert(y);
+            }
+        }
+    }
+    assert_eq!(
+        reversed_rows.len(),
+        1,
+        "exactly the selected row is in reverse video"
+    );
+    let y = *reversed_rows.iter().next().expect("row");
+    let line: String = (0..80).map(|x| buf[(x, y)].symbol().to_string()).collect();
+    assert!(line.starts_with("> "), "and it carries a marker: {line}");
+}
+
+#[test]
+fn the_view_fits_every_size_without_panicking() {
+    let mut a = sized(80, 24);
+    a.update(key(KeyCode::Enter));
+    for w in [1u16, 10, 40, 63, 64, 80, 100, 200] {
+        for h in [1u16, 5, 17, 18, 24, 60] {
+            a.update(Msg::Resize(w, h));
+            let _ = render(&a, w, h);
+        }
+    }
+}
