@@ -54,7 +54,6 @@ fn fleet() -> Vec<SavedInstance> {
                 addr(AddressKind::Group, "10.6.0.20", Some("orders-readers")),
             ],
             ssl: None,
-            ..Default::default()
         },
         SavedInstance {
             id: "postgres-5gevh7gr".into(),
