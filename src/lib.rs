@@ -13,6 +13,8 @@ pub mod demo;
 pub mod emulator;
 pub mod ids;
 pub mod ops;
+pub mod pgserver;
+pub mod probe;
 pub mod store;
 pub mod text;
 pub mod tui;
