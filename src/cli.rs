@@ -87,6 +87,8 @@ pub enum Command {
     Task(TaskCommand),
     /// The journal of changes pgssl has sent
     Log(LogArgs),
+    /// Check the protected address over TLS against the instance's CA
+    Verify(VerifyArgs),
     /// Run the local Tencent Cloud API emulator
     Emulator(crate::emulator::EmulatorArgs),
     /// Start the terminal UI (the default)
@@ -115,6 +117,28 @@ pub enum SslCommand {
         #[command(flatten)]
         change: ChangeArgs,
     },
+    /// Fetch the instance's CA certificate (CAUrl), keep it, and show it
+    Ca {
+        instance: String,
+        /// Also write it here
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Instance id, e.g. postgres-5gevh7gr
+    pub instance: String,
+    /// Check this address instead of the protected one (HOST or HOST:PORT)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub address: Option<String>,
+    /// Verify against this CA file instead of the one from CAUrl
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// Connect through here (an SSH tunnel, a port forward); the name checked stays the address
+    #[arg(long, value_name = "IP:PORT")]
+    pub via: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -128,6 +152,9 @@ pub struct ChangeArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// With --wait: check the protected address over TLS once the task succeeds
+    #[arg(long, requires = "wait")]
+    pub verify: bool,
     #[command(flatten)]
     pub follow: FollowArgs,
 }
@@ -260,6 +287,7 @@ pub fn report_error(io: &mut Io<'_>, error: &OpsError) -> i32 {
                     OpsError::Invalid(_) => "invalid",
                     OpsError::NotFound(_) => "not_found",
                     OpsError::Failed(_) => "failed",
+                    OpsError::Unreachable(_) => "unreachable",
                     OpsError::Journal(_) => "journal",
                     OpsError::Unknown { .. } => "outcome_unknown",
                     OpsError::Api(e) => e.kind(),
@@ -307,6 +335,10 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
             follow,
         }) => task_show(ctx, &task_id, wait, &follow, io).await,
         Command::Log(args) => log(ctx, &args, io),
+        Command::Ssl(SslCommand::Ca { instance, out }) => {
+            ssl_ca(ctx, &instance, out.as_deref(), io).await
+        }
+        Command::Verify(args) => verify(ctx, &args, io).await,
         Command::Emulator(_) | Command::Tui => Err(OpsError::Invalid(
             "this command is not run by the CLI dispatcher".into(),
         )),
@@ -409,6 +441,8 @@ struct ChangeJson<'a> {
     TaskId: Option<i64>,
     RequestId: Option<&'a str>,
     task: Option<TaskJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<&'a crate::probe::Report>,
 }
 
 #[derive(Serialize)]
@@ -529,6 +563,7 @@ async fn ssl_change(
                 TaskId: None,
                 RequestId: None,
                 task: None,
+                verify: None,
             });
         } else {
             io.line(format!(
@@ -557,6 +592,7 @@ async fn ssl_change(
         ));
     }
     let mut task = None;
+    let mut verify_report: Option<crate::probe::Report> = None;
     if args.wait {
         if let Some(task_id) = applied.TaskId {
             let end = follow_with_progress(
@@ -583,6 +619,45 @@ async fn ssl_change(
                 }
             }
         }
+        let succeeded = task
+            .as_ref()
+            .is_some_and(|(t, timed_out)| !timed_out && t.status() == "Success");
+        if succeeded && change.enable {
+            let wanted = args.verify
+                || (io.interactive
+                    && io.output == Output::Text
+                    && ask(io, "Check the protected address over TLS now? [Y/n] ", true));
+            if wanted {
+                let verified = session
+                    .verify(
+                        &ctx.paths,
+                        &ctx.address_map,
+                        &region,
+                        &id,
+                        &ops::VerifyRequest::default(),
+                    )
+                    .await;
+                match verified {
+                    Ok(v) => {
+                        if io.output == Output::Text {
+                            for line in crate::probe::render(
+                                &v.report,
+                                Some(&v.ca.path.display().to_string()),
+                                crate::api::client::system_clock(),
+                            ) {
+                                io.line(line);
+                            }
+                        }
+                        verify_report = Some(v.report);
+                    }
+                    Err(e) => io.info(format!("warning: the TLS check could not run: {e}")),
+                }
+            } else if io.output == Output::Text {
+                io.line(format!(
+                    "check it over TLS with: pgssl verify {id} --region {region}"
+                ));
+            }
+        }
     } else if io.output == Output::Text {
         io.line(format!(
             "the change runs in the background and restarts the instance; follow it with: pgssl task show {} --region {region} --wait",
@@ -601,7 +676,13 @@ async fn ssl_change(
             task: task
                 .as_ref()
                 .map(|(t, timed_out)| TaskJson::from(t, *timed_out)),
+            verify: verify_report.as_ref(),
         });
+    }
+    if let Some(report) = &verify_report
+        && report.verdict.exit_code() != 0
+    {
+        return Err(verdict_error(report));
     }
     match task {
         Some((t, false)) if t.status() != "Success" => Err(OpsError::Failed(format!(
@@ -622,6 +703,158 @@ async fn ssl_change(
             sanitize(t.status())
         ))),
         _ => Ok(()),
+    }
+}
+
+/// Ask a yes/no question on the terminal; Enter gives `default`.
+fn ask(io: &mut Io<'_>, question: &str, default: bool) -> bool {
+    let _ = write!(io.err, "{question}");
+    let _ = io.err.flush();
+    let mut answer = String::new();
+    if io.stdin.read_line(&mut answer).is_err() {
+        return false;
+    }
+    match answer.trim() {
+        "" => default,
+        a => matches!(a, "y" | "Y" | "yes"),
+    }
+}
+
+fn verdict_error(report: &crate::probe::Report) -> OpsError {
+    let target = format!("{}:{}", report.address, report.port);
+    let line = report.verdict.sentence(&target);
+    match report.verdict {
+        crate::probe::Verdict::Unreachable(_) => OpsError::Unreachable(line),
+        _ => OpsError::Failed(line),
+    }
+}
+
+async fn ssl_ca(
+    ctx: &Context,
+    instance: &str,
+    out: Option<&std::path::Path>,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    let id = validate::instance_id(instance).map_err(OpsError::Invalid)?;
+    let opened = open(ctx, io)?;
+    let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+    let state = ops::ssl_state(&opened.session.client, &region, &id).await?;
+    let url = state.CAUrl.ok_or_else(|| {
+        OpsError::Failed(format!("{id} reports no CAUrl: the CA cannot be fetched"))
+    })?;
+    let bundle = ops::fetch_ca(&ctx.paths, &id, &url).await?;
+    if let Some(out) = out {
+        let pem = std::fs::read(&bundle.path).map_err(|e| {
+            OpsError::Failed(format!("cannot read {} ({e})", bundle.path.display()))
+        })?;
+        crate::store::write_atomic(out, &pem)
+            .map_err(|e| OpsError::Failed(format!("cannot write {} ({e})", out.display())))?;
+    }
+    let now = crate::api::client::system_clock();
+    if io.output == Output::Json {
+        io.json(&json!({
+            "DBInstanceId": id,
+            "CAUrl": url,
+            "path": bundle.path,
+            "out": out,
+            "certificates": bundle.infos,
+        }));
+        return Ok(());
+    }
+    io.line(format!("CA of {id} from {url}"));
+    io.line(format!("kept at {}", bundle.path.display()));
+    if let Some(out) = out {
+        io.line(format!("written to {}", out.display()));
+    }
+    for c in &bundle.infos {
+        io.line(format!("  subject:  {}", c.subject));
+        io.line(format!("  sha256:   {}", c.sha256));
+        let days = c.days_left(now);
+        io.line(format!(
+            "  valid:    {} to {} ({})",
+            c.not_before,
+            c.not_after,
+            if days < 0 {
+                "EXPIRED".to_string()
+            } else {
+                format!("{days} days left")
+            }
+        ));
+    }
+    Ok(())
+}
+
+async fn verify(ctx: &Context, args: &VerifyArgs, io: &mut Io<'_>) -> Result<(), OpsError> {
+    let id = validate::instance_id(&args.instance).map_err(OpsError::Invalid)?;
+    let (address, port) = match &args.address {
+        None => (None, None),
+        Some(a) => {
+            let (host, port) = split_host_port(a).map_err(OpsError::Invalid)?;
+            (Some(host), port)
+        }
+    };
+    let opened = open(ctx, io)?;
+    let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+    let request = ops::VerifyRequest {
+        address,
+        port,
+        ca_file: args.ca.clone(),
+        via: args.via,
+    };
+    let v = opened
+        .session
+        .verify(&ctx.paths, &ctx.address_map, &region, &id, &request)
+        .await?;
+    if io.output == Output::Json {
+        io.json(
+            &json!({"DBInstanceId": id, "ca": v.ca.path, "via": v.target.via, "report": v.report}),
+        );
+    } else {
+        io.line(format!("TLS check of {} for {id}", v.target.display()));
+        for line in crate::probe::render(
+            &v.report,
+            Some(&v.ca.path.display().to_string()),
+            crate::api::client::system_clock(),
+        ) {
+            io.line(line);
+        }
+    }
+    match v.report.verdict.exit_code() {
+        0 => Ok(()),
+        _ => Err(verdict_error(&v.report)),
+    }
+}
+
+/// `HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 address.
+fn split_host_port(input: &str) -> Result<(String, Option<u16>), String> {
+    let bad = || format!("'{}' is not HOST or HOST:PORT", sanitize(input));
+    let s = input.trim();
+    if s.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+        return Ok((ip.to_string(), None));
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+        let port = after
+            .strip_prefix(':')
+            .map(|p| p.parse().map_err(|_| bad()))
+            .transpose()?;
+        return Ok((host.to_string(), port));
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|_| bad())?)),
+        None => (s, None),
+    };
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if valid {
+        Ok((host.to_string(), port))
+    } else {
+        Err(bad())
     }
 }
 

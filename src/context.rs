@@ -34,6 +34,8 @@ pub struct Context {
     pub credentials: CredentialChoice,
     /// Overrides the client's defaults (timeouts, polling); tests and the demo tune these.
     pub client_options: Option<ClientOptions>,
+    /// Addresses reached through a tunnel or local stand-in (PGSSL_ADDRESS_MAP).
+    pub address_map: crate::ops::AddressMap,
 }
 
 /// A session plus what the person should be told about how it was made.
@@ -58,7 +60,13 @@ impl Context {
         let config = config_file
             .load()
             .map_err(|e| OpsError::Invalid(e.to_string()))?;
+        let address_map = match std::env::var("PGSSL_ADDRESS_MAP") {
+            Ok(text) => crate::ops::parse_address_map(&text)
+                .map_err(|e| OpsError::Invalid(format!("PGSSL_ADDRESS_MAP: {e}")))?,
+            Err(_) => Vec::new(),
+        };
         Ok(Context {
+            address_map,
             journal: Journal::new(paths.journal_file()),
             config_file,
             config,

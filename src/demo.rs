@@ -14,7 +14,12 @@ use crate::store::{Paths, ensure_private_dir};
 pub struct Demo {
     pub emulator: Running,
     dir: PathBuf,
+    /// Said once at start: whether the TLS check can reach a real server.
+    pub note: String,
 }
+
+/// The demo instance a real local PostgreSQL stands in for, when PostgreSQL is installed.
+pub const POSTGRES_INSTANCE: &str = "postgres-6bwgamo3";
 
 impl Drop for Demo {
     fn drop(&mut self) {
@@ -54,10 +59,26 @@ pub async fn start(log: Option<LogFn>, globals: Globals) -> Result<(Demo, Contex
     })
     .await
     .map_err(OpsError::Invalid)?;
-    let demo = Demo {
+    let mut demo = Demo {
         emulator: running,
         dir: dir.clone(),
+        note: String::new(),
     };
+    let mut address_map = Vec::new();
+    if crate::pgserver::find_bin().is_some() {
+        let port = crate::pgserver::free_port()
+            .map_err(|e| OpsError::Invalid(format!("no free port for PostgreSQL ({e})")))?;
+        address_map =
+            emulator::address_map_for(&demo.emulator.shared.fleet(), POSTGRES_INSTANCE, port);
+        emulator::attach_postgres(demo.emulator.shared.clone(), POSTGRES_INSTANCE.into(), port);
+        demo.note = format!(
+            "a real PostgreSQL on 127.0.0.1:{port} stands in for {POSTGRES_INSTANCE}: enable SSL on it, then check with v (or pgssl verify)"
+        );
+    } else {
+        demo.note = format!(
+            "PostgreSQL is not installed here, so the TLS check cannot reach the demo's addresses; install it (apt-get install postgresql) to see {POSTGRES_INSTANCE} checked for real"
+        );
+    }
     let paths = Paths {
         config_dir: dir.join("config"),
         data_dir: dir.join("data"),
@@ -68,6 +89,7 @@ pub async fn start(log: Option<LogFn>, globals: Globals) -> Result<(Demo, Contex
         region: globals.region,
     };
     let mut ctx = Context::load(paths, globals)?;
+    ctx.address_map = address_map;
     let credential = Credential::new(&key.secret_id, key.secret_key.expose(), None)
         .map_err(|e| OpsError::Invalid(e.to_string()))?;
     ctx.credentials = CredentialChoice::Fixed(credential, CredentialSource::Demo);

@@ -55,10 +55,11 @@ async fn run(args: Cli) -> i32 {
             .and_then(|paths| Context::load(paths, globals))
             .map(|ctx| (None, ctx))
     };
-    let (_demo, ctx) = match started {
+    let (demo, ctx) = match started {
         Ok(s) => s,
         Err(e) => return cli::report_error(&mut io, &e),
     };
+    let note = demo.as_ref().map(|d| d.note.clone());
     match command {
         Some(Command::Tui) | None => {
             let options = pgssl::tui::Options {
@@ -68,6 +69,7 @@ async fn run(args: Cli) -> i32 {
                 } else {
                     String::new()
                 },
+                note,
                 follow: pgssl::ops::FollowOptions {
                     poll: std::time::Duration::from_secs(if args.global.demo { 1 } else { 2 }),
                     ..Default::default()
@@ -75,9 +77,14 @@ async fn run(args: Cli) -> i32 {
             };
             pgssl::tui::run(ctx, options).await
         }
-        Some(command) => match cli::run(&ctx, command, &mut io).await {
-            Ok(()) => 0,
-            Err(e) => cli::report_error(&mut io, &e),
-        },
+        Some(command) => {
+            if let Some(n) = &note {
+                eprintln!("demo: {n}");
+            }
+            match cli::run(&ctx, command, &mut io).await {
+                Ok(()) => 0,
+                Err(e) => cli::report_error(&mut io, &e),
+            }
+        }
     }
 }

@@ -41,6 +41,9 @@ pub enum OpsError {
     /// Something the API did ended badly (a task failed, waiting timed out).
     #[error("{0}")]
     Failed(String),
+    /// A TLS check could not reach the server.
+    #[error("{0}")]
+    Unreachable(String),
     /// The journal could not be written before sending; nothing was sent.
     #[error("cannot write the journal {0}; nothing was sent")]
     Journal(String),
@@ -59,7 +62,7 @@ impl OpsError {
             OpsError::Invalid(_) => 2,
             OpsError::Api(e) => e.exit_code(),
             OpsError::NotFound(_) | OpsError::Failed(_) | OpsError::Journal(_) => 1,
-            OpsError::Unknown { .. } => 3,
+            OpsError::Unknown { .. } | OpsError::Unreachable(_) => 3,
         }
     }
 }
@@ -815,5 +818,227 @@ mod tests {
                 .expect("plan")
                 .is_noop()
         );
+    }
+}
+
+// ------------------------------------------------------------------ CA and TLS check
+
+/// An instance's CA certificate(s), kept on disk.
+#[derive(Debug, Clone)]
+pub struct CaBundle {
+    pub path: std::path::PathBuf,
+    pub certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub infos: Vec<crate::probe::CertInfo>,
+    /// Where it came from (a URL or a file).
+    pub source: String,
+}
+
+/// Addresses reached through somewhere else (an SSH tunnel, the demo's local server):
+/// the certificate is still checked against the address itself.
+pub type AddressMap = Vec<(String, std::net::SocketAddr)>;
+
+/// Parse `10.0.0.8=127.0.0.1:15432,10.0.0.9=127.0.0.1:15433` (PGSSL_ADDRESS_MAP).
+pub fn parse_address_map(text: &str) -> Result<AddressMap, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (from, to) = pair.split_once('=').ok_or_else(|| {
+                format!(
+                    "'{}' should look like ADDRESS=HOST:PORT",
+                    crate::text::sanitize(pair)
+                )
+            })?;
+            let to = to.trim().parse().map_err(|_| {
+                format!(
+                    "'{}' is not HOST:PORT with an IP host",
+                    crate::text::sanitize(to)
+                )
+            })?;
+            Ok((from.trim().to_string(), to))
+        })
+        .collect()
+}
+
+fn pem_to_bundle(pem: &[u8], path: std::path::PathBuf, source: String) -> Result<CaBundle, String> {
+    let certs = crate::probe::parse_pem_certs(pem)?;
+    let infos = certs
+        .iter()
+        .map(|c| crate::probe::cert_info(c))
+        .collect::<Result<_, _>>()?;
+    Ok(CaBundle {
+        path,
+        certs,
+        infos,
+        source,
+    })
+}
+
+/// Read a CA bundle from a file.
+pub fn load_ca_file(path: &std::path::Path) -> Result<CaBundle, OpsError> {
+    let pem = std::fs::read(path)
+        .map_err(|e| OpsError::Invalid(format!("cannot read {} ({e})", path.display())))?;
+    pem_to_bundle(&pem, path.to_path_buf(), path.display().to_string())
+        .map_err(|e| OpsError::Invalid(format!("{}: {e}", path.display())))
+}
+
+/// Download the CA from CAUrl: https, or http only from a loopback emulator; at most 1 MiB.
+async fn download_ca(url: &str) -> Result<Vec<u8>, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| format!("CAUrl '{url}' is not a URL"))?;
+    let loopback = parsed.host_str().is_some_and(|h| {
+        h == "localhost"
+            || h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(format!(
+                "refusing to fetch the CA over {url}: only https (or a loopback emulator)"
+            ));
+        }
+    }
+    crate::api::client::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut response = client
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|e| format!("cannot fetch the CA from {url} ({e})"))?;
+    if !response.status().is_success() {
+        return Err(format!(
+            "fetching the CA from {url} gave HTTP {}",
+            response.status().as_u16()
+        ));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("the CA download from {url} broke off ({e})"))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > 1 << 20 {
+            return Err(format!("the CA at {url} is larger than 1 MiB"));
+        }
+    }
+    Ok(body)
+}
+
+/// Fetch the instance's CA from its CAUrl and keep it under the data dir.
+pub async fn fetch_ca(
+    paths: &crate::store::Paths,
+    instance_id: &str,
+    ca_url: &str,
+) -> Result<CaBundle, OpsError> {
+    let pem = download_ca(ca_url).await.map_err(OpsError::Failed)?;
+    let path = paths.ca_file(instance_id);
+    let bundle = pem_to_bundle(&pem, path.clone(), ca_url.to_string())
+        .map_err(|e| OpsError::Failed(format!("the CA from {ca_url}: {e}")))?;
+    crate::store::write_atomic(&path, &pem).map_err(|e| {
+        OpsError::Journal(format!("cannot keep the CA at {} ({e})", path.display()))
+    })?;
+    Ok(bundle)
+}
+
+/// What to check and against which CA.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyRequest {
+    /// Override the address (default: the protected ConnectAddress).
+    pub address: Option<String>,
+    pub port: Option<u16>,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub via: Option<std::net::SocketAddr>,
+}
+
+/// A finished check.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub report: crate::probe::Report,
+    pub ca: CaBundle,
+    pub target: crate::probe::Target,
+}
+
+impl Session {
+    /// Check the protected address of an instance over TLS and record the result in the
+    /// journal next to the instance's latest change.
+    pub async fn verify(
+        &self,
+        paths: &crate::store::Paths,
+        map: &AddressMap,
+        region: &str,
+        instance_id: &str,
+        request: &VerifyRequest,
+    ) -> Result<Verified, OpsError> {
+        let info = describe_instance(&self.client, region, instance_id).await?;
+        let ssl = info.ssl.clone().unwrap_or(SslState {
+            SSLEnabled: false,
+            ConnectAddress: None,
+            CAUrl: None,
+        });
+        let address = match (&request.address, ssl.SSLEnabled, &ssl.ConnectAddress) {
+            (Some(a), _, _) => a.clone(),
+            (None, true, Some(a)) => a.clone(),
+            _ => {
+                return Err(OpsError::Invalid(format!(
+                    "SSL is off on {instance_id}, so there is no protected address to check; pass --address to probe one anyway"
+                )));
+            }
+        };
+        let port = request.port.unwrap_or_else(|| {
+            info.addresses
+                .iter()
+                .find(|a| a.ip == address)
+                .map(Address::port_or_default)
+                .unwrap_or(5432)
+        });
+        let ca = match &request.ca_file {
+            Some(path) => load_ca_file(path)?,
+            None => {
+                let url = ssl.CAUrl.clone().ok_or_else(|| {
+                    OpsError::Failed(format!(
+                        "{instance_id} reports no CAUrl: pass --ca FILE with the instance's CA"
+                    ))
+                })?;
+                match fetch_ca(paths, instance_id, &url).await {
+                    Ok(b) => b,
+                    // Fall back to the copy kept from an earlier fetch.
+                    Err(e) => load_ca_file(&paths.ca_file(instance_id)).map_err(|_| e)?,
+                }
+            }
+        };
+        let via = request
+            .via
+            .or_else(|| map.iter().find(|(a, _)| *a == address).map(|(_, to)| *to));
+        let target = crate::probe::Target {
+            address: address.clone(),
+            port,
+            via,
+        };
+        let report =
+            crate::probe::check(&target, &ca.certs, crate::probe::Timeouts::default()).await;
+        if let Ok((entries, _)) = self.journal.entries()
+            && let Some(entry) = entries
+                .iter()
+                .rev()
+                .find(|e| e.request.DBInstanceId == instance_id)
+        {
+            self.note(Record::Verify {
+                id: entry.request.id.clone(),
+                time: now_rfc3339(),
+                address: target.display(),
+                result: report.verdict.word().into(),
+                detail: report.verdict.sentence(&target.display()),
+            });
+        }
+        Ok(Verified { report, ca, target })
     }
 }

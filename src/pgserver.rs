@@ -40,14 +40,12 @@ pub struct LocalPostgres {
     dir: PathBuf,
     bin: PathBuf,
     owner: Option<(u32, u32)>,
-    child: Child,
+    child: std::sync::Mutex<Option<Child>>,
 }
 
 impl Drop for LocalPostgres {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_dir_all(&self.dir);
+        self.stop();
     }
 }
 
@@ -73,8 +71,13 @@ pub fn free_port() -> std::io::Result<u16> {
 }
 
 impl LocalPostgres {
-    /// initdb and start a server with `ssl`. Takes a second or two.
+    /// initdb and start a server with `ssl` on a free port. Takes a second or two.
     pub fn start(ssl: Ssl) -> Result<LocalPostgres, String> {
+        Self::start_on(None, ssl)
+    }
+
+    /// The same, on `port` when given.
+    pub fn start_on(port: Option<u16>, ssl: Ssl) -> Result<LocalPostgres, String> {
         let bin = find_bin().ok_or("PostgreSQL server binaries not found (install Debian's postgresql package, or set PGSSL_PG_BIN)")?;
         // PostgreSQL refuses to run as root: use the postgres user, else nobody.
         let owner =
@@ -124,7 +127,10 @@ impl LocalPostgres {
         let mut text = fs::read_to_string(&conf).map_err(|e| e.to_string())?;
         text.push_str("\ninclude 'pgssl.conf'\n");
         fs::write(&conf, text).map_err(|e| e.to_string())?;
-        let port = free_port().map_err(|e| e.to_string())?;
+        let port = match port {
+            Some(p) => p,
+            None => free_port().map_err(|e| e.to_string())?,
+        };
         write_ssl(&data, owner, &ssl)?;
         let mut cmd = Command::new(bin.join("postgres"));
         cmd.arg("-D")
@@ -156,13 +162,23 @@ impl LocalPostgres {
             dir,
             bin,
             owner,
-            child,
+            child: std::sync::Mutex::new(Some(child)),
         };
         server.wait_for_answer(match ssl {
             Ssl::Off => b'N',
             Ssl::On { .. } => b'S',
         })?;
         Ok(server)
+    }
+
+    /// Stop the server and remove its files. Safe to call more than once.
+    pub fn stop(&self) {
+        let child = self.child.lock().ok().and_then(|mut c| c.take());
+        if let Some(mut child) = child {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = fs::remove_dir_all(&self.dir);
+        }
     }
 
     pub fn addr(&self) -> std::net::SocketAddr {

@@ -6,6 +6,7 @@
 pub mod ca;
 pub mod faults;
 pub mod fleet;
+pub mod pg;
 pub mod server;
 
 use std::net::SocketAddr;
@@ -39,6 +40,10 @@ pub struct EmulatorArgs {
     /// How long an SSL change task runs before it ends
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub task_seconds: u32,
+    /// Stand a real local PostgreSQL server in for this instance's addresses (needs
+    /// PostgreSQL installed); its certificate follows the instance's SSL changes
+    #[arg(long, value_name = "INSTANCE")]
+    pub postgres_for: Option<String>,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -70,6 +75,7 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.accept.abort();
+        self.shared.close();
     }
 }
 
@@ -103,7 +109,7 @@ pub async fn start(config: EmulatorConfig) -> Result<Running, String> {
         vec![config.key.clone()],
         config.faults,
         config.task_seconds,
-        ca.cert_pem(),
+        Arc::new(ca),
         addr,
         config.log,
     ));
@@ -114,6 +120,41 @@ pub async fn start(config: EmulatorConfig) -> Result<Running, String> {
         shared,
         accept,
     })
+}
+
+/// Start a local PostgreSQL server for `instance_id` on `port`, in the background, and
+/// attach it when it is up. Returns at once. The server follows the instance's SSL state.
+pub fn attach_postgres(shared: Arc<server::Shared>, instance_id: String, port: u16) {
+    let handle = tokio::runtime::Handle::current();
+    std::thread::spawn(move || {
+        match crate::pgserver::LocalPostgres::start_on(Some(port), crate::pgserver::Ssl::Off) {
+            Ok(server) => {
+                shared.set_pg(pg::PgBackend::new(instance_id, server));
+                handle.block_on(pg::sync(&shared));
+            }
+            Err(e) => {
+                if let Some(log) = &shared.log {
+                    log(format!("postgres backend not started: {e}"));
+                }
+            }
+        }
+    });
+}
+
+/// The instance's addresses mapped to a local port, as PGSSL_ADDRESS_MAP spells it.
+pub fn address_map_for(fleet: &Fleet, instance_id: &str, port: u16) -> crate::ops::AddressMap {
+    fleet
+        .instances
+        .iter()
+        .find(|i| i.id() == instance_id)
+        .map(|i| {
+            fleet
+                .allowed_addresses(i)
+                .into_iter()
+                .map(|ip| (ip, SocketAddr::from(([127, 0, 0, 1], port))))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `pgssl emulator`: serve until interrupted, logging each request to stderr.
@@ -136,6 +177,24 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         _ => generated_key(),
     };
     let faults = Faults::new(args.faults.clone())?;
+    let pg = match &args.postgres_for {
+        Some(id) => {
+            if !fleet.instances.iter().any(|i| i.id() == id) {
+                return Err(format!(
+                    "--postgres-for {}: no such instance in the fleet",
+                    crate::text::sanitize(id)
+                ));
+            }
+            if crate::pgserver::find_bin().is_none() {
+                return Err(
+                    "--postgres-for needs PostgreSQL installed (apt-get install postgresql)".into(),
+                );
+            }
+            let port = crate::pgserver::free_port().map_err(|e| e.to_string())?;
+            Some((id.clone(), port, address_map_for(&fleet, id, port)))
+        }
+        None => None,
+    };
     let log: LogFn = Arc::new(|line| eprintln!("{line}"));
     let running = start(EmulatorConfig {
         listen: args.listen,
@@ -165,6 +224,12 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         running.endpoint()
     );
     println!("CA certificate: {}{}", running.endpoint(), server::CA_PATH);
+    if let Some((id, port, map)) = pg {
+        attach_postgres(running.shared.clone(), id.clone(), port);
+        let map: Vec<String> = map.iter().map(|(a, to)| format!("{a}={to}")).collect();
+        println!("PostgreSQL for {id} on 127.0.0.1:{port}; for `pgssl verify`:");
+        println!("  export PGSSL_ADDRESS_MAP={}", map.join(","));
+    }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
     let _ = tokio::signal::ctrl_c().await;

@@ -46,10 +46,13 @@ pub struct Shared {
     pub keys: Vec<Key>,
     pub faults: Faults,
     pub task_seconds: i64,
+    pub ca: Arc<super::ca::CertificateAuthority>,
     pub ca_pem: String,
     pub addr: SocketAddr,
     pub log: Option<LogFn>,
     rate: Mutex<HashMap<(Action, String), VecDeque<Instant>>>,
+    pg: Mutex<Option<Arc<super::pg::PgBackend>>>,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -58,7 +61,7 @@ impl Shared {
         keys: Vec<Key>,
         faults: Faults,
         task_seconds: i64,
-        ca_pem: String,
+        ca: Arc<super::ca::CertificateAuthority>,
         addr: SocketAddr,
         log: Option<LogFn>,
     ) -> Shared {
@@ -67,10 +70,37 @@ impl Shared {
             keys,
             faults,
             task_seconds,
-            ca_pem,
+            ca_pem: ca.cert_pem(),
+            ca,
             addr,
             log,
             rate: Mutex::new(HashMap::new()),
+            pg: Mutex::new(None),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Stop whatever the emulator started besides itself (the PostgreSQL stand-in).
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(pg) = self.pg.lock().ok().and_then(|mut g| g.take()) {
+            pg.server.stop();
+        }
+    }
+
+    /// The PostgreSQL server standing in for one instance, once it runs.
+    pub fn pg(&self) -> Option<Arc<super::pg::PgBackend>> {
+        self.pg.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Attach the stand-in; if the emulator closed meanwhile, stop it instead.
+    pub fn set_pg(&self, backend: super::pg::PgBackend) {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            backend.server.stop();
+            return;
+        }
+        if let Ok(mut g) = self.pg.lock() {
+            *g = Some(Arc::new(backend));
         }
     }
 
@@ -83,7 +113,7 @@ impl Shared {
         format!("http://{}{CA_PATH}", self.addr)
     }
 
-    fn fleet(&self) -> std::sync::MutexGuard<'_, Fleet> {
+    pub fn fleet(&self) -> std::sync::MutexGuard<'_, Fleet> {
         match self.fleet.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -231,6 +261,9 @@ pub async fn handle(
             (Some(action), result, damage)
         }
     };
+
+    // A finished task may have changed the SSL state a real server stands in for.
+    super::pg::sync(&shared).await;
 
     if let Some(log) = &shared.log {
         let outcome = match &result {

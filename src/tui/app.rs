@@ -132,6 +132,11 @@ pub enum Cmd {
     SaveRegions(Vec<String>),
     Copy(String),
     ReloadJournal,
+    /// The live TLS check of an instance's protected address.
+    Verify {
+        region: String,
+        id: String,
+    },
 }
 
 /// What happens to the app.
@@ -165,6 +170,11 @@ pub enum Msg {
     Journal(Vec<Entry>),
     Call(CallRecord),
     Notice(String),
+    /// A TLS check finished: (verdict word, report lines), or why it could not run.
+    Verified {
+        id: String,
+        result: Result<(String, Vec<String>), String>,
+    },
 }
 
 /// A change that did not go through, as the log shows it.
@@ -199,6 +209,8 @@ pub struct App {
     pub label: String,
     pub no_color: bool,
     pub default_region: String,
+    /// The last TLS report: (instance id, lines), shown in the details pane.
+    pub verify_report: Option<(String, Vec<String>)>,
 }
 
 impl App {
@@ -225,6 +237,7 @@ impl App {
             label: String::new(),
             no_color: false,
             default_region: "ap-guangzhou".into(),
+            verify_report: None,
         };
         app.recompute();
         app
@@ -553,6 +566,32 @@ impl App {
                 self.notice = Some(clean(&text));
                 vec![]
             }
+            Msg::Verified { id, result } => {
+                self.busy = self.busy.saturating_sub(1);
+                let (status, error) = match result {
+                    Ok((word, lines)) => {
+                        self.notice = lines.first().map(|l| format!("{id}: {}", clean(l)));
+                        self.verify_report =
+                            Some((id.clone(), lines.iter().map(|l| clean(l)).collect()));
+                        (format!("tls {word}"), None)
+                    }
+                    Err(e) => {
+                        self.notice = Some(format!("{id}: TLS check not run: {}", clean(&e)));
+                        ("tls not run".to_string(), Some(clean(&e)))
+                    }
+                };
+                self.calls.push_back(LogItem {
+                    time: crate::store::now_rfc3339(),
+                    instance: id,
+                    action: "verify".into(),
+                    task_id: None,
+                    request_id: None,
+                    status,
+                    error,
+                    is_change: false,
+                });
+                vec![Cmd::ReloadJournal]
+            }
         }
     }
 
@@ -745,6 +784,14 @@ impl App {
                 }
             }
             Action::Help => self.overlay = Overlay::Help,
+            Action::Verify => {
+                if let Some(row) = self.selected_row() {
+                    let (region, id) = (row.inst.region.clone(), row.inst.id.clone());
+                    self.notice = Some(format!("{id}: checking TLS…"));
+                    self.busy += 1;
+                    return vec![Cmd::Verify { region, id }];
+                }
+            }
             _ => {}
         }
         vec![]
@@ -908,6 +955,10 @@ pub fn log_item_from_entry(e: &Entry) -> LogItem {
         (Some((_, s, p)), _) => format!("{s}{}", p.map(|p| format!(" {p}%")).unwrap_or_default()),
         (None, Some((result, _))) => format!("{status}, checked: {result}"),
         _ => status,
+    };
+    let status = match &e.verify {
+        Some((_, result, _)) => format!("{status} · tls {result}"),
+        None => status,
     };
     let what = if r.SSLEnabled {
         format!("enable {}", r.ConnectAddress.as_deref().unwrap_or("?"))

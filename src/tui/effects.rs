@@ -12,6 +12,8 @@ use crate::store::config::ConfigFile;
 use crate::store::journal::Journal;
 
 pub struct Effects {
+    pub paths: crate::store::Paths,
+    pub address_map: ops::AddressMap,
     pub session: Result<Session, String>,
     pub config_file: ConfigFile,
     pub journal: Journal,
@@ -68,6 +70,25 @@ impl Effects {
                         return;
                     }
                 };
+                if let Cmd::Verify { region, id } = api_cmd {
+                    let (paths, map) = (self.paths.clone(), self.address_map.clone());
+                    tokio::spawn(async move {
+                        let result = session
+                            .verify(&paths, &map, &region, &id, &ops::VerifyRequest::default())
+                            .await
+                            .map(|v| {
+                                let now = crate::api::client::system_clock();
+                                let ca = v.ca.path.display().to_string();
+                                (
+                                    v.report.verdict.word().to_string(),
+                                    crate::probe::render(&v.report, Some(&ca), now),
+                                )
+                            })
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(Msg::Verified { id, result });
+                    });
+                    return;
+                }
                 let file = self.config_file.clone();
                 let follow = self.follow;
                 tokio::spawn(async move { api(session, file, follow, api_cmd, tx).await });
@@ -120,6 +141,10 @@ fn no_session(cmd: &Cmd, error: &str) -> Msg {
         },
         Cmd::Import(_) => Msg::Imported(Err(e)),
         Cmd::Add { .. } => Msg::Added(Err(e)),
+        Cmd::Verify { id, .. } => Msg::Verified {
+            id: id.clone(),
+            result: Err(e),
+        },
         _ => Msg::Notice(e),
     }
 }
@@ -310,6 +335,10 @@ async fn api(
                 done: true,
             });
         }
-        Cmd::Copy(_) | Cmd::ReloadJournal | Cmd::Remove(_) | Cmd::SaveRegions(_) => {}
+        Cmd::Copy(_)
+        | Cmd::ReloadJournal
+        | Cmd::Remove(_)
+        | Cmd::SaveRegions(_)
+        | Cmd::Verify { .. } => {}
     }
 }

@@ -60,6 +60,7 @@ pub enum Action {
     Remove,
     Regions,
     Copy,
+    Verify,
     Help,
     Back,
     Toggle,
@@ -197,7 +198,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Import,
         desc: "import",
         modes: &[Mode::Browse],
-        hint: true,
+        hint: false,
     },
     Binding {
         keys: &[(Char('a'), NONE)],
@@ -230,6 +231,14 @@ pub static BINDINGS: &[Binding] = &[
         desc: "copy id / TaskId (OSC 52)",
         modes: &[Mode::Browse],
         hint: false,
+    },
+    Binding {
+        keys: &[(Char('v'), NONE)],
+        label: "v",
+        action: Action::Verify,
+        desc: "check TLS",
+        modes: &[Mode::Browse],
+        hint: true,
     },
     Binding {
         keys: &[(Char('?'), NONE), (Char('?'), SHIFT)],

@@ -27,6 +27,8 @@ pub struct Options {
     pub readonly: bool,
     /// Shown in the header, e.g. "demo".
     pub label: String,
+    /// Said once at start (the demo explains what it can show).
+    pub note: Option<String>,
     pub follow: FollowOptions,
 }
 
@@ -70,7 +72,12 @@ pub async fn run(ctx: Context, options: Options) -> i32 {
             Err(e.to_string())
         }
     };
+    if let Some(note) = options.note {
+        app.notice = Some(note);
+    }
     let effects = effects::Effects {
+        paths: ctx.paths.clone(),
+        address_map: ctx.address_map.clone(),
         session,
         config_file: ctx.config_file.clone(),
         journal: ctx.journal.clone(),

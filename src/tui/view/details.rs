@@ -83,5 +83,24 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     if let Some(master) = &inst.master {
         lines.push(Line::from(format!("Primary: {master}")));
     }
+    if let Some((_, report)) = app.verify_report.as_ref().filter(|(id, _)| *id == inst.id) {
+        for (i, l) in report.iter().take(2).enumerate() {
+            let style = if i > 0 {
+                theme.dim()
+            } else if l.starts_with("verify-full") {
+                theme.ok()
+            } else if l.starts_with("only verify-ca") {
+                theme.warn()
+            } else {
+                theme.error()
+            };
+            let text = if i == 0 {
+                format!("TLS: {}", l.trim())
+            } else {
+                format!("     {}", l.trim())
+            };
+            lines.insert(2 + i, Line::from(Span::styled(text, style)));
+        }
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

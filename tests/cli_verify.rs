@@ -1,0 +1,176 @@
+//! `pgssl ssl ca` and `pgssl verify` end to end: the emulator serves the CA and points an
+//! instance's addresses at a real local PostgreSQL whose certificate follows SSL changes.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Emu, Sandbox};
+use pgssl::emulator::{self, FaultArgs};
+
+fn pg_available() -> bool {
+    if pgssl::pgserver::find_bin().is_some() {
+        return true;
+    }
+    if std::env::var("PGSSL_SKIP_PG_TESTS").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: PostgreSQL binaries not found and PGSSL_SKIP_PG_TESTS=1");
+        return false;
+    }
+    panic!(
+        "PostgreSQL server binaries are needed (apt-get install postgresql); PGSSL_SKIP_PG_TESTS=1 skips"
+    );
+}
+
+const ID: &str = "postgres-6bwgamo3";
+
+#[test]
+fn ca_enable_wait_verify_and_the_verdicts() {
+    if !pg_available() {
+        return;
+    }
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let port = pgssl::pgserver::free_port().expect("port");
+    let map = emulator::address_map_for(&emu.running.shared.fleet(), ID, port);
+    let shared = emu.running.shared.clone();
+    emu.block_on(async { emulator::attach_postgres(shared, ID.into(), port) });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while emu.running.shared.pg().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "postgres stand-in never came up: {:?}",
+            emu.log.lock().expect("log")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut sb = Sandbox::for_emu(&emu);
+    let map_text: Vec<String> = map.iter().map(|(a, to)| format!("{a}={to}")).collect();
+    sb.set("PGSSL_ADDRESS_MAP", &map_text.join(","));
+    let ep = emu.endpoint();
+    let base = |rest: &[&str]| {
+        let mut v = vec![
+            "--endpoint".to_string(),
+            ep.clone(),
+            "--region".into(),
+            "ap-guangzhou".into(),
+        ];
+        v.extend(rest.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |rest: &[&str]| {
+        let args = base(rest);
+        sb.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    // The CA: fetched from CAUrl, kept, shown, and written where asked.
+    let out = sb.dir.path().join("instance-ca.pem");
+    let r = run(&["ssl", "ca", ID, "--out", out.to_str().expect("path")]);
+    r.ok();
+    assert!(
+        r.stdout.contains("subject:  CN=pgssl emulator CA"),
+        "{r:#?}"
+    );
+    assert!(r.stdout.contains("sha256:   "), "{r:#?}");
+    assert!(
+        std::fs::read_to_string(&out)
+            .expect("out")
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    let kept = sb.dir.path().join(format!("data/ca/{ID}.pem"));
+    assert!(kept.exists());
+
+    // SSL is off: nothing to verify unless an address is given, and then the server says N.
+    let r = run(&["verify", ID]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line().contains("SSL is off on postgres-6bwgamo3"),
+        "{r:#?}"
+    );
+    let r = run(&["verify", ID, "--address", "10.6.0.4"]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.stdout.contains("refuses SSL"), "{r:#?}");
+
+    // Enable, wait, verify: the whole follow-through in one command.
+    let r = run(&[
+        "ssl",
+        "enable",
+        ID,
+        "--address",
+        "private",
+        "--yes",
+        "--wait",
+        "--poll",
+        "0.2",
+        "--verify",
+    ]);
+    r.ok();
+    assert!(r.stdout.contains("verify-full holds: the certificate is signed by the instance's CA and names 10.6.0.4:5432"), "{r:#?}");
+    assert!(
+        r.stdout.contains(&format!(
+            "sslmode=verify-full sslrootcert={}",
+            kept.display()
+        )),
+        "{r:#?}"
+    );
+    let lines = sb.journal_lines();
+    let verify = lines
+        .iter()
+        .find(|l| l["kind"] == "verify")
+        .expect("verify recorded");
+    assert_eq!(verify["result"], "verify-full");
+    assert_eq!(verify["id"], lines[0]["id"], "next to the change it checks");
+
+    // JSON for scripts.
+    let j = run(&["--output", "json", "verify", ID]).json();
+    assert_eq!(j["report"]["verdict"], "verify-full");
+    assert!(
+        j["report"]["tls"]["leaf"]["sans"][0]
+            .as_str()
+            .expect("san")
+            .contains("10.6.0.4")
+    );
+
+    // The public address reaches the same server, whose certificate names only the private one.
+    let r = run(&["verify", ID, "--address", "43.139.20.17:21032"]);
+    r.ok();
+    assert!(r.stdout.contains("only verify-ca holds"), "{r:#?}");
+
+    // A CA that is not the instance's.
+    let other = sb.dir.path().join("other.pem");
+    let other_ca = pgssl::emulator::ca::CertificateAuthority::generate("other").expect("ca");
+    std::fs::write(&other, other_ca.cert_pem()).expect("write");
+    let r = run(&["verify", ID, "--ca", other.to_str().expect("path")]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.error_line().contains("not signed by the instance's CA"),
+        "{r:#?}"
+    );
+
+    // Nothing listening where we are sent: could not reach.
+    let dead = format!("127.0.0.1:{}", pgssl::pgserver::free_port().expect("port"));
+    let r = run(&["verify", ID, "--via", &dead]);
+    assert_eq!(r.code, 3, "{r:#?}");
+    assert!(
+        r.error_line().contains("could not reach 10.6.0.4:5432"),
+        "{r:#?}"
+    );
+
+    // Bad input is one clear line.
+    let r = run(&["verify", ID, "--address", "bad host!"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.error_line().contains("is not HOST or HOST:PORT"),
+        "{r:#?}"
+    );
+    let r = run(&["verify", ID, "--ca", "/nonexistent/ca.pem"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.error_line().contains("cannot read /nonexistent/ca.pem"),
+        "{r:#?}"
+    );
+
+    // Disabling switches the real server's SSL off too.
+    run(&["ssl", "disable", ID, "--yes", "--wait", "--poll", "0.2"]).ok();
+    let r = run(&["verify", ID, "--address", "10.6.0.4"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("refuses SSL"), "{r:#?}");
+}
