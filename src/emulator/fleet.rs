@@ -415,6 +415,8 @@ fn expand_generated(file: &mut FleetFile) -> Result<(), String> {
             file.DBInstanceSet.push(DBInstance {
                 Region: Some(g.Region.clone()),
                 Zone: Some(format!("{}-1", g.Region)),
+                VpcId: Some("vpc-bulk0001".into()),
+                SubnetId: Some("subnet-bulk0001".into()),
                 DBInstanceId: Some(format!("postgres-{}", generated_suffix(&g.Region, n))),
                 DBInstanceName: Some(format!("{prefix}-{n:04}")),
                 DBInstanceStatus: Some("running".into()),

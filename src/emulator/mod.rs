@@ -232,6 +232,13 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    let _ = tokio::signal::ctrl_c().await;
+    // Stop on Ctrl-C or SIGTERM, and take the PostgreSQL stand-in down with us.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot watch SIGTERM ({e})"))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    running.shared.close();
     Ok(())
 }

@@ -281,7 +281,7 @@ pub async fn handle(
             "{} {} {} {outcome}{damage} RequestId={request_id}",
             crate::store::now_rfc3339(),
             action.map(Action::name).unwrap_or("-"),
-            crate::text::sanitize(region.as_deref().unwrap_or("-")),
+            quote(region.as_deref().unwrap_or("-")),
         ));
     }
 
@@ -305,11 +305,18 @@ pub async fn handle(
             );
             r
         }
-        Damage::Status(s) => json_reply(
-            StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY),
-            format!("<html><body>{s} emulated upstream error</body></html>").into_bytes(),
-            now,
-        ),
+        Damage::Status(s) => {
+            let mut r = json_reply(
+                StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY),
+                format!("<html><body>{s} emulated upstream error</body></html>").into_bytes(),
+                now,
+            );
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("text/html"),
+            );
+            r
+        }
         Damage::None | Damage::Fail => json_reply(StatusCode::OK, body, now),
     })
 }
@@ -356,7 +363,7 @@ fn authenticate(
                 "InvalidAction",
                 format!(
                     "The action `{}` is not supported by the emulator (or does not exist).",
-                    crate::text::sanitize(action_name)
+                    quote(action_name)
                 ),
             ),
         )
@@ -374,7 +381,7 @@ fn authenticate(
                 "NoSuchVersion",
                 format!(
                     "The API version `{}` does not exist; use {VERSION}.",
-                    crate::text::sanitize(v)
+                    quote(v)
                 ),
             )));
         }
@@ -443,6 +450,12 @@ fn authenticate(
         signed.push((*name, value));
     }
     let query = parts.uri.query().unwrap_or("");
+    // The SDK's unsignedPayload option signs the hash of this literal instead of the body.
+    let payload: &[u8] = if header("X-TC-Content-SHA256") == Some("UNSIGNED-PAYLOAD") {
+        b"UNSIGNED-PAYLOAD"
+    } else {
+        body
+    };
     let expected = sign::sign(
         &key.secret_id,
         key.secret_key.expose(),
@@ -453,7 +466,7 @@ fn authenticate(
             query,
             headers: &signed,
             signed_headers: &auth.signed_headers,
-            payload: body,
+            payload,
         },
     );
     if !sign::signatures_match(&expected.signature, &auth.signature) {
@@ -545,10 +558,7 @@ fn check_params(action: Action, body: &[u8]) -> Result<Map<String, Value>, Fail>
         if !schema.iter().any(|p| p.0 == key) {
             return Err(fail(
                 "UnknownParameter",
-                format!(
-                    "The parameter `{}` is not recognized.",
-                    crate::text::sanitize(key)
-                ),
+                format!("The parameter `{}` is not recognized.", quote(key)),
             ));
         }
     }
@@ -672,7 +682,7 @@ fn execute(
 ) -> Result<Value, Fail> {
     let params = check_params(action, body)?;
     if action == Action::DescribeRegions {
-        let set: Vec<RegionInfo> = REGION_NAMES
+        let mut set: Vec<RegionInfo> = REGION_NAMES
             .iter()
             .map(|(r, name, id)| RegionInfo {
                 Region: Some((*r).into()),
@@ -682,6 +692,22 @@ fn execute(
                 SupportInternational: Some(1),
             })
             .collect();
+        // Regions the fleet uses beyond the SSL ones are sold too (without the SSL API).
+        for (n, r) in shared
+            .fleet()
+            .regions()
+            .into_iter()
+            .filter(|r| !is_ssl_region(r))
+            .enumerate()
+        {
+            set.push(RegionInfo {
+                RegionName: Some(r.clone()),
+                Region: Some(r),
+                RegionId: Some(1000 + n as i64),
+                RegionState: Some("AVAILABLE".into()),
+                SupportInternational: Some(1),
+            });
+        }
         return to_value(DescribeRegionsResponse {
             TotalCount: Some(set.len() as i64),
             RegionSet: Some(set),
@@ -707,7 +733,7 @@ fn execute(
             "UnsupportedRegion",
             format!(
                 "The region `{}` is not supported by this action; supported: {}.",
-                crate::text::sanitize(region),
+                quote(region),
                 SSL_REGIONS.join(", ")
             ),
         ));
@@ -771,7 +797,7 @@ fn execute(
                 if !allowed.contains(&address) {
                     return Err(invalid_value(format!(
                         "ConnectAddress `{}` is not an address of instance {id}.",
-                        crate::text::sanitize(&address)
+                        quote(&address)
                     )));
                 }
                 SSLConfig {
@@ -805,11 +831,13 @@ fn execute(
 fn not_found(id: &str) -> Fail {
     fail(
         "ResourceNotFound.InstanceNotFoundError",
-        format!(
-            "The instance does not exist ({}).",
-            crate::text::sanitize(id)
-        ),
+        format!("The instance does not exist ({}).", quote(id)),
     )
+}
+
+/// A value from the request, sanitized and cut short, for an error message.
+fn quote(value: &str) -> String {
+    crate::text::truncate(&crate::text::sanitize(value), 64)
 }
 
 fn page(params: &Map<String, Value>, default: i64, max: i64) -> Result<(usize, usize), Fail> {
@@ -850,7 +878,7 @@ fn describe_instances(
         ) {
             return Err(invalid_value(format!(
                 "Filter `{}` is not supported.",
-                crate::text::sanitize(name)
+                quote(name)
             )));
         }
     }
@@ -894,7 +922,7 @@ fn describe_instances(
         other => {
             return Err(invalid_value(format!(
                 "OrderByType `{}` must be asc or desc.",
-                crate::text::sanitize(other)
+                quote(other)
             )));
         }
     };
@@ -909,7 +937,7 @@ fn describe_instances(
     if !matches!(order_by, "DBInstanceId" | "CreateTime" | "Name" | "EndTime") {
         return Err(invalid_value(format!(
             "OrderBy `{}` must be DBInstanceId, CreateTime, Name or EndTime.",
-            crate::text::sanitize(order_by)
+            quote(order_by)
         )));
     }
     matched.sort_by_key(key);
@@ -945,7 +973,7 @@ fn describe_groups(
             other => {
                 return Err(invalid_value(format!(
                     "Filter `{}` is not supported.",
-                    crate::text::sanitize(other)
+                    quote(other)
                 )));
             }
         }

@@ -11,6 +11,9 @@ Standard library only, besides the SDK. Each test class starts its own emulator 
 """
 
 import collections
+import concurrent.futures
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -200,7 +203,7 @@ class ConformanceClient(postgres_client.PostgresClient):
 
 
 def make_client(emu, host_form="clean", region="ap-guangzhou", secret_id=SECRET_ID,
-                secret_key=SECRET_KEY, token=None, timeout=10, paced=True):
+                secret_key=SECRET_KEY, token=None, timeout=10, paced=True, customize=None):
     if host_form == "clean":
         # HttpProfile(protocol="http", endpoint="HOST:PORT"): Host header and signed host are HOST:PORT.
         http_profile = HttpProfile(protocol="http", endpoint=emu.clean_host, reqTimeout=timeout)
@@ -211,6 +214,8 @@ def make_client(emu, host_form="clean", region="ap-guangzhou", secret_id=SECRET_
     else:
         raise ValueError(host_form)
     profile = ClientProfile(httpProfile=http_profile, language="en-US")
+    if customize is not None:
+        customize(profile)
     cred = credential.Credential(secret_id, secret_key, token)
     client = ConformanceClient(cred, region, profile)
     client.pace_key = emu.port if paced else None
@@ -236,9 +241,12 @@ def make_client(emu, host_form="clean", region="ap-guangzhou", secret_id=SECRET_
 def typed(client, action, params=None, **fields):
     """PostgresClient.<Action>(models.<Action>Request()): the typed path application code uses.
     Fails if the SDK warns that the reply has fields its models do not know."""
-    req = getattr(models, action + "Request")()
-    if params:
-        req.from_json_string(json.dumps(params))
+    if isinstance(params, getattr(models, action + "Request")):
+        req = params
+    else:
+        req = getattr(models, action + "Request")()
+        if params:
+            req.from_json_string(json.dumps(params))
     for name, value in fields.items():
         setattr(req, name, value)
     with warnings.catch_warnings(record=True) as caught:
@@ -297,6 +305,27 @@ def sdk_signed_request(client, action, params, body=None, scope_date=None):
         req.header["Authorization"] = re.sub(r"Signature=[0-9a-f]+$", "Signature=" + sig, auth)
     data = req.data.encode("utf-8") if isinstance(req.data, str) else req.data
     return dict(req.header), data
+
+
+def tc3_sign(headers, body, signed_headers, secret_id=SECRET_ID, secret_key=SECRET_KEY):
+    """An independent TC3-HMAC-SHA256 signer (checked against the SDK's by a test), for
+    requests the SDK cannot make, such as ones that sign more headers than content-type;host."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    ts = int(lower["x-tc-timestamp"])
+    date = time.strftime("%Y-%m-%d", time.gmtime(ts))
+    canonical = "POST\n/\n\n%s\n%s\n%s" % (
+        "".join("%s:%s\n" % (h, lower[h]) for h in signed_headers),
+        ";".join(signed_headers), hashlib.sha256(body).hexdigest())
+    scope = "%s/postgres/tc3_request" % date
+    to_sign = "TC3-HMAC-SHA256\n%d\n%s\n%s" % (ts, scope, hashlib.sha256(canonical.encode()).hexdigest())
+
+    def mac(key, msg):
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+    k = mac(mac(mac(("TC3" + secret_key).encode(), date), "postgres"), "tc3_request")
+    sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    return "TC3-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+        secret_id, scope, ";".join(signed_headers), sig)
 
 
 def fetch(url, timeout=10):
@@ -374,7 +403,7 @@ class EmulatorCase(unittest.TestCase):
         req.SSLEnabled = enabled
         if address is not None:
             req.ConnectAddress = address
-        resp = typed(client, "ModifyDBInstanceSSLConfig", None, **vars_of(req))
+        resp = typed(client, "ModifyDBInstanceSSLConfig", req)
         self.assertIsInstance(resp.TaskId, int)
         self.assertNotIsInstance(resp.TaskId, bool)
         self.assertGreater(resp.TaskId, 0)
@@ -409,11 +438,6 @@ class EmulatorCase(unittest.TestCase):
         return typed(client, "DescribeDBInstanceAttribute", DBInstanceId=instance).DBInstance.DBInstanceStatus
 
 
-def vars_of(model):
-    """A request model's set fields as keyword arguments for typed()."""
-    return {k[1:]: v for k, v in vars(model).items() if k.startswith("_") and k != "_headers" and v is not None}
-
-
 # --------------------------------------------------------------------------- success paths
 
 class SuccessPaths(object):
@@ -422,8 +446,10 @@ class SuccessPaths(object):
     def test_describe_regions(self):
         c = self.client()
         resp = typed(c, "DescribeRegions")
-        self.assertEqual(resp.TotalCount, 18)
-        self.assertEqual(sorted(r.Region for r in resp.RegionSet), SSL_REGIONS)
+        self.assertEqual(resp.TotalCount, len(resp.RegionSet))
+        regions = [r.Region for r in resp.RegionSet]
+        self.assertEqual(len(set(regions)), len(regions))
+        self.assertTrue(set(SSL_REGIONS) <= set(regions), regions)
         gz = [r for r in resp.RegionSet if r.Region == "ap-guangzhou"][0]
         self.assertIsInstance(gz.RegionId, int)
         self.assertTrue(gz.RegionName)
@@ -433,7 +459,7 @@ class SuccessPaths(object):
     def test_describe_regions_needs_no_region(self):
         c = self.client(region=None)
         resp = typed(c, "DescribeRegions")
-        self.assertEqual(resp.TotalCount, 18)
+        self.assertGreaterEqual(resp.TotalCount, 18)
         self.assertNotIn("X-TC-Region", c.exchanges[-1].request.headers)
 
     def test_host_header_form(self):
@@ -647,6 +673,51 @@ class SuccessPathsVerbatimHost(SuccessPaths, EmulatorCase):
     HOST_FORM = "verbatim"
 
 
+class FleetCoherence(EmulatorCase):
+    """What DescribeDBInstances and DescribeReadOnlyGroups say about networks must hang together
+    the way it does on Tencent."""
+
+    def test_instance_network_is_coherent(self):
+        # On Tencent an instance's VpcId/SubnetId are those of its private network, a read-only
+        # group's are those of its group IP, zones belong to the region, and VPCs and subnets
+        # do not cross regions.
+        problems = []
+        net_regions = collections.defaultdict(set)
+        for region in ("ap-guangzhou", "ap-shanghai", "eu-frankfurt", "ap-singapore"):
+            c = self.client(region=region)
+            instances = typed(c, "DescribeDBInstances", Limit=100).DBInstanceSet
+            self.assertTrue(instances)
+            for i in instances:
+                if not (i.Zone or "").startswith(region + "-"):
+                    problems.append("%s: Zone %s is not in %s" % (i.DBInstanceId, i.Zone, region))
+                for n in i.DBInstanceNetInfo or []:
+                    if n.NetType == "public" or not n.VpcId:
+                        continue
+                    net_regions[n.VpcId].add(region)
+                    net_regions[n.SubnetId].add(region)
+                    if i.VpcId is not None and (i.VpcId, i.SubnetId) != (n.VpcId, n.SubnetId):
+                        problems.append("%s: VpcId/SubnetId %s/%s, but its private network %s is in %s/%s"
+                                        % (i.DBInstanceId, i.VpcId, i.SubnetId, n.Ip, n.VpcId, n.SubnetId))
+                    if i.VpcId is not None:
+                        net_regions[i.VpcId].add(region)
+                        net_regions[i.SubnetId].add(region)
+            primaries = {"ap-guangzhou": GZ_PRIMARY, "ap-shanghai": SH_PRIMARY}
+            if region in primaries:
+                groups = typed(c, "DescribeReadOnlyGroups",
+                               Filters=[filt("db-master-instance-id", primaries[region])]).ReadOnlyGroupList
+                self.assertTrue(groups)
+                for g in groups:
+                    for n in g.DBInstanceNetInfo:
+                        if (g.VpcId, g.SubnetId) != (n.VpcId, n.SubnetId):
+                            problems.append("%s: VpcId/SubnetId %s/%s, but its group IP %s is in %s/%s"
+                                            % (g.ReadOnlyGroupId, g.VpcId, g.SubnetId, n.Ip, n.VpcId, n.SubnetId))
+        for net, regions in sorted(net_regions.items()):
+            if len(regions) > 1:
+                problems.append("%s is used in several regions: %s" % (net, ", ".join(sorted(regions))))
+        if problems:
+            self.fail("incoherent networks:\n  " + "\n  ".join(problems))
+
+
 # --------------------------------------------------------------------------- request errors
 
 class RequestErrors(EmulatorCase):
@@ -700,12 +771,30 @@ class RequestErrors(EmulatorCase):
         # none of that created a task
         self.assertEqual(typed(c, "DescribeTasks").TotalCount, 0)
 
+    def test_missing_action_or_version_header(self):
+        c = self.client()
+        headers, body = sdk_signed_request(c, "DescribeRegions", {})
+        no_action = {k: v for k, v in headers.items() if k != "X-TC-Action"}
+        self.assertRawError(*raw_post(self.emu.port, no_action, body), code="MissingParameter")
+        no_version = {k: v for k, v in headers.items() if k != "X-TC-Version"}
+        self.assertRawError(*raw_post(self.emu.port, no_version, body), code="MissingParameter")
+
+    def test_body_over_10_mb(self):
+        c = self.client()
+        big = json.dumps({"DBInstanceId": "x" * (10 * 1024 * 1024)})
+        headers, body = sdk_signed_request(c, "DescribeDBInstanceSSLConfig", {}, body=big)
+        self.assertRawError(*raw_post(self.emu.port, headers, body, timeout=30),
+                            code="RequestSizeLimitExceeded")
+
     def test_body_not_json(self):
         c = self.client()
-        headers, body = sdk_signed_request(c, "DescribeDBInstances", {}, body="Limit=10&Offset=0")
-        self.assertRawError(*raw_post(self.emu.port, headers, body), code="InvalidParameter")
-        headers, body = sdk_signed_request(c, "DescribeDBInstances", {}, body="[1, 2]")
-        self.assertRawError(*raw_post(self.emu.port, headers, body), code="InvalidParameter")
+        for bad in ("Limit=10&Offset=0", "[1, 2]", '{"Limit": 10'):
+            with self.subTest(body=bad):
+                headers, body = sdk_signed_request(c, "DescribeDBInstances", {}, body=bad)
+                status, rh, data = raw_post(self.emu.port, headers, body)
+                doc = json.loads(data)["Response"]
+                self.assertIn(doc.get("Error", {}).get("Code"), ("InvalidParameter", "InvalidRequest"), doc)
+                self.assertRawError(status, rh, data, doc["Error"]["Code"])
 
     def test_parameter_values_out_of_range(self):
         c = self.client()
@@ -827,6 +916,27 @@ class Authentication(EmulatorCase):
         headers["Host"] = self.emu.clean_host
         self.assertRawError(*raw_post(self.emu.port, headers, body), code="AuthFailure.SignatureFailure")
 
+    def test_independent_signer_matches_the_sdk(self):
+        # control for the next test: tc3_sign() computes what the SDK computes
+        c = self.client()
+        headers, body = sdk_signed_request(c, "DescribeDBInstances", {"Limit": 1})
+        self.assertEqual(tc3_sign(headers, body, ("content-type", "host")), headers["Authorization"])
+
+    def test_more_signed_headers_are_verified(self):
+        # SignedHeaders may name more headers than content-type;host; their values are then signed
+        c = self.client()
+        headers, body = sdk_signed_request(c, "DescribeDBInstances", {"Limit": 1})
+        headers["Authorization"] = tc3_sign(headers, body, ("content-type", "host", "x-tc-region"))
+        status, _, data = raw_post(self.emu.port, headers, body)
+        self.assertEqual(json.loads(data)["Response"].get("TotalCount"), 5)
+        moved = dict(headers, **{"X-TC-Region": "ap-shanghai"})
+        self.assertRawError(*raw_post(self.emu.port, moved, body), code="AuthFailure.SignatureFailure")
+        # with the SDK's SignedHeaders the region is not signed: the same change goes through
+        headers, body = sdk_signed_request(c, "DescribeDBInstances", {"Limit": 1})
+        headers["X-TC-Region"] = "ap-shanghai"
+        status, _, data = raw_post(self.emu.port, headers, body)
+        self.assertEqual(json.loads(data)["Response"].get("TotalCount"), 3)
+
     def test_unknown_secret_id(self):
         c = self.client(secret_id="AKIDnobodyHasThisKey0000000000000000")
         self.assertApiError(c, "AuthFailure.SecretIdNotFound", typed, c, "DescribeRegions")
@@ -908,7 +1018,7 @@ class Authentication(EmulatorCase):
             with self.subTest(skew=skew):
                 c = self.client()
                 with sdk_clock(skew):
-                    self.assertEqual(typed(c, "DescribeRegions").TotalCount, 18)
+                    self.assertGreaterEqual(typed(c, "DescribeRegions").TotalCount, 18)
 
     def test_signature_for_another_day_is_refused(self):
         # the credential scope's date must be the UTC date of X-TC-Timestamp; a day-old signature fails
@@ -953,7 +1063,7 @@ class EmulatorClockOffset(EmulatorCase):
     def test_a_client_on_the_emulators_clock_is_accepted(self):
         c = self.client()
         with sdk_clock(1000):
-            self.assertEqual(typed(c, "DescribeRegions").TotalCount, 18)
+            self.assertGreaterEqual(typed(c, "DescribeRegions").TotalCount, 18)
 
 
 class SessionToken(EmulatorCase):
@@ -962,7 +1072,7 @@ class SessionToken(EmulatorCase):
 
     def test_right_token_is_accepted(self):
         c = self.client(token=TOKEN)
-        self.assertEqual(typed(c, "DescribeRegions").TotalCount, 18)
+        self.assertGreaterEqual(typed(c, "DescribeRegions").TotalCount, 18)
         self.assertEqual(c.exchanges[-1].request.headers["X-TC-Token"], TOKEN)
 
     def test_missing_token(self):
@@ -1000,12 +1110,55 @@ class RegionOutsideSSLRegions(EmulatorCase):
             with self.subTest(action=action):
                 self.assertApiError(c, "UnsupportedRegion", typed, c, action, **fields)
 
+    def test_describe_regions_lists_regions_that_have_instances(self):
+        # DescribeRegions lists the regions where the product is sold: ap-mumbai has an instance
+        # here, so it is one, even though the SSL and task APIs are not offered there.
+        regions = {r.Region for r in typed(self.client(region="ap-mumbai"), "DescribeRegions").RegionSet}
+        self.assertIn("ap-mumbai", regions)
+        self.assertTrue(set(SSL_REGIONS) <= regions)
+
     def test_fleet_file_replaces_the_demo_fleet(self):
         c = self.client(region="ap-guangzhou")
         resp = typed(c, "DescribeDBInstances")
         self.assertEqual([i.DBInstanceId for i in resp.DBInstanceSet], ["postgres-fx7gz001"])
         ssl_resp = self.ssl_config(c, "postgres-fx7gz001")
         self.assertIs(ssl_resp.SSLEnabled, False)
+
+
+# --------------------------------------------------------------------------- other SDK request forms
+
+class SigningVariants(EmulatorCase):
+    """Request forms the official SDK can send besides the default signed JSON POST."""
+
+    def test_unsigned_payload(self):
+        # ClientProfile.unsignedPayload: X-TC-Content-SHA256: UNSIGNED-PAYLOAD, and the canonical
+        # request carries SHA-256("UNSIGNED-PAYLOAD") instead of the body's hash.
+        def unsigned(profile):
+            profile.unsignedPayload = True
+
+        c = self.client(customize=unsigned)
+        resp = typed(c, "DescribeDBInstanceSSLConfig", DBInstanceId=GZ_SSL_ON)
+        self.assertEqual(c.exchanges[-1].request.headers["X-TC-Content-SHA256"], "UNSIGNED-PAYLOAD")
+        self.assertEqual((resp.SSLEnabled, resp.ConnectAddress), (True, GZ_SSL_ON_IP))
+
+    @unittest.expectedFailure  # not emulated: the emulator answers GET with InvalidRequest
+    def test_get_request(self):
+        def get(profile):
+            profile.httpProfile.reqMethod = "GET"
+
+        c = self.client(customize=get)
+        resp = typed(c, "DescribeDBInstances", Filters=[filt("db-instance-id", GZ_PRIMARY)])
+        self.assertEqual(c.exchanges[-1].request.method, "GET")
+        self.assertEqual(resp.DBInstanceSet[0].DBInstanceNetInfo[0].Ip, GZ_PRIMARY_PRIVATE)
+
+    @unittest.expectedFailure  # not emulated: only TC3-HMAC-SHA256 is verified
+    def test_hmac_sha256_v1_signature(self):
+        def v1(profile):
+            profile.signMethod = "HmacSHA256"
+
+        c = self.client(customize=v1)
+        resp = typed(c, "DescribeDBInstanceSSLConfig", DBInstanceId=GZ_SSL_ON)
+        self.assertEqual(resp.ConnectAddress, GZ_SSL_ON_IP)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -1151,7 +1304,7 @@ class RateLimit(EmulatorCase):
         self.assertLess(elapsed, 1.0, "the burst was too slow to test the limit: %.2f s" % elapsed)
         self.assertEqual(results[20:], ["RequestLimitExceeded"] * 10, results)
         # another action has its own budget
-        self.assertEqual(typed(c, "DescribeRegions").TotalCount, 18)
+        self.assertGreaterEqual(typed(c, "DescribeRegions").TotalCount, 18)
         self.assertEqual(typed(c, "DescribeDBInstanceAttribute", DBInstanceId=GZ_SSL_ON).DBInstance.DBInstanceId,
                          GZ_SSL_ON)
         # the window slides: within a couple of seconds the action is served again
@@ -1165,6 +1318,25 @@ class RateLimit(EmulatorCase):
                 self.assertLess(time.monotonic(), end, "still limited after 3 s")
                 time.sleep(0.1)
         self.assertGreaterEqual(time.monotonic() - started, 0.9, "recovered before the one-second window")
+
+    def test_concurrent_burst_is_counted_exactly(self):
+        # 25 requests at once from 25 connections: exactly 20 are served
+        clients = [self.client(paced=False) for _ in range(25)]
+        barrier = threading.Barrier(len(clients))
+
+        def one(c):
+            barrier.wait()
+            try:
+                typed(c, "DescribeReadOnlyGroups", Filters=[filt("db-master-instance-id", GZ_PRIMARY)])
+                return "ok"
+            except TencentCloudSDKException as e:
+                return e.code
+
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(len(clients)) as pool:
+            results = list(pool.map(one, clients))
+        self.assertLess(time.monotonic() - started, 1.0, "the burst was too slow to test the limit")
+        self.assertEqual(sorted(results), ["RequestLimitExceeded"] * 5 + ["ok"] * 20)
 
 
 # --------------------------------------------------------------------------- faults
@@ -1207,7 +1379,7 @@ class Faults(EmulatorCase):
                 body = self.assertEnvelope(c.exchanges[-1], success=False)
                 self.assertEqual(body["Error"]["Code"], "FailedOperation.DatabaseAccessError")
             # other actions are not affected, and do not move the share's counter
-            self.assertEqual(typed(c, "DescribeRegions").TotalCount, 18)
+            self.assertGreaterEqual(typed(c, "DescribeRegions").TotalCount, 18)
         # a share of 0.5: every second matching request
         self.assertEqual(failed.count(True), 2, failed)
         self.assertTrue(all(a != b for a, b in zip(failed, failed[1:])), failed)
@@ -1240,7 +1412,7 @@ class Faults(EmulatorCase):
         statuses = []
         for _ in range(6):
             try:
-                self.assertEqual(typed(c, "DescribeRegions").TotalCount, 18)
+                self.assertGreaterEqual(typed(c, "DescribeRegions").TotalCount, 18)
             except TencentCloudSDKException as e:
                 self.assertEqual(e.code, "ServerNetworkError")
                 self.assertIn(b"502", e.message if isinstance(e.message, bytes) else e.message.encode())
@@ -1286,7 +1458,7 @@ class Faults(EmulatorCase):
         self.emu = self.start_emulator("--latency-ms", "500")
         c = self.client()
         t0 = time.monotonic()
-        self.assertEqual(typed(c, "DescribeRegions").TotalCount, 18)
+        self.assertGreaterEqual(typed(c, "DescribeRegions").TotalCount, 18)
         self.assertGreaterEqual(time.monotonic() - t0, 0.5)
         impatient = self.client(timeout=0.2)
         with self.assertRaises(TencentCloudSDKException) as cm:
