@@ -455,7 +455,10 @@ impl Client {
         Duration::from_millis(millis / 2 + crate::ids::random_u64() % (millis / 2 + 1))
     }
 
-    async fn send<T: DeserializeOwned>(&self, prepared: Prepared) -> Result<T, ApiError> {
+    async fn send<T: DeserializeOwned + super::models::HasRequestId>(
+        &self,
+        prepared: Prepared,
+    ) -> Result<T, ApiError> {
         let action = prepared.action;
         let mut builder = self.inner.http.post(&prepared.url);
         for (name, value) in &prepared.headers {
@@ -522,7 +525,7 @@ struct ErrorBody {
 }
 
 /// Turn a reply into a typed response or one of the error kinds.
-pub fn parse_reply<T: DeserializeOwned>(
+pub fn parse_reply<T: DeserializeOwned + super::models::HasRequestId>(
     action: Action,
     status: u16,
     body: &[u8],
@@ -536,34 +539,47 @@ pub fn parse_reply<T: DeserializeOwned>(
     if status != 200 {
         return Err(bad(text::excerpt(body, 120)));
     }
-    let probe: Envelope<Probe> = serde_json::from_slice(body).map_err(|_| {
-        let e = text::excerpt(body, 120);
-        bad(if e.is_empty() { "empty body".into() } else { e })
-    })?;
-    if let Some(err) = probe.Response.Error {
-        return Err(ApiError::Api {
-            action,
-            code: text::clean(err.Code.as_deref().unwrap_or("(no code)")),
-            message: text::truncate(&text::sanitize(err.Message.as_deref().unwrap_or("")), 300),
-            request_id: text::clean(probe.Response.RequestId.as_deref().unwrap_or("(none)")),
-            clock_skew,
-        });
+    // Most replies are not errors: parse them once, straight into the typed response.
+    // Only a body that mentions "Error" pays for the second, error-envelope parse first.
+    let mentions_error = body
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'"')
+        .any(|(i, _)| body[i + 1..].starts_with(b"Error\""));
+    if mentions_error {
+        let probe: Envelope<Probe> = serde_json::from_slice(body).map_err(|_| {
+            let e = text::excerpt(body, 120);
+            bad(if e.is_empty() { "empty body".into() } else { e })
+        })?;
+        if let Some(err) = probe.Response.Error {
+            return Err(ApiError::Api {
+                action,
+                code: text::clean(err.Code.as_deref().unwrap_or("(no code)")),
+                message: text::truncate(&text::sanitize(err.Message.as_deref().unwrap_or("")), 300),
+                request_id: text::clean(probe.Response.RequestId.as_deref().unwrap_or("(none)")),
+                clock_skew,
+            });
+        }
     }
-    if probe.Response.RequestId.is_none() {
-        return Err(bad(format!(
-            "no RequestId in the reply: {}",
-            text::excerpt(body, 100)
-        )));
-    }
-    serde_json::from_slice::<Envelope<T>>(body)
-        .map(|e| e.Response)
-        .map_err(|e| {
+    let typed = serde_json::from_slice::<Envelope<T>>(body).map_err(|e| {
+        if e.is_data() {
             bad(format!(
                 "reply did not have the expected fields ({}): {}",
                 text::truncate(&text::sanitize(&e.to_string()), 120),
                 text::excerpt(body, 80)
             ))
-        })
+        } else {
+            let e = text::excerpt(body, 120);
+            bad(if e.is_empty() { "empty body".into() } else { e })
+        }
+    })?;
+    if typed.Response.request_id().is_empty() {
+        return Err(bad(format!(
+            "no RequestId in the reply: {}",
+            text::excerpt(body, 100)
+        )));
+    }
+    Ok(typed.Response)
 }
 
 /// Sort a transport failure into "not sent" or "outcome unknown".
