@@ -77,6 +77,19 @@ impl Address {
         }
     }
 
+    /// An IP typed by a person, whose kind pgssl could not look up (counted as private).
+    pub fn unverified(ip: std::net::IpAddr) -> Address {
+        Address {
+            kind: AddressKind::Private,
+            ip: ip.to_string(),
+            port: None,
+            dns: None,
+            status: None,
+            group_id: None,
+            group_name: None,
+        }
+    }
+
     pub fn port_or_default(&self) -> u16 {
         self.port.filter(|p| *p != 0).unwrap_or(5432)
     }

@@ -485,15 +485,7 @@ fn offline_change(
         Some(AddressSpec::Ip(ip)) => Some(
             saved
                 .and_then(|s| s.addresses.iter().find(|a| a.ip == ip.to_string()).cloned())
-                .unwrap_or(addresses::Address {
-                    kind: addresses::AddressKind::Private,
-                    ip: ip.to_string(),
-                    port: None,
-                    dns: None,
-                    status: None,
-                    group_id: None,
-                    group_name: None,
-                }),
+                .unwrap_or_else(|| addresses::Address::unverified(*ip)),
         ),
         Some(spec @ AddressSpec::Kind(_)) => {
             let saved = saved.ok_or_else(|| {
@@ -507,17 +499,15 @@ fn offline_change(
             )
         }
     };
-    Ok(SslChange {
+    let base = saved.cloned().unwrap_or_else(|| SavedInstance {
+        id: id.to_string(),
         region: region.to_string(),
-        instance_id: id.to_string(),
-        instance_name: saved.map(|s| s.name.clone()).unwrap_or_default(),
-        instance_kind: saved
-            .and_then(|s| s.kind.clone())
-            .unwrap_or_else(|| "instance".into()),
-        enable: spec.is_some(),
-        address,
-        current: None,
-    })
+        kind: Some("instance".into()),
+        ..Default::default()
+    });
+    let mut change = SslChange::for_saved(&base, spec.is_some(), address);
+    change.region = region.to_string();
+    Ok(change)
 }
 
 async fn ssl_change(

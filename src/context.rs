@@ -56,7 +56,8 @@ impl Context {
         if let Some(e) = &globals.endpoint {
             Endpoint::parse(e).map_err(OpsError::Invalid)?;
         }
-        let config_file = ConfigFile::new(paths.config_file());
+        let config_file = ConfigFile::new(paths.config_file())
+            .with_cache(paths.data_dir.join("config-cache.json"));
         let config = config_file
             .load()
             .map_err(|e| OpsError::Invalid(e.to_string()))?;

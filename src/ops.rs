@@ -302,6 +302,31 @@ impl SslChange {
         }
     }
 
+    /// A change to a saved instance, with the SSL state pgssl last saw as the current one.
+    pub fn for_saved(
+        instance: &SavedInstance,
+        enable: bool,
+        address: Option<Address>,
+    ) -> SslChange {
+        SslChange {
+            region: instance.region.clone(),
+            instance_id: instance.id.clone(),
+            instance_name: instance.name.clone(),
+            instance_kind: if instance.is_readonly() {
+                "read-only".into()
+            } else {
+                instance.kind.clone().unwrap_or_else(|| "primary".into())
+            },
+            enable,
+            address,
+            current: instance.ssl.as_ref().map(|s| SslState {
+                SSLEnabled: s.enabled,
+                ConnectAddress: s.connect_address.clone(),
+                CAUrl: s.ca_url.clone(),
+            }),
+        }
+    }
+
     /// True when the instance already is as asked.
     pub fn is_noop(&self) -> bool {
         match &self.current {

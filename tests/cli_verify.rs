@@ -8,24 +8,11 @@ use std::time::{Duration, Instant};
 use common::{Emu, Sandbox};
 use pgssl::emulator::{self, FaultArgs};
 
-fn pg_available() -> bool {
-    if pgssl::pgserver::find_bin().is_some() {
-        return true;
-    }
-    if std::env::var("PGSSL_SKIP_PG_TESTS").as_deref() == Ok("1") {
-        eprintln!("SKIPPED: PostgreSQL binaries not found and PGSSL_SKIP_PG_TESTS=1");
-        return false;
-    }
-    panic!(
-        "PostgreSQL server binaries are needed (apt-get install postgresql); PGSSL_SKIP_PG_TESTS=1 skips"
-    );
-}
-
 const ID: &str = "postgres-6bwgamo3";
 
 #[test]
 fn ca_enable_wait_verify_and_the_verdicts() {
-    if !pg_available() {
+    if !common::pg_available() {
         return;
     }
     let emu = Emu::start(FaultArgs::default(), 1);

@@ -3,6 +3,8 @@
 //! These tests need PostgreSQL: they fail with instructions when it is missing, unless
 //! PGSSL_SKIP_PG_TESTS=1 says to skip them (and they say so).
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::OnceLock;
@@ -12,19 +14,6 @@ use pgssl::pgserver::{LocalPostgres, Ssl};
 use pgssl::probe::{self, Target, Timeouts, Verdict};
 use rustls::pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
-
-fn pg_available() -> bool {
-    if pgssl::pgserver::find_bin().is_some() {
-        return true;
-    }
-    if std::env::var("PGSSL_SKIP_PG_TESTS").as_deref() == Ok("1") {
-        eprintln!("SKIPPED: PostgreSQL binaries not found and PGSSL_SKIP_PG_TESTS=1");
-        return false;
-    }
-    panic!(
-        "PostgreSQL server binaries are needed (apt-get install postgresql, or set PGSSL_PG_BIN); set PGSSL_SKIP_PG_TESTS=1 to skip these tests"
-    );
-}
 
 fn ca() -> &'static CertificateAuthority {
     static CA: OnceLock<CertificateAuthority> = OnceLock::new();
@@ -71,7 +60,7 @@ fn check(port: u16, roots: &[CertificateDer<'static>]) -> probe::Report {
 
 #[test]
 fn one_server_through_every_certificate_case() {
-    if !pg_available() {
+    if !common::pg_available() {
         return;
     }
     let server = LocalPostgres::start(cert_for(&["127.0.0.1"], -1, 365)).expect("postgres starts");

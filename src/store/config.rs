@@ -178,19 +178,87 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// The config file and the lock that serializes read-modify-write between processes.
+/// Identifies one version of the config file on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    len: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+    ino: u64,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: meta.len(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// The parsed config as JSON, valid only for the exact file version it was made from.
+/// TOML stays the source of truth; this only spares big configs (10,000 saved
+/// instances) a slow TOML parse on every start.
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    stamp: Stamp,
+    config: Config,
+}
+
+/// The config file, its parse cache, and the lock that serializes read-modify-write
+/// between processes.
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
     pub path: PathBuf,
+    cache: Option<PathBuf>,
 }
 
 impl ConfigFile {
     pub fn new(path: PathBuf) -> Self {
-        ConfigFile { path }
+        ConfigFile { path, cache: None }
+    }
+
+    /// Keep a parse cache at `cache` (in the data dir).
+    pub fn with_cache(mut self, cache: PathBuf) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     pub fn load(&self) -> Result<Config, ConfigError> {
-        Config::load(&self.path)
+        let meta = match std::fs::metadata(&self.path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(self.io(format!("cannot read it ({e})"))),
+        };
+        let stamp = Stamp::of(&meta);
+        if let Some(cached) = self
+            .cache
+            .as_ref()
+            .and_then(|c| std::fs::read(c).ok())
+            .and_then(|bytes| serde_json::from_slice::<Cached>(&bytes).ok())
+            .filter(|c| c.stamp == stamp)
+        {
+            return Ok(cached.config);
+        }
+        let config = Config::load(&self.path)?;
+        self.write_cache(stamp, &config);
+        Ok(config)
+    }
+
+    /// Best effort: without a cache pgssl is only slower.
+    fn write_cache(&self, stamp: Stamp, config: &Config) {
+        if let Some(cache) = &self.cache {
+            let cached = Cached {
+                stamp,
+                config: config.clone(),
+            };
+            if let Ok(bytes) = serde_json::to_vec(&cached) {
+                let _ = super::write_atomic(cache, &bytes);
+            }
+        }
     }
 
     fn io(&self, problem: String) -> ConfigError {
@@ -225,6 +293,9 @@ impl ConfigFile {
         let out = change(&mut config);
         super::write_atomic(&self.path, config.to_toml().as_bytes())
             .map_err(|e| self.io(format!("cannot write it ({e})")))?;
+        if let Ok(meta) = std::fs::metadata(&self.path) {
+            self.write_cache(Stamp::of(&meta), &config);
+        }
         Ok(out)
     }
 }
@@ -296,6 +367,32 @@ mod tests {
 
         let e = Config::parse(path, "profile = \n").expect_err("syntax");
         assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn the_cache_follows_the_file_and_never_hides_an_edit() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = ConfigFile::new(dir.path().join("config.toml"))
+            .with_cache(dir.path().join("data/config-cache.json"));
+        file.update(|c| *c = sample()).expect("write");
+        assert!(dir.path().join("data/config-cache.json").exists());
+        assert_eq!(file.load().expect("from cache"), sample());
+        // A person edits the TOML: the next load sees the edit, not the cache.
+        std::fs::write(&file.path, "regions = [\"ap-seoul\"]\n").expect("edit");
+        assert_eq!(
+            file.load().expect("reparsed").regions,
+            vec!["ap-seoul".to_string()]
+        );
+        // And a broken edit is reported, whatever the cache holds.
+        std::fs::write(&file.path, "regions = [\n").expect("break");
+        assert!(file.load().is_err());
+        // A garbage cache is ignored.
+        std::fs::write(dir.path().join("data/config-cache.json"), "junk").expect("junk");
+        std::fs::write(&file.path, "regions = [\"ap-tokyo\"]\n").expect("fix");
+        assert_eq!(
+            file.load().expect("parsed").regions,
+            vec!["ap-tokyo".to_string()]
+        );
     }
 
     #[test]

@@ -149,6 +149,8 @@ pub enum Msg {
         id: String,
         result: Result<(Option<String>, SslState), String>,
     },
+    /// A refresh command finished (each instance was reported by `Refreshed`).
+    RefreshDone(Option<String>),
     Described(Result<SavedInstance, String>),
     Sent {
         id: String,
@@ -382,7 +384,7 @@ impl App {
         if targets.is_empty() {
             return vec![];
         }
-        self.busy += targets.len();
+        self.busy += 1;
         vec![Cmd::Refresh(targets)]
     }
 
@@ -399,8 +401,14 @@ impl App {
                 self.quit = true;
                 vec![]
             }
-            Msg::Refreshed { id, result } => {
+            Msg::RefreshDone(error) => {
                 self.busy = self.busy.saturating_sub(1);
+                if let Some(e) = error {
+                    self.notice = Some(clean(&e));
+                }
+                vec![]
+            }
+            Msg::Refreshed { id, result } => {
                 match result {
                     Ok((status, ssl)) => {
                         if let Some(row) = self.row_mut(&id) {

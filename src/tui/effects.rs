@@ -126,10 +126,7 @@ impl Effects {
 fn no_session(cmd: &Cmd, error: &str) -> Msg {
     let e = format!("cannot reach the API: {error}");
     match cmd {
-        Cmd::Refresh(targets) => Msg::Refreshed {
-            id: targets.first().map(|t| t.1.clone()).unwrap_or_default(),
-            result: Err(e),
-        },
+        Cmd::Refresh(_) => Msg::RefreshDone(Some(e)),
         Cmd::Describe { .. } => Msg::Described(Err(e)),
         Cmd::Send(change) => Msg::Sent {
             id: change.instance_id.clone(),
@@ -201,6 +198,7 @@ async fn api(
                     .map_err(|e| e.to_string());
                 send(Msg::Refreshed { id, result });
             }
+            send(Msg::RefreshDone(None));
             let _ = tokio::task::spawn_blocking(move || {
                 file.update(|c| {
                     for (id, status, ssl) in learned {

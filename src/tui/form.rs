@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use crate::addresses::{Address, AddressKind};
-use crate::ops::{SslChange, SslState};
+use crate::addresses::Address;
+use crate::ops::SslChange;
 use crate::store::config::SavedInstance;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,15 +153,7 @@ impl SslForm {
             .or_else(|e| {
                 // With no known addresses we cannot check; let the API decide.
                 if self.choices.is_empty() {
-                    Ok(Address {
-                        kind: AddressKind::Private,
-                        ip: ip.to_string(),
-                        port: None,
-                        dns: None,
-                        status: None,
-                        group_id: None,
-                        group_name: None,
-                    })
+                    Ok(Address::unverified(ip))
                 } else {
                     Err(e)
                 }
@@ -182,24 +174,7 @@ impl SslForm {
         } else {
             None
         };
-        let current = instance.ssl.as_ref().map(|s| SslState {
-            SSLEnabled: s.enabled,
-            ConnectAddress: s.connect_address.clone(),
-            CAUrl: s.ca_url.clone(),
-        });
-        let change = SslChange {
-            region: instance.region.clone(),
-            instance_id: instance.id.clone(),
-            instance_name: instance.name.clone(),
-            instance_kind: if instance.is_readonly() {
-                "read-only".into()
-            } else {
-                instance.kind.clone().unwrap_or_else(|| "primary".into())
-            },
-            enable: self.enable,
-            address,
-            current,
-        };
+        let change = SslChange::for_saved(instance, self.enable, address);
         if change.is_noop() {
             return Err(format!(
                 "{} already has SSL {}: nothing to change",

@@ -33,13 +33,11 @@ pub struct Options {
 }
 
 /// Run the TUI until the user quits or the terminal goes away. Returns the exit code.
-pub async fn run(ctx: Context, options: Options) -> i32 {
+pub async fn run(mut ctx: Context, options: Options) -> i32 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut app = App::new(
-        ctx.config.instances.clone(),
-        ctx.config.regions.clone(),
-        options.readonly,
-    );
+    // The app owns the saved instances from here on; no second copy is kept.
+    let instances = std::mem::take(&mut ctx.config.instances);
+    let mut app = App::new(instances, ctx.config.regions.clone(), options.readonly);
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     app.label = options.label;
     if let Some(r) = ctx.config.region.clone().or(ctx.globals.region.clone()) {
@@ -98,8 +96,10 @@ pub async fn run(ctx: Context, options: Options) -> i32 {
         app.size = (size.width, size.height);
     }
     effects.watch_journal();
-    for cmd in app.refresh_visible() {
-        effects.run(cmd);
+    if effects.session.is_ok() {
+        for cmd in app.refresh_visible() {
+            effects.run(cmd);
+        }
     }
 
     let mut events = EventStream::new();

@@ -204,3 +204,18 @@ impl Run {
             .unwrap_or_else(|| panic!("no error line: {self:#?}"))
     }
 }
+
+/// Whether the PostgreSQL tests can run. Missing binaries fail the test with instructions,
+/// unless PGSSL_SKIP_PG_TESTS=1 asks to skip (and the skip is said out loud).
+pub fn pg_available() -> bool {
+    if pgssl::pgserver::find_bin().is_some() {
+        return true;
+    }
+    if std::env::var("PGSSL_SKIP_PG_TESTS").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: PostgreSQL binaries not found and PGSSL_SKIP_PG_TESTS=1");
+        return false;
+    }
+    panic!(
+        "PostgreSQL server binaries are needed (apt-get install postgresql, or set PGSSL_PG_BIN); set PGSSL_SKIP_PG_TESTS=1 to skip these tests"
+    );
+}

@@ -3,6 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
@@ -52,7 +53,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             };
             let status = inst.status.clone().unwrap_or_else(|| "?".into());
             let status_style = if status == "running" {
-                ratatui::style::Style::default()
+                Style::default()
             } else {
                 theme.warn()
             };
@@ -62,15 +63,25 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 None => "?".into(),
             };
             let busy = app.inflight.contains(&inst.id);
+            // The selection is the marker and the id in reverse video: visible without
+            // colour, and cheap to move over a slow link (two short cells, not two rows).
+            let id_style = if selected && focused {
+                theme.selected()
+            } else if selected {
+                Style::default().add_modifier(Modifier::BOLD)
+            } else {
+                Style::default()
+            };
+            let marker = if selected {
+                "> "
+            } else if busy {
+                "* "
+            } else {
+                "  "
+            };
             let mut cells = vec![
-                Cell::from(if selected {
-                    "> "
-                } else if busy {
-                    "* "
-                } else {
-                    "  "
-                }),
-                Cell::from(inst.id.clone()),
+                Cell::from(marker).style(id_style),
+                Cell::from(inst.id.clone()).style(id_style),
                 Cell::from(inst.name.clone()),
                 Cell::from(kind),
                 Cell::from(status).style(status_style),
@@ -80,16 +91,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             if wide {
                 cells.insert(2, Cell::from(inst.region.clone()));
             }
-            let row = Row::new(cells);
-            if selected && focused {
-                row.style(theme.selected())
-            } else if selected {
-                row.style(
-                    ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::BOLD),
-                )
-            } else {
-                row
-            }
+            Row::new(cells)
         })
         .collect();
     let mut table = Table::new(rows, widths)

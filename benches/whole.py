@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Whole-process figures for pgssl, against `pgssl emulator` on loopback.
+
+    python3 benches/whole.py [--runs N] [--no-tccli]
+
+Builds the release binary, starts the emulator, and measures (medians over repeated runs):
+  - `pgssl ssl show` one-shot wall time and peak RSS;
+  - the same lookup through tccli (installed from PyPI into .venv-tccli), as a ratio;
+  - TUI time from spawn to the first complete frame in a pseudo-terminal, with 1,000 and
+    10,000 saved instances;
+  - bytes written to the terminal for one cursor move at 120x40, and over 10 idle seconds;
+  - peak RSS of the TUI with 10,000 instances;
+  - the stripped release binary's size.
+Prints a Markdown table (figure, median, budget, verdict) and the machine it ran on.
+Timings never run in `cargo test`; this script is the only place they are asserted.
+"""
+
+import argparse
+import os
+import platform
+import pty
+import re
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(REPO, "target", "release", "pgssl")
+SECRET_ID = "AKIDbenchmark000000000000000000000000"
+SECRET_KEY = "benchmarkSecretKey00000000000000"
+INSTANCE = "postgres-6bwgamo3"
+
+
+def build():
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=REPO, check=True)
+
+
+class Emulator:
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [BIN, "emulator", "--listen", "127.0.0.1:0", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if not m:
+            raise SystemExit("emulator did not start: %r" % line)
+        self.endpoint = m.group(0)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+
+
+def run_measured(argv, env):
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("%s failed: %s" % (argv, err[-500:]))
+    return wall, usage.ru_maxrss
+
+
+def base_env(home):
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": home,
+        "PGSSL_CONFIG_DIR": os.path.join(home, "config"),
+        "PGSSL_DATA_DIR": os.path.join(home, "data"),
+        "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+        "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+        "NO_PROXY": "127.0.0.1",
+    }
+
+
+def paced(runs, fn, gap=0.12):
+    """Run `fn` `runs` times, spaced so the emulator's 20 requests/s per action is never hit."""
+    out = []
+    for _ in range(runs):
+        out.append(fn())
+        time.sleep(gap)
+    return out
+
+
+def ensure_tccli():
+    venv = os.path.join(REPO, ".venv-tccli")
+    tccli = os.path.join(venv, "bin", "tccli")
+    if not os.path.exists(tccli):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "tccli-intl-en"], check=True)
+    return tccli
+
+
+def tui_config(path, n):
+    os.makedirs(path, exist_ok=True)
+    regions = ["ap-guangzhou", "ap-shanghai", "ap-singapore"]
+    parts = ['regions = ["ap-guangzhou", "ap-shanghai", "ap-singapore"]\n']
+    for i in range(n):
+        parts.append(
+            '[[instance]]\nid = "postgres-%08d"\nregion = "%s"\nname = "tenant-%05d"\nkind = "primary"\n'
+            'status = "running"\n\n[[instance.addresses]]\nkind = "private"\nip = "10.%d.%d.%d"\nport = 5432\n\n'
+            '[instance.ssl]\nenabled = %s\nchecked = "2026-11-28T00:00:00Z"\n\n'
+            % (i, regions[i % 3], i, i // 62500, (i // 250) % 250, i % 250, "true" if i % 2 else "false"))
+    with open(os.path.join(path, "config.toml"), "w") as f:
+        f.write("".join(parts))
+
+
+class Tui:
+    """The TUI in a pseudo-terminal of 120x40, without credentials (no network at all)."""
+
+    def __init__(self, home, cols=120, rows=40):
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "TERM": "xterm-256color",
+               "PGSSL_CONFIG_DIR": os.path.join(home, "config"), "PGSSL_DATA_DIR": os.path.join(home, "data")}
+        self.start = time.perf_counter()
+        pid, fd = pty.fork()
+        if pid == 0:
+            import fcntl, struct, termios
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            os.execve(BIN, [BIN], env)
+        self.pid, self.fd = pid, fd
+        import fcntl, struct, termios
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.buf = b""
+
+    def read_until(self, needle, timeout=20.0):
+        end = time.perf_counter() + timeout
+        while needle not in self.buf:
+            left = end - time.perf_counter()
+            if left <= 0:
+                raise SystemExit("TUI never showed %r" % needle)
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                self.buf += os.read(self.fd, 65536)
+        return time.perf_counter()
+
+    def drain(self, quiet=0.5, limit=30.0):
+        """Bytes read until nothing arrives for `quiet` seconds."""
+        got = 0
+        end = time.perf_counter() + limit
+        while time.perf_counter() < end:
+            r, _, _ = select.select([self.fd], [], [], quiet)
+            if not r:
+                return got
+            try:
+                got += len(os.read(self.fd, 65536))
+            except OSError:
+                return got
+        return got
+
+    def count_for(self, seconds):
+        got = 0
+        end = time.perf_counter() + seconds
+        while True:
+            left = end - time.perf_counter()
+            if left <= 0:
+                return got
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                got += len(os.read(self.fd, 65536))
+
+    def send(self, data):
+        os.write(self.fd, data)
+
+    def quit(self):
+        self.send(b"q")
+        _, status, usage = os.wait4(self.pid, 0)
+        try:
+            while os.read(self.fd, 65536):
+                pass
+        except OSError:
+            pass
+        os.close(self.fd)
+        return usage.ru_maxrss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--no-tccli", action="store_true")
+    args = ap.parse_args()
+    build()
+    rows = []
+    emu = Emulator()
+    try:
+        home = tempfile.mkdtemp(prefix="pgssl-bench-")
+        env = base_env(home)
+        show = [BIN, "--endpoint", emu.endpoint, "--region", "ap-guangzhou", "ssl", "show", INSTANCE]
+        run_measured(show, env)  # warm the page cache
+        results = paced(args.runs, lambda: run_measured(show, env))
+        wall = statistics.median(r[0] for r in results)
+        rss = statistics.median(r[1] for r in results)
+        rows.append(("`pgssl ssl show` wall time", "%.1f ms" % (wall * 1000), "< 30 ms", wall < 0.030))
+        rows.append(("`pgssl ssl show` peak RSS", "%.1f MB" % (rss / 1024), "", None))
+        if not args.no_tccli:
+            tccli = ensure_tccli()
+            tenv = dict(env)
+            call = [tccli, "postgres", "DescribeDBInstanceSSLConfig", "--region", "ap-guangzhou",
+                    "--endpoint", emu.endpoint, "--DBInstanceId", INSTANCE]
+            run_measured(call, tenv)
+            tresults = paced(max(5, args.runs // 2), lambda: run_measured(call, tenv), gap=0.2)
+            twall = statistics.median(r[0] for r in tresults)
+            trss = statistics.median(r[1] for r in tresults)
+            rows.append(("tccli DescribeDBInstanceSSLConfig wall time", "%.0f ms" % (twall * 1000), "", None))
+            rows.append(("tccli peak RSS", "%.1f MB" % (trss / 1024), "", None))
+            ratio = twall / wall
+            rows.append(("tccli / pgssl wall time (same run)", "%.1fx" % ratio, ">= 20x", ratio >= 20))
+    finally:
+        emu.stop()
+
+    for n in (1000, 10000):
+        home = tempfile.mkdtemp(prefix="pgssl-bench-tui-")
+        tui_config(os.path.join(home, "config"), n)
+        firsts, peaks = [], []
+        runs = max(4, args.runs // 3)
+        for i in range(runs):
+            t = Tui(home)
+            firsts.append(t.read_until(b"quit") - t.start)
+            t.drain()
+            if n == 10000 and i == runs - 1:
+                moves = []
+                for _m in range(5):
+                    t.send(b"j")
+                    moves.append(t.drain(quiet=0.5))
+                idle = t.count_for(10.0)
+                rows.append(("bytes for one cursor move at 120x40", "%d B" % statistics.median(moves), "< 300 B", statistics.median(moves) < 300))
+                rows.append(("bytes written over 10 idle seconds", "%d B" % idle, "0 B", idle == 0))
+            peaks.append(t.quit())
+        # Run 0 parsed the TOML (as after an edit); later runs read the config's parse cache.
+        cold, warm = firsts[0], statistics.median(firsts[1:])
+        warm_peak = statistics.median(peaks[1:]) / 1024
+        if n == 10000:
+            rows.append(("TUI spawn to first complete frame, 10000 instances", "%.0f ms" % (warm * 1000), "< 100 ms", warm < 0.100))
+            rows.append(("TUI peak RSS, 10,000 instances", "%.1f MB" % warm_peak, "< 30 MB", warm_peak < 30))
+            rows.append(("the same, first start after editing config.toml (TOML parsed)",
+                         "%.0f ms, %.1f MB" % (cold * 1000, peaks[0] / 1024), "", None))
+        else:
+            rows.append(("TUI spawn to first complete frame, %d instances" % n, "%.0f ms" % (warm * 1000), "", None))
+        shutil.rmtree(home, ignore_errors=True)
+
+    size = os.path.getsize(BIN)
+    rows.append(("stripped release binary", "%.1f MB" % (size / 1024 / 1024), "", None))
+
+    print("Machine: %s, %d cores, %s, Python %s" % (platform.platform(), os.cpu_count(), platform.processor() or platform.machine(), platform.python_version()))
+    print("Command: python3 benches/whole.py --runs %d (medians)" % args.runs)
+    print()
+    print("| figure | median | budget | |")
+    print("| --- | --- | --- | --- |")
+    failed = False
+    for name, value, budget, ok in rows:
+        verdict = "" if ok is None else ("ok" if ok else "MISSED")
+        failed |= ok is False
+        print("| %s | %s | %s | %s |" % (name, value, budget, verdict))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
