@@ -908,3 +908,40 @@ fn credentials_from_a_tccli_profile_and_the_no_source_message() {
     assert!(line.contains("no credentials found; tried:"), "{line}");
     assert!(line.contains("TENCENTCLOUD_SECRET_ID"), "{line}");
 }
+
+#[test]
+fn the_demo_never_touches_the_real_config_or_journal() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.config_file().parent().expect("dir")).expect("mkdir");
+    let mine = "regions = [\"ap-seoul\"]\n";
+    std::fs::write(sb.config_file(), mine).expect("write");
+    let r = sb.run(&["--demo", "instances", "list"]);
+    r.ok();
+    assert!(r.stdout.contains("postgres-6bwgamo3"), "{r:#?}");
+    let child = sb
+        .command(&["--demo", "ssl", "disable", "postgres-5gevh7gr", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let r = common::Run::from(child.wait_with_output().expect("wait"));
+    r.ok();
+    assert!(r.stdout.contains("TaskId 100017"), "{r:#?}");
+    assert_eq!(
+        std::fs::read_to_string(sb.config_file()).expect("read"),
+        mine
+    );
+    assert!(
+        !sb.journal_file().exists(),
+        "the real journal was not written"
+    );
+    // And the demo's own temp directory is gone afterwards.
+    let prefix = format!("pgssl-demo-{pid}-");
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .expect("tmp")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -301,6 +301,14 @@ fn copy_regions_remove_and_add_produce_their_commands() {
                 .expect("id")
         )]
     );
+    let Cmd::Verify { id, .. } = &a.update(key(KeyCode::Char('v')))[0] else {
+        panic!("v verifies")
+    };
+    assert_eq!(id, "postgres-6bwgamo3");
+    assert!(matches!(
+        a.update(key(KeyCode::Char('C'))).as_slice(),
+        [Cmd::FetchCa { .. }]
+    ));
     a.update(key(KeyCode::Char('R')));
     a.update(key(KeyCode::Down)); // ap-beijing
     a.update(key(KeyCode::Char(' ')));

@@ -132,6 +132,11 @@ pub enum Cmd {
     SaveRegions(Vec<String>),
     Copy(String),
     ReloadJournal,
+    /// Fetch and keep the instance's CA certificate.
+    FetchCa {
+        region: String,
+        id: String,
+    },
     /// The live TLS check of an instance's protected address.
     Verify {
         region: String,
@@ -172,6 +177,11 @@ pub enum Msg {
     Journal(Vec<Entry>),
     Call(CallRecord),
     Notice(String),
+    /// The CA was fetched and kept: lines describing it, or why not.
+    CaFetched {
+        id: String,
+        result: Result<Vec<String>, String>,
+    },
     /// A TLS check finished: (verdict word, report lines), or why it could not run.
     Verified {
         id: String,
@@ -574,6 +584,17 @@ impl App {
                 self.notice = Some(clean(&text));
                 vec![]
             }
+            Msg::CaFetched { id, result } => {
+                self.busy = self.busy.saturating_sub(1);
+                match result {
+                    Ok(lines) => {
+                        self.notice = lines.first().map(|l| clean(l));
+                        self.verify_report = Some((id, lines.iter().map(|l| clean(l)).collect()));
+                    }
+                    Err(e) => self.notice = Some(format!("{id}: CA not fetched: {}", clean(&e))),
+                }
+                vec![]
+            }
             Msg::Verified { id, result } => {
                 self.busy = self.busy.saturating_sub(1);
                 let (status, error) = match result {
@@ -792,6 +813,14 @@ impl App {
                 }
             }
             Action::Help => self.overlay = Overlay::Help,
+            Action::FetchCa => {
+                if let Some(row) = self.selected_row() {
+                    let (region, id) = (row.inst.region.clone(), row.inst.id.clone());
+                    self.notice = Some(format!("{id}: fetching the CA certificate…"));
+                    self.busy += 1;
+                    return vec![Cmd::FetchCa { region, id }];
+                }
+            }
             Action::Verify => {
                 if let Some(row) = self.selected_row() {
                     let (region, id) = (row.inst.region.clone(), row.inst.id.clone());

@@ -70,6 +70,23 @@ impl Effects {
                         return;
                     }
                 };
+                if let Cmd::FetchCa { region, id } = api_cmd {
+                    let paths = self.paths.clone();
+                    tokio::spawn(async move {
+                        let result = async {
+                            let state = ops::ssl_state(&session.client, &region, &id).await?;
+                            let url = state.CAUrl.ok_or_else(|| {
+                                OpsError::Failed(format!("{id} reports no CAUrl"))
+                            })?;
+                            ops::fetch_ca(&paths, &id, &url).await
+                        }
+                        .await
+                        .map(|bundle| ca_lines(&bundle))
+                        .map_err(|e| e.to_string());
+                        let _ = tx.send(Msg::CaFetched { id, result });
+                    });
+                    return;
+                }
                 if let Cmd::Verify { region, id } = api_cmd {
                     let (paths, map) = (self.paths.clone(), self.address_map.clone());
                     tokio::spawn(async move {
@@ -122,6 +139,27 @@ impl Effects {
     }
 }
 
+/// The CA as the details pane shows it.
+fn ca_lines(bundle: &ops::CaBundle) -> Vec<String> {
+    let now = crate::api::client::system_clock();
+    let mut lines = vec![format!("CA kept at {}", bundle.path.display())];
+    for c in &bundle.infos {
+        let days = c.days_left(now);
+        lines.push(format!(
+            "{}, valid to {} ({}), sha256 {}",
+            c.subject,
+            c.not_after,
+            if days < 0 {
+                "EXPIRED".to_string()
+            } else {
+                format!("{days} days left")
+            },
+            c.sha256
+        ));
+    }
+    lines
+}
+
 /// The failure message for a command that needs the API when there is no session.
 fn no_session(cmd: &Cmd, error: &str) -> Msg {
     let e = format!("cannot reach the API: {error}");
@@ -139,6 +177,10 @@ fn no_session(cmd: &Cmd, error: &str) -> Msg {
         Cmd::Import(_) => Msg::Imported(Err(e)),
         Cmd::Add { .. } => Msg::Added(Err(e)),
         Cmd::Verify { id, .. } => Msg::Verified {
+            id: id.clone(),
+            result: Err(e),
+        },
+        Cmd::FetchCa { id, .. } => Msg::CaFetched {
             id: id.clone(),
             result: Err(e),
         },
@@ -337,6 +379,7 @@ async fn api(
         | Cmd::ReloadJournal
         | Cmd::Remove(_)
         | Cmd::SaveRegions(_)
-        | Cmd::Verify { .. } => {}
+        | Cmd::Verify { .. }
+        | Cmd::FetchCa { .. } => {}
     }
 }

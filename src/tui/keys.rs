@@ -61,6 +61,7 @@ pub enum Action {
     Regions,
     Copy,
     Verify,
+    FetchCa,
     Help,
     Back,
     Toggle,
@@ -239,6 +240,14 @@ pub static BINDINGS: &[Binding] = &[
         desc: "check TLS",
         modes: &[Mode::Browse],
         hint: true,
+    },
+    Binding {
+        keys: &[(Char('C'), SHIFT), (Char('C'), NONE)],
+        label: "C",
+        action: Action::FetchCa,
+        desc: "CA certificate",
+        modes: &[Mode::Browse],
+        hint: false,
     },
     Binding {
         keys: &[(Char('?'), NONE), (Char('?'), SHIFT)],

@@ -85,7 +85,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     }
     if let Some((_, report)) = app.verify_report.as_ref().filter(|(id, _)| *id == inst.id) {
         for (i, l) in report.iter().take(2).enumerate() {
-            let style = if i > 0 {
+            let style = if i > 0 || l.starts_with("CA kept") {
                 theme.dim()
             } else if l.starts_with("verify-full") {
                 theme.ok()

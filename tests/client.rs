@@ -1,0 +1,93 @@
+//! The library client against the emulator: the per-action limiter keeps a burst under
+//! the API's 20 requests/s, and a change is sent exactly once even when reads retry.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::Emu;
+use pgssl::api::models::DescribeRegionsRequest;
+use pgssl::api::{Client, ClientOptions, Endpoint};
+use pgssl::credentials::Credential;
+use pgssl::emulator::FaultArgs;
+
+fn client(emu: &Emu) -> Client {
+    let key = emu.key();
+    let credential = Credential::new(&key.secret_id, key.secret_key.expose(), None).expect("cred");
+    let options = ClientOptions {
+        endpoint: Endpoint::parse(&emu.endpoint()).expect("endpoint"),
+        // No retries: a rate-limit error would surface instead of being hidden by a retry.
+        read_attempts: 1,
+        ..ClientOptions::default()
+    };
+    Client::new(credential, options).expect("client")
+}
+
+#[test]
+fn a_burst_of_reads_stays_under_the_rate_limit() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let client = Arc::new(client(&emu));
+    let results = emu.block_on(async {
+        let tasks: Vec<_> = (0..45)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { c.call(None, &DescribeRegionsRequest {}).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.expect("join"));
+        }
+        out
+    });
+    let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(emu.count("DescribeRegions"), 45);
+    let limited = emu
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .filter(|l| l.contains("RequestLimitExceeded"))
+        .count();
+    assert_eq!(limited, 0);
+}
+
+#[test]
+fn the_emulator_does_limit_a_client_that_does_not_pace_itself() {
+    // The same burst with pgssl's limiter opened up: the emulator must push back, so the
+    // previous test proves the limiter rather than a lenient emulator.
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let key = emu.key();
+    let credential = Credential::new(&key.secret_id, key.secret_key.expose(), None).expect("cred");
+    let client = Arc::new(
+        Client::new(
+            credential,
+            ClientOptions {
+                endpoint: Endpoint::parse(&emu.endpoint()).expect("endpoint"),
+                read_attempts: 1,
+                rate_per_action: 1000,
+                ..ClientOptions::default()
+            },
+        )
+        .expect("client"),
+    );
+    let results = emu.block_on(async {
+        let tasks: Vec<_> = (0..45)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { c.call(None, &DescribeRegionsRequest {}).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.expect("join"));
+        }
+        out
+    });
+    let limited = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.code() == Some("RequestLimitExceeded")))
+        .count();
+    assert!(limited > 0, "45 requests at once must trip a 20/s limit");
+}

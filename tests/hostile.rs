@@ -1,0 +1,96 @@
+//! A hostile fleet (escape sequences, bidi overrides, C1 controls, 300-character names,
+//! empty fields) goes through the emulator, the CLI, the config and the TUI: nothing
+//! unsafe reaches stdout, stderr, the saved files or the screen, and nothing panics.
+
+mod common;
+
+use common::{Emu, Sandbox};
+use pgssl::emulator::{FaultArgs, Fleet};
+use pgssl::store::config::ConfigFile;
+use pgssl::tui::app::{App, Msg};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn assert_safe(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| *c != '\n' && pgssl::text::is_unsafe(*c))
+        .collect();
+    assert!(bad.is_empty(), "{what} carries {bad:?}:\n{text}");
+}
+
+#[test]
+fn a_hostile_fleet_is_harmless_everywhere() {
+    let fleet = Fleet::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/hostile-fleet.json"
+    )))
+    .expect("the hostile fleet is a valid fleet");
+    let emu = Emu::start_with(fleet, FaultArgs::default(), 1, None);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    for args in [
+        vec!["--endpoint", &ep, "instances", "import", "ap-guangzhou"],
+        vec!["instances", "list"],
+        vec!["--output", "json", "instances", "list"],
+        vec![
+            "--endpoint",
+            &ep,
+            "--region",
+            "ap-guangzhou",
+            "instances",
+            "list",
+            "--remote",
+        ],
+        vec![
+            "--endpoint",
+            &ep,
+            "--region",
+            "ap-guangzhou",
+            "ssl",
+            "show",
+            "postgres-h0st1le0",
+        ],
+        vec![
+            "--endpoint",
+            &ep,
+            "--region",
+            "ap-guangzhou",
+            "ssl",
+            "show",
+            "postgres-h0st1le1",
+        ],
+    ] {
+        let r = sb.run(&args);
+        r.ok();
+        assert_safe(&format!("stdout of {args:?}"), &r.stdout);
+        assert_safe(&format!("stderr of {args:?}"), &r.stderr);
+    }
+    let config = std::fs::read_to_string(sb.config_file()).expect("config");
+    assert_safe("config.toml", &config);
+    assert!(
+        config.contains("\\x1b[2J"),
+        "escapes are kept visible, not dropped"
+    );
+
+    // Every instance renders, at both sizes, with the long name cut to fit.
+    let loaded = ConfigFile::new(sb.config_file())
+        .load()
+        .expect("config loads");
+    assert_eq!(loaded.instances.len(), 7);
+    let mut app = App::new(loaded.instances, vec![], false);
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        app.update(Msg::Resize(w, h));
+        for _ in 0..7 {
+            let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+            t.draw(|f| pgssl::tui::view::draw(f, &app)).expect("draw");
+            let buf = t.backend().buffer();
+            let screen: String = buf.content().iter().map(|c| c.symbol()).collect();
+            assert_safe("the screen", &screen);
+            app.update(Msg::Key(crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Down,
+                crossterm::event::KeyModifiers::NONE,
+            )));
+        }
+    }
+}
