@@ -192,6 +192,7 @@ def main():
     try:
         home = tempfile.mkdtemp(prefix="pgssl-bench-")
         env = base_env(home)
+        cleanup = [home]
         show = [BIN, "--endpoint", emu.endpoint, "--region", "ap-guangzhou", "ssl", "show", INSTANCE]
         run_measured(show, env)  # warm the page cache
         results = paced(args.runs, lambda: run_measured(show, env))
@@ -214,6 +215,8 @@ def main():
             rows.append(("tccli / pgssl wall time (same run)", "%.1fx" % ratio, ">= 20x", ratio >= 20))
     finally:
         emu.stop()
+        for d in cleanup:
+            shutil.rmtree(d, ignore_errors=True)
 
     for n in (1000, 10000):
         home = tempfile.mkdtemp(prefix="pgssl-bench-tui-")

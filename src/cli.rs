@@ -176,6 +176,12 @@ impl FollowArgs {
                 "--poll must be between 0.1 and 600 seconds".into(),
             ));
         }
+        if self.timeout == 0 || Duration::from_secs(self.timeout) > ops::MAX_FOLLOW {
+            return Err(OpsError::Invalid(format!(
+                "--timeout must be between 1 and {} seconds (a week)",
+                ops::MAX_FOLLOW.as_secs()
+            )));
+        }
         Ok(FollowOptions {
             poll: Duration::from_secs_f64(self.poll),
             timeout: Duration::from_secs(self.timeout),
@@ -257,10 +263,13 @@ pub struct Io<'a> {
     /// Whether a person can answer a confirmation prompt.
     pub interactive: bool,
     pub stdin: &'a mut dyn BufRead,
+    /// A JSON document went to stdout already: an error must not add a second one.
+    pub printed_json: bool,
 }
 
 impl Io<'_> {
     fn json(&mut self, value: &impl Serialize) {
+        self.printed_json = true;
         let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into());
         let _ = writeln!(self.out, "{text}");
     }
@@ -276,7 +285,7 @@ impl Io<'_> {
 pub fn report_error(io: &mut Io<'_>, error: &OpsError) -> i32 {
     let code = error.exit_code();
     let _ = writeln!(io.err, "error: {error}");
-    if io.output == Output::Json {
+    if io.output == Output::Json && !io.printed_json {
         let api = match error {
             OpsError::Api(e) | OpsError::Unknown { error: e, .. } => Some(e),
             _ => None,
@@ -443,6 +452,8 @@ struct ChangeJson<'a> {
     task: Option<TaskJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verify: Option<&'a crate::probe::Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follow_error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -519,6 +530,11 @@ async fn ssl_change(
 ) -> Result<(), OpsError> {
     let id = validate::instance_id(instance).map_err(OpsError::Invalid)?;
     let follow = args.follow.options()?;
+    if ctx.globals.readonly && !args.dry_run {
+        return Err(OpsError::Invalid(
+            "--readonly: changes are disabled; drop --readonly to send one (--dry-run shows it without sending)".into(),
+        ));
+    }
     let opened = open(ctx, io)?;
     let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
     let session = &opened.session;
@@ -554,6 +570,7 @@ async fn ssl_change(
                 RequestId: None,
                 task: None,
                 verify: None,
+                follow_error: None,
             });
         } else {
             io.line(format!(
@@ -583,9 +600,12 @@ async fn ssl_change(
     }
     let mut task = None;
     let mut verify_report: Option<crate::probe::Report> = None;
+    let mut follow_error: Option<OpsError> = None;
     if args.wait {
         if let Some(task_id) = applied.TaskId {
-            let end = follow_with_progress(
+            // The change is sent: whatever happens while following, its TaskId and
+            // RequestId must still be reported.
+            match follow_with_progress(
                 session,
                 &region,
                 task_id,
@@ -593,8 +613,11 @@ async fn ssl_change(
                 follow,
                 io,
             )
-            .await?;
-            task = Some(end);
+            .await
+            {
+                Ok(end) => task = Some(end),
+                Err(e) => follow_error = Some(e),
+            }
             // Refresh the saved state so the TUI and `instances list` show the result.
             if let Ok(state) = ops::ssl_state(&session.client, &region, &id).await {
                 if io.output == Output::Text {
@@ -667,7 +690,20 @@ async fn ssl_change(
                 .as_ref()
                 .map(|(t, timed_out)| TaskJson::from(t, *timed_out)),
             verify: verify_report.as_ref(),
+            follow_error: follow_error
+                .as_ref()
+                .map(|e| format!("the change was sent, but following its task failed: {e}")),
         });
+    }
+    if let Some(e) = follow_error {
+        return Err(OpsError::Failed(format!(
+            "the change was sent (TaskId {}, RequestId {}), but following its task failed: {e}",
+            applied
+                .TaskId
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "-".into()),
+            applied.RequestId
+        )));
     }
     if let Some(report) = &verify_report
         && report.verdict.exit_code() != 0
@@ -997,11 +1033,12 @@ fn instance_row(i: &SavedInstance) -> String {
         Some(_) => "off".into(),
         None => "?".into(),
     };
-    format!(
+    // The config is a file people edit: nothing in it reaches the terminal unsanitized.
+    let row = format!(
         "{:<18} {:<16} {:<24} {:<8} {:<10} {:<18} {}",
         i.id,
         i.region,
-        crate::text::truncate(&i.name, 24),
+        crate::text::truncate(&sanitize(&i.name), 24),
         i.kind.as_deref().unwrap_or("?"),
         i.status.as_deref().unwrap_or("?"),
         ssl,
@@ -1010,7 +1047,8 @@ fn instance_row(i: &SavedInstance) -> String {
             .map(|a| a.label())
             .collect::<Vec<_>>()
             .join(", ")
-    )
+    );
+    sanitize(&row).into_owned()
 }
 
 const INSTANCE_HEADER: &str = "ID                 REGION           NAME                     TYPE     STATUS     SSL                ADDRESSES";
@@ -1028,10 +1066,19 @@ fn regions_to_use(ctx: &Context, given: &[String]) -> Result<Vec<String>, OpsErr
             "which regions? pass --region R, or keep some with `pgssl regions add R`".into(),
         ));
     }
-    regions
-        .iter()
-        .map(|r| validate::region(r).map_err(OpsError::Invalid))
-        .collect()
+    valid_regions(&regions)
+}
+
+/// Each region checked, each kept once, in the order given.
+fn valid_regions(regions: &[String]) -> Result<Vec<String>, OpsError> {
+    let mut out: Vec<String> = Vec::new();
+    for r in regions {
+        let r = validate::region(r).map_err(OpsError::Invalid)?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
 }
 
 async fn instances(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Result<(), OpsError> {
@@ -1210,10 +1257,7 @@ async fn regions(ctx: &Context, cmd: RegionsCommand, io: &mut Io<'_>) -> Result<
             Ok(())
         }
         RegionsCommand::Add { regions } => {
-            let regions: Vec<String> = regions
-                .iter()
-                .map(|r| validate::region(r).map_err(OpsError::Invalid))
-                .collect::<Result<_, _>>()?;
+            let regions = valid_regions(&regions)?;
             let now = ctx
                 .config_file
                 .update(|c| {
@@ -1233,6 +1277,7 @@ async fn regions(ctx: &Context, cmd: RegionsCommand, io: &mut Io<'_>) -> Result<
             Ok(())
         }
         RegionsCommand::Remove { regions } => {
+            let regions = valid_regions(&regions)?;
             let now = ctx
                 .config_file
                 .update(|c| {
@@ -1295,7 +1340,7 @@ pub fn entry_line(e: &Entry) -> String {
     let check = e
         .check
         .as_ref()
-        .map(|(result, _)| format!("  checked: {result}"))
+        .map(|(result, _, _)| format!("  checked: {result}"))
         .unwrap_or_default();
     let verify = e
         .verify
@@ -1310,6 +1355,9 @@ pub fn entry_line(e: &Entry) -> String {
 }
 
 fn log(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsError> {
+    if let Some(id) = &args.instance {
+        validate::instance_id(id).map_err(OpsError::Invalid)?;
+    }
     let (entries, skipped) = ctx.journal.entries().map_err(|e| {
         OpsError::NotFound(format!(
             "cannot read the journal {} ({e})",
@@ -1379,6 +1427,7 @@ impl StdStreams {
             output,
             interactive: self.interactive,
             stdin: &mut self.input,
+            printed_json: false,
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct Globals {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint: Option<String>,
+    /// `--readonly`: nothing that changes an instance may be sent.
+    pub readonly: bool,
 }
 
 /// Where the credential comes from: the normal chain, or one given (demo, tests).

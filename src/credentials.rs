@@ -73,6 +73,23 @@ impl Credential {
         if token.is_some_and(|t| t.trim() != t) {
             return Err("the token has surrounding spaces");
         }
+        // They travel in HTTP headers: visible ASCII only, or the request cannot be built.
+        let header_safe = |s: &str| s.bytes().all(|b| b.is_ascii_graphic());
+        if !header_safe(secret_id) {
+            return Err(
+                "the SecretId has characters a key never has (only visible ASCII is allowed)",
+            );
+        }
+        if !header_safe(secret_key) {
+            return Err(
+                "the SecretKey has characters a key never has (only visible ASCII is allowed)",
+            );
+        }
+        if token.is_some_and(|t| !header_safe(t)) {
+            return Err(
+                "the token has characters a token never has (only visible ASCII is allowed)",
+            );
+        }
         Ok(Credential {
             secret_id: secret_id.to_string(),
             secret_key: Secret::new(secret_key),

@@ -16,6 +16,7 @@ pub struct Demo {
     dir: PathBuf,
     /// Said once at start: whether the TLS check can reach a real server.
     pub note: String,
+    postgres: Option<std::thread::JoinHandle<()>>,
 }
 
 /// The demo instance a real local PostgreSQL stands in for, when PostgreSQL is installed.
@@ -23,6 +24,12 @@ pub const POSTGRES_INSTANCE: &str = "postgres-6bwgamo3";
 
 impl Drop for Demo {
     fn drop(&mut self) {
+        // Stop the PostgreSQL stand-in, waiting for it if it is still starting.
+        self.emulator.shared.close();
+        if let Some(t) = self.postgres.take() {
+            let _ = t.join();
+        }
+        self.emulator.shared.close();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -38,7 +45,13 @@ pub const TASK_SECONDS: i64 = 6;
 
 /// Start the demo: emulator, temp files, and a context whose config already holds the
 /// demo fleet's instances and regions.
-pub async fn start(log: Option<LogFn>, globals: Globals) -> Result<(Demo, Context), OpsError> {
+/// `with_postgres`: stand a real PostgreSQL in for one instance (when installed), for the
+/// commands that can use it (the TUI, `verify`, `ssl`); others start faster without it.
+pub async fn start(
+    log: Option<LogFn>,
+    globals: Globals,
+    with_postgres: bool,
+) -> Result<(Demo, Context), OpsError> {
     let dir = std::env::temp_dir().join(format!(
         "pgssl-demo-{}-{:x}",
         std::process::id(),
@@ -63,18 +76,24 @@ pub async fn start(log: Option<LogFn>, globals: Globals) -> Result<(Demo, Contex
         emulator: running,
         dir: dir.clone(),
         note: String::new(),
+        postgres: None,
     };
     let mut address_map = Vec::new();
-    if crate::pgserver::find_bin().is_some() {
+    let postgres_installed = crate::pgserver::find_bin().is_some();
+    if with_postgres && postgres_installed {
         let port = crate::pgserver::free_port()
             .map_err(|e| OpsError::Invalid(format!("no free port for PostgreSQL ({e})")))?;
         address_map =
             emulator::address_map_for(&demo.emulator.shared.fleet(), POSTGRES_INSTANCE, port);
-        emulator::attach_postgres(demo.emulator.shared.clone(), POSTGRES_INSTANCE.into(), port);
+        demo.postgres = Some(emulator::attach_postgres(
+            demo.emulator.shared.clone(),
+            POSTGRES_INSTANCE.into(),
+            port,
+        ));
         demo.note = format!(
             "a real PostgreSQL on 127.0.0.1:{port} stands in for {POSTGRES_INSTANCE}: enable SSL on it, then check with v (or pgssl verify)"
         );
-    } else {
+    } else if with_postgres {
         demo.note = format!(
             "PostgreSQL is not installed here, so the TLS check cannot reach the demo's addresses; install it (apt-get install postgresql) to see {POSTGRES_INSTANCE} checked for real"
         );
@@ -87,6 +106,7 @@ pub async fn start(log: Option<LogFn>, globals: Globals) -> Result<(Demo, Contex
         profile: None,
         endpoint: Some(demo.emulator.endpoint()),
         region: globals.region,
+        readonly: globals.readonly,
     };
     let mut ctx = Context::load(paths, globals)?;
     ctx.address_map = address_map;

@@ -44,9 +44,14 @@ async fn run(args: Cli) -> i32 {
         profile: args.global.profile.clone(),
         region: args.global.region.clone(),
         endpoint: args.global.endpoint.clone(),
+        readonly: args.global.readonly,
     };
     let started = if args.global.demo {
-        pgssl::demo::start(None, globals)
+        let with_postgres = matches!(
+            command,
+            None | Some(Command::Tui) | Some(Command::Verify(_)) | Some(Command::Ssl(_))
+        );
+        pgssl::demo::start(None, globals, with_postgres)
             .await
             .map(|(demo, ctx)| (Some(demo), ctx))
     } else {
@@ -59,7 +64,10 @@ async fn run(args: Cli) -> i32 {
         Ok(s) => s,
         Err(e) => return cli::report_error(&mut io, &e),
     };
-    let note = demo.as_ref().map(|d| d.note.clone());
+    let note = demo
+        .as_ref()
+        .map(|d| d.note.clone())
+        .filter(|n| !n.is_empty());
     match command {
         Some(Command::Tui) | None => {
             let options = pgssl::tui::Options {

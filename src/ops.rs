@@ -620,8 +620,9 @@ impl Session {
                     CheckResult {
                         result: "not_applied".into(),
                         detail: format!(
-                            "{instance_id} has SSL {} and no task running: the change did not take effect; it is safe to send it again",
-                            state.describe()
+                            "{instance_id} has SSL {} and no task is running: the change has not taken effect so far; if it has not {} minutes after it was sent, it never will",
+                            state.describe(),
+                            crate::store::journal::SETTLE_AFTER_SECS / 60
                         ),
                     }
                 }
@@ -656,17 +657,25 @@ impl Session {
                 result: check.result.clone(),
                 detail: check.detail.clone(),
             })?;
+            let sent = clean(&entry.request.time);
             match check.result.as_str() {
                 "in_progress" => {
                     return Err(OpsError::Invalid(format!(
-                        "an earlier change to {instance_id} (sent {}) had an unknown outcome and {}; nothing was sent",
-                        entry.request.time, check.detail
+                        "an earlier change to {instance_id} (sent {sent}) had an unknown outcome and {}; nothing was sent",
+                        check.detail
                     )));
                 }
                 "undetermined" => {
                     return Err(OpsError::Invalid(format!(
-                        "an earlier change to {instance_id} (sent {}) had an unknown outcome and pgssl cannot check it now: {}; nothing was sent",
-                        entry.request.time, check.detail
+                        "an earlier change to {instance_id} (sent {sent}) had an unknown outcome and pgssl cannot check it now: {}; nothing was sent",
+                        check.detail
+                    )));
+                }
+                // Seen too soon after the request to be sure it will not still arrive.
+                "not_applied" if entry.is_unresolved_unknown_after("not_applied") => {
+                    return Err(OpsError::Invalid(format!(
+                        "an earlier change to {instance_id} (sent {sent}) had an unknown outcome and has not taken effect yet, but may still arrive: wait {} minutes from when it was sent, then try again; nothing was sent",
+                        crate::store::journal::SETTLE_AFTER_SECS / 60
                     )));
                 }
                 _ => {}
@@ -675,7 +684,7 @@ impl Session {
         Ok(())
     }
 
-    /// Follow a task to Success/Fail/Pause or until `timeout`, journaling status changes
+    /// Follow a task to Success/Fail/Pause or until `timeout` (at most a week), journaling status changes
     /// under `journal_id` when given. `on_update` sees every poll.
     pub async fn follow_task(
         &self,
@@ -685,7 +694,10 @@ impl Session {
         options: FollowOptions,
         mut on_update: impl FnMut(&TaskSet),
     ) -> Result<FollowEnd, OpsError> {
-        let deadline = tokio::time::Instant::now() + options.timeout;
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(options.timeout.min(MAX_FOLLOW))
+            .unwrap_or(now);
         let mut last_status = String::new();
         let mut last: Option<TaskSet> = None;
         loop {
@@ -732,6 +744,9 @@ impl Session {
         }
     }
 }
+
+/// The longest pgssl follows a task.
+pub const MAX_FOLLOW: Duration = Duration::from_secs(7 * 86_400);
 
 #[derive(Debug, Clone, Copy)]
 pub struct FollowOptions {
@@ -930,7 +945,8 @@ async fn download_ca(url: &str) -> Result<Vec<u8>, String> {
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
-        .redirect(reqwest::redirect::Policy::limited(3))
+        // No redirects: each hop would need the same https-only check, and CAUrl is direct.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| e.to_string())?;
     let mut response = client
@@ -968,9 +984,8 @@ pub async fn fetch_ca(
     let path = paths.ca_file(instance_id);
     let bundle = pem_to_bundle(&pem, path.clone(), ca_url.to_string())
         .map_err(|e| OpsError::Failed(format!("the CA from {ca_url}: {e}")))?;
-    crate::store::write_atomic(&path, &pem).map_err(|e| {
-        OpsError::Journal(format!("cannot keep the CA at {} ({e})", path.display()))
-    })?;
+    crate::store::write_atomic(&path, &pem)
+        .map_err(|e| OpsError::Failed(format!("cannot keep the CA at {} ({e})", path.display())))?;
     Ok(bundle)
 }
 

@@ -23,6 +23,19 @@ pub fn is_unsafe(c: char) -> bool {
             | '\u{206A}'..='\u{206F}'   // deprecated format characters
             | '\u{FEFF}'                // zero-width no-break space
             | '\u{FFF9}'..='\u{FFFB}'   // interlinear annotations
+            | '\u{034F}'                // combining grapheme joiner
+            | '\u{115F}' | '\u{1160}'    // Hangul fillers (render as blank)
+            | '\u{3164}' | '\u{FFA0}'
+            | '\u{0600}'..='\u{0605}'   // Arabic prepended format characters
+            | '\u{06DD}' | '\u{070F}' | '\u{0890}' | '\u{0891}' | '\u{08E2}'
+            | '\u{2065}'
+            | '\u{FE00}'..='\u{FE0F}'   // variation selectors
+            | '\u{110BD}' | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}' // Egyptian hieroglyph format controls
+            | '\u{1BCA0}'..='\u{1BCA3}' // shorthand format controls
+            | '\u{1D173}'..='\u{1D17A}' // musical format controls
+            | '\u{E0000}'..='\u{E007F}' // tag characters
+            | '\u{E0100}'..='\u{E01EF}' // variation selectors supplement
         )
 }
 
@@ -86,6 +99,21 @@ mod tests {
         );
         assert_eq!(sanitize("line\nbreak\r"), "line\\x0abreak\\x0d");
         assert_eq!(sanitize("zero\u{200B}width"), "zero\\u{200b}width");
+    }
+
+    #[test]
+    fn escapes_invisible_look_alike_makers() {
+        for c in [
+            '\u{E0041}',
+            '\u{3164}',
+            '\u{FE0F}',
+            '\u{034F}',
+            '\u{115F}',
+            '\u{0600}',
+        ] {
+            let s = format!("ap-seoul{c}");
+            assert_ne!(sanitize(&s), s, "{:x}", c as u32);
+        }
     }
 
     #[test]

@@ -204,6 +204,27 @@ fn bad_input_is_one_clear_line_and_nothing_is_sent() {
             "'isolated', not running",
         ),
         (&["task", "show", "abc"], "is not a task id"),
+        (
+            &["--readonly", "ssl", "disable", PRIMARY, "--yes"],
+            "--readonly: changes are disabled",
+        ),
+        (
+            &[
+                "ssl",
+                "disable",
+                PRIMARY,
+                "--yes",
+                "--wait",
+                "--timeout",
+                "18446744073709551615",
+            ],
+            "--timeout must be between",
+        ),
+        (
+            &["regions", "remove", "mars-1"],
+            "not a region the SSL API supports",
+        ),
+        (&["log", "--instance", "garbage"], "is not an instance id"),
     ];
     let raw: &[(&[&str], &str)] = &[
         (
@@ -907,6 +928,95 @@ fn credentials_from_a_tccli_profile_and_the_no_source_message() {
     let line = r.error_line();
     assert!(line.contains("no credentials found; tried:"), "{line}");
     assert!(line.contains("TENCENTCLOUD_SECRET_ID"), "{line}");
+}
+
+#[test]
+fn a_failure_while_following_still_reports_the_sent_change_in_json() {
+    let emu = Emu::start(
+        FaultArgs {
+            fail_with: Some("InternalError".into()),
+            fault_actions: vec!["DescribeTasks".into()],
+            ..faults()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let r = sb.run(&base(
+        &emu.endpoint(),
+        &[
+            "--output",
+            "json",
+            "ssl",
+            "disable",
+            "postgres-5gevh7gr",
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+        ],
+    ));
+    assert_eq!(r.code, 1, "{r:#?}");
+    let j = r.json();
+    assert_eq!(j["TaskId"], 100017);
+    assert_eq!(j["result"], "sent");
+    assert!(
+        j["follow_error"]
+            .as_str()
+            .expect("error")
+            .contains("InternalError")
+    );
+    assert!(
+        r.error_line()
+            .contains("the change was sent (TaskId 100017"),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn hand_edited_files_cannot_smuggle_escapes_to_the_terminal() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.config_file().parent().expect("dir")).expect("mkdir");
+    std::fs::write(
+        sb.config_file(),
+        "[[instance]]\nid = \"postgres-6bwgamo3\"\nregion = \"ap-guangzhou\"\nname = \"orders\\u001b]0;PWNED\\u0007\\u001b[2J\"\nstatus = \"\\u001b[31mrunning\"\n",
+    )
+    .expect("write");
+    let r = sb.run(&["instances", "list"]);
+    r.ok();
+    assert!(
+        !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{7}'),
+        "{r:#?}"
+    );
+    assert!(r.stdout.contains("orders\\x1b]0;PWNED"), "{r:#?}");
+}
+
+#[test]
+fn duplicate_regions_are_imported_once_and_bad_tokens_are_refused() {
+    let emu = Emu::start(faults(), 1);
+    let mut sb = Sandbox::for_emu(&emu);
+    let r = sb.run(&[
+        "--endpoint",
+        &emu.endpoint(),
+        "instances",
+        "import",
+        "ap-guangzhou",
+        "ap-guangzhou",
+    ]);
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("imported 5 instances from ap-guangzhou: 5 new, 0 updated"),
+        "{r:#?}"
+    );
+    sb.set("TENCENTCLOUD_TOKEN", "tok\nen");
+    let r = sb.run(&base(&emu.endpoint(), &["ssl", "show", PRIMARY]));
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("the token has characters a token never has"),
+        "{r:#?}"
+    );
+    assert_eq!(emu.total(), 2, "nothing was sent with the bad token");
 }
 
 #[test]

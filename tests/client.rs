@@ -91,3 +91,24 @@ fn the_emulator_does_limit_a_client_that_does_not_pace_itself() {
         .count();
     assert!(limited > 0, "45 requests at once must trip a 20/s limit");
 }
+
+#[test]
+fn the_emulator_answers_absurd_timestamps_instead_of_crashing() {
+    use std::io::{Read, Write};
+    let emu = Emu::start(FaultArgs::default(), 1);
+    for ts in ["-9223372036854775808", "9223372036854775807", "abc", ""] {
+        let mut s = std::net::TcpStream::connect(emu.running.addr).expect("connect");
+        let body = "{}";
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-TC-Action: DescribeRegions\r\nX-TC-Version: 2017-03-12\r\nX-TC-Timestamp: {ts}\r\nAuthorization: TC3-HMAC-SHA256 Credential=AKIDx/2026-11-28/postgres/tc3_request, SignedHeaders=content-type;host, Signature={}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            emu.running.addr,
+            "0".repeat(64),
+            body.len()
+        );
+        s.write_all(request.as_bytes()).expect("send");
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).expect("reply");
+        assert!(reply.starts_with("HTTP/1.1 200"), "{ts}: {reply}");
+        assert!(reply.contains("\"Code\":\"AuthFailure."), "{ts}: {reply}");
+    }
+}

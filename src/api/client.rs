@@ -124,8 +124,9 @@ impl fmt::Display for Endpoint {
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
-        .then(|| &s[prefix.len()..])
+    s.get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .and_then(|_| s.get(prefix.len()..))
 }
 
 /// `(host, port)`; host keeps IPv6 brackets off. None when the port is not a number.
@@ -200,15 +201,31 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The request as text for `--dry-run`: method, URL, headers, body. The session token,
-    /// which is a bearer secret, is replaced by its length.
+    /// The request as text for `--dry-run`: method, URL, headers, body, exactly as signed,
+    /// except that the SecretId in Authorization is masked (so the printout cannot be
+    /// replayed by whoever sees it) and the session token is replaced by its length.
     pub fn render(&self) -> String {
         let mut out = format!("POST {}\n", self.url);
         for (name, value) in &self.headers {
-            if *name == "X-TC-Token" {
-                out.push_str(&format!("{name}: <redacted, {} characters>\n", value.len()));
-            } else {
-                out.push_str(&format!("{name}: {value}\n"));
+            match *name {
+                "X-TC-Token" => {
+                    out.push_str(&format!("{name}: <redacted, {} characters>\n", value.len()))
+                }
+                "Authorization" => {
+                    let masked = match sign::parse_authorization(value) {
+                        Some(a) => value.replacen(
+                            &format!("Credential={}/", a.secret_id),
+                            &format!(
+                                "Credential={}/",
+                                crate::credentials::mask_secret_id(&a.secret_id)
+                            ),
+                            1,
+                        ),
+                        None => "<unparsable>".into(),
+                    };
+                    out.push_str(&format!("{name}: {masked}\n"));
+                }
+                _ => out.push_str(&format!("{name}: {value}\n")),
             }
         }
         out.push('\n');
@@ -653,6 +670,10 @@ mod tests {
         assert!(Endpoint::parse("host:notaport").is_err());
         assert!(Endpoint::parse("").is_err());
         assert!(Endpoint::parse("ho st").is_err());
+        // Non-ASCII input is refused, never sliced mid-character.
+        assert!(Endpoint::parse("aaaaaaaé").is_err());
+        assert!(Endpoint::parse("httpé://x").is_err());
+        assert!(Endpoint::parse("é").is_err());
     }
 
     #[test]
@@ -728,6 +749,11 @@ mod tests {
         assert!(text.contains("X-TC-Token: <redacted, 15 characters>"));
         assert!(!text.contains("tokentokentoken") && !text.contains("secretkey123"));
         assert!(text.contains("X-TC-Region: ap-guangzhou"));
+        assert!(
+            text.contains("Credential=AKID****0000/2023-11-14/postgres/tc3_request"),
+            "{text}"
+        );
+        assert!(!text.contains("AKIDexample0000"));
         assert!(text.ends_with(r#"{"DBInstanceId":"postgres-abcd1234","SSLEnabled":false}"#));
     }
 }

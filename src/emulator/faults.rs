@@ -109,6 +109,9 @@ impl Faults {
         {
             return Err("--fail-with takes an error code such as InternalError or FailedOperation.DatabaseAccessError".into());
         }
+        if args.clock_offset.unsigned_abs() > 10 * 365 * 86_400 {
+            return Err("--clock-offset must be within ten years (315360000 seconds)".into());
+        }
         if let Some(status) = args.http_status
             && !(100..=599).contains(&status)
         {

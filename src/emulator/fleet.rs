@@ -153,13 +153,19 @@ impl Fleet {
         Fleet::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// Parse and check a fleet; every error message is sanitized (a fleet file is input).
+    pub fn parse(text: &str) -> Result<Fleet, String> {
+        Self::parse_unsanitized(text)
+            .map_err(|e| crate::text::truncate(&crate::text::sanitize(&e), 400))
+    }
+
     pub fn demo() -> Fleet {
         // The shipped fleet is checked by a test, so this cannot fail at run time.
         Fleet::parse(DEMO_FLEET).unwrap_or_else(|_| Fleet::from_parts(FleetFile::default()))
     }
 
-    /// Parse and check a fleet; errors name the field, e.g. `DBInstanceSet[2].Region: ...`.
-    pub fn parse(text: &str) -> Result<Fleet, String> {
+    /// Errors name the field, e.g. `DBInstanceSet[2].Region: ...`.
+    fn parse_unsanitized(text: &str) -> Result<Fleet, String> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
         check_known_fields(&value)?;

@@ -20,7 +20,7 @@ pub use faults::{FaultArgs, Faults};
 pub use fleet::Fleet;
 pub use server::{Key, LogFn};
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct EmulatorArgs {
     /// Address to listen on (loopback only); port 0 picks a free port
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
@@ -46,6 +46,31 @@ pub struct EmulatorArgs {
     pub postgres_for: Option<String>,
     #[command(flatten)]
     pub faults: FaultArgs,
+}
+
+impl std::fmt::Debug for EmulatorArgs {
+    // By hand, so the key and token given on the command line never reach Debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorArgs")
+            .field("listen", &self.listen)
+            .field("fleet", &self.fleet)
+            .field(
+                "secret_id",
+                &self
+                    .secret_id
+                    .as_deref()
+                    .map(crate::credentials::mask_secret_id),
+            )
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("task_seconds", &self.task_seconds)
+            .field("postgres_for", &self.postgres_for)
+            .field("faults", &self.faults)
+            .finish()
+    }
 }
 
 /// Everything needed to start an emulator.
@@ -124,9 +149,17 @@ pub async fn start(config: EmulatorConfig) -> Result<Running, String> {
 
 /// Start a local PostgreSQL server for `instance_id` on `port`, in the background, and
 /// attach it when it is up. Returns at once. The server follows the instance's SSL state.
-pub fn attach_postgres(shared: Arc<server::Shared>, instance_id: String, port: u16) {
+/// Join the returned thread before exiting, or a server still starting would outlive pgssl.
+pub fn attach_postgres(
+    shared: Arc<server::Shared>,
+    instance_id: String,
+    port: u16,
+) -> std::thread::JoinHandle<()> {
     let handle = tokio::runtime::Handle::current();
     std::thread::spawn(move || {
+        if shared.is_closed() {
+            return;
+        }
         match crate::pgserver::LocalPostgres::start_on(Some(port), crate::pgserver::Ssl::Off) {
             Ok(server) => {
                 shared.set_pg(pg::PgBackend::new(instance_id, server));
@@ -138,7 +171,7 @@ pub fn attach_postgres(shared: Arc<server::Shared>, instance_id: String, port: u
                 }
             }
         }
-    });
+    })
 }
 
 /// The instance's addresses mapped to a local port, as PGSSL_ADDRESS_MAP spells it.
@@ -224,8 +257,9 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         running.endpoint()
     );
     println!("CA certificate: {}{}", running.endpoint(), server::CA_PATH);
+    let mut starting = None;
     if let Some((id, port, map)) = pg {
-        attach_postgres(running.shared.clone(), id.clone(), port);
+        starting = Some(attach_postgres(running.shared.clone(), id.clone(), port));
         let map: Vec<String> = map.iter().map(|(a, to)| format!("{a}={to}")).collect();
         println!("PostgreSQL for {id} on 127.0.0.1:{port}; for `pgssl verify`:");
         println!("  export PGSSL_ADDRESS_MAP={}", map.join(","));
@@ -238,6 +272,10 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+    running.shared.close();
+    if let Some(t) = starting {
+        let _ = t.join();
     }
     running.shared.close();
     Ok(())

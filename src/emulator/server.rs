@@ -80,6 +80,10 @@ impl Shared {
         }
     }
 
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Stop whatever the emulator started besides itself (the PostgreSQL stand-in).
     pub fn close(&self) {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -106,7 +110,7 @@ impl Shared {
 
     /// The emulator's clock, with the injected offset.
     fn now(&self) -> i64 {
-        crate::api::client::system_clock() + self.faults.args.clock_offset
+        crate::api::client::system_clock().saturating_add(self.faults.args.clock_offset)
     }
 
     fn ca_url(&self) -> String {
@@ -403,7 +407,10 @@ fn authenticate(
                 "The X-TC-Timestamp header is missing or not a Unix timestamp.",
             ))
         })?;
-    if (now - timestamp).abs() > MAX_SKEW_SECS {
+    if now
+        .checked_sub(timestamp)
+        .is_none_or(|d| d.abs() > MAX_SKEW_SECS)
+    {
         return Err(err(fail(
             "AuthFailure.SignatureExpire",
             format!(
@@ -1076,8 +1083,13 @@ fn describe_tasks(
 /// Accept connections until the task is aborted.
 pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of file descriptors or similar: back off instead of spinning.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let shared = shared.clone();
         tokio::spawn(async move {

@@ -144,9 +144,9 @@ impl Config {
         Ok(())
     }
 
-    pub fn to_toml(&self) -> String {
-        let body = toml::to_string(self).unwrap_or_default();
-        format!("{HEADER}{body}")
+    pub fn to_toml(&self) -> Result<String, String> {
+        let body = toml::to_string(self).map_err(|e| format!("cannot encode the config ({e})"))?;
+        Ok(format!("{HEADER}{body}"))
     }
 
     pub fn instance(&self, id: &str) -> Option<&SavedInstance> {
@@ -291,7 +291,8 @@ impl ConfigFile {
         let _lock = self.lock()?;
         let mut config = self.load()?;
         let out = change(&mut config);
-        super::write_atomic(&self.path, config.to_toml().as_bytes())
+        let text = config.to_toml().map_err(|e| self.io(e))?;
+        super::write_atomic(&self.path, text.as_bytes())
             .map_err(|e| self.io(format!("cannot write it ({e})")))?;
         if let Ok(meta) = std::fs::metadata(&self.path) {
             self.write_cache(Stamp::of(&meta), &config);
@@ -338,7 +339,7 @@ mod tests {
     #[test]
     fn round_trips_through_toml() {
         let c = sample();
-        let text = c.to_toml();
+        let text = c.to_toml().expect("encodes");
         assert!(text.contains("[[instance]]"), "{text}");
         assert_eq!(
             Config::parse(Path::new("c.toml"), &text).expect("parses"),

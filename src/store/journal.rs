@@ -123,8 +123,8 @@ pub struct Entry {
     pub outcome: Option<Outcome>,
     /// Latest task status: (TaskId, Status, Progress).
     pub task: Option<(i64, String, Option<i64>)>,
-    /// Latest check of an unknown outcome: (result, detail).
-    pub check: Option<(String, String)>,
+    /// Latest check of an unknown outcome: (result, detail, time).
+    pub check: Option<(String, String, String)>,
     /// Latest TLS verification: (address, result, detail).
     pub verify: Option<(String, String, String)>,
 }
@@ -138,13 +138,34 @@ impl Entry {
     }
 
     /// True when nobody knows whether the change happened and no check has settled it.
+    /// Only "applied" settles it at once. "not_applied" settles it only when seen at least
+    /// `SETTLE_AFTER_SECS` after the request: before that the request may still be in flight.
+    /// "in_progress" never settles it: the task has to be looked at again.
     pub fn is_unresolved_unknown(&self) -> bool {
         let unknown = matches!(self.outcome, None | Some(Outcome::Unknown { .. }));
         let settled = self
             .check
             .as_ref()
-            .is_some_and(|(result, _)| result != "undetermined");
+            .is_some_and(|(result, _, time)| match result.as_str() {
+                "applied" => true,
+                "not_applied" => match (unix(&self.request.time), unix(time)) {
+                    (Some(sent), Some(checked)) => checked - sent >= SETTLE_AFTER_SECS,
+                    _ => false,
+                },
+                _ => false,
+            });
         unknown && !settled
+    }
+
+    /// Whether a check finding `result` now would still leave this entry unresolved.
+    pub fn is_unresolved_unknown_after(&self, result: &str) -> bool {
+        let mut e = self.clone();
+        e.check = Some((
+            result.to_string(),
+            String::new(),
+            crate::store::now_rfc3339(),
+        ));
+        e.is_unresolved_unknown()
     }
 
     /// One word for the outcome: ok, error, unknown.
@@ -155,6 +176,15 @@ impl Entry {
             Some(Outcome::Unknown { .. }) | None => "unknown",
         }
     }
+}
+
+/// How long after sending a change an "it did not take effect" check is believed.
+pub const SETTLE_AFTER_SECS: i64 = 120;
+
+fn unix(rfc3339: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +207,7 @@ impl Journal {
         }
         OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .mode(0o600)
             .open(&self.path)
@@ -188,6 +219,16 @@ impl Journal {
         line.push(b'\n');
         let mut file = self.open_append()?;
         file.lock()?;
+        // A crash mid-write can leave a last line without its newline: end it first, so
+        // this record stays a line of its own and readable.
+        let len = file.metadata()?.len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            std::os::unix::fs::FileExt::read_exact_at(&file, &mut last, len - 1)?;
+            if last[0] != b'\n' {
+                line.insert(0, b'\n');
+            }
+        }
         let result = file.write_all(&line).and_then(|_| file.sync_data());
         let _ = file.unlock();
         result
@@ -276,7 +317,12 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
                 Progress,
                 ..
             } => entry.task = Some((TaskId, Status, Progress)),
-            Record::Check { result, detail, .. } => entry.check = Some((result, detail)),
+            Record::Check {
+                result,
+                detail,
+                time,
+                ..
+            } => entry.check = Some((result, detail, time)),
             Record::Verify {
                 address,
                 result,
@@ -373,6 +419,32 @@ mod tests {
         j.append(&request("b")).expect("append");
         let (entries, skipped) = j.entries().expect("read");
         assert_eq!((entries.len(), skipped), (2, 1));
+    }
+
+    #[test]
+    fn a_torn_last_line_does_not_swallow_the_next_record() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let j = Journal::new(dir.path().join("journal.jsonl"));
+        std::fs::write(j.path(), b"{\"kind\":\"request\",\"id\":\"torn").expect("torn");
+        j.append(&request("b")).expect("append");
+        let (entries, skipped) = j.entries().expect("read");
+        assert_eq!((entries.len(), skipped), (1, 1));
+        assert_eq!(entries[0].request.id, "b");
+    }
+
+    #[test]
+    fn only_applied_or_a_late_not_applied_settles_an_unknown_outcome() {
+        let entry = |result: &str, checked: &str| {
+            let mut e = fold(vec![request("a")]).remove(0);
+            e.check = Some((result.into(), String::new(), checked.into()));
+            e
+        };
+        // request("a") was sent at 2026-11-28T00:00:00Z.
+        assert!(!entry("applied", "2026-11-28T00:00:05Z").is_unresolved_unknown());
+        assert!(entry("in_progress", "2026-11-28T01:00:00Z").is_unresolved_unknown());
+        assert!(entry("undetermined", "2026-11-28T01:00:00Z").is_unresolved_unknown());
+        assert!(entry("not_applied", "2026-11-28T00:00:30Z").is_unresolved_unknown());
+        assert!(!entry("not_applied", "2026-11-28T00:05:00Z").is_unresolved_unknown());
     }
 
     #[test]

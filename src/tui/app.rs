@@ -990,7 +990,7 @@ pub fn log_item_from_entry(e: &Entry) -> LogItem {
     };
     let status = match (&e.task, &e.check) {
         (Some((_, s, p)), _) => format!("{s}{}", p.map(|p| format!(" {p}%")).unwrap_or_default()),
-        (None, Some((result, _))) => format!("{status}, checked: {result}"),
+        (None, Some((result, _, _))) => format!("{status}, checked: {result}"),
         _ => status,
     };
     let status = match &e.verify {

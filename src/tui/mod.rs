@@ -40,7 +40,12 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
     let mut app = App::new(instances, ctx.config.regions.clone(), options.readonly);
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     app.label = options.label;
-    if let Some(r) = ctx.config.region.clone().or(ctx.globals.region.clone()) {
+    // --region wins over the config's default, and shows only that region.
+    if let Some(r) = ctx.globals.region.clone() {
+        app.regions = vec![r.clone()];
+        app.recompute();
+        app.default_region = r;
+    } else if let Some(r) = ctx.config.region.clone() {
         app.default_region = r;
     }
     let session = match ctx.open() {
@@ -54,7 +59,7 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
             );
             if let Some(r) = opened
                 .credential_region
-                .filter(|_| ctx.config.region.is_none())
+                .filter(|_| ctx.config.region.is_none() && ctx.globals.region.is_none())
             {
                 app.default_region = r;
             }
@@ -103,11 +108,16 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
     }
 
     let mut events = EventStream::new();
-    let (mut hup, mut term_sig) = match (
+    // Every signal that would end the process ends it through the normal quit path,
+    // so the terminal is always restored (and the demo's temp files removed).
+    let signals = (
         signal(SignalKind::hangup()),
         signal(SignalKind::terminate()),
-    ) {
-        (Ok(h), Ok(t)) => (h, t),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::quit()),
+    );
+    let (mut hup, mut term_sig, mut int_sig, mut quit_sig) = match signals {
+        (Ok(h), Ok(t), Ok(i), Ok(q)) => (h, t, i, q),
         _ => {
             drop(guard);
             eprintln!("error: cannot install signal handlers");
@@ -134,6 +144,8 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
             Some(msg) = rx.recv() => Some(msg),
             _ = hup.recv() => { code = 129; Some(Msg::Quit) },
             _ = term_sig.recv() => { code = 143; Some(Msg::Quit) },
+            _ = int_sig.recv() => { code = 130; Some(Msg::Quit) },
+            _ = quit_sig.recv() => { code = 131; Some(Msg::Quit) },
         };
         let Some(msg) = msg else { continue };
         for cmd in app.update(msg) {

@@ -57,7 +57,11 @@ def parse_dry_run(text):
 
 class PgsslSignatureMatchesTheSdk(unittest.TestCase):
     def setUp(self):
-        self.home = tempfile.mkdtemp(prefix="pgssl-conf-")
+        self._home = tempfile.TemporaryDirectory(prefix="pgssl-conf-")
+        self.home = self._home.name
+
+    def tearDown(self):
+        self._home.cleanup()
 
     def check(self, endpoint, args):
         run = pgssl(["--endpoint", endpoint, "--region", "ap-guangzhou"] + args + ["--dry-run"], home=self.home)
@@ -77,7 +81,9 @@ class PgsslSignatureMatchesTheSdk(unittest.TestCase):
         )
         self.assertIsNotNone(m, auth)
         secret_id, date, signature = m.groups()
-        self.assertEqual(secret_id, SECRET_ID)
+        # The printout masks the SecretId, so it cannot be replayed by whoever sees it.
+        self.assertEqual(secret_id, SECRET_ID[:4] + "****" + SECRET_ID[-4:])
+        self.assertNotIn(SECRET_ID, run.stdout + run.stderr)
         timestamp = headers["X-TC-Timestamp"]
         # The canonical request exactly as abstract_client._get_tc3_signature builds it.
         canonical = "\n".join([
@@ -115,7 +121,9 @@ class PgsslAgainstTheEmulator(unittest.TestCase):
         cls.emu.stop()
 
     def test_disable_sends_one_request_and_prints_the_task_id(self):
-        home = tempfile.mkdtemp(prefix="pgssl-conf-")
+        tmp = tempfile.TemporaryDirectory(prefix="pgssl-conf-")
+        self.addCleanup(tmp.cleanup)
+        home = tmp.name
         run = pgssl(["ssl", "disable", GZ_SSL_ON, "--region", "ap-guangzhou",
                      "--endpoint", self.endpoint, "--yes"], home=home)
         self.assertEqual(run.returncode, 0, run.stderr)
