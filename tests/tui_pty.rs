@@ -323,3 +323,25 @@ fn a_terminal_below_the_minimum_says_how_large_it_must_be() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn sigint_sigterm_and_sigquit_all_restore_the_terminal() {
+    for (signal, code) in [("-INT", 130), ("-TERM", 143), ("-QUIT", 131)] {
+        let sb = Sandbox::new();
+        let mut tui = Tui::spawn(&sb, &[]);
+        tui.settle_on("quit");
+        let pid = tui.child.process_id().expect("pid");
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        assert_eq!(tui.wait_exit(), code, "{signal}");
+        let raw = tui.raw_output();
+        assert!(
+            contains(&raw, LEAVE_ALT_SCREEN),
+            "{signal}: terminal restored"
+        );
+        assert!(contains(&raw, SHOW_CURSOR), "{signal}: cursor shown again");
+    }
+}
