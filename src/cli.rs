@@ -795,16 +795,11 @@ async fn ssl_ca(
     for c in &bundle.infos {
         io.line(format!("  subject:  {}", c.subject));
         io.line(format!("  sha256:   {}", c.sha256));
-        let days = c.days_left(now);
         io.line(format!(
             "  valid:    {} to {} ({})",
             c.not_before,
             c.not_after,
-            if days < 0 {
-                "EXPIRED".to_string()
-            } else {
-                format!("{days} days left")
-            }
+            c.time_left(now)
         ));
     }
     Ok(())

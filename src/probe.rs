@@ -44,6 +44,14 @@ impl CertInfo {
     pub fn days_left(&self, now_unix: i64) -> i64 {
         (self.not_after_unix - now_unix).div_euclid(86_400)
     }
+
+    /// "123 days left", or "EXPIRED".
+    pub fn time_left(&self, now_unix: i64) -> String {
+        match self.days_left(now_unix) {
+            d if d < 0 => "EXPIRED".into(),
+            d => format!("{d} days left"),
+        }
+    }
 }
 
 fn fmt_unix(t: i64) -> String {

@@ -23,12 +23,14 @@ fn client(emu: &Emu) -> Client {
     Client::new(credential, options).expect("client")
 }
 
-#[test]
-fn a_burst_of_reads_stays_under_the_rate_limit() {
-    let emu = Emu::start(FaultArgs::default(), 1);
-    let client = Arc::new(client(&emu));
-    let results = emu.block_on(async {
-        let tasks: Vec<_> = (0..45)
+/// `n` DescribeRegions at once through one client.
+fn burst(
+    emu: &Emu,
+    client: &Arc<Client>,
+    n: usize,
+) -> Vec<Result<pgssl::api::models::DescribeRegionsResponse, pgssl::api::ApiError>> {
+    emu.block_on(async {
+        let tasks: Vec<_> = (0..n)
             .map(|_| {
                 let c = client.clone();
                 tokio::spawn(async move { c.call(None, &DescribeRegionsRequest {}).await })
@@ -39,7 +41,14 @@ fn a_burst_of_reads_stays_under_the_rate_limit() {
             out.push(t.await.expect("join"));
         }
         out
-    });
+    })
+}
+
+#[test]
+fn a_burst_of_reads_stays_under_the_rate_limit() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let client = Arc::new(client(&emu));
+    let results = burst(&emu, &client, 45);
     let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(emu.count("DescribeRegions"), 45);
@@ -72,19 +81,7 @@ fn the_emulator_does_limit_a_client_that_does_not_pace_itself() {
         )
         .expect("client"),
     );
-    let results = emu.block_on(async {
-        let tasks: Vec<_> = (0..45)
-            .map(|_| {
-                let c = client.clone();
-                tokio::spawn(async move { c.call(None, &DescribeRegionsRequest {}).await })
-            })
-            .collect();
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(t.await.expect("join"));
-        }
-        out
-    });
+    let results = burst(&emu, &client, 45);
     let limited = results
         .iter()
         .filter(|r| matches!(r, Err(e) if e.code() == Some("RequestLimitExceeded")))

@@ -144,16 +144,11 @@ fn ca_lines(bundle: &ops::CaBundle) -> Vec<String> {
     let now = crate::api::client::system_clock();
     let mut lines = vec![format!("CA kept at {}", bundle.path.display())];
     for c in &bundle.infos {
-        let days = c.days_left(now);
         lines.push(format!(
             "{}, valid to {} ({}), sha256 {}",
             c.subject,
             c.not_after,
-            if days < 0 {
-                "EXPIRED".to_string()
-            } else {
-                format!("{days} days left")
-            },
+            c.time_left(now),
             c.sha256
         ));
     }
