@@ -304,7 +304,7 @@ pub fn report_error(io: &mut Io<'_>, error: &OpsError) -> i32 {
                 "Code": api.and_then(ApiError::code),
                 "RequestId": api.and_then(ApiError::request_id),
                 "message": error.to_string(),
-                "check": match error { OpsError::Unknown { check, .. } => check.as_ref(), _ => None },
+                "check": match error { OpsError::Unknown { check, .. } => Some(check), _ => None },
                 "exit_code": code,
             }
         }));
@@ -601,6 +601,7 @@ async fn ssl_change(
     let mut task = None;
     let mut verify_report: Option<crate::probe::Report> = None;
     let mut follow_error: Option<OpsError> = None;
+    let mut now: Option<ops::InstanceInfo> = None;
     if args.wait {
         if let Some(task_id) = applied.TaskId {
             // The change is sent: whatever happens while following, its TaskId and
@@ -618,46 +619,40 @@ async fn ssl_change(
                 Ok(end) => task = Some(end),
                 Err(e) => follow_error = Some(e),
             }
-            // Refresh the saved state so the TUI and `instances list` show the result.
-            if let Ok(state) = ops::ssl_state(&session.client, &region, &id).await {
-                if io.output == Output::Text {
+            // Describe it once more: what it looks like now is shown, saved (for the TUI
+            // and `instances list`) and, if asked, checked over TLS.
+            if let Ok(info) = ops::describe_instance(&session.client, &region, &id).await {
+                if let (Some(state), Output::Text) = (&info.ssl, io.output) {
                     io.line(format!("{id} now has SSL {}", state.describe()));
                 }
                 if ctx.config.instance(&id).is_some() {
-                    let _ = ctx.config_file.update(|c| {
-                        if let Some(s) = c.instances.iter_mut().find(|i| i.id == id) {
-                            s.ssl = Some(ops::saved_ssl(&state));
-                        }
-                    });
+                    let saved = info.to_saved();
+                    let _ = ctx.config_file.update(|c| c.upsert(saved));
                 }
+                now = Some(info);
             }
         }
         let succeeded = task
             .as_ref()
             .is_some_and(|(t, timed_out)| !timed_out && t.status() == "Success");
-        if succeeded && change.enable {
+        if let (true, true, Some(info)) = (succeeded, change.enable, &now) {
             let wanted = args.verify
                 || (io.interactive
                     && io.output == Output::Text
                     && ask(io, "Check the protected address over TLS now? [Y/n] ", true));
             if wanted {
                 let verified = session
-                    .verify(
+                    .verify_described(
                         &ctx.paths,
                         &ctx.address_map,
-                        &region,
-                        &id,
+                        info,
                         &ops::VerifyRequest::default(),
                     )
                     .await;
                 match verified {
                     Ok(v) => {
                         if io.output == Output::Text {
-                            for line in crate::probe::render(
-                                &v.report,
-                                Some(&v.ca.path.display().to_string()),
-                                crate::api::client::system_clock(),
-                            ) {
+                            for line in v.lines() {
                                 io.line(line);
                             }
                         }
@@ -764,11 +759,7 @@ async fn ssl_ca(
     let id = validate::instance_id(instance).map_err(OpsError::Invalid)?;
     let opened = open(ctx, io)?;
     let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
-    let state = ops::ssl_state(&opened.session.client, &region, &id).await?;
-    let url = state.CAUrl.ok_or_else(|| {
-        OpsError::Failed(format!("{id} reports no CAUrl: the CA cannot be fetched"))
-    })?;
-    let bundle = ops::fetch_ca(&ctx.paths, &id, &url).await?;
+    let (url, bundle) = opened.session.instance_ca(&ctx.paths, &region, &id).await?;
     if let Some(out) = out {
         let pem = std::fs::read(&bundle.path).map_err(|e| {
             OpsError::Failed(format!("cannot read {} ({e})", bundle.path.display()))
@@ -832,11 +823,7 @@ async fn verify(ctx: &Context, args: &VerifyArgs, io: &mut Io<'_>) -> Result<(),
         );
     } else {
         io.line(format!("TLS check of {} for {id}", v.target.display()));
-        for line in crate::probe::render(
-            &v.report,
-            Some(&v.ca.path.display().to_string()),
-            crate::api::client::system_clock(),
-        ) {
+        for line in v.lines() {
             io.line(line);
         }
     }
@@ -1162,25 +1149,11 @@ async fn instances(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Res
                 found.extend(list);
             }
             let count = found.len();
-            let (added, updated) = ctx
+            let added = ctx
                 .config_file
-                .update(|c| {
-                    let mut added = 0;
-                    for mut i in found {
-                        match c.instance(&i.id) {
-                            Some(old) => i.ssl = i.ssl.or_else(|| old.ssl.clone()),
-                            None => added += 1,
-                        }
-                        c.upsert(i);
-                    }
-                    for r in &regions {
-                        if !c.regions.contains(r) {
-                            c.regions.push(r.clone());
-                        }
-                    }
-                    (added, count - added)
-                })
+                .update(|c| c.import(found, &regions))
                 .map_err(|e| OpsError::Invalid(e.to_string()))?;
+            let updated = count - added;
             if io.output == Output::Json {
                 io.json(&json!({"regions": regions, "added": added, "updated": updated}));
             } else {
@@ -1256,11 +1229,7 @@ async fn regions(ctx: &Context, cmd: RegionsCommand, io: &mut Io<'_>) -> Result<
             let now = ctx
                 .config_file
                 .update(|c| {
-                    for r in regions {
-                        if !c.regions.contains(&r) {
-                            c.regions.push(r);
-                        }
-                    }
+                    c.keep_regions(&regions);
                     c.regions.clone()
                 })
                 .map_err(|e| OpsError::Invalid(e.to_string()))?;

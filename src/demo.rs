@@ -123,10 +123,7 @@ pub async fn start(
     ctx.config_file
         .update(|c| {
             c.region = Some("ap-guangzhou".into());
-            c.regions = regions.clone();
-            for s in saved {
-                c.upsert(s);
-            }
+            c.import(saved, &regions);
         })
         .map_err(|e| OpsError::Invalid(e.to_string()))?;
     ctx.config = ctx

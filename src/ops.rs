@@ -17,7 +17,7 @@ use crate::api::models::{
 use crate::api::{Action, ApiError, Client};
 use crate::credentials::CredentialSource;
 use crate::store::config::{SavedInstance, SavedSsl};
-use crate::store::journal::{Journal, Outcome, Record};
+use crate::store::journal::{Journal, Outcome, Record, RequestInfo};
 use crate::store::now_rfc3339;
 use crate::text::clean;
 
@@ -48,10 +48,10 @@ pub enum OpsError {
     #[error("cannot write the journal {0}; nothing was sent")]
     Journal(String),
     /// A change may or may not have been made.
-    #[error("{error}{}", check.as_ref().map(|c| format!(" Checked since: {}", c.detail)).unwrap_or_default())]
+    #[error("{error} Checked since: {}", check.detail)]
     Unknown {
         error: ApiError,
-        check: Option<Box<CheckResult>>,
+        check: Box<CheckResult>,
     },
 }
 
@@ -74,6 +74,16 @@ pub struct SslState {
     pub SSLEnabled: bool,
     pub ConnectAddress: Option<String>,
     pub CAUrl: Option<String>,
+}
+
+impl From<&SavedSsl> for SslState {
+    fn from(s: &SavedSsl) -> SslState {
+        SslState {
+            SSLEnabled: s.enabled,
+            ConnectAddress: s.connect_address.clone(),
+            CAUrl: s.ca_url.clone(),
+        }
+    }
 }
 
 impl SslState {
@@ -319,11 +329,7 @@ impl SslChange {
             },
             enable,
             address,
-            current: instance.ssl.as_ref().map(|s| SslState {
-                SSLEnabled: s.enabled,
-                ConnectAddress: s.connect_address.clone(),
-                CAUrl: s.ca_url.clone(),
-            }),
+            current: instance.ssl.as_ref().map(SslState::from),
         }
     }
 
@@ -389,13 +395,6 @@ pub fn plan(
     address: Option<&AddressSpec>,
 ) -> Result<SslChange, String> {
     let id = info.instance.id();
-    let status = info.instance.status();
-    if status != "running" {
-        return Err(format!(
-            "{id} is '{}', not running: SSL can only be changed on a running instance; wait for it (pgssl ssl show {id})",
-            clean(status)
-        ));
-    }
     let address = match (enable, address) {
         (true, None) => {
             return Err(format!(
@@ -420,19 +419,24 @@ pub fn plan(
         )?),
         (false, _) => None,
     };
-    Ok(SslChange {
-        region: info.region.clone(),
-        instance_id: id.to_string(),
-        instance_name: clean(info.instance.name()),
-        instance_kind: if info.instance.is_readonly() {
-            "read-only".into()
-        } else {
-            clean(info.instance.DBInstanceType.as_deref().unwrap_or("primary"))
-        },
-        enable,
-        address,
-        current: info.ssl.clone(),
-    })
+    plan_saved(&info.to_saved(), enable, address)
+}
+
+/// A change to an instance as pgssl knows it, refused unless the instance is running
+/// (SSL can only change then; an unknown status is left to the API). Pure: the CLI plans
+/// from what it just described, the TUI from what it last saw.
+pub fn plan_saved(
+    instance: &SavedInstance,
+    enable: bool,
+    address: Option<Address>,
+) -> Result<SslChange, String> {
+    if let Some(status) = instance.status.as_deref().filter(|s| *s != "running") {
+        return Err(format!(
+            "{} is '{status}', not running: SSL can only be changed on a running instance; wait until it runs",
+            instance.id
+        ));
+    }
+    Ok(SslChange::for_saved(instance, enable, address))
 }
 
 // ------------------------------------------------------------------ applying
@@ -463,8 +467,8 @@ impl Session {
     }
 
     /// Best effort: a journal line after the fact must not turn success into failure.
-    pub fn note(&self, record: Record) -> Option<String> {
-        self.journal(record).err().map(|e| e.to_string())
+    pub fn note(&self, record: Record) {
+        let _ = self.journal(record);
     }
 
     /// Send one change: journal, send once, journal the outcome. Before sending, any earlier
@@ -477,7 +481,7 @@ impl Session {
         let request = change.request();
         let id = crate::ids::uuid4();
         let credential = self.client.credential();
-        self.journal(Record::Request {
+        self.journal(Record::Request(RequestInfo {
             id: id.clone(),
             time: now_rfc3339(),
             source: self.source.tag(),
@@ -488,7 +492,7 @@ impl Session {
             DBInstanceId: request.DBInstanceId.clone(),
             SSLEnabled: request.SSLEnabled,
             ConnectAddress: request.ConnectAddress.clone(),
-        })?;
+        }))?;
 
         let result = self.client.call(Some(&change.region), &request).await;
         let time = now_rfc3339();
@@ -541,7 +545,7 @@ impl Session {
                 };
                 Err(OpsError::Unknown {
                     error,
-                    check: Some(Box::new(check)),
+                    check: Box::new(check),
                 })
             }
             Err(error) => {
@@ -651,9 +655,10 @@ impl Session {
                 ConnectAddress: entry.request.ConnectAddress.clone(),
             };
             let check = self.check(region, instance_id, &wanted).await;
+            let checked = now_rfc3339();
             self.journal(Record::Check {
                 id: entry.request.id.clone(),
-                time: now_rfc3339(),
+                time: checked.clone(),
                 result: check.result.clone(),
                 detail: check.detail.clone(),
             })?;
@@ -672,7 +677,13 @@ impl Session {
                     )));
                 }
                 // Seen too soon after the request to be sure it will not still arrive.
-                "not_applied" if entry.is_unresolved_unknown_after("not_applied") => {
+                "not_applied"
+                    if !crate::store::journal::settles(
+                        &entry.request.time,
+                        "not_applied",
+                        &checked,
+                    ) =>
+                {
                     return Err(OpsError::Invalid(format!(
                         "an earlier change to {instance_id} (sent {sent}) had an unknown outcome and has not taken effect yet, but may still arrive: wait {} minutes from when it was sent, then try again; nothing was sent",
                         crate::store::journal::SETTLE_AFTER_SECS / 60
@@ -869,8 +880,6 @@ pub struct CaBundle {
     pub path: std::path::PathBuf,
     pub certs: Vec<rustls::pki_types::CertificateDer<'static>>,
     pub infos: Vec<crate::probe::CertInfo>,
-    /// Where it came from (a URL or a file).
-    pub source: String,
 }
 
 /// Addresses reached through somewhere else (an SSH tunnel, the demo's local server):
@@ -900,25 +909,20 @@ pub fn parse_address_map(text: &str) -> Result<AddressMap, String> {
         .collect()
 }
 
-fn pem_to_bundle(pem: &[u8], path: std::path::PathBuf, source: String) -> Result<CaBundle, String> {
+fn pem_to_bundle(pem: &[u8], path: std::path::PathBuf) -> Result<CaBundle, String> {
     let certs = crate::probe::parse_pem_certs(pem)?;
     let infos = certs
         .iter()
         .map(|c| crate::probe::cert_info(c))
         .collect::<Result<_, _>>()?;
-    Ok(CaBundle {
-        path,
-        certs,
-        infos,
-        source,
-    })
+    Ok(CaBundle { path, certs, infos })
 }
 
 /// Read a CA bundle from a file.
 pub fn load_ca_file(path: &std::path::Path) -> Result<CaBundle, OpsError> {
     let pem = std::fs::read(path)
         .map_err(|e| OpsError::Invalid(format!("cannot read {} ({e})", path.display())))?;
-    pem_to_bundle(&pem, path.to_path_buf(), path.display().to_string())
+    pem_to_bundle(&pem, path.to_path_buf())
         .map_err(|e| OpsError::Invalid(format!("{}: {e}", path.display())))
 }
 
@@ -926,11 +930,7 @@ pub fn load_ca_file(path: &std::path::Path) -> Result<CaBundle, OpsError> {
 async fn download_ca(url: &str) -> Result<Vec<u8>, String> {
     let parsed = reqwest::Url::parse(url).map_err(|_| format!("CAUrl '{url}' is not a URL"))?;
     let loopback = parsed.host_str().is_some_and(|h| {
-        h == "localhost"
-            || h.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        crate::api::client::is_loopback_host(h.trim_start_matches('[').trim_end_matches(']'))
     });
     match parsed.scheme() {
         "https" => {}
@@ -982,11 +982,30 @@ pub async fn fetch_ca(
 ) -> Result<CaBundle, OpsError> {
     let pem = download_ca(ca_url).await.map_err(OpsError::Failed)?;
     let path = paths.ca_file(instance_id);
-    let bundle = pem_to_bundle(&pem, path.clone(), ca_url.to_string())
+    let bundle = pem_to_bundle(&pem, path.clone())
         .map_err(|e| OpsError::Failed(format!("the CA from {ca_url}: {e}")))?;
     crate::store::write_atomic(&path, &pem)
         .map_err(|e| OpsError::Failed(format!("cannot keep the CA at {} ({e})", path.display())))?;
     Ok(bundle)
+}
+
+impl Session {
+    /// Fetch an instance's CA from the CAUrl it reports, and keep it.
+    pub async fn instance_ca(
+        &self,
+        paths: &crate::store::Paths,
+        region: &str,
+        instance_id: &str,
+    ) -> Result<(String, CaBundle), OpsError> {
+        let state = ssl_state(&self.client, region, instance_id).await?;
+        let url = state.CAUrl.ok_or_else(|| {
+            OpsError::Failed(format!(
+                "{instance_id} reports no CAUrl: the CA cannot be fetched"
+            ))
+        })?;
+        let bundle = fetch_ca(paths, instance_id, &url).await?;
+        Ok((url, bundle))
+    }
 }
 
 /// What to check and against which CA.
@@ -1007,6 +1026,17 @@ pub struct Verified {
     pub target: crate::probe::Target,
 }
 
+impl Verified {
+    /// The report for people, client settings pointing at the CA file pgssl keeps.
+    pub fn lines(&self) -> Vec<String> {
+        crate::probe::render(
+            &self.report,
+            Some(&self.ca.path.display().to_string()),
+            crate::api::client::system_clock(),
+        )
+    }
+}
+
 impl Session {
     /// Check the protected address of an instance over TLS and record the result in the
     /// journal next to the instance's latest change.
@@ -1019,6 +1049,18 @@ impl Session {
         request: &VerifyRequest,
     ) -> Result<Verified, OpsError> {
         let info = describe_instance(&self.client, region, instance_id).await?;
+        self.verify_described(paths, map, &info, request).await
+    }
+
+    /// The same for an instance just described (so its state is not asked for twice).
+    pub async fn verify_described(
+        &self,
+        paths: &crate::store::Paths,
+        map: &AddressMap,
+        info: &InstanceInfo,
+        request: &VerifyRequest,
+    ) -> Result<Verified, OpsError> {
+        let instance_id = info.instance.id();
         let ssl = info.ssl.clone().unwrap_or(SslState {
             SSLEnabled: false,
             ConnectAddress: None,

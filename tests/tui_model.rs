@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgssl::addresses::{Address, AddressKind};
 use pgssl::ops::Applied;
 use pgssl::store::config::{SavedInstance, SavedSsl};
-use pgssl::tui::app::{App, Cmd, LogItem, Msg, Overlay, SendFailure};
+use pgssl::tui::app::{App, Cmd, LogItem, Msg, Overlay};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -290,6 +290,51 @@ fn navigation_keys_follow_conventions() {
 }
 
 #[test]
+fn tab_moves_to_the_log_and_r_i_ask_the_api() {
+    let mut a = with_log(app());
+    a.update(key(KeyCode::Tab));
+    assert_eq!(a.focus, pgssl::tui::app::Pane::Log);
+    a.update(key(KeyCode::Char('j')));
+    assert_eq!(
+        (a.log_selected, a.selected),
+        (1, 0),
+        "j moves in the focused pane"
+    );
+    // c on a log line copies its TaskId (or RequestId when it has none).
+    assert_eq!(
+        a.update(key(KeyCode::Char('c'))),
+        vec![Cmd::Copy("5878440a-028f-4fe4-8786-240665d0105e".into())]
+    );
+    a.update(key(KeyCode::Char('k')));
+    assert_eq!(
+        a.update(key(KeyCode::Char('c'))),
+        vec![Cmd::Copy("100017".into())]
+    );
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::BackTab,
+        KeyModifiers::SHIFT,
+    )));
+    assert_eq!(a.focus, pgssl::tui::app::Pane::Instances);
+    // r refreshes exactly the instances on screen; i imports the chosen regions.
+    let cmds = a.update(key(KeyCode::Char('r')));
+    let [Cmd::Refresh(targets)] = cmds.as_slice() else {
+        panic!("r refreshes: {cmds:?}")
+    };
+    assert_eq!(targets.len(), 4);
+    assert!(targets.contains(&("ap-shanghai".into(), "postgres-w2c6r9tm".into())));
+    assert_eq!(
+        a.update(key(KeyCode::Char('i'))),
+        vec![Cmd::Import(vec!["ap-guangzhou".into()])]
+    );
+    a.regions = vec!["ap-shanghai".into()];
+    a.recompute();
+    assert_eq!(
+        a.update(key(KeyCode::Char('i'))),
+        vec![Cmd::Import(vec!["ap-shanghai".into()])]
+    );
+}
+
+#[test]
 fn copy_regions_remove_and_add_produce_their_commands() {
     let mut a = app();
     assert_eq!(
@@ -383,10 +428,7 @@ fn results_flow_into_follow_then_refresh() {
     let cmds = a.update(Msg::Sent {
         id: "postgres-6bwgamo3".into(),
         region: "ap-guangzhou".into(),
-        result: Err(SendFailure {
-            line: "ModifyDBInstanceSSLConfig: outcome unknown".into(),
-            unknown: true,
-        }),
+        result: Err("ModifyDBInstanceSSLConfig: outcome unknown".into()),
     });
     assert_eq!(
         cmds,
@@ -420,13 +462,7 @@ fn hostile_text_is_cleaned_as_it_enters_the_model() {
 // ------------------------------------------------------------------ rendering
 
 fn render(app: &App, w: u16, h: u16) -> String {
-    let mut app_size = App::new(vec![], vec![], false);
-    app_size.size = (w, h);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    terminal
-        .draw(|f| pgssl::tui::view::draw(f, app))
-        .expect("draw");
-    terminal.backend().to_string()
+    terminal_for(app, w, h).backend().to_string()
 }
 
 fn terminal_for(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {

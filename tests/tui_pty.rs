@@ -21,10 +21,14 @@ struct Tui {
 
 impl Tui {
     fn spawn(sb: &Sandbox, args: &[&str]) -> Tui {
+        Self::spawn_sized(sb, args, 24, 80)
+    }
+
+    fn spawn_sized(sb: &Sandbox, args: &[&str], rows: u16, cols: u16) -> Tui {
         let pair = native_pty_system()
             .openpty(PtySize {
-                rows: 24,
-                cols: 80,
+                rows,
+                cols,
                 pixel_width: 0,
                 pixel_height: 0,
             })
@@ -41,7 +45,7 @@ impl Tui {
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("reader");
         let writer = pair.master.take_writer().expect("writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let (s, r) = (screen.clone(), raw.clone());
         std::thread::spawn(move || {
@@ -253,75 +257,17 @@ fn sighup_mid_request_restores_the_terminal_and_leaves_an_unknown_record() {
     assert!(contains(&raw, LEAVE_ALT_SCREEN), "terminal restored");
     assert!(contains(&raw, SHOW_CURSOR), "cursor shown again");
 
-    let lines = sb.journal_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert_eq!(lines[0]["kind"], "request");
-    assert_eq!(lines[0]["DBInstanceId"], "postgres-5gevh7gr");
-    let log = sb.run(&["log"]);
-    assert!(
-        log.stdout
-            .contains("outcome unknown (interrupted before a reply)"),
-        "{log:#?}"
-    );
+    sb.assert_one_unanswered_change("postgres-5gevh7gr");
 }
 
 #[test]
 fn a_terminal_below_the_minimum_says_how_large_it_must_be() {
     let sb = Sandbox::new();
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 12,
-            cols: 50,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("pty");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pgssl"));
-    cmd.env_clear();
-    cmd.env("TERM", "xterm-256color");
-    for (k, v) in &sb.env {
-        cmd.env(k, v);
-    }
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut writer = pair.master.take_writer().expect("writer");
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(12, 50, 0)));
-    let p = parser.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            p.lock().expect("parser").process(&buf[..n]);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !parser
-        .lock()
-        .expect("parser")
-        .screen()
-        .contents()
-        .contains("needs at least 64x18")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{}",
-            parser.lock().expect("parser").screen().contents()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut tui = Tui::spawn_sized(&sb, &[], 12, 50);
+    tui.wait_for("needs at least 64x18");
     // Without credentials the TUI still starts, and Ctrl-C quits.
-    writer.write_all(b"\x03").expect("ctrl-c");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "did not quit");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    tui.keys("\x03");
+    assert_eq!(tui.wait_exit(), 0);
 }
 
 #[test]

@@ -153,6 +153,40 @@ impl Config {
         self.instances.iter().find(|i| i.id == id)
     }
 
+    /// Save what discovery found, keeping the SSL state already known for instances
+    /// discovery does not describe it for, and keep the regions. Returns how many are new.
+    pub fn import(&mut self, found: Vec<SavedInstance>, regions: &[String]) -> usize {
+        let mut added = 0;
+        for mut i in found {
+            match self.instance(&i.id) {
+                Some(old) => i.ssl = i.ssl.or_else(|| old.ssl.clone()),
+                None => added += 1,
+            }
+            self.upsert(i);
+        }
+        self.keep_regions(regions);
+        added
+    }
+
+    /// Keep these regions too (each once, in the order given).
+    pub fn keep_regions(&mut self, regions: &[String]) {
+        for r in regions {
+            if !self.regions.contains(r) {
+                self.regions.push(r.clone());
+            }
+        }
+    }
+
+    /// What a refresh learned about a saved instance (nothing if it is not saved).
+    pub fn remember(&mut self, id: &str, status: Option<String>, ssl: SavedSsl) {
+        if let Some(i) = self.instances.iter_mut().find(|i| i.id == id) {
+            if status.is_some() {
+                i.status = status;
+            }
+            i.ssl = Some(ssl);
+        }
+    }
+
     /// Add or replace an instance by id, keeping the list in a stable order.
     pub fn upsert(&mut self, instance: SavedInstance) {
         match self.instances.iter_mut().find(|i| i.id == instance.id) {

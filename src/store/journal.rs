@@ -19,21 +19,7 @@ use serde::{Deserialize, Serialize};
 #[allow(non_snake_case)]
 pub enum Record {
     /// Written before the change is sent.
-    Request {
-        id: String,
-        time: String,
-        /// Which credential source was used (`env`, `profile:NAME`, `file:PATH`, `demo`).
-        source: String,
-        /// Masked: first and last 4 characters.
-        SecretId: String,
-        endpoint: String,
-        region: String,
-        action: String,
-        DBInstanceId: String,
-        SSLEnabled: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        ConnectAddress: Option<String>,
-    },
+    Request(RequestInfo),
     /// Written once the reply (or the lack of one) is known.
     Outcome {
         id: String,
@@ -91,7 +77,7 @@ pub enum Outcome {
 impl Record {
     pub fn id(&self) -> &str {
         match self {
-            Record::Request { id, .. }
+            Record::Request(RequestInfo { id, .. })
             | Record::Outcome { id, .. }
             | Record::Task { id, .. }
             | Record::Check { id, .. }
@@ -101,18 +87,21 @@ impl Record {
 }
 
 /// The details of a change request, as journaled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(non_snake_case)]
 pub struct RequestInfo {
     pub id: String,
     pub time: String,
+    /// Which credential source was used (`env`, `profile:NAME`, `file:PATH`, `demo`).
     pub source: String,
+    /// Masked: first and last 4 characters.
     pub SecretId: String,
     pub endpoint: String,
     pub region: String,
     pub action: String,
     pub DBInstanceId: String,
     pub SSLEnabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ConnectAddress: Option<String>,
 }
 
@@ -146,26 +135,8 @@ impl Entry {
         let settled = self
             .check
             .as_ref()
-            .is_some_and(|(result, _, time)| match result.as_str() {
-                "applied" => true,
-                "not_applied" => match (unix(&self.request.time), unix(time)) {
-                    (Some(sent), Some(checked)) => checked - sent >= SETTLE_AFTER_SECS,
-                    _ => false,
-                },
-                _ => false,
-            });
+            .is_some_and(|(result, _, time)| settles(&self.request.time, result, time));
         unknown && !settled
-    }
-
-    /// Whether a check finding `result` now would still leave this entry unresolved.
-    pub fn is_unresolved_unknown_after(&self, result: &str) -> bool {
-        let mut e = self.clone();
-        e.check = Some((
-            result.to_string(),
-            String::new(),
-            crate::store::now_rfc3339(),
-        ));
-        e.is_unresolved_unknown()
     }
 
     /// One word for the outcome: ok, error, unknown.
@@ -180,6 +151,18 @@ impl Entry {
 
 /// How long after sending a change an "it did not take effect" check is believed.
 pub const SETTLE_AFTER_SECS: i64 = 120;
+
+/// Whether a check finding `result` at `checked` settles a change sent at `sent`.
+pub fn settles(sent: &str, result: &str, checked: &str) -> bool {
+    match result {
+        "applied" => true,
+        "not_applied" => match (unix(sent), unix(checked)) {
+            (Some(sent), Some(checked)) => checked - sent >= SETTLE_AFTER_SECS,
+            _ => false,
+        },
+        _ => false,
+    }
+}
 
 fn unix(rfc3339: &str) -> Option<i64> {
     time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
@@ -271,33 +254,10 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
     let mut entries: Vec<Entry> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for record in records {
-        if let Record::Request {
-            id,
-            time,
-            source,
-            SecretId,
-            endpoint,
-            region,
-            action,
-            DBInstanceId,
-            SSLEnabled,
-            ConnectAddress,
-        } = record
-        {
-            index.insert(id.clone(), entries.len());
+        if let Record::Request(request) = record {
+            index.insert(request.id.clone(), entries.len());
             entries.push(Entry {
-                request: RequestInfo {
-                    id,
-                    time,
-                    source,
-                    SecretId,
-                    endpoint,
-                    region,
-                    action,
-                    DBInstanceId,
-                    SSLEnabled,
-                    ConnectAddress,
-                },
+                request,
                 outcome: None,
                 task: None,
                 check: None,
@@ -329,7 +289,7 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
                 detail,
                 ..
             } => entry.verify = Some((address, result, detail)),
-            Record::Request { .. } => {}
+            Record::Request(_) => {}
         }
     }
     entries
@@ -341,7 +301,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn request(id: &str) -> Record {
-        Record::Request {
+        Record::Request(RequestInfo {
             id: id.into(),
             time: "2026-11-28T00:00:00Z".into(),
             source: "env".into(),
@@ -352,7 +312,7 @@ mod tests {
             DBInstanceId: "postgres-6bwgamo3".into(),
             SSLEnabled: true,
             ConnectAddress: Some("10.0.0.8".into()),
-        }
+        })
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::keys::{self, Action, Mode};
 use crate::api::SSL_REGIONS;
 use crate::api::client::CallRecord;
 use crate::ops::{Applied, SslChange, SslState};
-use crate::store::config::{SavedInstance, SavedSsl};
+use crate::store::config::SavedInstance;
 use crate::store::journal::{Entry, Outcome};
 use crate::text::clean;
 
@@ -160,7 +160,9 @@ pub enum Msg {
     Sent {
         id: String,
         region: String,
-        result: Result<Applied, SendFailure>,
+        /// The change the API accepted, or the one line saying why not (or that its
+        /// outcome is unknown).
+        result: Result<Applied, String>,
     },
     Task {
         instance_id: String,
@@ -187,13 +189,6 @@ pub enum Msg {
         id: String,
         result: Result<(String, Vec<String>), String>,
     },
-}
-
-/// A change that did not go through, as the log shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendFailure {
-    pub line: String,
-    pub unknown: bool,
 }
 
 pub struct App {
@@ -477,8 +472,8 @@ impl App {
                         }
                         cmds
                     }
-                    Err(f) => {
-                        self.notice = Some(f.line);
+                    Err(line) => {
+                        self.notice = Some(line);
                         vec![Cmd::ReloadJournal]
                     }
                 }
@@ -717,7 +712,8 @@ impl App {
     fn browse_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
         let Some(action) = action else { return vec![] };
         let page = self.list_height().max(1) as isize;
-        let log_len = self.log_items().len();
+        // Derived, not built: log_items() clones and sorts the whole log.
+        let log_len = self.journal.len() + self.calls.len();
         let on_log = self.focus == Pane::Log;
         match action {
             Action::Quit | Action::ForceQuit => self.quit = true,
@@ -1011,14 +1007,5 @@ pub fn log_item_from_entry(e: &Entry) -> LogItem {
         status: clean(&status),
         error: error.as_deref().map(clean),
         is_change: true,
-    }
-}
-
-/// Saved SSL state in the shape the ops layer uses.
-pub fn ssl_state(s: &SavedSsl) -> SslState {
-    SslState {
-        SSLEnabled: s.enabled,
-        ConnectAddress: s.connect_address.clone(),
-        CAUrl: s.ca_url.clone(),
     }
 }

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::app::{Cmd, Msg, SendFailure};
+use super::app::{Cmd, Msg};
 use crate::api::models::Filter;
-use crate::ops::{self, FollowEnd, FollowOptions, OpsError, Session};
+use crate::ops::{self, FollowEnd, FollowOptions, Session};
 use crate::store::config::ConfigFile;
 use crate::store::journal::Journal;
 
@@ -42,74 +42,36 @@ impl Effects {
             }
             Cmd::Remove(id) => {
                 let file = self.config_file.clone();
-                tokio::task::spawn_blocking(move || {
-                    let result = file
-                        .update(|c| c.remove(&id))
-                        .map_err(|e| e.to_string())
-                        .map(|_| id);
-                    Self::send(&tx, Msg::Removed(result));
+                tokio::spawn(async move {
+                    let gone = id.clone();
+                    let result = update_config(file, move |c| c.remove(&gone)).await;
+                    Self::send(&tx, Msg::Removed(result.map(|_| id)));
                 });
             }
             Cmd::SaveRegions(regions) => {
                 let file = self.config_file.clone();
-                tokio::task::spawn_blocking(move || {
-                    let result = file
-                        .update(|c| {
-                            c.regions = regions.clone();
-                            regions
-                        })
-                        .map_err(|e| e.to_string());
+                tokio::spawn(async move {
+                    let result = update_config(file, move |c| {
+                        c.regions = regions.clone();
+                        regions
+                    })
+                    .await;
                     Self::send(&tx, Msg::RegionsSaved(result));
                 });
             }
-            api_cmd => {
-                let session = match &self.session {
-                    Ok(s) => s.clone(),
-                    Err(e) => {
-                        Self::send(&tx, no_session(&api_cmd, e));
-                        return;
-                    }
-                };
-                if let Cmd::FetchCa { region, id } = api_cmd {
-                    let paths = self.paths.clone();
-                    tokio::spawn(async move {
-                        let result = async {
-                            let state = ops::ssl_state(&session.client, &region, &id).await?;
-                            let url = state.CAUrl.ok_or_else(|| {
-                                OpsError::Failed(format!("{id} reports no CAUrl"))
-                            })?;
-                            ops::fetch_ca(&paths, &id, &url).await
-                        }
-                        .await
-                        .map(|bundle| ca_lines(&bundle))
-                        .map_err(|e| e.to_string());
-                        let _ = tx.send(Msg::CaFetched { id, result });
-                    });
-                    return;
+            api_cmd => match &self.session {
+                Ok(session) => {
+                    let env = ApiEnv {
+                        session: session.clone(),
+                        file: self.config_file.clone(),
+                        follow: self.follow,
+                        paths: self.paths.clone(),
+                        address_map: self.address_map.clone(),
+                    };
+                    tokio::spawn(async move { api(env, api_cmd, tx).await });
                 }
-                if let Cmd::Verify { region, id } = api_cmd {
-                    let (paths, map) = (self.paths.clone(), self.address_map.clone());
-                    tokio::spawn(async move {
-                        let result = session
-                            .verify(&paths, &map, &region, &id, &ops::VerifyRequest::default())
-                            .await
-                            .map(|v| {
-                                let now = crate::api::client::system_clock();
-                                let ca = v.ca.path.display().to_string();
-                                (
-                                    v.report.verdict.word().to_string(),
-                                    crate::probe::render(&v.report, Some(&ca), now),
-                                )
-                            })
-                            .map_err(|e| e.to_string());
-                        let _ = tx.send(Msg::Verified { id, result });
-                    });
-                    return;
-                }
-                let file = self.config_file.clone();
-                let follow = self.follow;
-                tokio::spawn(async move { api(session, file, follow, api_cmd, tx).await });
-            }
+                Err(e) => Self::send(&tx, no_session(&api_cmd, e)),
+            },
         }
     }
 
@@ -164,10 +126,7 @@ fn no_session(cmd: &Cmd, error: &str) -> Msg {
         Cmd::Send(change) => Msg::Sent {
             id: change.instance_id.clone(),
             region: change.region.clone(),
-            result: Err(SendFailure {
-                line: e,
-                unknown: false,
-            }),
+            result: Err(e),
         },
         Cmd::Import(_) => Msg::Imported(Err(e)),
         Cmd::Add { .. } => Msg::Added(Err(e)),
@@ -183,17 +142,60 @@ fn no_session(cmd: &Cmd, error: &str) -> Msg {
     }
 }
 
-async fn api(
+/// What the commands that talk to the API need.
+struct ApiEnv {
     session: Session,
     file: ConfigFile,
     follow: FollowOptions,
-    cmd: Cmd,
-    tx: UnboundedSender<Msg>,
-) {
+    paths: crate::store::Paths,
+    address_map: ops::AddressMap,
+}
+
+/// Change the config off the async threads; the error as a line.
+async fn update_config<T: Send + 'static>(
+    file: ConfigFile,
+    change: impl FnOnce(&mut crate::store::Config) -> T + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(move || file.update(change)).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn api(env: ApiEnv, cmd: Cmd, tx: UnboundedSender<Msg>) {
+    let ApiEnv {
+        session,
+        file,
+        follow,
+        paths,
+        address_map,
+    } = env;
     let send = |m: Msg| {
         let _ = tx.send(m);
     };
     match cmd {
+        Cmd::FetchCa { region, id } => {
+            let result = session
+                .instance_ca(&paths, &region, &id)
+                .await
+                .map(|(_, bundle)| ca_lines(&bundle))
+                .map_err(|e| e.to_string());
+            send(Msg::CaFetched { id, result });
+        }
+        Cmd::Verify { region, id } => {
+            let result = session
+                .verify(
+                    &paths,
+                    &address_map,
+                    &region,
+                    &id,
+                    &ops::VerifyRequest::default(),
+                )
+                .await
+                .map(|v| (v.report.verdict.word().to_string(), v.lines()))
+                .map_err(|e| e.to_string());
+            send(Msg::Verified { id, result });
+        }
         Cmd::Refresh(targets) => {
             let mut regions: Vec<&str> = targets.iter().map(|t| t.0.as_str()).collect();
             regions.sort_unstable();
@@ -236,17 +238,10 @@ async fn api(
                 send(Msg::Refreshed { id, result });
             }
             send(Msg::RefreshDone(None));
-            let _ = tokio::task::spawn_blocking(move || {
-                file.update(|c| {
-                    for (id, status, ssl) in learned {
-                        if let Some(i) = c.instances.iter_mut().find(|i| i.id == id) {
-                            if status.is_some() {
-                                i.status = status;
-                            }
-                            i.ssl = Some(ops::saved_ssl(&ssl));
-                        }
-                    }
-                })
+            let _ = update_config(file, move |c| {
+                for (id, status, ssl) in learned {
+                    c.remember(&id, status, ops::saved_ssl(&ssl));
+                }
             })
             .await;
         }
@@ -257,12 +252,10 @@ async fn api(
                 .map_err(|e| e.to_string());
             if let Ok(saved) = &result {
                 let saved = saved.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    file.update(|c| {
-                        if c.instance(&saved.id).is_some() {
-                            c.upsert(saved);
-                        }
-                    })
+                let _ = update_config(file, move |c| {
+                    if c.instance(&saved.id).is_some() {
+                        c.upsert(saved);
+                    }
                 })
                 .await;
             }
@@ -273,12 +266,9 @@ async fn api(
                 Ok(info) => {
                     let saved = info.to_saved();
                     let keep = saved.clone();
-                    match tokio::task::spawn_blocking(move || file.update(|c| c.upsert(keep))).await
-                    {
-                        Ok(Ok(())) => Ok(saved),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(e) => Err(e.to_string()),
-                    }
+                    update_config(file, move |c| c.upsert(keep))
+                        .await
+                        .map(|()| saved)
                 }
                 Err(e) => Err(e.to_string()),
             };
@@ -300,36 +290,15 @@ async fn api(
                 Some(e) => Err(e),
                 None => {
                     let list = all.clone();
-                    let saved = tokio::task::spawn_blocking(move || {
-                        file.update(|c| {
-                            for mut i in list {
-                                if let Some(old) = c.instance(&i.id) {
-                                    i.ssl = i.ssl.or_else(|| old.ssl.clone());
-                                }
-                                c.upsert(i);
-                            }
-                            for r in regions {
-                                if !c.regions.contains(&r) {
-                                    c.regions.push(r);
-                                }
-                            }
-                        })
-                    })
-                    .await;
-                    match saved {
-                        Ok(Ok(())) => Ok(all),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(e) => Err(e.to_string()),
-                    }
+                    update_config(file, move |c| c.import(list, &regions))
+                        .await
+                        .map(|_| all)
                 }
             };
             send(Msg::Imported(result));
         }
         Cmd::Send(change) => {
-            let result = session.apply(&change).await.map_err(|e| SendFailure {
-                unknown: matches!(e, OpsError::Unknown { .. }),
-                line: e.to_string(),
-            });
+            let result = session.apply(&change).await.map_err(|e| e.to_string());
             send(Msg::Sent {
                 id: change.instance_id.clone(),
                 region: change.region.clone(),
@@ -370,11 +339,6 @@ async fn api(
                 done: true,
             });
         }
-        Cmd::Copy(_)
-        | Cmd::ReloadJournal
-        | Cmd::Remove(_)
-        | Cmd::SaveRegions(_)
-        | Cmd::Verify { .. }
-        | Cmd::FetchCa { .. } => {}
+        Cmd::Copy(_) | Cmd::ReloadJournal | Cmd::Remove(_) | Cmd::SaveRegions(_) => {}
     }
 }

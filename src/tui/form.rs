@@ -162,19 +162,12 @@ impl SslForm {
 
     /// Everything that stops the form from being sent, or the change it describes.
     pub fn change(&self, instance: &SavedInstance) -> Result<SslChange, String> {
-        let status = instance.status.as_deref().unwrap_or("running");
-        if status != "running" {
-            return Err(format!(
-                "{} is '{status}', not running: wait for it (r refreshes)",
-                instance.id
-            ));
-        }
         let address = if self.enable {
             Some(self.address()?)
         } else {
             None
         };
-        let change = SslChange::for_saved(instance, self.enable, address);
+        let change = crate::ops::plan_saved(instance, self.enable, address)?;
         if change.is_noop() {
             return Err(format!(
                 "{} already has SSL {}: nothing to change",

@@ -92,7 +92,7 @@ use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab,
 /// How many modes there are: a binding listed for all of them works anywhere.
 pub const MODE_COUNT: usize = 8;
 
-const ALL: &[Mode; MODE_COUNT] = &[
+pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::Browse,
     Mode::Filter,
     Mode::Form,
@@ -370,7 +370,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "Ctrl-C",
         action: Action::ForceQuit,
         desc: "quit from anywhere",
-        modes: ALL,
+        modes: MODES,
         hint: false,
     },
 ];
@@ -439,7 +439,7 @@ mod tests {
 
     #[test]
     fn no_key_means_two_things_in_one_mode() {
-        for mode in ALL {
+        for mode in MODES {
             let mut seen = std::collections::HashMap::new();
             for b in BINDINGS.iter().filter(|b| b.modes.contains(mode)) {
                 for k in b.keys {

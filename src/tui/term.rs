@@ -56,9 +56,26 @@ pub fn restore() {
 
 /// Put `text` on the user's clipboard with OSC 52 (works over SSH in most terminals).
 pub fn copy_osc52(text: &str) {
+    let mut out = io::stdout();
+    let _ = out.write_all(osc52(text).as_bytes());
+    let _ = out.flush();
+}
+
+/// The OSC 52 sequence that sets the clipboard to `text`.
+pub fn osc52(text: &str) -> String {
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-    let mut out = io::stdout();
-    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
-    let _ = out.flush();
+    format!("\x1b]52;c;{encoded}\x07")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn osc52_carries_the_text_base64_encoded() {
+        assert_eq!(
+            super::osc52("postgres-6bwgamo3"),
+            "\x1b]52;c;cG9zdGdyZXMtNmJ3Z2FtbzM=\x07"
+        );
+        assert_eq!(super::osc52(""), "\x1b]52;c;\x07");
+    }
 }

@@ -153,6 +153,21 @@ impl Sandbox {
     pub fn journal_lines(&self) -> Vec<serde_json::Value> {
         read_json_lines(&self.journal_file())
     }
+
+    /// The journal holds one change to `instance` that was sent and never answered, and
+    /// `pgssl log` calls it an unknown outcome.
+    pub fn assert_one_unanswered_change(&self, instance: &str) {
+        let lines = self.journal_lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["kind"], "request");
+        assert_eq!(lines[0]["DBInstanceId"], instance);
+        let log = self.run(&["log"]);
+        assert!(
+            log.stdout
+                .contains("outcome unknown (interrupted before a reply)"),
+            "{log:#?}"
+        );
+    }
 }
 
 pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {

@@ -98,14 +98,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         }
         Overlay::Help => {
             let mut lines = Vec::new();
-            for mode in [
-                Mode::Browse,
-                Mode::Filter,
-                Mode::Form,
-                Mode::Confirm,
-                Mode::Regions,
-                Mode::Add,
-            ] {
+            // Remove has Confirm's keys, and Help is this overlay itself.
+            for &mode in keys::MODES
+                .iter()
+                .filter(|m| !matches!(m, Mode::Remove | Mode::Help))
+            {
                 let mut spans = vec![Span::styled(format!("{}: ", mode.title()), theme.title())];
                 for b in BINDINGS
                     .iter()
