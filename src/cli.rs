@@ -90,10 +90,26 @@ pub enum Command {
     /// Check the protected address over TLS against the instance's CA
     Verify(VerifyArgs),
     /// Run the local Tencent Cloud API emulator
-    Emulator(crate::emulator::EmulatorArgs),
+    #[cfg(feature = "demo")]
+    Emulator(pgssl_emulator::EmulatorArgs),
+    /// Run the local Tencent Cloud API emulator (not in this build)
+    #[cfg(not(feature = "demo"))]
+    #[command(disable_help_flag = true)]
+    Emulator(NotBuilt),
     /// Start the terminal UI (the default)
     Tui,
 }
+
+/// What a build without the `demo` feature takes in place of the emulator's options, so
+/// that it can say in one line why there is no emulator.
+#[derive(Debug, Clone, Args)]
+pub struct NotBuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+/// The one line a build without the `demo` feature gives for `--demo` and `emulator`.
+pub const NOT_BUILT: &str = "this pgssl was built without the demo feature (cargo build --no-default-features): --demo and `pgssl emulator` are not available; build with default features to get them";
 
 #[derive(Debug, Subcommand)]
 pub enum SslCommand {

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::context::{Context, CredentialChoice, Globals};
 use crate::credentials::{Credential, CredentialSource};
-use crate::emulator::{self, EmulatorConfig, FaultArgs, Faults, Fleet, LogFn, Running};
 use crate::ops::{self, OpsError};
 use crate::store::{Paths, ensure_private_dir};
+use pgssl_emulator::{self as emulator, EmulatorConfig, FaultArgs, Faults, Fleet, LogFn, Running};
 
 /// A running demo. Dropping it stops the emulator and deletes the temp directory.
 pub struct Demo {
@@ -79,9 +79,9 @@ pub async fn start(
         postgres: None,
     };
     let mut address_map = Vec::new();
-    let postgres_installed = crate::pgserver::find_bin().is_some();
+    let postgres_installed = pgssl_emulator::pgserver::find_bin().is_some();
     if with_postgres && postgres_installed {
-        let port = crate::pgserver::free_port()
+        let port = pgssl_emulator::pgserver::free_port()
             .map_err(|e| OpsError::Invalid(format!("no free port for PostgreSQL ({e})")))?;
         address_map =
             emulator::address_map_for(&demo.emulator.shared.fleet(), POSTGRES_INSTANCE, port);

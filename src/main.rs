@@ -29,14 +29,20 @@ async fn run(args: Cli) -> i32 {
     let mut streams = StdStreams::default();
     let mut io = streams.io(output);
     let command = match args.command {
+        #[cfg(feature = "demo")]
         Some(Command::Emulator(e)) => {
-            return match pgssl::emulator::run(e).await {
+            return match pgssl_emulator::run(e).await {
                 Ok(()) => 0,
                 Err(msg) => {
                     eprintln!("error: {msg}");
                     2
                 }
             };
+        }
+        #[cfg(not(feature = "demo"))]
+        Some(Command::Emulator(_)) => {
+            eprintln!("error: {}", cli::NOT_BUILT);
+            return 2;
         }
         other => other,
     };
@@ -46,6 +52,17 @@ async fn run(args: Cli) -> i32 {
         endpoint: args.global.endpoint.clone(),
         readonly: args.global.readonly,
     };
+    #[cfg(not(feature = "demo"))]
+    if args.global.demo {
+        eprintln!("error: {}", cli::NOT_BUILT);
+        return 2;
+    }
+    #[cfg(not(feature = "demo"))]
+    let started = Paths::from_env()
+        .map_err(OpsError::Invalid)
+        .and_then(|paths| Context::load(paths, globals))
+        .map(|ctx| (None::<std::convert::Infallible>, ctx));
+    #[cfg(feature = "demo")]
     let started = if args.global.demo {
         let with_postgres = matches!(
             command,
@@ -64,10 +81,13 @@ async fn run(args: Cli) -> i32 {
         Ok(s) => s,
         Err(e) => return cli::report_error(&mut io, &e),
     };
+    #[cfg(feature = "demo")]
     let note = demo
         .as_ref()
         .map(|d| d.note.clone())
         .filter(|n| !n.is_empty());
+    #[cfg(not(feature = "demo"))]
+    let note: Option<String> = demo.map(|never| match never {});
     match command {
         Some(Command::Tui) | None => {
             let options = pgssl::tui::Options {

@@ -6,26 +6,7 @@ use std::net::IpAddr;
 use crate::api::{SSL_REGIONS, is_ssl_region};
 use crate::text::sanitize;
 
-/// Instance ids look like `postgres-5gevh7gr` (primary) or `pgro-5gevh7gr` (read-only).
-pub fn instance_id(input: &str) -> Result<String, String> {
-    let id = input.trim();
-    let ok = ["postgres-", "pgro-"].iter().any(|prefix| {
-        id.strip_prefix(prefix).is_some_and(|rest| {
-            rest.len() == 8
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-    });
-    if ok {
-        Ok(id.to_string())
-    } else {
-        Err(format!(
-            "'{}' is not an instance id: expected postgres- or pgro- followed by 8 lowercase letters or digits (e.g. postgres-5gevh7gr)",
-            sanitize(input)
-        ))
-    }
-}
+pub use pgssl_wire::ids::instance_id;
 
 pub fn region(input: &str) -> Result<String, String> {
     let r = input.trim();

@@ -5,7 +5,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 
 use common::{Emu, Sandbox};
-use pgssl::emulator::FaultArgs;
+use pgssl_emulator::FaultArgs;
 
 const GZ: &str = "ap-guangzhou";
 const PRIMARY: &str = "postgres-6bwgamo3";
@@ -1024,7 +1024,7 @@ fn duplicate_regions_are_imported_once_and_bad_tokens_are_refused() {
 #[test]
 fn an_sts_token_goes_with_every_request_and_a_wrong_one_is_named() {
     let emu = Emu::start_with(
-        pgssl::emulator::Fleet::demo(),
+        pgssl_emulator::Fleet::demo(),
         faults(),
         1,
         Some("session-token-0001"),

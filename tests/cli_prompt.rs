@@ -8,8 +8,8 @@ use common::{Emu, Sandbox};
 use pgssl::cli::{self, Cli, Io, Output};
 use pgssl::context::{Context, CredentialChoice, Globals};
 use pgssl::credentials::{Credential, CredentialSource};
-use pgssl::emulator::FaultArgs;
 use pgssl::store::Paths;
+use pgssl_emulator::FaultArgs;
 
 fn run_with_answer(emu: &Emu, sb: &Sandbox, answer: &str) -> (i32, String) {
     let cli = Cli::parse_from([

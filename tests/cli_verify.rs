@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Emu, Sandbox};
-use pgssl::emulator::{self, FaultArgs};
+use pgssl_emulator::{self as emulator, FaultArgs};
 
 const ID: &str = "postgres-6bwgamo3";
 
@@ -16,7 +16,7 @@ fn ca_enable_wait_verify_and_the_verdicts() {
         return;
     }
     let emu = Emu::start(FaultArgs::default(), 1);
-    let port = pgssl::pgserver::free_port().expect("port");
+    let port = pgssl_emulator::pgserver::free_port().expect("port");
     let map = emulator::address_map_for(&emu.running.shared.fleet(), ID, port);
     let shared = emu.running.shared.clone();
     emu.block_on(async { emulator::attach_postgres(shared, ID.into(), port) });
@@ -123,7 +123,7 @@ fn ca_enable_wait_verify_and_the_verdicts() {
 
     // A CA that is not the instance's.
     let other = sb.dir.path().join("other.pem");
-    let other_ca = pgssl::emulator::ca::CertificateAuthority::generate("other").expect("ca");
+    let other_ca = pgssl_emulator::ca::CertificateAuthority::generate("other").expect("ca");
     std::fs::write(&other, other_ca.cert_pem()).expect("write");
     let r = run(&["verify", ID, "--ca", other.to_str().expect("path")]);
     assert_eq!(r.code, 1, "{r:#?}");
@@ -133,7 +133,10 @@ fn ca_enable_wait_verify_and_the_verdicts() {
     );
 
     // Nothing listening where we are sent: could not reach.
-    let dead = format!("127.0.0.1:{}", pgssl::pgserver::free_port().expect("port"));
+    let dead = format!(
+        "127.0.0.1:{}",
+        pgssl_emulator::pgserver::free_port().expect("port")
+    );
     let r = run(&["verify", ID, "--via", &dead]);
     assert_eq!(r.code, 3, "{r:#?}");
     assert!(

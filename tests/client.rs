@@ -9,7 +9,7 @@ use common::Emu;
 use pgssl::api::models::DescribeRegionsRequest;
 use pgssl::api::{Client, ClientOptions, Endpoint};
 use pgssl::credentials::Credential;
-use pgssl::emulator::FaultArgs;
+use pgssl_emulator::FaultArgs;
 
 fn client(emu: &Emu) -> Client {
     let key = emu.key();

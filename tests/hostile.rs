@@ -5,9 +5,9 @@
 mod common;
 
 use common::{Emu, Sandbox};
-use pgssl::emulator::{FaultArgs, Fleet};
 use pgssl::store::config::ConfigFile;
 use pgssl::tui::app::{App, Msg};
+use pgssl_emulator::{FaultArgs, Fleet};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -9,9 +9,9 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::OnceLock;
 
-use pgssl::emulator::ca::CertificateAuthority;
-use pgssl::pgserver::{LocalPostgres, Ssl};
 use pgssl::probe::{self, Target, Timeouts, Verdict};
+use pgssl_emulator::ca::CertificateAuthority;
+use pgssl_emulator::pgserver::{LocalPostgres, Ssl};
 use rustls::pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
 
@@ -161,7 +161,7 @@ fn one_server_through_every_certificate_case() {
 
 #[test]
 fn nothing_listening_is_unreachable() {
-    let port = pgssl::pgserver::free_port().expect("port");
+    let port = pgssl_emulator::pgserver::free_port().expect("port");
     let r = check(port, &roots(ca()));
     match &r.verdict {
         Verdict::Unreachable(why) => assert!(why.contains("connection refused"), "{why}"),

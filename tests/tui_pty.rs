@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Emu, Sandbox};
-use pgssl::emulator::FaultArgs;
+use pgssl_emulator::FaultArgs;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 struct Tui {

@@ -287,12 +287,7 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-pub fn system_clock() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use pgssl_wire::clock::unix_now as system_clock;
 
 impl Client {
     pub fn new(credential: Credential, options: ClientOptions) -> Result<Client, String> {

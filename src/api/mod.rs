@@ -2,91 +2,11 @@
 
 pub mod client;
 pub mod error;
-pub mod models;
-pub mod sign;
 
 pub use client::{Client, ClientOptions, Endpoint};
 pub use error::ApiError;
 
-/// The API version every request names.
-pub const VERSION: &str = "2017-03-12";
+pub use pgssl_wire::{Action, SSL_REGIONS, VERSION, is_ssl_region, models, sign};
 
 /// The default endpoint (international site).
 pub const DEFAULT_ENDPOINT: &str = "postgres.intl.tencentcloudapi.com";
-
-/// The regions the SSL and task actions support (seed page of ModifyDBInstanceSSLConfig).
-pub const SSL_REGIONS: [&str; 18] = [
-    "ap-bangkok",
-    "ap-beijing",
-    "ap-chengdu",
-    "ap-chongqing",
-    "ap-guangzhou",
-    "ap-hongkong",
-    "ap-jakarta",
-    "ap-nanjing",
-    "ap-seoul",
-    "ap-shanghai",
-    "ap-shanghai-fsi",
-    "ap-shenzhen-fsi",
-    "ap-singapore",
-    "ap-tokyo",
-    "eu-frankfurt",
-    "na-ashburn",
-    "na-siliconvalley",
-    "sa-saopaulo",
-];
-
-pub fn is_ssl_region(region: &str) -> bool {
-    SSL_REGIONS.contains(&region)
-}
-
-/// The actions pgssl calls (and the emulator answers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    DescribeRegions,
-    DescribeDBInstances,
-    DescribeDBInstanceAttribute,
-    DescribeReadOnlyGroups,
-    DescribeDBInstanceSSLConfig,
-    ModifyDBInstanceSSLConfig,
-    DescribeTasks,
-}
-
-impl Action {
-    pub const ALL: [Action; 7] = [
-        Action::DescribeRegions,
-        Action::DescribeDBInstances,
-        Action::DescribeDBInstanceAttribute,
-        Action::DescribeReadOnlyGroups,
-        Action::DescribeDBInstanceSSLConfig,
-        Action::ModifyDBInstanceSSLConfig,
-        Action::DescribeTasks,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::DescribeRegions => "DescribeRegions",
-            Action::DescribeDBInstances => "DescribeDBInstances",
-            Action::DescribeDBInstanceAttribute => "DescribeDBInstanceAttribute",
-            Action::DescribeReadOnlyGroups => "DescribeReadOnlyGroups",
-            Action::DescribeDBInstanceSSLConfig => "DescribeDBInstanceSSLConfig",
-            Action::ModifyDBInstanceSSLConfig => "ModifyDBInstanceSSLConfig",
-            Action::DescribeTasks => "DescribeTasks",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    /// Reads may be retried; a change is never re-sent blindly.
-    pub fn is_read(self) -> bool {
-        !matches!(self, Action::ModifyDBInstanceSSLConfig)
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-use pgssl::emulator::{self, EmulatorConfig, FaultArgs, Faults, Fleet, Key, Running};
+use pgssl_emulator::{self as emulator, EmulatorConfig, FaultArgs, Faults, Fleet, Key, Running};
 
 pub struct Emu {
     pub running: Running,
@@ -223,7 +223,7 @@ impl Run {
 /// Whether the PostgreSQL tests can run. Missing binaries fail the test with instructions,
 /// unless PGSSL_SKIP_PG_TESTS=1 asks to skip (and the skip is said out loud).
 pub fn pg_available() -> bool {
-    if pgssl::pgserver::find_bin().is_some() {
+    if pgssl_emulator::pgserver::find_bin().is_some() {
         return true;
     }
     if std::env::var("PGSSL_SKIP_PG_TESTS").as_deref() == Ok("1") {

@@ -58,7 +58,7 @@ SSL_REGIONS = [
     "ap-singapore", "ap-tokyo", "eu-frankfurt", "na-ashburn", "na-siliconvalley", "sa-saopaulo",
 ]
 
-# The demo fleet (assets/demo-fleet.json).
+# The demo fleet (crates/emulator/assets/demo-fleet.json).
 GZ_PRIMARY = "postgres-6bwgamo3"          # private 10.6.0.4, public 43.139.20.17, SSL off
 GZ_PRIMARY_PRIVATE = "10.6.0.4"
 GZ_PRIMARY_PUBLIC = "43.139.20.17"

@@ -7,6 +7,7 @@ pub mod ca;
 pub mod faults;
 pub mod fleet;
 pub mod pg;
+pub mod pgserver;
 pub mod server;
 
 use std::net::SocketAddr;
@@ -15,9 +16,9 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::credentials::Secret;
 pub use faults::{FaultArgs, Faults};
 pub use fleet::Fleet;
+use pgssl_wire::credential::Secret;
 pub use server::{Key, LogFn};
 
 #[derive(Clone, Args)]
@@ -59,7 +60,7 @@ impl std::fmt::Debug for EmulatorArgs {
                 &self
                     .secret_id
                     .as_deref()
-                    .map(crate::credentials::mask_secret_id),
+                    .map(pgssl_wire::credential::mask_secret_id),
             )
             .field(
                 "secret_key",
@@ -108,8 +109,8 @@ impl Drop for Running {
 pub fn generated_key() -> Key {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     Key {
-        secret_id: format!("AKID{}", crate::ids::random_string(32, ALNUM)),
-        secret_key: Secret::new(crate::ids::random_string(32, ALNUM)),
+        secret_id: format!("AKID{}", pgssl_wire::ids::random_string(32, ALNUM)),
+        secret_key: Secret::new(pgssl_wire::ids::random_string(32, ALNUM)),
         token: None,
     }
 }
@@ -175,7 +176,7 @@ pub fn attach_postgres(
 }
 
 /// The instance's addresses mapped to a local port, as PGSSL_ADDRESS_MAP spells it.
-pub fn address_map_for(fleet: &Fleet, instance_id: &str, port: u16) -> crate::ops::AddressMap {
+pub fn address_map_for(fleet: &Fleet, instance_id: &str, port: u16) -> Vec<(String, SocketAddr)> {
     fleet
         .instances
         .iter()
@@ -199,7 +200,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
     let generated = args.secret_id.is_none();
     let key = match (&args.secret_id, &args.secret_key) {
         (Some(id), Some(key)) => {
-            crate::credentials::Credential::new(id, key, args.token.as_deref())
+            pgssl_wire::credential::Credential::new(id, key, args.token.as_deref())
                 .map_err(|e| format!("--secret-id/--secret-key: {e}"))?;
             Key {
                 secret_id: id.clone(),
@@ -215,7 +216,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
             if !fleet.instances.iter().any(|i| i.id() == id) {
                 return Err(format!(
                     "--postgres-for {}: no such instance in the fleet",
-                    crate::text::sanitize(id)
+                    pgssl_wire::text::sanitize(id)
                 ));
             }
             if crate::pgserver::find_bin().is_none() {
@@ -249,7 +250,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
     } else {
         println!(
             "accepting SecretId {}",
-            crate::credentials::mask_secret_id(&running.key.secret_id)
+            pgssl_wire::credential::mask_secret_id(&running.key.secret_id)
         );
     }
     println!(

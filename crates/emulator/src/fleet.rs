@@ -10,8 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::addresses;
-use crate::api::models::{DBInstance, DBInstanceNetInfo, ReadOnlyGroup, TaskDetail, TaskSet};
+use pgssl_wire::models::{DBInstance, DBInstanceNetInfo, ReadOnlyGroup, TaskDetail, TaskSet};
 
 /// The file format.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -51,7 +50,7 @@ pub struct Generate {
 }
 
 /// The demo fleet that ships with pgssl.
-pub const DEMO_FLEET: &str = include_str!("../../assets/demo-fleet.json");
+pub const DEMO_FLEET: &str = include_str!("../assets/demo-fleet.json");
 
 /// A task the emulator runs.
 #[derive(Debug, Clone)]
@@ -156,7 +155,7 @@ impl Fleet {
     /// Parse and check a fleet; every error message is sanitized (a fleet file is input).
     pub fn parse(text: &str) -> Result<Fleet, String> {
         Self::parse_unsanitized(text)
-            .map_err(|e| crate::text::truncate(&crate::text::sanitize(&e), 400))
+            .map_err(|e| pgssl_wire::text::truncate(&pgssl_wire::text::sanitize(&e), 400))
     }
 
     pub fn demo() -> Fleet {
@@ -220,10 +219,7 @@ impl Fleet {
 
     /// Every address the instance's certificate may protect.
     pub fn allowed_addresses(&self, instance: &DBInstance) -> Vec<String> {
-        addresses::addresses_of(instance, &self.groups)
-            .into_iter()
-            .map(|a| a.ip)
-            .collect()
+        addresses_of(instance, &self.groups)
     }
 
     pub fn groups_of_master<'a>(
@@ -333,7 +329,7 @@ fn check_known_fields(value: &serde_json::Value) -> Result<(), String> {
                             .unwrap_or_default();
                         return Err(format!(
                             "{path}.{}: unknown field{hint}",
-                            crate::text::sanitize(k)
+                            pgssl_wire::text::sanitize(k)
                         ));
                     }
                 }
@@ -391,7 +387,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Deterministic 8-character id suffix for generated instances.
 fn generated_suffix(region: &str, n: usize) -> String {
-    let digest = crate::api::sign::sha256_hex(format!("{region}/{n}").as_bytes());
+    let digest = pgssl_wire::sign::sha256_hex(format!("{region}/{n}").as_bytes());
     let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
     digest
         .as_bytes()
@@ -405,10 +401,10 @@ fn generated_suffix(region: &str, n: usize) -> String {
 
 fn expand_generated(file: &mut FleetFile) -> Result<(), String> {
     for (gi, g) in file.Generate.iter().enumerate() {
-        if !crate::api::is_ssl_region(&g.Region) {
+        if !pgssl_wire::is_ssl_region(&g.Region) {
             return Err(format!(
                 "Generate[{gi}].Region: '{}' is not one of the 18 SSL regions",
-                crate::text::sanitize(&g.Region)
+                pgssl_wire::text::sanitize(&g.Region)
             ));
         }
         if g.Count > 20_000 {
@@ -459,7 +455,7 @@ fn check(file: &FleetFile) -> Result<(), String> {
     for (i, inst) in file.DBInstanceSet.iter().enumerate() {
         let path = format!("DBInstanceSet[{i}]");
         let id = inst.id();
-        crate::validate::instance_id(id).map_err(|e| format!("{path}.DBInstanceId: {e}"))?;
+        pgssl_wire::ids::instance_id(id).map_err(|e| format!("{path}.DBInstanceId: {e}"))?;
         if ids.insert(id, i).is_some() {
             return Err(format!("{path}.DBInstanceId: {id} appears twice"));
         }
@@ -471,7 +467,7 @@ fn check(file: &FleetFile) -> Result<(), String> {
             other => {
                 return Err(format!(
                     "{path}.DBInstanceType: '{}' must be primary or readonly",
-                    crate::text::sanitize(other.unwrap_or(""))
+                    pgssl_wire::text::sanitize(other.unwrap_or(""))
                 ));
             }
         }
@@ -483,7 +479,7 @@ fn check(file: &FleetFile) -> Result<(), String> {
                 ip.parse::<std::net::IpAddr>().map_err(|_| {
                     format!(
                         "{path}.DBInstanceNetInfo[{j}].Ip: '{}' is not an IP address",
-                        crate::text::sanitize(ip)
+                        pgssl_wire::text::sanitize(ip)
                     )
                 })?;
             }
@@ -515,7 +511,7 @@ fn check(file: &FleetFile) -> Result<(), String> {
         if !ids.contains_key(master) {
             return Err(format!(
                 "{path}.MasterDBInstanceId: no instance '{}' in DBInstanceSet",
-                crate::text::sanitize(master)
+                pgssl_wire::text::sanitize(master)
             ));
         }
         if g.Region.as_deref().is_none_or(str::is_empty) {
@@ -525,7 +521,7 @@ fn check(file: &FleetFile) -> Result<(), String> {
             let member = ids.get(m).map(|&k| &file.DBInstanceSet[k]).ok_or_else(|| {
                 format!(
                     "{path}.ReadOnlyDBInstanceList[{j}]: no instance '{}' in DBInstanceSet",
-                    crate::text::sanitize(m)
+                    pgssl_wire::text::sanitize(m)
                 )
             })?;
             if member.master_id() != Some(master) {
@@ -543,21 +539,18 @@ fn check(file: &FleetFile) -> Result<(), String> {
             .ok_or_else(|| {
                 format!(
                     "{path}.DBInstanceId: no instance '{}' in DBInstanceSet",
-                    crate::text::sanitize(&s.DBInstanceId)
+                    pgssl_wire::text::sanitize(&s.DBInstanceId)
                 )
             })?;
         if s.SSLEnabled {
             let addr = s.ConnectAddress.as_deref().ok_or_else(|| {
                 format!("{path}.ConnectAddress: required when SSLEnabled is true")
             })?;
-            let allowed: Vec<String> = addresses::addresses_of(inst, &file.ReadOnlyGroupList)
-                .into_iter()
-                .map(|a| a.ip)
-                .collect();
+            let allowed: Vec<String> = addresses_of(inst, &file.ReadOnlyGroupList);
             if !allowed.iter().any(|a| a == addr) {
                 return Err(format!(
                     "{path}.ConnectAddress: {} is not one of {}'s addresses ({})",
-                    crate::text::sanitize(addr),
+                    pgssl_wire::text::sanitize(addr),
                     s.DBInstanceId,
                     allowed.join(", ")
                 ));
@@ -565,6 +558,30 @@ fn check(file: &FleetFile) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The addresses the API accepts as ConnectAddress for `instance`: the IPs of its own
+/// networks and, for a read-only instance, those of the read-only group it belongs to.
+/// Written here from the server's side on purpose, apart from pgssl's `addresses`
+/// module: a rule shared by client and emulator could not catch the client's mistakes.
+fn addresses_of(instance: &DBInstance, groups: &[ReadOnlyGroup]) -> Vec<String> {
+    let ips = |nets: &[DBInstanceNetInfo]| -> Vec<String> {
+        nets.iter()
+            .filter_map(|n| n.Ip.as_deref())
+            .filter(|ip| !ip.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let mut out = ips(instance.net_info());
+    if instance.is_readonly() {
+        for group in groups
+            .iter()
+            .filter(|g| g.members().any(|m| m == instance.id()))
+        {
+            out.extend(ips(group.net_info()));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

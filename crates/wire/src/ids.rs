@@ -43,6 +43,27 @@ pub fn random_string(len: usize, alphabet: &[u8]) -> String {
         .collect()
 }
 
+/// Instance ids look like `postgres-5gevh7gr` (primary) or `pgro-5gevh7gr` (read-only).
+pub fn instance_id(input: &str) -> Result<String, String> {
+    let id = input.trim();
+    let ok = ["postgres-", "pgro-"].iter().any(|prefix| {
+        id.strip_prefix(prefix).is_some_and(|rest| {
+            rest.len() == 8
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+    });
+    if ok {
+        Ok(id.to_string())
+    } else {
+        Err(format!(
+            "'{}' is not an instance id: expected postgres- or pgro- followed by 8 lowercase letters or digits (e.g. postgres-5gevh7gr)",
+            crate::text::sanitize(input)
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

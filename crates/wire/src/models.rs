@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::Action;
+use crate::Action;
 
 /// A typed API request: which action it is and what it answers.
 pub trait ApiRequest: Serialize {

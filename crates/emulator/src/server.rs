@@ -16,14 +16,14 @@ use serde_json::{Map, Value, json};
 
 use super::faults::{Damage, Faults};
 use super::fleet::{Fleet, SSLConfig, parse_time};
-use crate::api::models::{
+use pgssl_wire::credential::Secret;
+use pgssl_wire::models::{
     DescribeDBInstanceAttributeResponse, DescribeDBInstanceSSLConfigResponse,
     DescribeDBInstancesResponse, DescribeReadOnlyGroupsResponse, DescribeRegionsResponse,
     DescribeTasksResponse, ModifyDBInstanceSSLConfigResponse, RegionInfo,
 };
-use crate::api::sign::{self, RequestParts};
-use crate::api::{Action, SSL_REGIONS, VERSION, is_ssl_region};
-use crate::credentials::Secret;
+use pgssl_wire::sign::{self, RequestParts};
+use pgssl_wire::{Action, SSL_REGIONS, VERSION, is_ssl_region};
 
 /// Requests per second per action per SecretId, as Tencent documents.
 pub const RATE_LIMIT: usize = 20;
@@ -110,7 +110,7 @@ impl Shared {
 
     /// The emulator's clock, with the injected offset.
     fn now(&self) -> i64 {
-        crate::api::client::system_clock().saturating_add(self.faults.args.clock_offset)
+        pgssl_wire::clock::unix_now().saturating_add(self.faults.args.clock_offset)
     }
 
     fn ca_url(&self) -> String {
@@ -220,7 +220,7 @@ pub async fn handle(
         );
         return Ok(r);
     }
-    let request_id = crate::ids::uuid4();
+    let request_id = pgssl_wire::ids::uuid4();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -283,7 +283,7 @@ pub async fn handle(
         };
         log(format!(
             "{} {} {} {outcome}{damage} RequestId={request_id}",
-            crate::store::now_rfc3339(),
+            pgssl_wire::clock::now_rfc3339(),
             action.map(Action::name).unwrap_or("-"),
             quote(region.as_deref().unwrap_or("-")),
         ));
@@ -792,7 +792,7 @@ fn execute(
                     "OperationDenied.InstanceStatusLimitError",
                     format!(
                         "This operation cannot be performed on an instance in this status ({}).",
-                        crate::text::sanitize(inst.status())
+                        pgssl_wire::text::sanitize(inst.status())
                     ),
                 ));
             }
@@ -844,7 +844,7 @@ fn not_found(id: &str) -> Fail {
 
 /// A value from the request, sanitized and cut short, for an error message.
 fn quote(value: &str) -> String {
-    crate::text::truncate(&crate::text::sanitize(value), 64)
+    pgssl_wire::text::truncate(&pgssl_wire::text::sanitize(value), 64)
 }
 
 fn page(params: &Map<String, Value>, default: i64, max: i64) -> Result<(usize, usize), Fail> {
@@ -933,7 +933,7 @@ fn describe_instances(
             )));
         }
     };
-    let key = |i: &&crate::api::models::DBInstance| -> String {
+    let key = |i: &&pgssl_wire::models::DBInstance| -> String {
         match order_by {
             "DBInstanceId" => i.id().to_string(),
             "Name" => i.name().to_string(),

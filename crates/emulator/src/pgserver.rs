@@ -91,7 +91,7 @@ impl LocalPostgres {
         let dir = std::env::temp_dir().join(format!(
             "pgssl-pg-{}-{:x}",
             std::process::id(),
-            crate::ids::random_u64()
+            pgssl_wire::ids::random_u64()
         ));
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {} ({e})", dir.display()))?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
@@ -114,7 +114,7 @@ impl LocalPostgres {
                 Err(format!(
                     "{:?} failed: {}",
                     cmd.get_program(),
-                    crate::text::excerpt(&out.stderr, 300)
+                    pgssl_wire::text::excerpt(&out.stderr, 300)
                 ))
             }
         };
@@ -232,7 +232,7 @@ impl LocalPostgres {
                 return Err(format!(
                     "PostgreSQL did not answer {} within 30 s: {}",
                     want as char,
-                    crate::text::excerpt(&log, 400)
+                    pgssl_wire::text::excerpt(&log, 400)
                 ));
             }
             std::thread::sleep(Duration::from_millis(25));

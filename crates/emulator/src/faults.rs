@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Args;
 
-use crate::api::Action;
+use pgssl_wire::Action;
 
 #[derive(Debug, Clone, Args)]
 pub struct FaultArgs {
@@ -124,7 +124,7 @@ impl Faults {
                 Action::from_name(a).ok_or_else(|| {
                     format!(
                         "--fault-action {}: unknown action; use one of {}",
-                        crate::text::sanitize(a),
+                        pgssl_wire::text::sanitize(a),
                         Action::ALL.map(Action::name).join(", ")
                     )
                 })
