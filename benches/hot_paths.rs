@@ -7,7 +7,10 @@ use divan::{Bencher, black_box};
 use pgssl::addresses::{Address, AddressKind};
 use pgssl::api::models::{DBInstance, DBInstanceNetInfo, DescribeDBInstancesResponse};
 use pgssl::api::sign::{self, RequestParts, SIGNED_HEADERS};
-use pgssl::store::config::{SavedInstance, SavedSsl};
+use std::collections::HashMap;
+
+use pgssl::domain::{Instance, InstanceKind, InstanceStatus, SslSeen, SslState};
+use pgssl::store::SavedInstance;
 use pgssl::tui::app::{App, Msg};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -115,32 +118,59 @@ fn parse_describe_db_instances_100(bencher: Bencher) {
     });
 }
 
-fn saved(n: usize) -> Vec<SavedInstance> {
-    (0..n)
+fn saved(n: usize) -> (Vec<SavedInstance>, HashMap<String, Instance>) {
+    let saved: Vec<SavedInstance> = (0..n)
         .map(|i| SavedInstance {
             id: format!("postgres-{i:08}"),
             region: ["ap-guangzhou", "ap-shanghai", "ap-singapore"][i % 3].into(),
-            name: format!("tenant-{i:05}"),
-            kind: Some("primary".into()),
-            status: Some("running".into()),
-            addresses: vec![Address {
-                kind: AddressKind::Private,
-                ip: format!("10.{}.{}.{}", i / 62500, (i / 250) % 250, i % 250),
-                port: Some(5432),
-                dns: None,
-                status: None,
-                group_id: None,
-                group_name: None,
-            }],
-            ssl: Some(SavedSsl {
-                enabled: i % 2 == 0,
-                connect_address: None,
-                ca_url: None,
-                checked: String::new(),
-            }),
-            ..Default::default()
+            name: None,
         })
-        .collect()
+        .collect();
+    let learned = saved
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let instance = Instance {
+                id: s.id.clone(),
+                region: s.region.clone(),
+                name: format!("tenant-{i:05}"),
+                kind: InstanceKind::Primary,
+                status: InstanceStatus::Running,
+                master: None,
+                addresses: vec![Address {
+                    kind: AddressKind::Private,
+                    ip: std::net::IpAddr::from([
+                        10,
+                        (i / 62500) as u8,
+                        ((i / 250) % 250) as u8,
+                        (i % 250) as u8,
+                    ]),
+                    port: Some(5432),
+                    dns: None,
+                    status: None,
+                    group_id: None,
+                    group_name: None,
+                }],
+                unusable: vec![],
+                ssl: Some(SslSeen {
+                    state: SslState {
+                        enabled: i % 2 == 0,
+                        protected: None,
+                        ca_url: None,
+                    },
+                    read_at: String::new(),
+                }),
+                read_at: String::new(),
+            };
+            (s.id.clone(), instance)
+        })
+        .collect();
+    (saved, learned)
+}
+
+fn app(n: usize) -> App {
+    let (saved, learned) = saved(n);
+    App::new(saved, learned, vec![], false)
 }
 
 fn key(c: char) -> Msg {
@@ -150,7 +180,7 @@ fn key(c: char) -> Msg {
 /// One keystroke in the filter with 10,000 saved instances: the visible list is recomputed.
 #[divan::bench]
 fn filter_10000_one_keystroke(bencher: Bencher) {
-    let mut app = App::new(saved(10_000), vec![], false);
+    let mut app = app(10_000);
     app.update(key('/'));
     app.update(key('t'));
     app.update(key('e'));
@@ -166,7 +196,7 @@ fn filter_10000_one_keystroke(bencher: Bencher) {
 /// One frame of the main screen at 120x40 with 10,000 saved instances.
 #[divan::bench]
 fn render_frame_10000_at_120x40(bencher: Bencher) {
-    let mut app = App::new(saved(10_000), vec![], false);
+    let mut app = app(10_000);
     app.update(Msg::Resize(120, 40));
     app.update(key('j'));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");

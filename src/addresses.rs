@@ -43,7 +43,7 @@ impl fmt::Display for AddressKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     pub kind: AddressKind,
-    pub ip: String,
+    pub ip: IpAddr,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// The DNS name the API gives for this address, if any.
@@ -78,10 +78,10 @@ impl Address {
     }
 
     /// An IP typed by a person, whose kind pgssl could not look up (counted as private).
-    pub fn unverified(ip: std::net::IpAddr) -> Address {
+    pub fn unverified(ip: IpAddr) -> Address {
         Address {
             kind: AddressKind::Private,
-            ip: ip.to_string(),
+            ip,
             port: None,
             dns: None,
             status: None,
@@ -95,48 +95,64 @@ impl Address {
     }
 }
 
-fn from_net_info(kind: AddressKind, n: &DBInstanceNetInfo) -> Option<Address> {
-    let ip = n.Ip.as_deref().map(str::trim).filter(|ip| !ip.is_empty())?;
-    Some(Address {
+/// An address entry of the API: parsed, or kept (sanitized) as a reason it is unusable.
+fn from_net_info(kind: AddressKind, n: &DBInstanceNetInfo) -> Option<Result<Address, String>> {
+    let raw = n.Ip.as_deref().filter(|ip| !ip.is_empty())?;
+    let Ok(ip) = raw.parse::<IpAddr>() else {
+        return Some(Err(format!("{kind} '{}' is not an IP address", clean(raw))));
+    };
+    Some(Ok(Address {
         kind,
-        ip: clean(ip),
+        ip,
         port: n.Port,
         dns: n.Address.as_deref().filter(|a| !a.is_empty()).map(clean),
         status: n.Status.as_deref().map(clean),
         group_id: None,
         group_name: None,
-    })
+    }))
+}
+
+/// The addresses the API lists for an instance, split into those the certificate may
+/// protect and those that cannot be used (not an IP: shown, never offered or sent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Addresses {
+    pub usable: Vec<Address>,
+    pub unusable: Vec<String>,
 }
 
 /// Every address the certificate of `instance` may protect. `groups` are the
 /// read-only groups of its primary; only the one it belongs to counts.
-pub fn addresses_of(instance: &DBInstance, groups: &[ReadOnlyGroup]) -> Vec<Address> {
-    let mut out: Vec<Address> = instance
-        .net_info()
-        .iter()
-        .filter_map(|n| {
-            let kind = match n.NetType.as_deref() {
-                Some("public") => AddressKind::Public,
-                _ => AddressKind::Private,
-            };
-            from_net_info(kind, n)
-        })
-        .collect();
+pub fn addresses_of(instance: &DBInstance, groups: &[ReadOnlyGroup]) -> Addresses {
+    let mut out = Addresses::default();
+    let mut take = |entry: Option<Result<Address, String>>| match entry {
+        Some(Ok(a)) => out.usable.push(a),
+        Some(Err(e)) => out.unusable.push(e),
+        None => {}
+    };
+    for n in instance.net_info() {
+        let kind = match n.NetType.as_deref() {
+            Some("public") => AddressKind::Public,
+            _ => AddressKind::Private,
+        };
+        take(from_net_info(kind, n));
+    }
     if instance.is_readonly() {
         for group in groups
             .iter()
             .filter(|g| g.members().any(|m| m == instance.id()))
         {
             for n in group.net_info() {
-                if let Some(mut a) = from_net_info(AddressKind::Group, n) {
-                    a.group_id = Some(clean(group.id()));
-                    a.group_name = Some(clean(group.name())).filter(|n| !n.is_empty());
-                    out.push(a);
-                }
+                take(from_net_info(AddressKind::Group, n).map(|r| {
+                    r.map(|mut a| {
+                        a.group_id = Some(clean(group.id()));
+                        a.group_name = Some(clean(group.name())).filter(|n| !n.is_empty());
+                        a
+                    })
+                }));
             }
         }
     }
-    out.dedup_by(|a, b| a.ip == b.ip && a.kind == b.kind);
+    out.usable.dedup_by(|a, b| a.ip == b.ip && a.kind == b.kind);
     out
 }
 
@@ -192,23 +208,16 @@ pub fn choose(
     spec: &AddressSpec,
 ) -> Result<Address, String> {
     match spec {
-        AddressSpec::Ip(ip) => {
-            let wanted = ip.to_string();
-            addresses
-                .iter()
-                .find(|a| {
-                    a.ip.parse::<IpAddr>()
-                        .map(|x| x == *ip)
-                        .unwrap_or(a.ip == wanted)
-                })
-                .cloned()
-                .ok_or_else(|| {
-                    format!(
-                        "{wanted} is not an address of {instance_id}; choose one of its own: {}",
-                        list(addresses)
-                    )
-                })
-        }
+        AddressSpec::Ip(ip) => addresses
+            .iter()
+            .find(|a| a.ip == *ip)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "{ip} is not an address of {instance_id}; choose one of its own: {}",
+                    list(addresses)
+                )
+            }),
         AddressSpec::Kind(AddressKind::Group) if !is_readonly => Err(format!(
             "{instance_id} is a primary: 'group' applies to read-only instances; use private or public"
         )),
@@ -249,7 +258,10 @@ mod tests {
         DBInstance {
             DBInstanceId: Some("postgres-6bwgamo3".into()),
             DBInstanceType: Some("primary".into()),
-            DBInstanceNetInfo: Some(vec![net("10.6.0.4", "private"), net("43.1.2.3", "public")]),
+            DBInstanceNetInfo: Some(vec![
+                net("10.6.0.4", "private"),
+                net("203.0.113.3", "public"),
+            ]),
             ..Default::default()
         }
     }
@@ -290,7 +302,7 @@ mod tests {
 
     #[test]
     fn primary_offers_private_and_public() {
-        let a = addresses_of(&primary(), &[]);
+        let a = addresses_of(&primary(), &[]).usable;
         assert_eq!(a.len(), 2);
         let pick = |s: &str| {
             choose(
@@ -300,14 +312,17 @@ mod tests {
                 &AddressSpec::parse(s).expect("spec"),
             )
         };
-        assert_eq!(pick("private").expect("private").ip, "10.6.0.4");
-        assert_eq!(pick("public").expect("public").ip, "43.1.2.3");
-        assert_eq!(pick("43.1.2.3").expect("ip").kind, AddressKind::Public);
+        assert_eq!(pick("private").expect("private").ip.to_string(), "10.6.0.4");
+        assert_eq!(
+            pick("public").expect("public").ip.to_string(),
+            "203.0.113.3"
+        );
+        assert_eq!(pick("203.0.113.3").expect("ip").kind, AddressKind::Public);
         let e = pick("group").expect_err("group on primary");
         assert!(e.contains("is a primary"), "{e}");
         let e = pick("10.9.9.9").expect_err("foreign ip");
         assert!(
-            e.contains("private 10.6.0.4") && e.contains("public 43.1.2.3"),
+            e.contains("private 10.6.0.4") && e.contains("public 203.0.113.3"),
             "{e}"
         );
     }
@@ -315,9 +330,9 @@ mod tests {
     #[test]
     fn replica_offers_own_ip_and_its_groups_only() {
         let (ro, groups) = replica();
-        let a = addresses_of(&ro, &groups);
+        let a = addresses_of(&ro, &groups).usable;
         assert_eq!(
-            a.iter().map(|a| a.ip.as_str()).collect::<Vec<_>>(),
+            a.iter().map(|a| a.ip.to_string()).collect::<Vec<_>>(),
             ["10.6.0.9", "10.6.0.20"]
         );
         let g = choose(
@@ -344,6 +359,24 @@ mod tests {
                 &AddressSpec::parse("10.6.0.30").expect("ip")
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn an_entry_that_is_not_an_ip_is_kept_apart_and_never_offered() {
+        let mut p = primary();
+        p.DBInstanceNetInfo = Some(vec![
+            net("10.66.0.1\u{1b}[2J\u{202e}", "private"),
+            net("10.6.0.4", "private"),
+        ]);
+        let a = addresses_of(&p, &[]);
+        assert_eq!(a.usable.len(), 1);
+        assert_eq!(a.usable[0].ip.to_string(), "10.6.0.4");
+        assert_eq!(a.unusable.len(), 1);
+        assert!(
+            a.unusable[0].contains("not an IP") && !a.unusable[0].contains('\u{1b}'),
+            "{:?}",
+            a.unusable
         );
     }
 

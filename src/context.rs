@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use crate::api::{self, Client, ClientOptions, Endpoint};
 use crate::credentials::{self, Credential, CredentialSource};
-use crate::ops::{OpsError, Session};
-use crate::store::config::{Config, ConfigFile};
-use crate::store::{Journal, Paths};
+use crate::ops::{OpsError, Reach, Session};
+use crate::store::config::Config;
+use crate::store::{Paths, Store};
 use crate::validate;
 
 /// Options every command accepts.
@@ -28,16 +28,17 @@ pub enum CredentialChoice {
 }
 
 pub struct Context {
-    pub paths: Paths,
-    pub config_file: ConfigFile,
+    pub store: Store,
+    /// What the person chose, as read at start.
     pub config: Config,
-    pub journal: Journal,
     pub globals: Globals,
     pub credentials: CredentialChoice,
     /// Overrides the client's defaults (timeouts, polling); tests and the demo tune these.
     pub client_options: Option<ClientOptions>,
-    /// Addresses reached through a tunnel or local stand-in (PGSSL_ADDRESS_MAP).
-    pub address_map: crate::ops::AddressMap,
+    /// How TLS checks reach addresses (PGSSL_ADDRESS_MAP; the demo's stand-in).
+    pub reach: Reach,
+    /// Things to say once at start (a config migrated to the new layout).
+    pub notes: Vec<String>,
 }
 
 /// A session plus what the person should be told about how it was made.
@@ -58,25 +59,29 @@ impl Context {
         if let Some(e) = &globals.endpoint {
             Endpoint::parse(e).map_err(OpsError::Invalid)?;
         }
-        let config_file = ConfigFile::new(paths.config_file())
-            .with_cache(paths.data_dir.join("config-cache.json"));
-        let config = config_file
-            .load()
-            .map_err(|e| OpsError::Invalid(e.to_string()))?;
-        let address_map = match std::env::var("PGSSL_ADDRESS_MAP") {
-            Ok(text) => crate::ops::parse_address_map(&text)
+        let store = Store::new(paths);
+        let mut config = store.config.load()?;
+        let mut notes = Vec::new();
+        if let Some(note) = store.migrate(&config)? {
+            notes.push(note);
+            config = store.config.load()?;
+        }
+        let map = match std::env::var("PGSSL_ADDRESS_MAP") {
+            Ok(text) => crate::ops::verify::parse_address_map(&text)
                 .map_err(|e| OpsError::Invalid(format!("PGSSL_ADDRESS_MAP: {e}")))?,
             Err(_) => Vec::new(),
         };
         Ok(Context {
-            address_map,
-            journal: Journal::new(paths.journal_file()),
-            config_file,
+            reach: Reach {
+                map,
+                loopback_only: false,
+            },
+            store,
             config,
-            paths,
             globals,
             credentials: CredentialChoice::Chain,
             client_options: None,
+            notes,
         })
     }
 
@@ -129,8 +134,9 @@ impl Context {
         Ok(Opened {
             session: Session {
                 client,
-                journal: self.journal.clone(),
                 source,
+                store: self.store.clone(),
+                reach: self.reach.clone(),
             },
             banner,
             warnings,
@@ -146,7 +152,7 @@ impl Context {
         credential_region: Option<&str>,
     ) -> Result<String, OpsError> {
         if let Some(r) = &self.globals.region {
-            return Ok(r.clone());
+            return validate::region(r).map_err(OpsError::Invalid);
         }
         if let Some(saved) = instance_id.and_then(|id| self.config.instance(id)) {
             return Ok(saved.region.clone());

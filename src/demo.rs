@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::context::{Context, CredentialChoice, Globals};
 use crate::credentials::{Credential, CredentialSource};
-use crate::ops::{self, OpsError};
+use crate::ops::{self, OpsError, Reach};
 use crate::store::{Paths, ensure_private_dir};
 use pgssl_emulator::{self as emulator, EmulatorConfig, FaultArgs, Faults, Fleet, LogFn, Running};
 
@@ -109,26 +109,21 @@ pub async fn start(
         readonly: globals.readonly,
     };
     let mut ctx = Context::load(paths, globals)?;
-    ctx.address_map = address_map;
+    // The demo never connects outside this machine: only the stand-in is checked.
+    ctx.reach = Reach {
+        map: address_map,
+        loopback_only: true,
+    };
     let credential = Credential::new(&key.secret_id, key.secret_key.expose(), None)
         .map_err(|e| OpsError::Invalid(e.to_string()))?;
     ctx.credentials = CredentialChoice::Fixed(credential, CredentialSource::Demo);
 
     // Seed the throwaway config with the fleet, as `instances import` would.
     let opened = ctx.open()?;
-    let mut saved = Vec::new();
-    for region in &regions {
-        saved.extend(ops::discover(&opened.session.client, region).await?);
-    }
-    ctx.config_file
-        .update(|c| {
-            c.region = Some("ap-guangzhou".into());
-            c.import(saved, &regions);
-        })
-        .map_err(|e| OpsError::Invalid(e.to_string()))?;
-    ctx.config = ctx
-        .config_file
-        .load()
-        .map_err(|e| OpsError::Invalid(e.to_string()))?;
+    ops::inventory::import(&opened.session, &regions).await?;
+    ctx.store
+        .config
+        .update(|c| c.region = Some("ap-guangzhou".into()))?;
+    ctx.config = ctx.store.config.load()?;
     Ok((demo, ctx))
 }

@@ -12,6 +12,7 @@ pub mod context;
 pub mod credentials;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod domain;
 pub mod ops;
 pub mod probe;
 pub mod store;

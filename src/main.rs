@@ -1,7 +1,7 @@
 //! Parse arguments, pick the face (TUI or CLI), run it, exit with its code.
 
 use clap::Parser;
-use pgssl::cli::{self, Cli, Command, StdStreams};
+use pgssl::cli::{self, Cli, Command, Options, StdStreams};
 use pgssl::context::{Context, Globals};
 use pgssl::ops::OpsError;
 use pgssl::store::Paths;
@@ -25,10 +25,10 @@ fn main() {
 }
 
 async fn run(args: Cli) -> i32 {
-    let output = args.global.output;
+    let options = args.options();
     let mut streams = StdStreams::default();
-    let mut io = streams.io(output);
-    let command = match args.command {
+    let mut io = streams.io(options.output);
+    match args.command {
         #[cfg(feature = "demo")]
         Some(Command::Emulator(e)) => {
             return match pgssl_emulator::run(e).await {
@@ -44,68 +44,26 @@ async fn run(args: Cli) -> i32 {
             eprintln!("error: {}", cli::NOT_BUILT);
             return 2;
         }
-        other => other,
-    };
-    let globals = Globals {
-        profile: args.global.profile.clone(),
-        region: args.global.region.clone(),
-        endpoint: args.global.endpoint.clone(),
-        readonly: args.global.readonly,
-    };
-    #[cfg(not(feature = "demo"))]
-    if args.global.demo {
-        eprintln!("error: {}", cli::NOT_BUILT);
-        return 2;
+        _ => {}
     }
-    #[cfg(not(feature = "demo"))]
-    let started = Paths::from_env()
-        .map_err(OpsError::Invalid)
-        .and_then(|paths| Context::load(paths, globals))
-        .map(|ctx| (None::<std::convert::Infallible>, ctx));
-    #[cfg(feature = "demo")]
-    let started = if args.global.demo {
-        let with_postgres = matches!(
-            command,
-            None | Some(Command::Tui) | Some(Command::Verify(_)) | Some(Command::Ssl(_))
-        );
-        pgssl::demo::start(None, globals, with_postgres)
-            .await
-            .map(|(demo, ctx)| (Some(demo), ctx))
-    } else {
-        Paths::from_env()
-            .map_err(OpsError::Invalid)
-            .and_then(|paths| Context::load(paths, globals))
-            .map(|ctx| (None, ctx))
+    let globals = Globals {
+        profile: options.profile.clone(),
+        region: options.region.clone(),
+        endpoint: options.endpoint.clone(),
+        readonly: options.readonly,
     };
-    let (demo, ctx) = match started {
+    let tui = matches!(args.command, None | Some(Command::Tui(_)));
+    // The PostgreSQL stand-in only helps the commands that can reach it.
+    let with_postgres = tui || matches!(args.command, Some(Command::Verify(_) | Command::Ssl(_)));
+    let (demo, ctx) = match start(&options, globals, with_postgres).await {
         Ok(s) => s,
         Err(e) => return cli::report_error(&mut io, &e),
     };
-    #[cfg(feature = "demo")]
-    let note = demo
-        .as_ref()
-        .map(|d| d.note.clone())
-        .filter(|n| !n.is_empty());
-    #[cfg(not(feature = "demo"))]
-    let note: Option<String> = demo.map(|never| match never {});
-    match command {
-        Some(Command::Tui) | None => {
-            let options = pgssl::tui::Options {
-                readonly: args.global.readonly,
-                label: if args.global.demo {
-                    "demo".into()
-                } else {
-                    String::new()
-                },
-                note,
-                follow: pgssl::ops::FollowOptions {
-                    poll: std::time::Duration::from_secs(if args.global.demo { 1 } else { 2 }),
-                    ..Default::default()
-                },
-            };
-            pgssl::tui::run(ctx, options).await
-        }
-        Some(command) => {
+    let note = demo.as_ref().map(demo_note).filter(|n| !n.is_empty());
+    // `demo` lives until the face returns: dropping it stops the emulator and removes
+    // the demo's temp files.
+    let code = match args.command {
+        Some(command) if !tui => {
             if let Some(n) = &note {
                 eprintln!("demo: {n}");
             }
@@ -114,5 +72,66 @@ async fn run(args: Cli) -> i32 {
                 Err(e) => cli::report_error(&mut io, &e),
             }
         }
+        _ => {
+            let tui_options = pgssl::tui::Options {
+                readonly: options.readonly,
+                label: if options.demo {
+                    "demo".into()
+                } else {
+                    String::new()
+                },
+                note,
+                follow: pgssl::ops::FollowOptions {
+                    poll: std::time::Duration::from_secs(if options.demo { 1 } else { 2 }),
+                    ..Default::default()
+                },
+            };
+            pgssl::tui::run(ctx, tui_options).await
+        }
+    };
+    drop(demo);
+    code
+}
+
+#[cfg(feature = "demo")]
+type DemoGuard = pgssl::demo::Demo;
+#[cfg(not(feature = "demo"))]
+type DemoGuard = std::convert::Infallible;
+
+#[cfg(feature = "demo")]
+fn demo_note(d: &DemoGuard) -> String {
+    d.note.clone()
+}
+
+#[cfg(not(feature = "demo"))]
+fn demo_note(d: &DemoGuard) -> String {
+    match *d {}
+}
+
+/// The context to run in: the user's files, or the demo's (with its guard).
+#[cfg(feature = "demo")]
+async fn start(
+    options: &Options,
+    globals: Globals,
+    with_postgres: bool,
+) -> Result<(Option<DemoGuard>, Context), OpsError> {
+    if options.demo {
+        let (demo, ctx) = pgssl::demo::start(None, globals, with_postgres).await?;
+        return Ok((Some(demo), ctx));
     }
+    let paths = Paths::from_env().map_err(OpsError::Invalid)?;
+    Ok((None, Context::load(paths, globals)?))
+}
+
+#[cfg(not(feature = "demo"))]
+async fn start(
+    options: &Options,
+    globals: Globals,
+    _with_postgres: bool,
+) -> Result<(Option<DemoGuard>, Context), OpsError> {
+    if options.demo {
+        return Err(OpsError::Invalid(cli::NOT_BUILT.into()));
+    }
+    let paths = Paths::from_env().map_err(OpsError::Invalid)?;
+    Ok((None, Context::load(paths, globals)?))
 }

@@ -162,6 +162,36 @@ impl Default for Timeouts {
     }
 }
 
+/// What a check concluded, in one word (`verify-full`, `verify-ca`, `failed`, `no-ssl`,
+/// `unreachable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyResult {
+    VerifyFull,
+    VerifyCa,
+    Failed,
+    NoSsl,
+    Unreachable,
+}
+
+impl VerifyResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyResult::VerifyFull => "verify-full",
+            VerifyResult::VerifyCa => "verify-ca",
+            VerifyResult::Failed => "failed",
+            VerifyResult::NoSsl => "no-ssl",
+            VerifyResult::Unreachable => "unreachable",
+        }
+    }
+}
+
+impl std::fmt::Display for VerifyResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The verdict of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", content = "detail", rename_all = "kebab-case")]
@@ -188,14 +218,14 @@ impl Verdict {
         }
     }
 
-    /// Short word for the journal and the log.
-    pub fn word(&self) -> &'static str {
+    /// The verdict without its detail, for the journal and the log.
+    pub fn result(&self) -> VerifyResult {
         match self {
-            Verdict::VerifyFull => "verify-full",
-            Verdict::VerifyCa(_) => "verify-ca",
-            Verdict::Failed(_) => "failed",
-            Verdict::NoSsl => "no-ssl",
-            Verdict::Unreachable(_) => "unreachable",
+            Verdict::VerifyFull => VerifyResult::VerifyFull,
+            Verdict::VerifyCa(_) => VerifyResult::VerifyCa,
+            Verdict::Failed(_) => VerifyResult::Failed,
+            Verdict::NoSsl => VerifyResult::NoSsl,
+            Verdict::Unreachable(_) => VerifyResult::Unreachable,
         }
     }
 

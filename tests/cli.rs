@@ -120,7 +120,9 @@ fn enable_wait_journals_the_whole_story() {
     let entry: serde_json::Value =
         serde_json::from_str(json.stdout.lines().next().expect("line")).expect("json");
     assert_eq!(entry["outcome"]["outcome"], "ok");
-    assert_eq!(entry["task"][1], "Success");
+    // Named fields, not a tuple.
+    assert_eq!(entry["task"]["status"], "Success");
+    assert_eq!(entry["task"]["task_id"], 100017);
 }
 
 #[test]
@@ -521,7 +523,12 @@ fn dry_run_prints_the_signed_request_and_sends_nothing() {
         ],
     ));
     r.ok();
-    assert_eq!(emu.total(), 0, "nothing reached the server");
+    // A dry run reads the instance, as a real run does, and sends no change.
+    assert_eq!(
+        emu.count("ModifyDBInstanceSSLConfig"),
+        0,
+        "no change reached the server"
+    );
     assert!(!sb.journal_file().exists());
     let out = &r.stdout;
     assert!(out.starts_with(&format!("POST {ep}/\n")), "{out}");
@@ -546,7 +553,7 @@ fn dry_run_prints_the_signed_request_and_sends_nothing() {
     assert!(!r.all().contains(emu.key().secret_key.expose()));
     assert!(!r.all().contains("sts-session-token-value"));
 
-    // A keyword needs the saved instance when nothing may be sent.
+    // A keyword is resolved from the fresh read, as in a real run.
     let r = sb.run(&base(
         &ep,
         &[
@@ -558,8 +565,99 @@ fn dry_run_prints_the_signed_request_and_sends_nothing() {
             "--dry-run",
         ],
     ));
-    assert_eq!(r.code, 2);
-    assert!(r.error_line().contains("save the instance first"), "{r:#?}");
+    r.ok();
+    assert!(
+        r.stdout.contains(r#""ConnectAddress":"10.6.0.4""#),
+        "{r:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+}
+
+#[test]
+fn a_dry_run_refuses_exactly_what_a_real_run_refuses() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    sb.run(&base(&ep, &["instances", "add", PRIMARY])).ok();
+    // An IP that is not the instance's: refused the same way, dry or not, nothing sent.
+    let foreign = ["ssl", "enable", PRIMARY, "--address", "10.9.9.9", "--yes"];
+    let real = sb.run(&base(&ep, &foreign));
+    let mut dry_args = foreign.to_vec();
+    dry_args.push("--dry-run");
+    let dry = sb.run(&base(&ep, &dry_args));
+    assert_eq!((real.code, dry.code), (2, 2), "{real:#?} {dry:#?}");
+    assert_eq!(real.error_line(), dry.error_line());
+    assert!(
+        dry.error_line()
+            .contains("10.9.9.9 is not an address of postgres-6bwgamo3"),
+        "{dry:#?}"
+    );
+    // A busy instance: the same refusal too.
+    let busy = [
+        "ssl",
+        "disable",
+        "postgres-w2c6r9tm",
+        "--yes",
+        "--region",
+        "ap-shanghai",
+    ];
+    let real = sb.run(&base(&ep, &busy));
+    let mut dry_args = busy.to_vec();
+    dry_args.push("--dry-run");
+    let dry = sb.run(&base(&ep, &dry_args));
+    assert_eq!((real.code, dry.code), (2, 2), "{real:#?} {dry:#?}");
+    assert_eq!(real.error_line(), dry.error_line());
+    assert!(
+        dry.error_line().contains("'restarting', not running"),
+        "{dry:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+    assert!(!sb.journal_file().exists());
+}
+
+#[test]
+fn a_json_dry_run_prints_one_valid_document() {
+    let emu = Emu::start(faults(), 1);
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("TENCENTCLOUD_TOKEN", "sts-session-token-value");
+    let ep = emu.endpoint();
+    let r = sb.run(&base(
+        &ep,
+        &[
+            "--output",
+            "json",
+            "ssl",
+            "enable",
+            PRIMARY,
+            "--address",
+            "public",
+            "--dry-run",
+        ],
+    ));
+    r.ok();
+    let j = r.json();
+    assert_eq!(j["dry_run"], true);
+    let request = &j["request"];
+    assert_eq!(request["method"], "POST");
+    let body: serde_json::Value =
+        serde_json::from_str(request["body"].as_str().expect("body")).expect("the body is JSON");
+    assert_eq!(body["DBInstanceId"], PRIMARY);
+    assert_eq!(body["SSLEnabled"], true);
+    let headers = request["headers"].to_string();
+    assert!(headers.contains("ModifyDBInstanceSSLConfig"), "{headers}");
+    assert!(!r.all().contains(emu.key().secret_key.expose()));
+    assert!(!r.all().contains("sts-session-token-value"));
+    assert!(
+        !r.all().contains(&emu.key().secret_id),
+        "the SecretId is masked"
+    );
+    assert!(
+        j["plan"]
+            .to_string()
+            .contains("SSL new:  on, protecting public"),
+        "{j}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
 }
 
 #[test]

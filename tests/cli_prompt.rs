@@ -28,11 +28,12 @@ fn run_with_answer(emu: &Emu, sb: &Sandbox, answer: &str) -> (i32, String) {
         config_dir: sb.dir.path().join("config"),
         data_dir: sb.dir.path().join("data"),
     };
+    let options = cli.options();
     let mut ctx = Context::load(
         paths,
         Globals {
-            region: cli.global.region.clone(),
-            endpoint: cli.global.endpoint.clone(),
+            region: options.region,
+            endpoint: options.endpoint,
             ..Default::default()
         },
     )

@@ -1,11 +1,11 @@
 //! A hostile fleet (escape sequences, bidi overrides, C1 controls, 300-character names,
-//! empty fields) goes through the emulator, the CLI, the config and the TUI: nothing
+//! empty fields) goes through the emulator, the CLI, the saved files and the TUI: nothing
 //! unsafe reaches stdout, stderr, the saved files or the screen, and nothing panics.
 
 mod common;
 
 use common::{Emu, Sandbox};
-use pgssl::store::config::ConfigFile;
+use pgssl::store::{ConfigFile, InventoryFile};
 use pgssl::tui::app::{App, Msg};
 use pgssl_emulator::{FaultArgs, Fleet};
 use ratatui::Terminal;
@@ -68,8 +68,11 @@ fn a_hostile_fleet_is_harmless_everywhere() {
     }
     let config = std::fs::read_to_string(sb.config_file()).expect("config");
     assert_safe("config.toml", &config);
+    let inventory = sb.dir.path().join("data/inventory.json");
+    let learned = std::fs::read_to_string(&inventory).expect("inventory");
+    assert_safe("inventory.json", &learned);
     assert!(
-        config.contains("\\x1b[2J"),
+        learned.contains("\\x1b[2J"),
         "escapes are kept visible, not dropped"
     );
 
@@ -77,8 +80,13 @@ fn a_hostile_fleet_is_harmless_everywhere() {
     let loaded = ConfigFile::new(sb.config_file())
         .load()
         .expect("config loads");
-    assert_eq!(loaded.instances.len(), 7);
-    let mut app = App::new(loaded.instances, vec![], false);
+    assert_eq!(loaded.instances().len(), 7);
+    let learned = InventoryFile::new(inventory)
+        .load()
+        .expect("inventory loads")
+        .into_map();
+    assert_eq!(learned.len(), 7);
+    let mut app = App::new(loaded.instances().to_vec(), learned, vec![], false);
     for (w, h) in [(80u16, 24u16), (120, 40)] {
         app.update(Msg::Resize(w, h));
         for _ in 0..7 {

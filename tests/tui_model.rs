@@ -1,11 +1,14 @@
 //! The TUI without a terminal: keys in, state and commands out; and every screen drawn on
 //! ratatui's TestBackend (snapshots at 80x24 and 120x40, NO_COLOR, too small, hostile text).
 
+use std::collections::HashMap;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgssl::addresses::{Address, AddressKind};
-use pgssl::ops::Applied;
-use pgssl::store::config::{SavedInstance, SavedSsl};
-use pgssl::tui::app::{App, Cmd, LogItem, Msg, Overlay};
+use pgssl::domain::{Instance, InstanceKind, InstanceStatus, SslSeen, SslState, Task, TaskStatus};
+use pgssl::ops::{FollowEnd, Intent, Plan, Sent, plan};
+use pgssl::store::SavedInstance;
+use pgssl::tui::app::{App, ChangeEvent, Cmd, Msg, Overlay, Shown};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -13,7 +16,7 @@ use ratatui::style::{Color, Modifier};
 fn addr(kind: AddressKind, ip: &str, group: Option<&str>) -> Address {
     Address {
         kind,
-        ip: ip.into(),
+        ip: ip.parse().expect("ip"),
         port: Some(5432),
         dns: None,
         status: Some("opened".into()),
@@ -22,68 +25,94 @@ fn addr(kind: AddressKind, ip: &str, group: Option<&str>) -> Address {
     }
 }
 
-fn fleet() -> Vec<SavedInstance> {
-    vec![
-        SavedInstance {
-            id: "postgres-6bwgamo3".into(),
-            region: "ap-guangzhou".into(),
-            name: "orders-db".into(),
-            kind: Some("primary".into()),
-            status: Some("running".into()),
-            addresses: vec![
-                addr(AddressKind::Private, "10.6.0.4", None),
-                addr(AddressKind::Public, "43.139.20.17", None),
-            ],
-            ssl: Some(SavedSsl {
-                enabled: false,
-                connect_address: None,
-                ca_url: Some("http://127.0.0.1:9/ssl/ca.pem".into()),
-                checked: "2026-11-28T04:00:00Z".into(),
-            }),
-            ..Default::default()
+const READ: &str = "2026-11-28T04:00:00Z";
+
+fn ssl(enabled: bool, protected: Option<&str>) -> Option<SslSeen> {
+    Some(SslSeen {
+        state: SslState {
+            enabled,
+            protected: protected.map(|p| p.parse().expect("ip")),
+            ca_url: Some("http://127.0.0.1:9/ssl/ca.pem".into()),
         },
-        SavedInstance {
-            id: "pgro-ro9x2k1q".into(),
-            region: "ap-guangzhou".into(),
-            name: "orders-db-ro-1".into(),
-            kind: Some("readonly".into()),
-            master: Some("postgres-6bwgamo3".into()),
-            status: Some("running".into()),
-            addresses: vec![
-                addr(AddressKind::Private, "10.6.0.9", None),
-                addr(AddressKind::Group, "10.6.0.20", Some("orders-readers")),
-            ],
-            ssl: None,
-        },
-        SavedInstance {
-            id: "postgres-5gevh7gr".into(),
-            region: "ap-guangzhou".into(),
-            name: "billing".into(),
-            kind: Some("primary".into()),
-            status: Some("running".into()),
-            addresses: vec![addr(AddressKind::Private, "10.6.1.21", None)],
-            ssl: Some(SavedSsl {
-                enabled: true,
-                connect_address: Some("10.6.1.21".into()),
-                ca_url: None,
-                checked: "2026-11-28T04:00:00Z".into(),
-            }),
-            ..Default::default()
-        },
-        SavedInstance {
-            id: "postgres-w2c6r9tm".into(),
-            region: "ap-shanghai".into(),
-            name: "users".into(),
-            kind: Some("primary".into()),
-            status: Some("restarting".into()),
-            addresses: vec![addr(AddressKind::Private, "172.16.9.3", None)],
-            ..Default::default()
-        },
-    ]
+        read_at: READ.into(),
+    })
+}
+
+fn instance(id: &str, region: &str, name: &str, kind: InstanceKind, status: &str) -> Instance {
+    Instance {
+        id: id.into(),
+        region: region.into(),
+        name: name.into(),
+        kind,
+        status: InstanceStatus::from_api(status),
+        master: None,
+        addresses: vec![],
+        unusable: vec![],
+        ssl: None,
+        read_at: READ.into(),
+    }
+}
+
+fn fleet() -> Vec<Instance> {
+    let mut primary = instance(
+        "postgres-6bwgamo3",
+        "ap-guangzhou",
+        "orders-db",
+        InstanceKind::Primary,
+        "running",
+    );
+    primary.addresses = vec![
+        addr(AddressKind::Private, "10.6.0.4", None),
+        addr(AddressKind::Public, "203.0.113.17", None),
+    ];
+    primary.ssl = ssl(false, None);
+    let mut ro = instance(
+        "pgro-ro9x2k1q",
+        "ap-guangzhou",
+        "orders-db-ro-1",
+        InstanceKind::ReadOnly,
+        "running",
+    );
+    ro.master = Some("postgres-6bwgamo3".into());
+    ro.addresses = vec![
+        addr(AddressKind::Private, "10.6.0.9", None),
+        addr(AddressKind::Group, "10.6.0.20", Some("orders-readers")),
+    ];
+    let mut billing = instance(
+        "postgres-5gevh7gr",
+        "ap-guangzhou",
+        "billing",
+        InstanceKind::Primary,
+        "running",
+    );
+    billing.addresses = vec![addr(AddressKind::Private, "10.6.1.21", None)];
+    billing.ssl = ssl(true, Some("10.6.1.21"));
+    let mut users = instance(
+        "postgres-w2c6r9tm",
+        "ap-shanghai",
+        "users",
+        InstanceKind::Primary,
+        "restarting",
+    );
+    users.addresses = vec![addr(AddressKind::Private, "172.16.9.3", None)];
+    vec![primary, ro, billing, users]
+}
+
+fn app_of(fleet: Vec<Instance>, readonly: bool) -> App {
+    let saved = fleet
+        .iter()
+        .map(|i| SavedInstance {
+            id: i.id.clone(),
+            region: i.region.clone(),
+            name: None,
+        })
+        .collect();
+    let learned: HashMap<String, Instance> = fleet.into_iter().map(|i| (i.id.clone(), i)).collect();
+    App::new(saved, learned, vec![], readonly)
 }
 
 fn app() -> App {
-    let mut app = App::new(fleet(), vec![], false);
+    let mut app = app_of(fleet(), false);
     app.size = (80, 24);
     app
 }
@@ -103,7 +132,48 @@ fn select(app: &mut App, id: &str) {
     app.update(key(KeyCode::Char('/')));
     chars(app, id);
     app.update(key(KeyCode::Enter));
-    assert_eq!(app.selected_row().map(|r| r.inst.id.as_str()), Some(id));
+    assert_eq!(app.selected_row().map(|r| r.id()), Some(id));
+}
+
+/// What the core's `prepare` answers, planned from `fresh` (the read it made).
+fn prepared(intent: &Intent, fresh: &Instance) -> Msg {
+    Msg::Prepared {
+        intent: intent.clone(),
+        result: plan::plan(fresh, &intent.want).map_err(pgssl::ops::OpsError::Invalid),
+    }
+}
+
+/// Enter on the form: it asks the core to prepare; the core answers from `fresh`; the
+/// dialog is drawn. Returns the intent.
+fn submit_with(a: &mut App, fresh: &Instance) -> Intent {
+    let cmds = a.update(key(KeyCode::Enter));
+    let [Cmd::Prepare(intent)] = cmds.as_slice() else {
+        panic!("the form asks for a fresh plan: {cmds:?}")
+    };
+    let intent = intent.clone();
+    a.update(prepared(&intent, fresh));
+    a.drawn();
+    intent
+}
+
+fn learned(a: &App, id: &str) -> Instance {
+    a.row(id).and_then(|r| r.learned.clone()).expect("learned")
+}
+
+fn submit(a: &mut App) -> Intent {
+    let id = match &a.overlay {
+        Overlay::Form(f) => f.instance_id.clone(),
+        other => panic!("not the form: {other:?}"),
+    };
+    let fresh = learned(a, &id);
+    submit_with(a, &fresh)
+}
+
+fn sent_plan(cmds: &[Cmd]) -> &Plan {
+    match cmds {
+        [Cmd::Execute(plan)] => plan,
+        other => panic!("expected one Execute: {other:?}"),
+    }
 }
 
 #[test]
@@ -115,21 +185,124 @@ fn y_sends_exactly_one_change_with_the_chosen_address() {
     // Move to the address list and pick the public IP.
     a.update(key(KeyCode::Tab));
     a.update(key(KeyCode::Down));
-    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    submit(&mut a);
     assert!(matches!(a.overlay, Overlay::Confirm(..)));
     let cmds = a.update(key(KeyCode::Char('y')));
-    assert_eq!(cmds.len(), 1);
-    let Cmd::Send(change) = &cmds[0] else {
-        panic!("{cmds:?}")
-    };
-    let req = change.request();
+    let req = sent_plan(&cmds).request();
     assert_eq!(req.DBInstanceId, "postgres-6bwgamo3");
     assert!(req.SSLEnabled);
-    assert_eq!(req.ConnectAddress.as_deref(), Some("43.139.20.17"));
+    assert_eq!(req.ConnectAddress.as_deref(), Some("203.0.113.17"));
     assert!(a.inflight.contains("postgres-6bwgamo3"));
     assert!(matches!(a.overlay, Overlay::None));
     // A second Enter on the same instance while in flight opens nothing.
     assert!(a.update(key(KeyCode::Enter)).is_empty());
+}
+
+#[test]
+fn the_confirm_never_sends_a_plan_it_did_not_show() {
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Tab)); // the private IP is chosen
+    let cmds = a.update(key(KeyCode::Enter));
+    let [Cmd::Prepare(intent)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    let intent = intent.clone();
+    // Until the fresh read is back there is nothing to send.
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty());
+    let old = learned(&a, "postgres-6bwgamo3");
+    a.update(prepared(&intent, &old));
+    // The plan has not been drawn yet: y waits for it.
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty());
+    a.drawn();
+    let Overlay::Confirm(c) = &a.overlay else {
+        panic!()
+    };
+    let Shown::Change(shown) = &c.shown else {
+        panic!("{:?}", c.shown)
+    };
+    assert_eq!(
+        shown.current().map(SslState::describe).as_deref(),
+        Some("off")
+    );
+
+    // Meanwhile someone turned SSL on for the public IP: a fresher read lands.
+    let mut fresh = old.clone();
+    fresh.ssl = Some(SslSeen {
+        state: SslState {
+            enabled: true,
+            protected: Some("203.0.113.17".parse().expect("ip")),
+            ca_url: None,
+        },
+        read_at: "2026-11-28T04:05:00Z".into(),
+    });
+    fresh.read_at = "2026-11-28T04:05:00Z".into();
+    a.update(Msg::Refreshed {
+        id: fresh.id.clone(),
+        result: Ok(fresh.clone()),
+    });
+    let Overlay::Confirm(c) = &a.overlay else {
+        panic!()
+    };
+    assert!(c.revised, "the dialog says it changed");
+    let Shown::Change(revised) = &c.shown else {
+        panic!("{:?}", c.shown)
+    };
+    assert_eq!(
+        revised.current().map(SslState::describe).as_deref(),
+        Some("on, protecting 203.0.113.17")
+    );
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains("this is the new plan"), "{screen}");
+    // The new plan is not yet on screen: y does nothing.
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty());
+    assert!(a.notice.as_deref().unwrap_or("").contains("just changed"));
+    a.drawn();
+    let cmds = a.update(key(KeyCode::Char('y')));
+    assert_eq!(
+        sent_plan(&cmds).current(),
+        fresh.ssl_state(),
+        "y sends what was shown"
+    );
+
+    // An older read landing late changes nothing.
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    let mut newer = learned(&a, "postgres-6bwgamo3");
+    newer.read_at = "2026-11-28T05:00:00Z".into();
+    submit_with(&mut a, &newer);
+    let mut stale = learned(&a, "postgres-6bwgamo3");
+    stale.read_at = "2026-11-28T03:00:00Z".into();
+    stale.status = InstanceStatus::from_api("restarting");
+    a.update(Msg::Described {
+        id: stale.id.clone(),
+        result: Ok(stale),
+    });
+    let Overlay::Confirm(c) = &a.overlay else {
+        panic!()
+    };
+    assert!(!c.revised);
+
+    // A fresher read that makes the change impossible leaves nothing to send.
+    let mut busy = learned(&a, "postgres-6bwgamo3");
+    busy.read_at = "2026-11-28T06:00:00Z".into();
+    busy.status = InstanceStatus::from_api("restarting");
+    a.update(Msg::Refreshed {
+        id: busy.id.clone(),
+        result: Ok(busy),
+    });
+    a.drawn();
+    let Overlay::Confirm(c) = &a.overlay else {
+        panic!()
+    };
+    assert!(
+        matches!(&c.shown, Shown::Refused(e) if e.contains("not running")),
+        "{:?}",
+        c.shown
+    );
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty());
 }
 
 #[test]
@@ -143,11 +316,11 @@ fn esc_n_and_enter_in_confirm_never_send() {
         let mut a = app();
         select(&mut a, "postgres-6bwgamo3");
         a.update(key(KeyCode::Enter));
-        a.update(key(KeyCode::Enter));
+        submit(&mut a);
         assert!(matches!(a.overlay, Overlay::Confirm(..)));
         let cmds = a.update(key(back));
         assert!(
-            cmds.iter().all(|c| !matches!(c, Cmd::Send(_))),
+            cmds.iter().all(|c| !matches!(c, Cmd::Execute(_))),
             "{back:?}: {cmds:?}"
         );
         if back != KeyCode::Enter && back != KeyCode::Char(' ') {
@@ -173,7 +346,7 @@ fn an_invalid_form_cannot_be_sent() {
         panic!("still the form: {:?}", a.overlay)
     };
     let row = a.selected_row().expect("row");
-    let problem = form.change(&row.inst).expect_err("foreign IP");
+    let problem = form.problem(row).expect("foreign IP");
     assert!(
         problem.contains("not one of postgres-6bwgamo3's addresses"),
         "{problem}"
@@ -188,7 +361,7 @@ fn an_invalid_form_cannot_be_sent() {
     let mut a = app();
     select(&mut a, "postgres-w2c6r9tm");
     a.update(key(KeyCode::Enter));
-    a.update(key(KeyCode::Enter));
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
     assert!(matches!(a.overlay, Overlay::Form(_)));
 }
 
@@ -207,14 +380,12 @@ fn disabling_greys_out_the_address_and_sends_none() {
     let Overlay::Form(form) = &a.overlay else {
         panic!()
     };
-    assert_eq!(form.field, pgssl::tui::form::Field::Ssl);
-    a.update(key(KeyCode::Enter));
+    assert_eq!(form.field, pgssl::tui::app::form::Field::Ssl);
+    submit(&mut a);
     let cmds = a.update(key(KeyCode::Char('y')));
-    let [Cmd::Send(change)] = cmds.as_slice() else {
-        panic!("{cmds:?}")
-    };
-    assert!(!change.request().SSLEnabled);
-    assert_eq!(change.request().ConnectAddress, None);
+    let req = sent_plan(&cmds).request();
+    assert!(!req.SSLEnabled);
+    assert_eq!(req.ConnectAddress, None);
 }
 
 #[test]
@@ -224,20 +395,17 @@ fn read_only_instances_offer_their_group_address() {
     a.update(key(KeyCode::Enter));
     a.update(key(KeyCode::Tab));
     a.update(key(KeyCode::Down));
-    a.update(key(KeyCode::Enter));
+    submit(&mut a);
     let cmds = a.update(key(KeyCode::Char('y')));
-    let [Cmd::Send(change)] = cmds.as_slice() else {
-        panic!("{cmds:?}")
-    };
     assert_eq!(
-        change.request().ConnectAddress.as_deref(),
+        sent_plan(&cmds).request().ConnectAddress.as_deref(),
         Some("10.6.0.20")
     );
 }
 
 #[test]
 fn readonly_mode_never_sends() {
-    let mut a = App::new(fleet(), vec![], true);
+    let mut a = app_of(fleet(), true);
     assert!(a.update(key(KeyCode::Enter)).is_empty());
     assert!(matches!(a.overlay, Overlay::None));
     assert!(a.notice.as_deref().unwrap_or("").contains("read-only"));
@@ -342,7 +510,7 @@ fn copy_regions_remove_and_add_produce_their_commands() {
         vec![Cmd::Copy(
             a.visible
                 .first()
-                .map(|&i| a.rows[i].inst.id.clone())
+                .map(|&i| a.rows[i].id().to_string())
                 .expect("id")
         )]
     );
@@ -396,60 +564,112 @@ fn copy_regions_remove_and_add_produce_their_commands() {
 }
 
 #[test]
-fn results_flow_into_follow_then_refresh() {
+fn a_change_is_followed_and_its_end_shown() {
     let mut a = app();
-    let cmds = a.update(Msg::Sent {
-        id: "postgres-6bwgamo3".into(),
-        region: "ap-guangzhou".into(),
-        result: Ok(Applied {
-            journal_id: "j1".into(),
-            TaskId: Some(100017),
-            RequestId: "r1".into(),
-        }),
-    });
-    assert!(cmds.contains(&Cmd::Follow {
-        region: "ap-guangzhou".into(),
+    a.inflight.insert("postgres-6bwgamo3".into());
+    let cmds = a.update(Msg::Change(ChangeEvent::Sent(Sent {
+        journal_id: "j1".into(),
         instance_id: "postgres-6bwgamo3".into(),
+        region: "ap-guangzhou".into(),
+        task_id: Some(100017),
+        request_id: "r1".into(),
+    })));
+    assert_eq!(cmds, vec![Cmd::ReloadJournal]);
+    assert!(a.notice.as_deref().unwrap_or("").contains("TaskId 100017"));
+    let task = |status, progress| Task {
         task_id: 100017,
-        journal_id: "j1".into()
+        status,
+        progress: Some(progress),
+        instance_id: Some("postgres-6bwgamo3".into()),
+        task_type: None,
+        start_time: None,
+        end_time: None,
+        message: None,
+        current_step: None,
+    };
+    a.update(Msg::Change(ChangeEvent::Task {
+        instance_id: "postgres-6bwgamo3".into(),
+        task: task(TaskStatus::Running, 40),
     }));
-    let cmds = a.update(Msg::Task {
+    assert_eq!(a.progress[&100017].progress, Some(40));
+    a.update(Msg::Change(ChangeEvent::Settled {
         instance_id: "postgres-6bwgamo3".into(),
-        region: "ap-guangzhou".into(),
-        task_id: 100017,
-        status: "Success".into(),
-        progress: Some(100),
-        done: true,
-    });
-    assert!(cmds.contains(&Cmd::Refresh(vec![(
-        "ap-guangzhou".into(),
-        "postgres-6bwgamo3".into()
-    )])));
-    let cmds = a.update(Msg::Sent {
+        end: FollowEnd::Finished(task(TaskStatus::Success, 100)),
+    }));
+    assert!(a.notice.as_deref().unwrap_or("").contains("ended Success"));
+    let mut now = learned(&a, "postgres-6bwgamo3");
+    now.ssl = ssl(true, Some("10.6.0.4"));
+    a.update(Msg::Change(ChangeEvent::Refreshed(Box::new(now))));
+    assert_eq!(
+        a.row("postgres-6bwgamo3")
+            .and_then(|r| r.ssl())
+            .map(SslState::describe)
+            .as_deref(),
+        Some("on, protecting 10.6.0.4")
+    );
+    assert!(
+        a.inflight.contains("postgres-6bwgamo3"),
+        "in flight until execute returns"
+    );
+    a.update(Msg::Executed {
         id: "postgres-6bwgamo3".into(),
-        region: "ap-guangzhou".into(),
-        result: Err("ModifyDBInstanceSSLConfig: outcome unknown".into()),
+        result: Ok(()),
+    });
+    assert!(!a.inflight.contains("postgres-6bwgamo3"));
+
+    // An unknown outcome is reported, never re-sent.
+    a.inflight.insert("postgres-6bwgamo3".into());
+    let cmds = a.update(Msg::Executed {
+        id: "postgres-6bwgamo3".into(),
+        result: Err(pgssl::ops::OpsError::Invalid(
+            "ModifyDBInstanceSSLConfig: outcome unknown".into(),
+        )),
     });
     assert_eq!(
         cmds,
         vec![Cmd::ReloadJournal],
         "an unknown outcome is never re-sent"
     );
+    assert!(
+        a.notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("outcome unknown")
+    );
 }
 
 #[test]
 fn hostile_text_is_cleaned_as_it_enters_the_model() {
+    // What reaches the model was cleaned where it entered pgssl (the API reader, the
+    // inventory loader); here the inventory file is the way in.
     let mut evil = fleet();
     evil[0].name = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}gnp.exe".into();
     evil[1].name = "x".repeat(300);
     evil[2].name = String::new();
     evil[2].addresses[0].group_name = Some("\u{9b}31m".into());
-    let a = App::new(evil, vec![], false);
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = pgssl::store::InventoryFile::new(dir.path().join("inventory.json"));
+    file.update(|inv| {
+        for i in evil.clone() {
+            inv.learn(i);
+        }
+    })
+    .expect("write");
+    let learned = file.load().expect("load").into_map();
+    let saved = evil
+        .iter()
+        .map(|i| SavedInstance {
+            id: i.id.clone(),
+            region: i.region.clone(),
+            name: None,
+        })
+        .collect();
+    let a = App::new(saved, learned, vec![], false);
     for row in &a.rows {
         assert!(
-            !row.inst.name.chars().any(pgssl::text::is_unsafe),
+            !row.name().chars().any(pgssl::text::is_unsafe),
             "{:?}",
-            row.inst.name
+            row.name()
         );
     }
     for (w, h) in [(80, 24), (120, 40)] {
@@ -474,28 +694,50 @@ fn terminal_for(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
 }
 
 fn with_log(mut a: App) -> App {
-    a.journal = vec![
-        LogItem {
-            time: "2026-11-28T04:51:23Z".into(),
-            instance: "postgres-6bwgamo3".into(),
-            action: "enable 43.139.20.17".into(),
-            task_id: Some(100017),
-            request_id: Some("e39921c1-2d50-4c55-8bca-8bdff0a387e8".into()),
-            status: "Running 40%".into(),
-            error: None,
-            is_change: true,
+    use pgssl::store::journal::{Outcome, Record, RequestInfo, fold};
+    let request = |id: &str, time: &str, instance: &str, address: Option<&str>| {
+        Record::Request(RequestInfo {
+            id: id.into(),
+            time: time.into(),
+            source: "env".into(),
+            SecretId: "AKID****abcd".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            region: "ap-guangzhou".into(),
+            action: pgssl::api::Action::ModifyDBInstanceSSLConfig,
+            DBInstanceId: instance.into(),
+            SSLEnabled: address.is_some(),
+            ConnectAddress: address.map(|a| a.parse().expect("ip")),
+        })
+    };
+    let entries = fold(vec![
+        request("b", "2026-11-28T04:40:02Z", "postgres-5gevh7gr", None),
+        Record::Outcome {
+            id: "b".into(),
+            time: "2026-11-28T04:40:03Z".into(),
+            outcome: Outcome::Error {
+                Code: "OperationDenied.InstanceStatusLimitError".into(),
+                Message: "The instance is busy or not running: wait for its current task to end, then try again.".into(),
+                RequestId: Some("5878440a-028f-4fe4-8786-240665d0105e".into()),
+            },
         },
-        LogItem {
-            time: "2026-11-28T04:40:02Z".into(),
-            instance: "postgres-5gevh7gr".into(),
-            action: "disable".into(),
-            task_id: None,
-            request_id: Some("5878440a-028f-4fe4-8786-240665d0105e".into()),
-            status: "error OperationDenied.InstanceStatusLimitError".into(),
-            error: Some("The instance is busy or not running: wait for its current task to end, then try again.".into()),
-            is_change: true,
+        request("a", "2026-11-28T04:51:23Z", "postgres-6bwgamo3", Some("203.0.113.17")),
+        Record::Outcome {
+            id: "a".into(),
+            time: "2026-11-28T04:51:24Z".into(),
+            outcome: Outcome::Ok {
+                RequestId: "e39921c1-2d50-4c55-8bca-8bdff0a387e8".into(),
+                TaskId: Some(100017),
+            },
         },
-    ];
+        Record::Task {
+            id: "a".into(),
+            time: "2026-11-28T04:51:30Z".into(),
+            TaskId: 100017,
+            Status: TaskStatus::Running,
+            Progress: Some(40),
+        },
+    ]);
+    a.update(Msg::Journal(entries));
     a
 }
 
@@ -515,7 +757,7 @@ fn snapshots_of_every_screen() {
         insta::assert_snapshot!(format!("form_{w}x{h}"), render(&a, w, h));
         a.update(key(KeyCode::Tab));
         a.update(key(KeyCode::Down));
-        a.update(key(KeyCode::Enter));
+        submit(&mut a);
         insta::assert_snapshot!(format!("confirm_{w}x{h}"), render(&a, w, h));
         a.update(key(KeyCode::Esc));
         a.update(key(KeyCode::Esc));

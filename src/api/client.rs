@@ -201,18 +201,17 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The request as text for `--dry-run`: method, URL, headers, body, exactly as signed,
-    /// except that the SecretId in Authorization is masked (so the printout cannot be
-    /// replayed by whoever sees it) and the session token is replaced by its length.
-    pub fn render(&self) -> String {
-        let mut out = format!("POST {}\n", self.url);
-        for (name, value) in &self.headers {
-            match *name {
-                "X-TC-Token" => {
-                    out.push_str(&format!("{name}: <redacted, {} characters>\n", value.len()))
-                }
-                "Authorization" => {
-                    let masked = match sign::parse_authorization(value) {
+    /// The request as `--dry-run` shows it: exactly as signed, except that the SecretId
+    /// in Authorization is masked (so the printout cannot be replayed by whoever sees it)
+    /// and the session token is replaced by its length.
+    pub fn masked(&self) -> MaskedRequest {
+        let headers = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = match *name {
+                    "X-TC-Token" => format!("<redacted, {} characters>", value.len()),
+                    "Authorization" => match sign::parse_authorization(value) {
                         Some(a) => value.replacen(
                             &format!("Credential={}/", a.secret_id),
                             &format!(
@@ -222,16 +221,40 @@ impl Prepared {
                             1,
                         ),
                         None => "<unparsable>".into(),
-                    };
-                    out.push_str(&format!("{name}: {masked}\n"));
-                }
-                _ => out.push_str(&format!("{name}: {value}\n")),
-            }
+                    },
+                    _ => value.clone(),
+                };
+                ((*name).to_string(), shown)
+            })
+            .collect();
+        MaskedRequest {
+            method: "POST",
+            url: self.url.clone(),
+            headers,
+            body: String::from_utf8_lossy(&self.body).into_owned(),
+        }
+    }
+
+    /// The masked request as text: method and URL, headers, a blank line, the body.
+    pub fn render(&self) -> String {
+        let m = self.masked();
+        let mut out = format!("{} {}\n", m.method, m.url);
+        for (name, value) in &m.headers {
+            out.push_str(&format!("{name}: {value}\n"));
         }
         out.push('\n');
-        out.push_str(&String::from_utf8_lossy(&self.body));
+        out.push_str(&m.body);
         out
     }
+}
+
+/// A prepared request with its secrets masked, for showing.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MaskedRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 impl fmt::Debug for Prepared {

@@ -26,6 +26,13 @@ pub enum ApiError {
         status: u16,
         excerpt: String,
     },
+    /// (e) The API answered, but a value in the reply cannot be used (checked on entry:
+    /// an address that is not an IP, a task status the API does not document).
+    Unusable {
+        action: Action,
+        request_id: String,
+        detail: String,
+    },
 }
 
 impl ApiError {
@@ -34,7 +41,8 @@ impl ApiError {
             ApiError::Api { action, .. }
             | ApiError::NotSent { action, .. }
             | ApiError::OutcomeUnknown { action, .. }
-            | ApiError::BadReply { action, .. } => *action,
+            | ApiError::BadReply { action, .. }
+            | ApiError::Unusable { action, .. } => *action,
         }
     }
 
@@ -48,7 +56,9 @@ impl ApiError {
 
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            ApiError::Api { request_id, .. } => Some(request_id),
+            ApiError::Api { request_id, .. } | ApiError::Unusable { request_id, .. } => {
+                Some(request_id)
+            }
             _ => None,
         }
     }
@@ -60,6 +70,7 @@ impl ApiError {
             ApiError::NotSent { .. } => "not_sent",
             ApiError::OutcomeUnknown { .. } => "outcome_unknown",
             ApiError::BadReply { .. } => "bad_reply",
+            ApiError::Unusable { .. } => "unusable_reply",
         }
     }
 
@@ -69,6 +80,7 @@ impl ApiError {
             ApiError::Api { code, .. } => code.starts_with("RequestLimitExceeded"),
             ApiError::NotSent { .. } | ApiError::OutcomeUnknown { .. } => true,
             ApiError::BadReply { status, .. } => matches!(status, 502..=504),
+            ApiError::Unusable { .. } => false,
         }
     }
 
@@ -93,6 +105,9 @@ impl ApiError {
             }
             ApiError::OutcomeUnknown { action, .. } => unknown_hint(*action).into(),
             ApiError::BadReply { .. } => "Check --endpoint and any proxy in between.".into(),
+            ApiError::Unusable { .. } => {
+                "pgssl acted on nothing from this reply; look at the instance in the console, and report the RequestId if it persists.".into()
+            }
         }
     }
 }
@@ -121,6 +136,14 @@ impl std::fmt::Display for ApiError {
             } => write!(
                 f,
                 "{action} got a reply that is not Tencent Cloud's API (HTTP {status}): \"{excerpt}\"."
+            )?,
+            ApiError::Unusable {
+                action,
+                request_id,
+                detail,
+            } => write!(
+                f,
+                "{action} answered with something pgssl cannot use: {detail} (RequestId {request_id})."
             )?,
         }
         write!(f, " {}", self.advice())

@@ -1,171 +1,273 @@
-//! The config a person can read and edit: default profile, endpoint and region, the
-//! regions they work in, and the instances they keep (with what pgssl last learned of them).
+//! The config a person reads and edits: default profile, endpoint and region, the
+//! regions they work in, the instances they keep (by region) and names they give them.
+//! Only what a person chooses lives here; what pgssl learns about instances is kept in
+//! the inventory (`inventory.json` in the data dir), so reading, refreshing, changing
+//! SSL or verifying never rewrites this file.
+//!
+//! ```toml
+//! region = "ap-guangzhou"
+//! regions = ["ap-guangzhou", "ap-singapore"]
+//!
+//! [instances]
+//! ap-guangzhou = ["postgres-6bwgamo3", "pgro-ro9x2k1q"]
+//!
+//! [names]
+//! postgres-6bwgamo3 = "orders"
+//! ```
 //!
 //! A malformed file is reported with its path, line and problem and is never overwritten:
 //! every write re-reads the file under a lock and refuses if it no longer parses.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::addresses::Address;
+use super::legacy::LegacyInstance;
 use crate::validate;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// tccli profile to use when `--profile` is not given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    /// API endpoint when `--endpoint` is not given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    /// Region for commands that name none and whose instance is not saved.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Regions shown and discovered in the TUI.
-    #[serde(default)]
-    pub regions: Vec<String>,
-    #[serde(default, rename = "instance")]
-    pub instances: Vec<SavedInstance>,
-}
-
-/// An instance the user keeps, with what pgssl last learned about it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// An instance a person keeps: where it is, and the name they gave it (if any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SavedInstance {
     pub id: String,
     pub region: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    /// `primary` or `readonly` (DBInstanceType).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// The primary of a read-only instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub master: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub addresses: Vec<SavedAddress>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssl: Option<SavedSsl>,
+    /// A name the person gave it in `[names]`; the API's name is in the inventory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
-pub type SavedAddress = Address;
-
-impl SavedInstance {
-    pub fn is_readonly(&self) -> bool {
-        self.kind.as_deref() == Some("readonly")
-    }
+/// The config as pgssl works with it. The file's layout is `Raw`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// tccli profile to use when `--profile` is not given.
+    pub profile: Option<String>,
+    /// API endpoint when `--endpoint` is not given.
+    pub endpoint: Option<String>,
+    /// Region for commands that name none and whose instance is not saved.
+    pub region: Option<String>,
+    /// Regions shown and discovered in the TUI.
+    pub regions: Vec<String>,
+    /// The saved instances, ordered by region, then id.
+    instances: Vec<SavedInstance>,
+    /// Instance id to its position in `instances`.
+    index: HashMap<String, usize>,
+    /// Instances in the previous layout (`[[instance]]` with learned state), to migrate.
+    pub(super) legacy: Vec<LegacyInstance>,
 }
 
-/// SSL state as DescribeDBInstanceSSLConfig last reported it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The file, as TOML spells it.
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SavedSsl {
-    pub enabled: bool,
+struct Raw {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connect_address: Option<String>,
+    profile: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_url: Option<String>,
-    /// When it was read (RFC 3339, UTC).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub checked: String,
+    endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(default)]
+    regions: Vec<String>,
+    /// Region to instance ids.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    instances: BTreeMap<String, Vec<String>>,
+    /// Instance id to the name a person gave it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    names: BTreeMap<String, String>,
+    /// The layout before the inventory existed; read once, then migrated.
+    #[serde(default, rename = "instance", skip_serializing)]
+    legacy: Vec<LegacyInstance>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}: line {line}: {problem}. Fix the file (pgssl will not overwrite it until it parses)", path.display())]
+    #[error("{}: line {line}: {problem}. Fix the file (pgssl will not overwrite it until it parses)", crate::text::sanitize(&path.display().to_string()))]
     Malformed {
         path: PathBuf,
         line: usize,
         problem: String,
     },
-    #[error("{}: {problem}", path.display())]
+    #[error("{}: {problem}", crate::text::sanitize(&path.display().to_string()))]
     Io { path: PathBuf, problem: String },
 }
 
-const HEADER: &str = "# pgssl configuration: edit freely (pgssl rewrites this file when you add, import or remove\n# instances; comments other than this header are not kept).\n\n";
-
-impl Config {
-    /// Read the config; a missing file is an empty config.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(path, &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(ConfigError::Io {
-                path: path.to_path_buf(),
-                problem: format!("cannot read it ({e})"),
-            }),
+impl ConfigError {
+    /// A file a person must fix is a usage problem (2); failing to read or write is 1.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ConfigError::Malformed { .. } => 2,
+            ConfigError::Io { .. } => 1,
         }
     }
+}
 
+const HEADER: &str = "# pgssl configuration: edit freely. pgssl rewrites this file only when you add, import or\n# remove instances or change regions (comments other than this header are not kept).\n# What pgssl learns about instances is kept apart, in inventory.json in its data directory.\n\n";
+
+impl Config {
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
             ConfigError::Malformed {
                 path: path.to_path_buf(),
                 line,
                 problem: crate::text::clean(e.message().trim()),
             }
         })?;
-        config.check(path, text)?;
+        Config::from_raw(raw, path, text)
+    }
+
+    /// Check what parses as TOML but makes no sense to pgssl, and index the instances.
+    fn from_raw(raw: Raw, path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let bad = |needle: &str, problem: String| ConfigError::Malformed {
+            path: path.to_path_buf(),
+            line: text.find(needle).map_or(1, |i| line_of(text, i)),
+            problem,
+        };
+        for r in raw.regions.iter().chain(raw.region.iter()) {
+            validate::region(r).map_err(|p| bad(r, p))?;
+        }
+        if let Some(e) = &raw.endpoint {
+            crate::api::Endpoint::parse(e).map_err(|p| bad(e, p))?;
+        }
+        let mut config = Config {
+            profile: raw.profile,
+            endpoint: raw.endpoint,
+            region: raw.region,
+            regions: raw.regions,
+            legacy: raw.legacy,
+            ..Config::default()
+        };
+        for (region, ids) in raw.instances {
+            validate::region(&region).map_err(|p| bad(&region, format!("[instances] {p}")))?;
+            for id in ids {
+                validate::instance_id(&id).map_err(|p| bad(&id, p))?;
+                if config.index.contains_key(&id) {
+                    return Err(bad(
+                        &id,
+                        format!("instance {id} is listed twice; keep it under one region"),
+                    ));
+                }
+                config.index.insert(id.clone(), config.instances.len());
+                config.instances.push(SavedInstance {
+                    id,
+                    region: region.clone(),
+                    name: None,
+                });
+            }
+        }
+        for (id, name) in raw.names {
+            let Some(&i) = config.index.get(&id) else {
+                return Err(bad(
+                    &id,
+                    format!(
+                        "[names] names {}, which is not a saved instance; add it under [instances] or remove the name",
+                        crate::text::sanitize(&id)
+                    ),
+                ));
+            };
+            config.instances[i].name = Some(crate::text::clean(&name)).filter(|n| !n.is_empty());
+        }
+        for legacy in &config.legacy {
+            validate::instance_id(&legacy.id).map_err(|p| bad(&legacy.id, p))?;
+            validate::region(&legacy.region).map_err(|p| bad(&legacy.region, p))?;
+        }
+        config.sort();
         Ok(config)
     }
 
-    /// Values that parse as TOML but make no sense to pgssl.
-    fn check(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
-        let bad = |needle: &str, problem: String| ConfigError::Malformed {
-            path: path.to_path_buf(),
-            line: text.find(needle).map(|i| line_of(text, i)).unwrap_or(1),
-            problem,
+    fn to_raw(&self) -> Raw {
+        let mut raw = Raw {
+            profile: self.profile.clone(),
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            regions: self.regions.clone(),
+            ..Raw::default()
         };
-        for r in self.regions.iter().chain(self.region.iter()) {
-            validate::region(r).map_err(|p| bad(r, p))?;
-        }
-        if let Some(e) = &self.endpoint {
-            crate::api::Endpoint::parse(e).map_err(|p| bad(e, p))?;
-        }
-        let mut seen = std::collections::HashSet::new();
-        for inst in &self.instances {
-            validate::instance_id(&inst.id).map_err(|p| bad(&inst.id, p))?;
-            validate::region(&inst.region)
-                .map_err(|p| bad(&inst.region, format!("instance {}: {p}", inst.id)))?;
-            if !seen.insert(inst.id.as_str()) {
-                return Err(bad(
-                    &inst.id,
-                    format!("instance {} is listed twice; keep one", inst.id),
-                ));
+        for i in &self.instances {
+            raw.instances
+                .entry(i.region.clone())
+                .or_default()
+                .push(i.id.clone());
+            if let Some(name) = &i.name {
+                raw.names.insert(i.id.clone(), name.clone());
             }
         }
-        Ok(())
+        raw
     }
 
     pub fn to_toml(&self) -> Result<String, String> {
-        let body = toml::to_string(self).map_err(|e| format!("cannot encode the config ({e})"))?;
+        let body = toml::to_string(&self.to_raw())
+            .map_err(|e| format!("cannot encode the config ({e})"))?;
         Ok(format!("{HEADER}{body}"))
     }
 
-    pub fn instance(&self, id: &str) -> Option<&SavedInstance> {
-        self.instances.iter().find(|i| i.id == id)
+    pub fn instances(&self) -> &[SavedInstance] {
+        &self.instances
     }
 
-    /// Save what discovery found, keeping the SSL state already known for instances
-    /// discovery does not describe it for, and keep the regions. Returns how many are new.
-    pub fn import(&mut self, found: Vec<SavedInstance>, regions: &[String]) -> usize {
-        let mut added = 0;
-        for mut i in found {
-            match self.instance(&i.id) {
-                Some(old) => i.ssl = i.ssl.or_else(|| old.ssl.clone()),
-                None => added += 1,
+    pub fn instance(&self, id: &str) -> Option<&SavedInstance> {
+        self.index.get(id).map(|&i| &self.instances[i])
+    }
+
+    fn sort(&mut self) {
+        self.instances
+            .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+        self.index = self
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+    }
+
+    /// Keep an instance (in a region); true when it was not kept before. A name the
+    /// person gave it stays.
+    pub fn add(&mut self, id: &str, region: &str) -> bool {
+        match self.index.get(id) {
+            Some(&i) => {
+                self.instances[i].region = region.to_string();
+                self.sort();
+                false
             }
-            self.upsert(i);
+            None => {
+                self.instances.push(SavedInstance {
+                    id: id.to_string(),
+                    region: region.to_string(),
+                    name: None,
+                });
+                self.sort();
+                true
+            }
         }
-        self.keep_regions(regions);
+    }
+
+    /// Keep many instances at once (an import); returns how many were new.
+    pub fn add_all<'a>(&mut self, found: impl IntoIterator<Item = (&'a str, &'a str)>) -> usize {
+        let mut added = 0;
+        for (id, region) in found {
+            match self.index.get(id) {
+                Some(&i) => self.instances[i].region = region.to_string(),
+                None => {
+                    self.index.insert(id.to_string(), self.instances.len());
+                    self.instances.push(SavedInstance {
+                        id: id.to_string(),
+                        region: region.to_string(),
+                        name: None,
+                    });
+                    added += 1;
+                }
+            }
+        }
+        self.sort();
         added
+    }
+
+    pub fn remove(&mut self, id: &str) -> bool {
+        let before = self.instances.len();
+        self.instances.retain(|i| i.id != id);
+        self.sort();
+        before != self.instances.len()
     }
 
     /// Keep these regions too (each once, in the order given).
@@ -175,32 +277,6 @@ impl Config {
                 self.regions.push(r.clone());
             }
         }
-    }
-
-    /// What a refresh learned about a saved instance (nothing if it is not saved).
-    pub fn remember(&mut self, id: &str, status: Option<String>, ssl: SavedSsl) {
-        if let Some(i) = self.instances.iter_mut().find(|i| i.id == id) {
-            if status.is_some() {
-                i.status = status;
-            }
-            i.ssl = Some(ssl);
-        }
-    }
-
-    /// Add or replace an instance by id, keeping the list in a stable order.
-    pub fn upsert(&mut self, instance: SavedInstance) {
-        match self.instances.iter_mut().find(|i| i.id == instance.id) {
-            Some(existing) => *existing = instance,
-            None => self.instances.push(instance),
-        }
-        self.instances
-            .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
-    }
-
-    pub fn remove(&mut self, id: &str) -> bool {
-        let before = self.instances.len();
-        self.instances.retain(|i| i.id != id);
-        before != self.instances.len()
     }
 }
 
@@ -212,86 +288,23 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Identifies one version of the config file on disk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Stamp {
-    len: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-    ino: u64,
-}
-
-impl Stamp {
-    fn of(meta: &std::fs::Metadata) -> Stamp {
-        use std::os::unix::fs::MetadataExt;
-        Stamp {
-            len: meta.len(),
-            mtime: meta.mtime(),
-            mtime_nsec: meta.mtime_nsec(),
-            ino: meta.ino(),
-        }
-    }
-}
-
-/// The parsed config as JSON, valid only for the exact file version it was made from.
-/// TOML stays the source of truth; this only spares big configs (10,000 saved
-/// instances) a slow TOML parse on every start.
-#[derive(Serialize, Deserialize)]
-struct Cached {
-    stamp: Stamp,
-    config: Config,
-}
-
-/// The config file, its parse cache, and the lock that serializes read-modify-write
-/// between processes.
+/// The config file, and the lock that serializes read-modify-write between processes.
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
     pub path: PathBuf,
-    cache: Option<PathBuf>,
 }
 
 impl ConfigFile {
     pub fn new(path: PathBuf) -> Self {
-        ConfigFile { path, cache: None }
+        ConfigFile { path }
     }
 
-    /// Keep a parse cache at `cache` (in the data dir).
-    pub fn with_cache(mut self, cache: PathBuf) -> Self {
-        self.cache = Some(cache);
-        self
-    }
-
+    /// Read the config; a missing file is an empty config.
     pub fn load(&self) -> Result<Config, ConfigError> {
-        let meta = match std::fs::metadata(&self.path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(e) => return Err(self.io(format!("cannot read it ({e})"))),
-        };
-        let stamp = Stamp::of(&meta);
-        if let Some(cached) = self
-            .cache
-            .as_ref()
-            .and_then(|c| std::fs::read(c).ok())
-            .and_then(|bytes| serde_json::from_slice::<Cached>(&bytes).ok())
-            .filter(|c| c.stamp == stamp)
-        {
-            return Ok(cached.config);
-        }
-        let config = Config::load(&self.path)?;
-        self.write_cache(stamp, &config);
-        Ok(config)
-    }
-
-    /// Best effort: without a cache pgssl is only slower.
-    fn write_cache(&self, stamp: Stamp, config: &Config) {
-        if let Some(cache) = &self.cache {
-            let cached = Cached {
-                stamp,
-                config: config.clone(),
-            };
-            if let Ok(bytes) = serde_json::to_vec(&cached) {
-                let _ = super::write_atomic(cache, &bytes);
-            }
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Config::parse(&self.path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(self.io(format!("cannot read it ({e})"))),
         }
     }
 
@@ -304,8 +317,12 @@ impl ConfigFile {
 
     fn lock(&self) -> Result<File, ConfigError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        super::ensure_private_dir(dir)
-            .map_err(|e| self.io(format!("cannot create {} ({e})", dir.display())))?;
+        super::ensure_private_dir(dir).map_err(|e| {
+            self.io(format!(
+                "cannot create {} ({e})",
+                crate::text::sanitize(&dir.display().to_string())
+            ))
+        })?;
         let lock_path = self.path.with_extension("toml.lock");
         let file = OpenOptions::new()
             .create(true)
@@ -313,7 +330,7 @@ impl ConfigFile {
             .write(true)
             .mode(0o600)
             .open(&lock_path)
-            .map_err(|e| self.io(format!("cannot open lock {} ({e})", lock_path.display())))?;
+            .map_err(|e| self.io(format!("cannot open its lock ({e})")))?;
         file.lock()
             .map_err(|e| self.io(format!("cannot lock ({e})")))?;
         Ok(file)
@@ -325,56 +342,54 @@ impl ConfigFile {
         let _lock = self.lock()?;
         let mut config = self.load()?;
         let out = change(&mut config);
+        self.write(&config)?;
+        Ok(out)
+    }
+
+    /// Write under a lock the caller holds (or in `update`).
+    fn write(&self, config: &Config) -> Result<(), ConfigError> {
         let text = config.to_toml().map_err(|e| self.io(e))?;
         super::write_atomic(&self.path, text.as_bytes())
-            .map_err(|e| self.io(format!("cannot write it ({e})")))?;
-        if let Ok(meta) = std::fs::metadata(&self.path) {
-            self.write_cache(Stamp::of(&meta), &config);
+            .map_err(|e| self.io(format!("cannot write it ({e})")))
+    }
+
+    /// Move instances kept in the previous layout into the new one, under the lock, and
+    /// hand back what they held (their learned state goes to the inventory). Nothing
+    /// happens, and nothing is written, when there is nothing to migrate.
+    pub(super) fn take_legacy(&self) -> Result<Vec<LegacyInstance>, ConfigError> {
+        let _lock = self.lock()?;
+        let mut config = self.load()?;
+        if config.legacy.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let legacy = std::mem::take(&mut config.legacy);
+        config.add_all(legacy.iter().map(|l| (l.id.as_str(), l.region.as_str())));
+        self.write(&config)?;
+        Ok(legacy)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addresses::AddressKind;
 
-    fn sample() -> Config {
-        let mut c = Config {
-            regions: vec!["ap-guangzhou".into()],
-            ..Default::default()
-        };
-        c.upsert(SavedInstance {
-            id: "postgres-6bwgamo3".into(),
-            region: "ap-guangzhou".into(),
-            name: "orders-db".into(),
-            kind: Some("primary".into()),
-            addresses: vec![Address {
-                kind: AddressKind::Private,
-                ip: "10.6.0.4".into(),
-                port: Some(5432),
-                dns: None,
-                status: Some("opened".into()),
-                group_id: None,
-                group_name: None,
-            }],
-            ssl: Some(SavedSsl {
-                enabled: true,
-                connect_address: Some("10.6.0.4".into()),
-                ca_url: None,
-                checked: "2026-11-28T00:00:00Z".into(),
-            }),
-            ..Default::default()
-        });
-        c
-    }
+    const SAMPLE: &str = "region = \"ap-guangzhou\"\nregions = [\"ap-guangzhou\"]\n\n[instances]\nap-guangzhou = [\"postgres-6bwgamo3\", \"pgro-ro9x2k1q\"]\nap-seoul = [\"postgres-aaaa1111\"]\n\n[names]\npostgres-6bwgamo3 = \"orders\"\n";
 
     #[test]
     fn round_trips_through_toml() {
-        let c = sample();
+        let c = Config::parse(Path::new("c.toml"), SAMPLE).expect("parses");
+        assert_eq!(c.instances().len(), 3);
+        assert_eq!(
+            c.instance("postgres-6bwgamo3")
+                .and_then(|i| i.name.as_deref()),
+            Some("orders")
+        );
+        assert_eq!(
+            c.instance("postgres-aaaa1111").map(|i| i.region.as_str()),
+            Some("ap-seoul")
+        );
         let text = c.to_toml().expect("encodes");
-        assert!(text.contains("[[instance]]"), "{text}");
+        assert!(text.contains("[instances]"), "{text}");
         assert_eq!(
             Config::parse(Path::new("c.toml"), &text).expect("parses"),
             c
@@ -384,11 +399,10 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_problem() {
         let path = Path::new("/x/config.toml");
-        let e = Config::parse(path, "regions = [\"ap-guangzhou\"]\n\n[[instance]]\nid = \"postgres-6bwgamo3\"\nregoin = \"ap-guangzhou\"\n")
+        let e = Config::parse(path, "regions = [\"ap-guangzhou\"]\n\n[instances]\nap-guangzhou = [\"postgres-6bwgamo3\"]\nregoin = 1\n")
             .expect_err("typo");
         let msg = e.to_string();
         assert!(msg.starts_with("/x/config.toml: line 5: "), "{msg}");
-        assert!(msg.contains("regoin"), "{msg}");
 
         let e = Config::parse(path, "regions = [\"ap-guangzhou\",\n  \"mars-1\"]\n")
             .expect_err("bad region");
@@ -402,44 +416,67 @@ mod tests {
 
         let e = Config::parse(path, "profile = \n").expect_err("syntax");
         assert!(e.to_string().contains("line 1"), "{e}");
-    }
 
-    #[test]
-    fn the_cache_follows_the_file_and_never_hides_an_edit() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let file = ConfigFile::new(dir.path().join("config.toml"))
-            .with_cache(dir.path().join("data/config-cache.json"));
-        file.update(|c| *c = sample()).expect("write");
-        assert!(dir.path().join("data/config-cache.json").exists());
-        assert_eq!(file.load().expect("from cache"), sample());
-        // A person edits the TOML: the next load sees the edit, not the cache.
-        std::fs::write(&file.path, "regions = [\"ap-seoul\"]\n").expect("edit");
-        assert_eq!(
-            file.load().expect("reparsed").regions,
-            vec!["ap-seoul".to_string()]
-        );
-        // And a broken edit is reported, whatever the cache holds.
-        std::fs::write(&file.path, "regions = [\n").expect("break");
-        assert!(file.load().is_err());
-        // A garbage cache is ignored.
-        std::fs::write(dir.path().join("data/config-cache.json"), "junk").expect("junk");
-        std::fs::write(&file.path, "regions = [\"ap-tokyo\"]\n").expect("fix");
-        assert_eq!(
-            file.load().expect("parsed").regions,
-            vec!["ap-tokyo".to_string()]
-        );
+        let e = Config::parse(
+            path,
+            "[instances]\nap-guangzhou = [\"postgres-6bwgamo3\"]\nap-seoul = [\"postgres-6bwgamo3\"]\n",
+        )
+        .expect_err("twice");
+        assert!(e.to_string().contains("listed twice"), "{e}");
+
+        let e = Config::parse(path, "[names]\npostgres-6bwgamo3 = \"x\"\n").expect_err("name");
+        assert!(e.to_string().contains("not a saved instance"), "{e}");
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]
     fn update_never_overwrites_a_malformed_file() {
         let dir = tempfile::tempdir().expect("tmp");
         let file = ConfigFile::new(dir.path().join("config.toml"));
-        file.update(|c| *c = sample()).expect("first write");
-        assert_eq!(file.load().expect("loads"), sample());
+        file.update(|c| {
+            c.add("postgres-6bwgamo3", "ap-guangzhou");
+        })
+        .expect("first write");
+        assert!(
+            file.load()
+                .expect("loads")
+                .instance("postgres-6bwgamo3")
+                .is_some()
+        );
 
         let broken = "regions = [\"ap-guangzhou\"\n";
         std::fs::write(&file.path, broken).expect("break it");
         assert!(file.update(|c| c.regions.clear()).is_err());
         assert_eq!(std::fs::read_to_string(&file.path).expect("read"), broken);
+    }
+
+    #[test]
+    fn adding_and_removing_keeps_names_and_order() {
+        let mut c = Config::parse(Path::new("c.toml"), SAMPLE).expect("parses");
+        assert!(!c.add("postgres-6bwgamo3", "ap-guangzhou"));
+        assert!(c.add("postgres-bbbb2222", "ap-guangzhou"));
+        assert_eq!(
+            c.add_all([
+                ("postgres-bbbb2222", "ap-guangzhou"),
+                ("postgres-cccc3333", "ap-tokyo")
+            ]),
+            1
+        );
+        assert_eq!(
+            c.instance("postgres-6bwgamo3")
+                .and_then(|i| i.name.as_deref()),
+            Some("orders")
+        );
+        assert!(c.remove("postgres-bbbb2222") && !c.remove("postgres-bbbb2222"));
+        let ids: Vec<&str> = c.instances().iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "pgro-ro9x2k1q",
+                "postgres-6bwgamo3",
+                "postgres-aaaa1111",
+                "postgres-cccc3333"
+            ]
+        );
     }
 }

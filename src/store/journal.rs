@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::Action;
+use crate::domain::{Finding, TaskStatus};
+use crate::probe::VerifyResult;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[allow(non_snake_case)]
@@ -32,7 +36,7 @@ pub enum Record {
         id: String,
         time: String,
         TaskId: i64,
-        Status: String,
+        Status: TaskStatus,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         Progress: Option<i64>,
     },
@@ -40,8 +44,7 @@ pub enum Record {
     Check {
         id: String,
         time: String,
-        /// `applied`, `in_progress`, `not_applied` or `undetermined`.
-        result: String,
+        result: Finding,
         detail: String,
     },
     /// A live TLS check of the protected address after the change.
@@ -49,8 +52,7 @@ pub enum Record {
         id: String,
         time: String,
         address: String,
-        /// `verify-full`, `verify-ca`, `failed`, `no-ssl`, `unreachable`.
-        result: String,
+        result: VerifyResult,
         detail: String,
     },
 }
@@ -98,11 +100,11 @@ pub struct RequestInfo {
     pub SecretId: String,
     pub endpoint: String,
     pub region: String,
-    pub action: String,
+    pub action: Action,
     pub DBInstanceId: String,
     pub SSLEnabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ConnectAddress: Option<String>,
+    pub ConnectAddress: Option<std::net::IpAddr>,
 }
 
 /// A change and everything later learned about it.
@@ -110,19 +112,45 @@ pub struct RequestInfo {
 pub struct Entry {
     pub request: RequestInfo,
     pub outcome: Option<Outcome>,
-    /// Latest task status: (TaskId, Status, Progress).
-    pub task: Option<(i64, String, Option<i64>)>,
-    /// Latest check of an unknown outcome: (result, detail, time).
-    pub check: Option<(String, String, String)>,
-    /// Latest TLS verification: (address, result, detail).
-    pub verify: Option<(String, String, String)>,
+    /// The task's latest status.
+    pub task: Option<TaskSeen>,
+    /// The latest check of an unknown outcome.
+    pub check: Option<CheckSeen>,
+    /// The latest TLS check of the protected address.
+    pub verify: Option<VerifySeen>,
+}
+
+/// A task's status as last recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskSeen {
+    pub task_id: i64,
+    pub status: TaskStatus,
+    pub progress: Option<i64>,
+    pub time: String,
+}
+
+/// What a check of an unknown outcome found, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckSeen {
+    pub result: Finding,
+    pub detail: String,
+    pub time: String,
+}
+
+/// A TLS check of the protected address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifySeen {
+    pub address: String,
+    pub result: VerifyResult,
+    pub detail: String,
+    pub time: String,
 }
 
 impl Entry {
     pub fn task_id(&self) -> Option<i64> {
         match &self.outcome {
             Some(Outcome::Ok { TaskId, .. }) => *TaskId,
-            _ => self.task.as_ref().map(|t| t.0),
+            _ => self.task.as_ref().map(|t| t.task_id),
         }
     }
 
@@ -135,7 +163,7 @@ impl Entry {
         let settled = self
             .check
             .as_ref()
-            .is_some_and(|(result, _, time)| settles(&self.request.time, result, time));
+            .is_some_and(|c| settles(&self.request.time, c.result, &c.time));
         unknown && !settled
     }
 
@@ -153,10 +181,10 @@ impl Entry {
 pub const SETTLE_AFTER_SECS: i64 = 120;
 
 /// Whether a check finding `result` at `checked` settles a change sent at `sent`.
-pub fn settles(sent: &str, result: &str, checked: &str) -> bool {
+pub fn settles(sent: &str, result: Finding, checked: &str) -> bool {
     match result {
-        "applied" => true,
-        "not_applied" => match (unix(sent), unix(checked)) {
+        Finding::Applied => true,
+        Finding::NotApplied => match (unix(sent), unix(checked)) {
             (Some(sent), Some(checked)) => checked - sent >= SETTLE_AFTER_SECS,
             _ => false,
         },
@@ -168,6 +196,14 @@ fn unix(rfc3339: &str) -> Option<i64> {
     time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| t.unix_timestamp())
+}
+
+/// The journal could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} ({problem})", crate::text::sanitize(&path.display().to_string()))]
+pub struct JournalError {
+    pub path: PathBuf,
+    pub problem: String,
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +218,14 @@ impl Journal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The journal's path, as an error about it names it.
+    pub fn error(&self, e: &std::io::Error) -> JournalError {
+        JournalError {
+            path: self.path.clone(),
+            problem: e.to_string(),
+        }
     }
 
     fn open_append(&self) -> std::io::Result<File> {
@@ -275,20 +319,42 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
                 TaskId,
                 Status,
                 Progress,
+                time,
                 ..
-            } => entry.task = Some((TaskId, Status, Progress)),
+            } => {
+                entry.task = Some(TaskSeen {
+                    task_id: TaskId,
+                    status: Status,
+                    progress: Progress,
+                    time,
+                });
+            }
             Record::Check {
                 result,
                 detail,
                 time,
                 ..
-            } => entry.check = Some((result, detail, time)),
+            } => {
+                entry.check = Some(CheckSeen {
+                    result,
+                    detail,
+                    time,
+                })
+            }
             Record::Verify {
                 address,
                 result,
                 detail,
+                time,
                 ..
-            } => entry.verify = Some((address, result, detail)),
+            } => {
+                entry.verify = Some(VerifySeen {
+                    address,
+                    result,
+                    detail,
+                    time,
+                });
+            }
             Record::Request(_) => {}
         }
     }
@@ -308,10 +374,10 @@ mod tests {
             SecretId: "AKID****abcd".into(),
             endpoint: "http://127.0.0.1:1".into(),
             region: "ap-guangzhou".into(),
-            action: "ModifyDBInstanceSSLConfig".into(),
+            action: Action::ModifyDBInstanceSSLConfig,
             DBInstanceId: "postgres-6bwgamo3".into(),
             SSLEnabled: true,
-            ConnectAddress: Some("10.0.0.8".into()),
+            ConnectAddress: Some("10.0.0.8".parse().expect("ip")),
         })
     }
 
@@ -334,7 +400,7 @@ mod tests {
             id: "a".into(),
             time: "t".into(),
             TaskId: 7,
-            Status: "Success".into(),
+            Status: TaskStatus::Success,
             Progress: Some(100),
         })
         .expect("append");
@@ -394,17 +460,21 @@ mod tests {
 
     #[test]
     fn only_applied_or_a_late_not_applied_settles_an_unknown_outcome() {
-        let entry = |result: &str, checked: &str| {
+        let entry = |result: Finding, checked: &str| {
             let mut e = fold(vec![request("a")]).remove(0);
-            e.check = Some((result.into(), String::new(), checked.into()));
+            e.check = Some(CheckSeen {
+                result,
+                detail: String::new(),
+                time: checked.into(),
+            });
             e
         };
         // request("a") was sent at 2026-11-28T00:00:00Z.
-        assert!(!entry("applied", "2026-11-28T00:00:05Z").is_unresolved_unknown());
-        assert!(entry("in_progress", "2026-11-28T01:00:00Z").is_unresolved_unknown());
-        assert!(entry("undetermined", "2026-11-28T01:00:00Z").is_unresolved_unknown());
-        assert!(entry("not_applied", "2026-11-28T00:00:30Z").is_unresolved_unknown());
-        assert!(!entry("not_applied", "2026-11-28T00:05:00Z").is_unresolved_unknown());
+        assert!(!entry(Finding::Applied, "2026-11-28T00:00:05Z").is_unresolved_unknown());
+        assert!(entry(Finding::InProgress, "2026-11-28T01:00:00Z").is_unresolved_unknown());
+        assert!(entry(Finding::Undetermined, "2026-11-28T01:00:00Z").is_unresolved_unknown());
+        assert!(entry(Finding::NotApplied, "2026-11-28T00:00:30Z").is_unresolved_unknown());
+        assert!(!entry(Finding::NotApplied, "2026-11-28T00:05:00Z").is_unresolved_unknown());
     }
 
     #[test]

@@ -1,16 +1,20 @@
-//! What pgssl keeps on disk: the config a person edits, and the journal of changes.
-//! Both are written so that a crash never leaves half a file, with mode 0600.
+//! What pgssl keeps on disk: the config a person edits, the inventory of what pgssl
+//! learned, and the journal of changes. All are written so that a crash never leaves
+//! half a file, with mode 0600.
 
 pub mod config;
+pub mod inventory;
 pub mod journal;
+mod legacy;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-pub use config::{Config, ConfigError, SavedAddress, SavedInstance};
-pub use journal::Journal;
+pub use config::{Config, ConfigError, ConfigFile, SavedInstance};
+pub use inventory::{Inventory, InventoryError, InventoryFile};
+pub use journal::{Journal, JournalError};
 
 /// Where pgssl's files live. `PGSSL_CONFIG_DIR` and `PGSSL_DATA_DIR` override the
 /// platform directories (`~/.config/pgssl`, `~/.local/share/pgssl` on Linux).
@@ -47,6 +51,10 @@ impl Paths {
         self.config_dir.join("config.toml")
     }
 
+    pub fn inventory_file(&self) -> PathBuf {
+        self.data_dir.join("inventory.json")
+    }
+
     pub fn journal_file(&self) -> PathBuf {
         self.data_dir.join("journal.jsonl")
     }
@@ -54,6 +62,54 @@ impl Paths {
     /// Where the CA certificate of one instance is kept.
     pub fn ca_file(&self, instance_id: &str) -> PathBuf {
         self.data_dir.join("ca").join(format!("{instance_id}.pem"))
+    }
+}
+
+/// The three files, as one handle both faces and the core pass around.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub paths: Paths,
+    pub config: ConfigFile,
+    pub inventory: InventoryFile,
+    pub journal: Journal,
+}
+
+impl Store {
+    pub fn new(paths: Paths) -> Store {
+        Store {
+            config: ConfigFile::new(paths.config_file()),
+            inventory: InventoryFile::new(paths.inventory_file()),
+            journal: Journal::new(paths.journal_file()),
+            paths,
+        }
+    }
+
+    /// A config in the layout before the inventory existed is migrated once: ids and
+    /// regions stay in `config.toml`, what pgssl had learned moves to the inventory.
+    /// Returns the line that says so, or None when there was nothing to migrate.
+    pub fn migrate(&self, config: &Config) -> Result<Option<String>, ConfigError> {
+        if config.legacy.is_empty() {
+            return Ok(None);
+        }
+        let legacy = self.config.take_legacy()?;
+        if legacy.is_empty() {
+            return Ok(None);
+        }
+        let moved = self.inventory.update(|inv| {
+            for l in &legacy {
+                inv.learn(l.learned());
+            }
+            legacy.len()
+        });
+        Ok(Some(match moved {
+            Ok(n) => format!(
+                "config.toml: moved what pgssl had learned about {n} instances to {}; config.toml now keeps only what you chose",
+                crate::text::sanitize(&self.inventory.path.display().to_string())
+            ),
+            Err(e) => format!(
+                "config.toml: migrated to the new layout; what pgssl had learned could not be kept ({e}) and will be learned again"
+            ),
+        }))
     }
 }
 

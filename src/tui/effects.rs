@@ -1,83 +1,76 @@
 //! Carrying out the update's commands: tokio tasks that call `ops` and send the results
-//! back as messages, so the render loop never waits on the network or the disk.
+//! back as messages, so the render loop never waits on the network or the disk. Nothing
+//! here decides anything: each command is one call into the core.
 
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::app::{Cmd, Msg};
-use crate::api::models::Filter;
-use crate::ops::{self, FollowEnd, FollowOptions, Session};
-use crate::store::config::ConfigFile;
-use crate::store::journal::Journal;
+use super::app::{ChangeEvent, CheckShown, Cmd, Msg};
+use crate::domain::{Instance, Task};
+use crate::ops::change::{self, ChangeObserver, ExecuteOptions, VerifyAfter};
+use crate::ops::{self, FollowEnd, FollowOptions, OpsError, Sent, Session, Verified};
+use crate::store::Store;
 
 pub struct Effects {
-    pub paths: crate::store::Paths,
-    pub address_map: ops::AddressMap,
-    pub session: Result<Session, String>,
-    pub config_file: ConfigFile,
-    pub journal: Journal,
+    pub store: Store,
+    pub session: Result<Session, OpsError>,
     pub tx: UnboundedSender<Msg>,
     pub follow: FollowOptions,
 }
 
-impl Effects {
-    fn send(tx: &UnboundedSender<Msg>, msg: Msg) {
-        // The loop is gone only when quitting; nothing to do then.
-        let _ = tx.send(msg);
-    }
+fn send(tx: &UnboundedSender<Msg>, msg: Msg) {
+    // The loop is gone only when quitting; nothing to do then.
+    let _ = tx.send(msg);
+}
 
+impl Effects {
     /// Start one command. Returns immediately.
     pub fn run(&self, cmd: Cmd) {
         let tx = self.tx.clone();
         match cmd {
             Cmd::Copy(text) => super::term::copy_osc52(&text),
             Cmd::ReloadJournal => {
-                let journal = self.journal.clone();
+                let journal = self.store.journal.clone();
                 tokio::task::spawn_blocking(move || {
                     if let Ok((entries, _)) = journal.entries() {
-                        Self::send(&tx, Msg::Journal(entries));
+                        send(&tx, Msg::Journal(entries));
                     }
                 });
             }
             Cmd::Remove(id) => {
-                let file = self.config_file.clone();
-                tokio::spawn(async move {
-                    let gone = id.clone();
-                    let result = update_config(file, move |c| c.remove(&gone)).await;
-                    Self::send(&tx, Msg::Removed(result.map(|_| id)));
+                let store = self.store.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = ops::inventory::remove(&store, &id).map(|()| id);
+                    send(&tx, Msg::Removed(result));
                 });
             }
             Cmd::SaveRegions(regions) => {
-                let file = self.config_file.clone();
-                tokio::spawn(async move {
-                    let result = update_config(file, move |c| {
-                        c.regions = regions.clone();
-                        regions
-                    })
-                    .await;
-                    Self::send(&tx, Msg::RegionsSaved(result));
+                let file = self.store.config.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = file
+                        .update(move |c| {
+                            c.regions.clone_from(&regions);
+                            regions
+                        })
+                        .map_err(OpsError::from);
+                    send(&tx, Msg::RegionsSaved(result));
                 });
             }
             api_cmd => match &self.session {
                 Ok(session) => {
-                    let env = ApiEnv {
-                        session: session.clone(),
-                        file: self.config_file.clone(),
-                        follow: self.follow,
-                        paths: self.paths.clone(),
-                        address_map: self.address_map.clone(),
-                    };
-                    tokio::spawn(async move { api(env, api_cmd, tx).await });
+                    let session = session.clone();
+                    let follow = self.follow;
+                    tokio::spawn(async move { api(session, follow, api_cmd, tx).await });
                 }
-                Err(e) => Self::send(&tx, no_session(&api_cmd, e)),
+                Err(e) => send(&tx, failed(&api_cmd, e)),
             },
         }
     }
 
     /// Watch the journal for lines other processes (the CLI) write, and send it on change.
     pub fn watch_journal(&self) {
-        let journal = self.journal.clone();
+        let journal = self.store.journal.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let mut last = None;
@@ -104,7 +97,10 @@ impl Effects {
 /// The CA as the details pane shows it.
 fn ca_lines(bundle: &ops::CaBundle) -> Vec<String> {
     let now = crate::api::client::system_clock();
-    let mut lines = vec![format!("CA kept at {}", bundle.path.display())];
+    let mut lines = vec![format!(
+        "CA kept at {}",
+        crate::text::sanitize(&bundle.path.display().to_string())
+    )];
     for c in &bundle.infos {
         lines.push(format!(
             "{}, valid to {} ({}), sha256 {}",
@@ -117,15 +113,28 @@ fn ca_lines(bundle: &ops::CaBundle) -> Vec<String> {
     lines
 }
 
+fn check_shown(v: &Verified) -> CheckShown {
+    CheckShown {
+        result: v.report.verdict.result(),
+        lines: v.lines(),
+    }
+}
+
 /// The failure message for a command that needs the API when there is no session.
-fn no_session(cmd: &Cmd, error: &str) -> Msg {
-    let e = format!("cannot reach the API: {error}");
+fn failed(cmd: &Cmd, error: &OpsError) -> Msg {
+    let e = error.clone();
     match cmd {
         Cmd::Refresh(_) => Msg::RefreshDone(Some(e)),
-        Cmd::Describe { .. } => Msg::Described(Err(e)),
-        Cmd::Send(change) => Msg::Sent {
-            id: change.instance_id.clone(),
-            region: change.region.clone(),
+        Cmd::Describe { id, .. } => Msg::Described {
+            id: id.clone(),
+            result: Err(e),
+        },
+        Cmd::Prepare(intent) => Msg::Prepared {
+            intent: intent.clone(),
+            result: Err(e),
+        },
+        Cmd::Execute(plan) => Msg::Executed {
+            id: plan.instance_id().to_string(),
             result: Err(e),
         },
         Cmd::Import(_) => Msg::Imported(Err(e)),
@@ -138,207 +147,114 @@ fn no_session(cmd: &Cmd, error: &str) -> Msg {
             id: id.clone(),
             result: Err(e),
         },
-        _ => Msg::Notice(e),
+        _ => Msg::Notice(format!("cannot reach the API: {e}")),
     }
 }
 
-/// What the commands that talk to the API need.
-struct ApiEnv {
-    session: Session,
-    file: ConfigFile,
-    follow: FollowOptions,
-    paths: crate::store::Paths,
-    address_map: ops::AddressMap,
+/// Hears `execute`'s steps and turns them into messages.
+struct Relay {
+    tx: UnboundedSender<Msg>,
+    instance_id: String,
 }
 
-/// Change the config off the async threads; the error as a line.
-async fn update_config<T: Send + 'static>(
-    file: ConfigFile,
-    change: impl FnOnce(&mut crate::store::Config) -> T + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(move || file.update(change)).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+impl ChangeObserver for Relay {
+    fn sent(&mut self, sent: &Sent) {
+        send(&self.tx, Msg::Change(ChangeEvent::Sent(sent.clone())));
+    }
+    fn task(&mut self, task: &Task) {
+        send(
+            &self.tx,
+            Msg::Change(ChangeEvent::Task {
+                instance_id: self.instance_id.clone(),
+                task: task.clone(),
+            }),
+        );
+    }
+    fn settled(&mut self, end: &FollowEnd) {
+        send(
+            &self.tx,
+            Msg::Change(ChangeEvent::Settled {
+                instance_id: self.instance_id.clone(),
+                end: end.clone(),
+            }),
+        );
+    }
+    fn refreshed(&mut self, now: &Instance) {
+        send(
+            &self.tx,
+            Msg::Change(ChangeEvent::Refreshed(Box::new(now.clone()))),
+        );
+    }
+    fn verified(&mut self, result: &Result<Verified, OpsError>) {
+        send(
+            &self.tx,
+            Msg::Change(ChangeEvent::Verified {
+                instance_id: self.instance_id.clone(),
+                result: result.as_ref().map(check_shown).map_err(Clone::clone),
+            }),
+        );
     }
 }
 
-async fn api(env: ApiEnv, cmd: Cmd, tx: UnboundedSender<Msg>) {
-    let ApiEnv {
-        session,
-        file,
-        follow,
-        paths,
-        address_map,
-    } = env;
-    let send = |m: Msg| {
-        let _ = tx.send(m);
-    };
-    match cmd {
+async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSender<Msg>) {
+    let msg = match cmd {
         Cmd::FetchCa { region, id } => {
-            let result = session
-                .instance_ca(&paths, &region, &id)
+            let result = ops::verify::instance_ca(&session, &region, &id)
                 .await
-                .map(|(_, bundle)| ca_lines(&bundle))
-                .map_err(|e| e.to_string());
-            send(Msg::CaFetched { id, result });
+                .map(|(_, bundle)| ca_lines(&bundle));
+            Msg::CaFetched { id, result }
         }
         Cmd::Verify { region, id } => {
-            let result = session
-                .verify(
-                    &paths,
-                    &address_map,
-                    &region,
-                    &id,
-                    &ops::VerifyRequest::default(),
-                )
-                .await
-                .map(|v| (v.report.verdict.word().to_string(), v.lines()))
-                .map_err(|e| e.to_string());
-            send(Msg::Verified { id, result });
+            let result =
+                ops::verify::verify(&session, &region, &id, &ops::VerifyRequest::default())
+                    .await
+                    .map(|v| check_shown(&v));
+            Msg::Verified { id, result }
         }
         Cmd::Refresh(targets) => {
-            let mut regions: Vec<&str> = targets.iter().map(|t| t.0.as_str()).collect();
-            regions.sort_unstable();
-            regions.dedup();
-            let mut statuses = std::collections::HashMap::new();
-            for region in regions {
-                let ids: Vec<String> = targets
-                    .iter()
-                    .filter(|t| t.0 == region)
-                    .map(|t| t.1.clone())
-                    .collect();
-                for chunk in ids.chunks(20) {
-                    let filter = Filter {
-                        Name: "db-instance-id".into(),
-                        Values: chunk.to_vec(),
-                    };
-                    if let Ok(list) =
-                        ops::list_instances(&session.client, region, Some(vec![filter])).await
-                    {
-                        for i in list {
-                            statuses.insert(i.id().to_string(), i.DBInstanceStatus.clone());
-                        }
-                    }
-                }
-            }
-            let mut learned = Vec::new();
-            for (region, id) in targets {
-                let result = ops::ssl_state(&session.client, &region, &id)
-                    .await
-                    .map(|s| {
-                        let status = statuses
-                            .get(&id)
-                            .cloned()
-                            .flatten()
-                            .map(|s| crate::text::clean(&s));
-                        learned.push((id.clone(), status.clone(), s.clone()));
-                        (status, s)
-                    })
-                    .map_err(|e| e.to_string());
-                send(Msg::Refreshed { id, result });
-            }
-            send(Msg::RefreshDone(None));
-            let _ = update_config(file, move |c| {
-                for (id, status, ssl) in learned {
-                    c.remember(&id, status, ops::saved_ssl(&ssl));
-                }
+            let result = ops::inventory::refresh(&session, &targets, |id, result| {
+                send(
+                    &tx,
+                    Msg::Refreshed {
+                        id: id.to_string(),
+                        result: result.clone(),
+                    },
+                );
             })
             .await;
+            Msg::RefreshDone(result.err())
         }
         Cmd::Describe { region, id } => {
-            let result = ops::describe_instance(&session.client, &region, &id)
+            let result = ops::read::describe(&session.client, &region, &id).await;
+            if let Ok(i) = &result {
+                change::remember(&session, i);
+            }
+            Msg::Described { id, result }
+        }
+        Cmd::Prepare(intent) => {
+            let result = change::prepare(&session, &intent).await;
+            Msg::Prepared { intent, result }
+        }
+        Cmd::Execute(plan) => {
+            let id = plan.instance_id().to_string();
+            let mut relay = Relay {
+                tx: tx.clone(),
+                instance_id: id.clone(),
+            };
+            // The TUI follows every change to its end. The TLS check stays one key away
+            // (v): it opens a connection from this machine, which a person starts.
+            let options = ExecuteOptions {
+                follow: Some(follow),
+                verify: VerifyAfter::Never,
+            };
+            let result = change::execute(&session, &plan, &options, &mut relay)
                 .await
-                .map(|info| info.to_saved())
-                .map_err(|e| e.to_string());
-            if let Ok(saved) = &result {
-                let saved = saved.clone();
-                let _ = update_config(file, move |c| {
-                    if c.instance(&saved.id).is_some() {
-                        c.upsert(saved);
-                    }
-                })
-                .await;
-            }
-            send(Msg::Described(result));
+                .map(|_| ());
+            Msg::Executed { id, result }
         }
-        Cmd::Add { region, id } => {
-            let result = match ops::describe_instance(&session.client, &region, &id).await {
-                Ok(info) => {
-                    let saved = info.to_saved();
-                    let keep = saved.clone();
-                    update_config(file, move |c| c.upsert(keep))
-                        .await
-                        .map(|()| saved)
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            send(Msg::Added(result));
-        }
-        Cmd::Import(regions) => {
-            let mut all = Vec::new();
-            let mut error = None;
-            for region in &regions {
-                match ops::discover(&session.client, region).await {
-                    Ok(list) => all.extend(list),
-                    Err(e) => {
-                        error = Some(e.to_string());
-                        break;
-                    }
-                }
-            }
-            let result = match error {
-                Some(e) => Err(e),
-                None => {
-                    let list = all.clone();
-                    update_config(file, move |c| c.import(list, &regions))
-                        .await
-                        .map(|_| all)
-                }
-            };
-            send(Msg::Imported(result));
-        }
-        Cmd::Send(change) => {
-            let result = session.apply(&change).await.map_err(|e| e.to_string());
-            send(Msg::Sent {
-                id: change.instance_id.clone(),
-                region: change.region.clone(),
-                result,
-            });
-        }
-        Cmd::Follow {
-            region,
-            instance_id,
-            task_id,
-            journal_id,
-        } => {
-            let tx2 = tx.clone();
-            let (r2, i2) = (region.clone(), instance_id.clone());
-            let end = session
-                .follow_task(&region, task_id, Some(&journal_id), follow, move |t| {
-                    let _ = tx2.send(Msg::Task {
-                        instance_id: i2.clone(),
-                        region: r2.clone(),
-                        task_id,
-                        status: t.status().to_string(),
-                        progress: t.Progress,
-                        done: false,
-                    });
-                })
-                .await;
-            let (status, progress) = match end {
-                Ok(FollowEnd::Finished(t)) => (t.status().to_string(), t.Progress),
-                Ok(FollowEnd::TimedOut(_)) => ("still running (stopped following)".into(), None),
-                Err(e) => (format!("unknown ({e})"), None),
-            };
-            send(Msg::Task {
-                instance_id,
-                region,
-                task_id,
-                status,
-                progress,
-                done: true,
-            });
-        }
-        Cmd::Copy(_) | Cmd::ReloadJournal | Cmd::Remove(_) | Cmd::SaveRegions(_) => {}
-    }
+        Cmd::Add { region, id } => Msg::Added(ops::inventory::add(&session, &region, &id).await),
+        Cmd::Import(regions) => Msg::Imported(ops::inventory::import(&session, &regions).await),
+        Cmd::Copy(_) | Cmd::ReloadJournal | Cmd::Remove(_) | Cmd::SaveRegions(_) => return,
+    };
+    send(&tx, msg);
 }

@@ -7,7 +7,6 @@
 
 pub mod app;
 pub mod effects;
-pub mod form;
 pub mod keys;
 pub mod term;
 pub mod view;
@@ -35,9 +34,15 @@ pub struct Options {
 /// Run the TUI until the user quits or the terminal goes away. Returns the exit code.
 pub async fn run(mut ctx: Context, options: Options) -> i32 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    // The app owns the saved instances from here on; no second copy is kept.
-    let instances = std::mem::take(&mut ctx.config.instances);
-    let mut app = App::new(instances, ctx.config.regions.clone(), options.readonly);
+    let learned = match ctx.store.inventory.load() {
+        Ok(inv) => inv.into_map(),
+        Err(e) => {
+            ctx.notes.push(e.to_string());
+            std::collections::HashMap::new()
+        }
+    };
+    let saved = ctx.config.instances().to_vec();
+    let mut app = App::new(saved, learned, ctx.config.regions.clone(), options.readonly);
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     app.label = options.label;
     // --region wins over the config's default, and shows only that region.
@@ -72,18 +77,15 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
         }
         Err(e) => {
             app.notice = Some(format!("no API access: {e}"));
-            Err(e.to_string())
+            Err(e)
         }
     };
-    if let Some(note) = options.note {
+    if let Some(note) = options.note.or_else(|| ctx.notes.first().cloned()) {
         app.notice = Some(note);
     }
     let effects = effects::Effects {
-        paths: ctx.paths.clone(),
-        address_map: ctx.address_map.clone(),
+        store: ctx.store.clone(),
         session,
-        config_file: ctx.config_file.clone(),
-        journal: ctx.journal.clone(),
         tx: tx.clone(),
         follow: options.follow,
     };
@@ -132,6 +134,7 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
                 // The terminal is gone (SSH dropped): nothing left to show.
                 break;
             }
+            app.drawn();
             dirty = false;
         }
         let msg = tokio::select! {

@@ -16,74 +16,70 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         frame.render_widget(Paragraph::new("").block(block), area);
         return;
     };
-    let inst = &row.inst;
     let mut lines = vec![Line::from(vec![
-        Span::styled(inst.id.clone(), theme.title()),
+        Span::styled(row.id().to_string(), theme.title()),
         Span::raw(format!(
             "  {}  {}  {}  {}",
-            if inst.name.is_empty() {
+            if row.name().is_empty() {
                 "(no name)"
             } else {
-                &inst.name
+                row.name()
             },
-            match inst.kind.as_deref() {
-                Some("readonly") => "read-only",
-                Some(k) => k,
-                None => "?",
-            },
-            inst.region,
-            inst.status.as_deref().unwrap_or("?"),
+            row.kind_label(),
+            row.region(),
+            row.status().map_or("?", |s| s.as_str()),
         )),
     ])];
-    let protected = inst
-        .ssl
-        .as_ref()
-        .filter(|s| s.enabled)
-        .and_then(|s| s.connect_address.clone());
-    let ssl = match &inst.ssl {
+    let protected = row.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
+    let ssl = match row.ssl() {
         Some(s) if s.enabled => Span::styled(
-            format!("on, protecting {}", protected.clone().unwrap_or_default()),
+            format!(
+                "on, protecting {}",
+                protected.map(|a| a.to_string()).unwrap_or_default()
+            ),
             theme.ok(),
         ),
         Some(_) => Span::raw("off"),
         None => Span::styled("unknown (r refreshes)", theme.dim()),
     };
     let mut ssl_line = vec![Span::raw("SSL: "), ssl];
-    if let Some(checked) = inst
-        .ssl
+    if let Some(read_at) = row
+        .learned
         .as_ref()
-        .map(|s| s.checked.clone())
+        .and_then(|i| i.ssl.as_ref())
+        .map(|s| s.read_at.clone())
         .filter(|c| !c.is_empty())
     {
-        ssl_line.push(Span::styled(format!("  (as of {checked})"), theme.dim()));
+        ssl_line.push(Span::styled(format!("  (as of {read_at})"), theme.dim()));
     }
     lines.push(Line::from(ssl_line));
     let mut addr = vec![Span::raw("Addresses: ")];
-    if inst.addresses.is_empty() {
+    if row.addresses().is_empty() {
         addr.push(Span::styled("none known", theme.dim()));
     }
-    for (i, a) in inst.addresses.iter().enumerate() {
+    for (i, a) in row.addresses().iter().enumerate() {
         if i > 0 {
             addr.push(Span::raw(" · "));
         }
         let text = a.label_with_port();
-        addr.push(if protected.as_deref() == Some(a.ip.as_str()) {
+        addr.push(if protected == Some(a.ip) {
             Span::styled(text, theme.ok())
         } else {
             Span::raw(text)
         });
     }
     lines.push(Line::from(addr));
-    if let Some(url) = inst.ssl.as_ref().and_then(|s| s.ca_url.clone()) {
+    let inst = row.learned.as_ref();
+    if let Some(url) = row.ssl().and_then(|s| s.ca_url.clone()) {
         lines.push(Line::from(vec![
             Span::raw("CA: "),
             Span::styled(url, theme.dim()),
         ]));
     }
-    if let Some(master) = &inst.master {
+    if let Some(master) = inst.and_then(|i| i.master.as_ref()) {
         lines.push(Line::from(format!("Primary: {master}")));
     }
-    if let Some((_, report)) = app.verify_report.as_ref().filter(|(id, _)| *id == inst.id) {
+    if let Some((_, report)) = app.verify_report.as_ref().filter(|(id, _)| id == row.id()) {
         for (i, l) in report.iter().take(2).enumerate() {
             let style = if i > 0 || l.starts_with("CA kept") {
                 theme.dim()

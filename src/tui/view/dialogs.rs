@@ -8,30 +8,15 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{Theme, centered};
 use crate::api::SSL_REGIONS;
-use crate::tui::app::{App, Overlay};
-use crate::tui::form::{Field, SslForm};
+use crate::tui::app::form::{Field, SslForm};
+use crate::tui::app::{App, Confirm, Overlay, Shown};
 use crate::tui::keys::{self, BINDINGS, Mode};
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     match &app.overlay {
         Overlay::None | Overlay::Filter => {}
         Overlay::Form(form) => form_dialog(frame, app, theme, area, form),
-        Overlay::Confirm(_, change) => {
-            let mut lines: Vec<Line> = change.summary().into_iter().map(Line::from).collect();
-            let body = serde_json::to_string(&change.request()).unwrap_or_default();
-            lines.push(Line::from(""));
-            lines.push(Line::from(Span::styled(
-                format!(
-                    "Request: ModifyDBInstanceSSLConfig, region {}",
-                    change.region
-                ),
-                theme.title(),
-            )));
-            lines.push(Line::from(body));
-            lines.push(Line::from(""));
-            lines.push(keys_line(theme, Mode::Confirm));
-            dialog(frame, theme, area, " Confirm change ", lines, 76, 13);
-        }
+        Overlay::Confirm(c) => confirm_dialog(frame, theme, area, c),
         Overlay::Regions(picker) => {
             let mut lines = vec![Line::from(Span::styled(
                 "Regions shown and imported (none chosen shows all):",
@@ -163,36 +148,75 @@ fn dialog(
     );
 }
 
+fn confirm_dialog(frame: &mut Frame, theme: Theme, area: Rect, c: &Confirm) {
+    let mut lines: Vec<Line> = Vec::new();
+    if c.revised {
+        lines.push(Line::from(Span::styled(
+            "The instance changed while this was open: this is the new plan. Read it again.",
+            theme.warn(),
+        )));
+    }
+    match &c.shown {
+        Shown::Reading => lines.push(Line::from(Span::styled(
+            format!("Reading the current state of {}…", c.intent.instance_id),
+            theme.dim(),
+        ))),
+        Shown::Refused(e) => lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error()))),
+        Shown::Unchanged(i) => lines.push(Line::from(format!(
+            "{} already has SSL {}: nothing to send.",
+            i.id,
+            i.ssl_state()
+                .map(crate::domain::SslState::describe)
+                .unwrap_or_default()
+        ))),
+        Shown::Change(plan) => {
+            lines.extend(plan.summary().into_iter().map(Line::from));
+            let body = serde_json::to_string(&plan.request())
+                .expect("the request is plain data and serializes");
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "Request: ModifyDBInstanceSSLConfig, region {}",
+                    plan.region()
+                ),
+                theme.title(),
+            )));
+            lines.push(Line::from(body));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(keys_line(theme, Mode::Confirm));
+    let h = wrapped_height(&lines, 76.min(area.width).saturating_sub(2));
+    dialog(frame, theme, area, " Confirm change ", lines, 76, h);
+}
+
+/// How many rows `lines` take once wrapped to `width` columns.
+fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
 fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &SslForm) {
-    let row = app.rows.iter().find(|r| r.inst.id == form.instance_id);
+    let row = app.row(&form.instance_id);
     let focus = |f: Field| form.field == f;
     let marker = |f: Field| if focus(f) { "›" } else { " " };
     let mut lines = Vec::new();
     if let Some(row) = row {
-        let i = &row.inst;
         lines.push(Line::from(format!(
             "{} ({}), {} in {}",
-            i.id,
-            if i.name.is_empty() {
+            row.id(),
+            if row.name().is_empty() {
                 "no name"
             } else {
-                &i.name
+                row.name()
             },
-            if i.is_readonly() {
-                "read-only"
-            } else {
-                i.kind.as_deref().unwrap_or("primary")
-            },
-            i.region
+            row.kind_label(),
+            row.region()
         )));
-        let now = match &i.ssl {
-            Some(s) if s.enabled => format!(
-                "on, protecting {}",
-                s.connect_address.clone().unwrap_or_default()
-            ),
-            Some(_) => "off".into(),
-            None => "unknown".into(),
-        };
+        let now = row
+            .ssl()
+            .map_or_else(|| "unknown".into(), crate::domain::SslState::describe);
         lines.push(Line::from(Span::styled(
             format!("SSL now: {now}"),
             theme.dim(),
@@ -264,12 +288,12 @@ fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &Ss
         )));
     }
     lines.push(Line::from(""));
-    match row.map(|r| form.change(&r.inst)) {
-        Some(Ok(_)) => lines.push(Line::from(Span::styled(
+    match row.map(|r| form.problem(r)) {
+        Some(None) => lines.push(Line::from(Span::styled(
             "ready: Enter reviews the change before anything is sent",
             theme.ok(),
         ))),
-        Some(Err(problem)) => lines.push(Line::from(Span::styled(
+        Some(Some(problem)) => lines.push(Line::from(Span::styled(
             format!("✗ {problem}"),
             theme.error(),
         ))),

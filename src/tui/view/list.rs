@@ -40,29 +40,25 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         .skip(app.offset)
         .take(height)
         .map(|(pos, &i)| {
-            let inst = &app.rows[i].inst;
+            let row = &app.rows[i];
             let selected = pos == app.selected;
-            let (ssl, ssl_style, protected) = match &inst.ssl {
+            let (ssl, ssl_style, protected) = match row.ssl() {
                 Some(s) if s.enabled => (
                     "on",
                     theme.ok(),
-                    s.connect_address.clone().unwrap_or_default(),
+                    s.protected.map(|a| a.to_string()).unwrap_or_default(),
                 ),
                 Some(_) => ("off", theme.dim(), String::new()),
                 None => ("?", theme.dim(), String::new()),
             };
-            let status = inst.status.clone().unwrap_or_else(|| "?".into());
-            let status_style = if status == "running" {
+            let status = row.status().map_or("?", |s| s.as_str()).to_string();
+            let status_style = if row.status().is_some_and(|s| s.is_running()) {
                 Style::default()
             } else {
                 theme.warn()
             };
-            let kind = match inst.kind.as_deref() {
-                Some("readonly") => "read-only".to_string(),
-                Some(k) => k.to_string(),
-                None => "?".into(),
-            };
-            let busy = app.inflight.contains(&inst.id);
+            let kind = row.kind_label().to_string();
+            let busy = app.inflight.contains(row.id());
             // The selection is the marker and the id in reverse video: visible without
             // colour, and cheap to move over a slow link (two short cells, not two rows).
             let id_style = if selected && focused {
@@ -81,15 +77,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             };
             let mut cells = vec![
                 Cell::from(marker).style(id_style),
-                Cell::from(inst.id.clone()).style(id_style),
-                Cell::from(inst.name.clone()),
+                Cell::from(row.id().to_string()).style(id_style),
+                Cell::from(row.name().to_string()),
                 Cell::from(kind),
                 Cell::from(status).style(status_style),
                 Cell::from(ssl).style(ssl_style),
                 Cell::from(protected),
             ];
             if wide {
-                cells.insert(2, Cell::from(inst.region.clone()));
+                cells.insert(2, Cell::from(row.region().to_string()));
             }
             Row::new(cells)
         })

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::Theme;
-use crate::tui::app::{App, Pane};
+use crate::tui::app::{App, LogKind, Pane};
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Log;
@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Span::raw(format!("{} ", item.instance)),
             Span::styled(
                 format!("{} ", item.action),
-                if item.is_change {
+                if item.kind == LogKind::Change {
                     theme.title()
                 } else {
                     theme.dim()

@@ -1,0 +1,519 @@
+//! The command line, as clap reads it. Each subcommand takes only the options that mean
+//! something to it (its `--help` lists exactly those); options given before the command
+//! (`pgssl --region R ssl show ...`) are passed on to it when it takes them.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ops::{FollowOptions, MAX_FOLLOW, OpsError};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (for verify: the TLS check passed)
+  1  the API (or the TLS check) reported a failure, or a reply could not be used
+  2  usage or validation error: nothing was sent
+  3  outcome unknown: a change may or may not have been made (for verify: could not reach the server)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pgssl",
+    version,
+    about = "Turn SSL on or off on TencentDB for PostgreSQL instances, and check it worked.",
+    long_about = "Turn SSL on or off on TencentDB for PostgreSQL instances, choose the address the \
+certificate protects, follow the task to its end, and check the result over TLS.\n\n\
+Without a command, pgssl starts its terminal UI. `pgssl --demo` runs it against an embedded \
+emulator with a demo fleet: no account needed, nothing leaves this machine.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Run against the embedded emulator and a demo fleet, with throwaway config and journal
+    #[arg(long)]
+    pub demo: bool,
+    /// Browse, refresh and verify, but never send a change
+    #[arg(long)]
+    pub readonly: bool,
+    /// Output format of the command that follows (text or json)
+    #[arg(long, value_enum, hide = true)]
+    pub output: Option<Output>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Where the API is and who calls it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ApiArgs {
+    /// tccli profile to take credentials (and default region) from (~/.tccli/NAME.credential)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Region of the instance (one of the 18 the SSL API supports)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// API endpoint: a host (https), or http://127.0.0.1:PORT for a local emulator
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+}
+
+/// The options of a command that talks to the API.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Common {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub local: Local,
+}
+
+/// The options of a command that works on local files only.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Local {
+    /// Output format
+    #[arg(long, value_enum)]
+    pub output: Option<Output>,
+    /// Run against the embedded emulator and its demo fleet
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show, enable or disable SSL on an instance
+    #[command(subcommand)]
+    Ssl(SslCommand),
+    /// The instances pgssl keeps, and discovering them
+    #[command(subcommand)]
+    Instances(InstancesCommand),
+    /// The regions pgssl works in
+    #[command(subcommand)]
+    Regions(RegionsCommand),
+    /// Tasks (the asynchronous side of a change)
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// The journal of changes pgssl has sent
+    Log(LogArgs),
+    /// Check the protected address over TLS against the instance's CA
+    Verify(VerifyArgs),
+    /// Run the local Tencent Cloud API emulator
+    #[cfg(feature = "demo")]
+    Emulator(pgssl_emulator::EmulatorArgs),
+    /// Run the local Tencent Cloud API emulator (not in this build)
+    #[cfg(not(feature = "demo"))]
+    #[command(disable_help_flag = true)]
+    Emulator(NotBuilt),
+    /// Start the terminal UI (the default)
+    Tui(TuiArgs),
+}
+
+/// The TUI's options, for `pgssl tui`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Run against the embedded emulator and a demo fleet
+    #[arg(long)]
+    pub demo: bool,
+    /// Browse, refresh and verify, but never send a change
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+/// What a build without the `demo` feature takes in place of the emulator's options, so
+/// that it can say in one line why there is no emulator.
+#[derive(Debug, Clone, Args)]
+pub struct NotBuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+/// The one line a build without the `demo` feature gives for `--demo` and `emulator`.
+pub const NOT_BUILT: &str = "this pgssl was built without the demo feature (cargo build --no-default-features): --demo and `pgssl emulator` are not available; build with default features to get them";
+
+#[derive(Debug, Subcommand)]
+pub enum SslCommand {
+    /// SSL state, protected address, CA URL and the addresses an instance has
+    Show {
+        /// Instance id, e.g. postgres-5gevh7gr
+        instance: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Turn SSL on, protecting ADDR (an IP, or private / public / group)
+    Enable {
+        instance: String,
+        /// The address the certificate protects: an IP, or private, public, group
+        #[arg(long, value_name = "ADDR")]
+        address: String,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Turn SSL off
+    Disable {
+        instance: String,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Fetch the instance's CA certificate (CAUrl), keep it, and show it
+    Ca {
+        instance: String,
+        /// Also write it here
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Instance id, e.g. postgres-5gevh7gr
+    pub instance: String,
+    /// Check this address instead of the protected one (HOST or HOST:PORT)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub address: Option<String>,
+    /// Verify against this CA file instead of the one from CAUrl
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// Connect through here (an SSH tunnel, a port forward); the name checked stays the address
+    #[arg(long, value_name = "IP:PORT")]
+    pub via: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ChangeArgs {
+    /// Follow the task until it ends (Success, Fail or Pause) or --timeout passes
+    #[arg(long)]
+    pub wait: bool,
+    /// Read the instance, plan the change and print the exact signed request; send no change
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// With --wait: check the protected address over TLS once the task succeeds
+    #[arg(long, requires = "wait")]
+    pub verify: bool,
+    /// Refuse to send (as `pgssl --readonly`): only --dry-run works
+    #[arg(long)]
+    pub readonly: bool,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FollowArgs {
+    /// With --wait: give up waiting after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    pub timeout: u64,
+    /// With --wait: seconds between DescribeTasks polls
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub poll: f64,
+}
+
+impl FollowArgs {
+    pub fn options(&self) -> Result<FollowOptions, OpsError> {
+        if !(self.poll.is_finite() && (0.1..=600.0).contains(&self.poll)) {
+            return Err(OpsError::Invalid(
+                "--poll must be between 0.1 and 600 seconds".into(),
+            ));
+        }
+        if self.timeout == 0 || Duration::from_secs(self.timeout) > MAX_FOLLOW {
+            return Err(OpsError::Invalid(format!(
+                "--timeout must be between 1 and {} seconds (a week)",
+                MAX_FOLLOW.as_secs()
+            )));
+        }
+        Ok(FollowOptions {
+            poll: Duration::from_secs_f64(self.poll),
+            timeout: Duration::from_secs(self.timeout),
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstancesCommand {
+    /// The saved instances (with --remote: what the API lists in the regions)
+    List {
+        /// Ask the API (DescribeDBInstances) instead of showing the saved list
+        #[arg(long)]
+        remote: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Save an instance, after checking it exists (needs --region unless a default is set)
+    Add {
+        instance: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Forget a saved instance (nothing changes on the instance itself)
+    Remove {
+        instance: String,
+        #[command(flatten)]
+        local: Local,
+    },
+    /// Save every instance the API lists in REGION(s), read-only ones and their groups included
+    Import {
+        /// Regions to import from (default: --region, else the saved regions)
+        regions: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegionsCommand {
+    /// The saved regions (--all: the 18 the SSL API supports; --remote: DescribeRegions)
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long, conflicts_with = "all")]
+        remote: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Keep these regions
+    Add {
+        #[arg(required = true)]
+        regions: Vec<String>,
+        #[command(flatten)]
+        local: Local,
+    },
+    /// Stop keeping these regions
+    Remove {
+        #[arg(required = true)]
+        regions: Vec<String>,
+        #[command(flatten)]
+        local: Local,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// A task's status and progress (DescribeTasks)
+    Show {
+        task_id: String,
+        /// Follow it until it ends
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        follow: FollowArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// One JSON object per change (same as --output json)
+    #[arg(long)]
+    pub json: bool,
+    /// Show only the last N changes
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only changes to this instance
+    #[arg(long, value_name = "ID")]
+    pub instance: Option<String>,
+    #[command(flatten)]
+    pub local: Local,
+}
+
+/// The options that decide how a command runs, whichever side of it they were given on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub demo: bool,
+    pub readonly: bool,
+    pub output: Output,
+}
+
+impl Cli {
+    /// The options of the command to run: its own, else those given before it. Options
+    /// before the command are global (an alias such as `pgssl --profile prod` works with
+    /// every command); a command ignores those that mean nothing to it.
+    pub fn options(&self) -> Options {
+        let mine = self
+            .command
+            .as_ref()
+            .map(Command::options)
+            .unwrap_or_default();
+        let before = &self.api;
+        Options {
+            profile: mine.profile.or_else(|| before.profile.clone()),
+            region: mine.region.or_else(|| before.region.clone()),
+            endpoint: mine.endpoint.or_else(|| before.endpoint.clone()),
+            demo: mine.demo || self.demo,
+            readonly: mine.readonly || self.readonly,
+            output: if mine.output == Output::Text {
+                self.output.unwrap_or_default()
+            } else {
+                mine.output
+            },
+        }
+    }
+}
+
+fn from_common(c: &Common, readonly: bool) -> Options {
+    Options {
+        profile: c.api.profile.clone(),
+        region: c.api.region.clone(),
+        endpoint: c.api.endpoint.clone(),
+        demo: c.local.demo,
+        readonly,
+        output: c.local.output.unwrap_or_default(),
+    }
+}
+
+fn from_local(l: &Local) -> Options {
+    Options {
+        demo: l.demo,
+        output: l.output.unwrap_or_default(),
+        ..Options::default()
+    }
+}
+
+impl Command {
+    fn options(&self) -> Options {
+        match self {
+            Command::Ssl(SslCommand::Show { common, .. } | SslCommand::Ca { common, .. })
+            | Command::Verify(VerifyArgs { common, .. })
+            | Command::Instances(
+                InstancesCommand::List { common, .. }
+                | InstancesCommand::Add { common, .. }
+                | InstancesCommand::Import { common, .. },
+            )
+            | Command::Regions(RegionsCommand::List { common, .. })
+            | Command::Task(TaskCommand::Show { common, .. }) => from_common(common, false),
+            Command::Ssl(
+                SslCommand::Enable { change, .. } | SslCommand::Disable { change, .. },
+            ) => from_common(&change.common, change.readonly),
+            Command::Instances(InstancesCommand::Remove { local, .. })
+            | Command::Regions(
+                RegionsCommand::Add { local, .. } | RegionsCommand::Remove { local, .. },
+            ) => from_local(local),
+            Command::Log(l) => {
+                let mut o = from_local(&l.local);
+                if l.json {
+                    o.output = Output::Json;
+                }
+                o
+            }
+            Command::Tui(t) => Options {
+                profile: t.api.profile.clone(),
+                region: t.api.region.clone(),
+                endpoint: t.api.endpoint.clone(),
+                demo: t.demo,
+                readonly: t.readonly,
+                output: Output::Text,
+            },
+            Command::Emulator(_) => Options::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("pgssl").chain(args.iter().copied())).expect("parses")
+    }
+
+    #[test]
+    fn options_before_the_command_are_passed_on_when_it_takes_them() {
+        let o = parse(&[
+            "--region",
+            "ap-seoul",
+            "--output",
+            "json",
+            "ssl",
+            "show",
+            "postgres-6bwgamo3",
+        ])
+        .options();
+        assert_eq!(o.region.as_deref(), Some("ap-seoul"));
+        assert_eq!(o.output, Output::Json);
+        // The command's own option wins.
+        let o = parse(&[
+            "--region",
+            "ap-seoul",
+            "ssl",
+            "show",
+            "postgres-6bwgamo3",
+            "--region",
+            "ap-tokyo",
+        ])
+        .options();
+        assert_eq!(o.region.as_deref(), Some("ap-tokyo"));
+        // `--readonly` before a command that sends nothing is harmless (an alias).
+        assert!(
+            parse(&["--readonly", "--profile", "prod", "log"])
+                .options()
+                .readonly
+        );
+        let o = parse(&["--readonly", "ssl", "disable", "postgres-6bwgamo3"]).options();
+        assert!(o.readonly);
+    }
+
+    #[test]
+    fn each_help_lists_only_what_the_command_takes() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        let emulator = cli
+            .find_subcommand_mut("emulator")
+            .expect("emulator")
+            .render_long_help()
+            .to_string();
+        for absent in ["--demo", "--readonly", "--output", "--profile", "--region"] {
+            assert!(
+                !emulator.contains(absent),
+                "{absent} in emulator help:\n{emulator}"
+            );
+        }
+        let log = cli
+            .find_subcommand_mut("log")
+            .expect("log")
+            .render_long_help()
+            .to_string();
+        for absent in ["--readonly", "--profile", "--endpoint"] {
+            assert!(!log.contains(absent), "{absent} in log help:\n{log}");
+        }
+        assert!(log.contains("--output"), "{log}");
+        let ssl = cli.find_subcommand_mut("ssl").expect("ssl");
+        let enable = ssl
+            .find_subcommand_mut("enable")
+            .expect("enable")
+            .render_long_help()
+            .to_string();
+        for present in [
+            "--address",
+            "--readonly",
+            "--region",
+            "--profile",
+            "--dry-run",
+        ] {
+            assert!(enable.contains(present), "{present} missing:\n{enable}");
+        }
+        let show = ssl
+            .find_subcommand_mut("show")
+            .expect("show")
+            .render_long_help()
+            .to_string();
+        for absent in ["--readonly", "--wait"] {
+            assert!(!show.contains(absent), "{absent} in ssl show help:\n{show}");
+        }
+    }
+}

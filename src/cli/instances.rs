@@ -1,0 +1,216 @@
+//! `pgssl instances list | add | remove | import`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::args::InstancesCommand;
+use super::{Io, Report, Text, instance_id, open, regions_to_use};
+use crate::context::Context;
+use crate::domain::Instance;
+use crate::ops::{self, OpsError};
+use crate::store::SavedInstance;
+
+pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Result<(), OpsError> {
+    match cmd {
+        InstancesCommand::List { remote: false, .. } => {
+            let inventory = ctx.store.inventory.load().unwrap_or_default();
+            let rows: Vec<Row> = ctx
+                .config
+                .instances()
+                .iter()
+                .filter(|i| ctx.globals.region.as_ref().is_none_or(|r| &i.region == r))
+                .map(|s| Row::saved(s, inventory.get(&s.id).cloned()))
+                .collect();
+            io.emit(&Rows {
+                rows,
+                empty: "no saved instances: add one with `pgssl instances add ID --region R` or `pgssl instances import --region R`",
+                summary: None,
+            });
+            Ok(())
+        }
+        InstancesCommand::List { remote: true, .. } => {
+            let regions = regions_to_use(ctx, &[])?;
+            let opened = open(ctx, io)?;
+            let mut rows = Vec::new();
+            for region in &regions {
+                let found = ops::read::discover(&opened.session.client, region).await?;
+                rows.extend(found.into_iter().map(Row::learned));
+            }
+            let summary = format!("{} instances in {}", rows.len(), regions.join(", "));
+            io.emit(&Rows {
+                rows,
+                empty: "no instances",
+                summary: Some(summary),
+            });
+            Ok(())
+        }
+        InstancesCommand::Add { instance, .. } => {
+            let id = instance_id(&instance)?;
+            let opened = open(ctx, io)?;
+            let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+            let added = ops::inventory::add(&opened.session, &region, &id).await?;
+            io.emit(&Saved(Row::learned(added)));
+            Ok(())
+        }
+        InstancesCommand::Remove { instance, .. } => {
+            let id = instance_id(&instance)?;
+            ops::inventory::remove(&ctx.store, &id)?;
+            io.emit(&Removed { removed: id });
+            Ok(())
+        }
+        InstancesCommand::Import { regions, .. } => {
+            let regions = regions_to_use(ctx, &regions)?;
+            let opened = open(ctx, io)?;
+            let imported = ops::inventory::import(&opened.session, &regions).await?;
+            io.emit(&imported);
+            Ok(())
+        }
+    }
+}
+
+/// One instance as listed: what the person saved and what pgssl has learned of it.
+struct Row {
+    saved: Option<SavedInstance>,
+    learned: Option<Instance>,
+}
+
+impl Row {
+    fn saved(s: &SavedInstance, learned: Option<Instance>) -> Row {
+        Row {
+            saved: Some(s.clone()),
+            learned,
+        }
+    }
+
+    fn learned(i: Instance) -> Row {
+        Row {
+            saved: None,
+            learned: Some(i),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let mut v = match (&self.learned, &self.saved) {
+            (Some(i), _) => serde_json::to_value(i).expect("an instance serializes"),
+            (None, Some(s)) => serde_json::json!({"id": s.id, "region": s.region}),
+            (None, None) => Value::Null,
+        };
+        if let (Some(label), Value::Object(o)) =
+            (self.saved.as_ref().and_then(|s| s.name.as_ref()), &mut v)
+        {
+            o.insert("label".into(), Value::String(label.clone()));
+        }
+        v
+    }
+
+    fn text(&self) -> String {
+        let (id, region) = match (&self.learned, &self.saved) {
+            (Some(i), _) => (i.id.as_str(), i.region.as_str()),
+            (None, Some(s)) => (s.id.as_str(), s.region.as_str()),
+            (None, None) => ("?", "?"),
+        };
+        let learned = self.learned.as_ref();
+        let name = self
+            .saved
+            .as_ref()
+            .and_then(|s| s.name.as_deref())
+            .or(learned.map(|i| i.name.as_str()))
+            .unwrap_or("");
+        let ssl = match learned.and_then(Instance::ssl_state) {
+            Some(s) if s.enabled => format!(
+                "on {}",
+                s.protected.map(|a| a.to_string()).unwrap_or_default()
+            ),
+            Some(_) => "off".into(),
+            None => "?".into(),
+        };
+        format!(
+            "{:<18} {:<16} {:<24} {:<9} {:<10} {:<18} {}",
+            id,
+            region,
+            crate::text::truncate(name, 24),
+            learned.map_or("?", |i| i.kind.label()),
+            learned.map_or("?", |i| i.status.as_str()),
+            ssl,
+            learned
+                .map(|i| i
+                    .addresses
+                    .iter()
+                    .map(crate::addresses::Address::label)
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        )
+    }
+}
+
+const HEADER: &str = "ID                 REGION           NAME                     TYPE      STATUS     SSL                ADDRESSES";
+
+struct Rows {
+    rows: Vec<Row>,
+    empty: &'static str,
+    summary: Option<String>,
+}
+
+impl Serialize for Rows {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.rows.iter().map(Row::json))
+    }
+}
+
+impl Report for Rows {
+    fn text(&self, out: &mut Text) {
+        if self.rows.is_empty() {
+            out.note(self.empty);
+            return;
+        }
+        out.line(HEADER);
+        for r in &self.rows {
+            out.line(r.text());
+        }
+        if let Some(s) = &self.summary {
+            out.note(s.clone());
+        }
+    }
+}
+
+struct Saved(Row);
+
+impl Serialize for Saved {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.json().serialize(s)
+    }
+}
+
+impl Report for Saved {
+    fn text(&self, out: &mut Text) {
+        out.line(format!("saved {}", self.0.text()));
+    }
+}
+
+#[derive(Serialize)]
+struct Removed {
+    removed: String,
+}
+
+impl Report for Removed {
+    fn text(&self, out: &mut Text) {
+        out.line(format!(
+            "removed {} from the saved list (the instance itself is untouched)",
+            self.removed
+        ));
+    }
+}
+
+impl Report for ops::inventory::Imported {
+    fn text(&self, out: &mut Text) {
+        out.line(format!(
+            "imported {} instances from {}: {} new, {} updated, {} unchanged",
+            self.instances.len(),
+            self.regions.join(", "),
+            self.added,
+            self.updated,
+            self.unchanged
+        ));
+    }
+}

@@ -1,0 +1,91 @@
+//! `pgssl log`: the journal, one line per change (or one JSON object per line).
+
+use super::args::LogArgs;
+use super::{Io, instance_id};
+use crate::context::Context;
+use crate::ops::OpsError;
+use crate::store::journal::{Entry, Outcome};
+
+pub fn run(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsError> {
+    let only = args.instance.as_deref().map(instance_id).transpose()?;
+    let journal = &ctx.store.journal;
+    let (entries, skipped) = journal.entries().map_err(|e| journal.error(&e))?;
+    let mut entries: Vec<Entry> = entries
+        .into_iter()
+        .filter(|e| only.as_ref().is_none_or(|id| &e.request.DBInstanceId == id))
+        .collect();
+    if let Some(n) = args.limit {
+        let drop = entries.len().saturating_sub(n);
+        entries.drain(..drop);
+    }
+    let path = crate::text::clean(&journal.path().display().to_string());
+    if skipped > 0 {
+        io.info(format!(
+            "warning: {skipped} unreadable lines in {path} were skipped"
+        ));
+    }
+    if io.json_mode() {
+        for e in &entries {
+            io.json_line(e);
+        }
+    } else if entries.is_empty() {
+        io.info(format!("no changes recorded yet in {path}"));
+    } else {
+        for e in &entries {
+            io.line(entry_line(e));
+        }
+    }
+    Ok(())
+}
+
+/// One line per change for people.
+pub fn entry_line(e: &Entry) -> String {
+    let r = &e.request;
+    let what = match (r.SSLEnabled, r.ConnectAddress) {
+        (true, Some(a)) => format!("enable {a}"),
+        (true, None) => "enable ?".into(),
+        (false, _) => "disable".into(),
+    };
+    let outcome = match &e.outcome {
+        Some(Outcome::Ok { RequestId, TaskId }) => format!(
+            "ok TaskId {} RequestId {RequestId}",
+            TaskId.map_or_else(|| "-".into(), |t| t.to_string())
+        ),
+        Some(Outcome::Error {
+            Code, RequestId, ..
+        }) => format!(
+            "error {Code}{}",
+            RequestId
+                .as_deref()
+                .map(|r| format!(" RequestId {r}"))
+                .unwrap_or_default()
+        ),
+        Some(Outcome::Unknown { .. }) => "outcome unknown".into(),
+        None => "outcome unknown (interrupted before a reply)".into(),
+    };
+    let task = e
+        .task
+        .as_ref()
+        .map(|t| {
+            format!(
+                "  task {}{}",
+                t.status,
+                t.progress.map(|p| format!(" {p}%")).unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let check = e
+        .check
+        .as_ref()
+        .map(|c| format!("  checked: {}", c.result))
+        .unwrap_or_default();
+    let verify = e
+        .verify
+        .as_ref()
+        .map(|v| format!("  tls: {}", v.result))
+        .unwrap_or_default();
+    crate::text::clean(&format!(
+        "{}  {}  {:<18} {:<22} {outcome}{task}{check}{verify}",
+        r.time, r.region, r.DBInstanceId, what
+    ))
+}

@@ -1,0 +1,81 @@
+//! The scriptable face. `args` is the command line; each command family has its module
+//! and returns a result that `output` renders as text for people or as stable JSON for
+//! scripts. Every command is a thin layer over `ops`.
+
+pub mod args;
+mod instances;
+mod log;
+pub mod output;
+mod regions;
+mod ssl;
+mod task;
+mod verify;
+
+pub use args::{Cli, Command, EXIT_CODES, NOT_BUILT, Options, Output};
+pub use log::entry_line;
+pub use output::{Io, Report, StdStreams, Text, report_error};
+
+use crate::context::{Context, Opened};
+use crate::ops::OpsError;
+use crate::validate;
+
+/// Run one non-interactive command.
+pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(), OpsError> {
+    for note in &ctx.notes {
+        io.info(note);
+    }
+    match command {
+        Command::Ssl(cmd) => ssl::run(ctx, cmd, io).await,
+        Command::Instances(cmd) => instances::run(ctx, cmd, io).await,
+        Command::Regions(cmd) => regions::run(ctx, cmd, io).await,
+        Command::Task(cmd) => task::run(ctx, cmd, io).await,
+        Command::Log(args) => log::run(ctx, &args, io),
+        Command::Verify(args) => verify::run(ctx, &args, io).await,
+        Command::Emulator(_) | Command::Tui(_) => Err(OpsError::Invalid(
+            "this command is not run by the CLI dispatcher".into(),
+        )),
+    }
+}
+
+/// Resolve the credential and say which one is used (on stderr).
+fn open(ctx: &Context, io: &mut Io<'_>) -> Result<Opened, OpsError> {
+    let opened = ctx.open()?;
+    io.info(&opened.banner);
+    for w in &opened.warnings {
+        io.info(w);
+    }
+    Ok(opened)
+}
+
+fn instance_id(input: &str) -> Result<String, OpsError> {
+    validate::instance_id(input).map_err(OpsError::Invalid)
+}
+
+/// The regions a command works in: those given, else `--region`, else the saved ones.
+fn regions_to_use(ctx: &Context, given: &[String]) -> Result<Vec<String>, OpsError> {
+    let regions: Vec<String> = if !given.is_empty() {
+        given.to_vec()
+    } else if let Some(r) = &ctx.globals.region {
+        vec![r.clone()]
+    } else {
+        ctx.config.regions.clone()
+    };
+    if regions.is_empty() {
+        return Err(OpsError::Invalid(
+            "which regions? pass --region R, or keep some with `pgssl regions add R`".into(),
+        ));
+    }
+    valid_regions(&regions)
+}
+
+/// Each region checked, each kept once, in the order given.
+fn valid_regions(regions: &[String]) -> Result<Vec<String>, OpsError> {
+    let mut out: Vec<String> = Vec::new();
+    for r in regions {
+        let r = validate::region(r).map_err(OpsError::Invalid)?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,190 @@
+//! Where command output goes, and the one place a result becomes text or JSON. Every
+//! string in JSON output goes through the same sanitizer as text, so a control character
+//! or a bidi override from the API or a config file reaches a script as a visible escape,
+//! never as raw bytes on a terminal.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::args::Output;
+use crate::ops::OpsError;
+use crate::text::sanitize;
+
+/// A command's result: its JSON form comes from `Serialize`, its text form from `text`.
+pub trait Report: Serialize {
+    fn text(&self, out: &mut Text);
+}
+
+/// Text output: lines for stdout (the result) and notes for stderr (what a person should
+/// know but a pipe should not carry).
+#[derive(Debug, Default)]
+pub struct Text {
+    pub lines: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl Text {
+    pub fn line(&mut self, s: impl Into<String>) {
+        self.lines.push(s.into());
+    }
+    pub fn note(&mut self, s: impl Into<String>) {
+        self.notes.push(s.into());
+    }
+}
+
+/// Where command output goes; tests capture it.
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+    pub output: Output,
+    /// Whether a person can answer a confirmation prompt.
+    pub interactive: bool,
+    pub stdin: &'a mut dyn BufRead,
+    /// A JSON document went to stdout already: an error must not add a second one.
+    pub printed_json: bool,
+}
+
+impl Io<'_> {
+    pub fn json_mode(&self) -> bool {
+        self.output == Output::Json
+    }
+
+    /// Print a result as text or JSON.
+    pub fn emit(&mut self, report: &impl Report) {
+        if self.json_mode() {
+            self.json(report);
+        } else {
+            let mut text = Text::default();
+            report.text(&mut text);
+            for n in &text.notes {
+                self.info(n);
+            }
+            for l in &text.lines {
+                self.line(l);
+            }
+        }
+    }
+
+    /// One JSON document on stdout, every string in it sanitized.
+    pub fn json(&mut self, value: &impl Serialize) {
+        self.printed_json = true;
+        let text = serde_json::to_string_pretty(&to_safe_json(value))
+            .expect("a serde_json::Value always serializes");
+        let _ = writeln!(self.out, "{text}");
+    }
+
+    /// One compact JSON document per line (`log --json`).
+    pub fn json_line(&mut self, value: &impl Serialize) {
+        self.printed_json = true;
+        let text = serde_json::to_string(&to_safe_json(value))
+            .expect("a serde_json::Value always serializes");
+        let _ = writeln!(self.out, "{text}");
+    }
+
+    /// Lines of the result on stdout, each sanitized (text may come from the API or a file).
+    pub fn line(&mut self, s: impl AsRef<str>) {
+        for l in s.as_ref().split('\n') {
+            let _ = writeln!(self.out, "{}", sanitize(l));
+        }
+    }
+
+    /// A line for people on stderr, sanitized.
+    pub fn info(&mut self, s: impl AsRef<str>) {
+        let _ = writeln!(self.err, "{}", sanitize(s.as_ref()));
+    }
+}
+
+/// A value as JSON with every string (keys included) passed through the sanitizer.
+pub fn to_safe_json(value: &impl Serialize) -> Value {
+    let value = serde_json::to_value(value).expect("pgssl's reports are plain data and serialize");
+    clean_value(value)
+}
+
+fn clean_value(v: Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(sanitize(&s).into_owned()),
+        Value::Array(a) => Value::Array(a.into_iter().map(clean_value).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (sanitize(&k).into_owned(), clean_value(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Print an error as one line (and as JSON on stdout in json mode); return its exit code.
+pub fn report_error(io: &mut Io<'_>, error: &OpsError) -> i32 {
+    let code = error.exit_code();
+    io.info(format!("error: {error}"));
+    if io.json_mode() && !io.printed_json {
+        let api = error.api();
+        io.json(&serde_json::json!({
+            "error": {
+                "kind": error.kind(),
+                "Code": api.and_then(crate::api::ApiError::code),
+                "RequestId": api.and_then(crate::api::ApiError::request_id),
+                "message": error.to_string(),
+                "check": match error { OpsError::Unknown { check, .. } => Some(check), _ => None },
+                "exit_code": code,
+            }
+        }));
+    }
+    code
+}
+
+/// The process's standard streams, owned, for building an `Io`.
+pub struct StdStreams {
+    out: std::io::Stdout,
+    err: std::io::Stderr,
+    input: std::io::StdinLock<'static>,
+    interactive: bool,
+}
+
+impl Default for StdStreams {
+    fn default() -> Self {
+        let stdin = std::io::stdin();
+        StdStreams {
+            interactive: stdin.is_terminal(),
+            input: stdin.lock(),
+            out: std::io::stdout(),
+            err: std::io::stderr(),
+        }
+    }
+}
+
+impl StdStreams {
+    pub fn io(&mut self, output: Output) -> Io<'_> {
+        Io {
+            out: &mut self.out,
+            err: &mut self.err,
+            output,
+            interactive: self.interactive,
+            stdin: &mut self.input,
+            printed_json: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_output_escapes_what_text_output_escapes() {
+        let v = to_safe_json(&serde_json::json!({
+            "name": "a\u{9b}2J\u{202e}b\u{7f}",
+            "list": ["\u{1b}[2J", "ok"],
+            "k\u{2066}": 1,
+        }));
+        let s = serde_json::to_string(&v).expect("json");
+        for raw in ['\u{9b}', '\u{202e}', '\u{7f}', '\u{1b}', '\u{2066}'] {
+            assert!(!s.contains(raw), "{raw:?} in {s}");
+        }
+        assert_eq!(v["list"][1], "ok");
+        // A script still gets the information: the escape is visible text.
+        assert_eq!(v["name"], "a\\x9b2J\\u{202e}b\\x7f");
+    }
+}

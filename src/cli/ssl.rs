@@ -1,0 +1,532 @@
+//! `pgssl ssl show | enable | disable | ca`.
+
+use serde::Serialize;
+
+use super::args::{ChangeArgs, SslCommand};
+use super::{Io, Report, Text, instance_id, open};
+use crate::addresses::{Address, AddressSpec};
+use crate::context::Context;
+use crate::domain::{Instance, SslState, Task, TaskStatus};
+use crate::ops::change::{self, ChangeObserver, ExecuteOptions, Outcome, Sent, VerifyAfter};
+use crate::ops::{FollowEnd, Intent, OpsError, Plan, Prepared, Verified, Want, read};
+
+pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), OpsError> {
+    match cmd {
+        SslCommand::Show { instance, .. } => show(ctx, &instance, io).await,
+        SslCommand::Enable {
+            instance,
+            address,
+            change,
+        } => {
+            let spec = AddressSpec::parse(&address).map_err(OpsError::Invalid)?;
+            ssl_change(ctx, &instance, Want::Enable(spec), &change, io).await
+        }
+        SslCommand::Disable { instance, change } => {
+            ssl_change(ctx, &instance, Want::Disable, &change, io).await
+        }
+        SslCommand::Ca { instance, out, .. } => ca(ctx, &instance, out.as_deref(), io).await,
+    }
+}
+
+#[derive(Serialize)]
+#[allow(non_snake_case)]
+struct Show<'a> {
+    DBInstanceId: &'a str,
+    DBInstanceName: &'a str,
+    Region: &'a str,
+    DBInstanceType: &'a str,
+    DBInstanceStatus: &'a str,
+    SSLEnabled: Option<bool>,
+    ConnectAddress: Option<std::net::IpAddr>,
+    CAUrl: Option<&'a str>,
+    Addresses: &'a [Address],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    UnusableAddresses: &'a [String],
+}
+
+impl<'a> Show<'a> {
+    fn of(i: &'a Instance) -> Show<'a> {
+        let ssl = i.ssl_state();
+        Show {
+            DBInstanceId: &i.id,
+            DBInstanceName: &i.name,
+            Region: &i.region,
+            DBInstanceType: i.kind.as_api(),
+            DBInstanceStatus: i.status.as_str(),
+            SSLEnabled: ssl.map(|s| s.enabled),
+            ConnectAddress: ssl.and_then(|s| s.protected),
+            CAUrl: ssl.and_then(|s| s.ca_url.as_deref()),
+            Addresses: &i.addresses,
+            UnusableAddresses: &i.unusable,
+        }
+    }
+}
+
+impl Report for Show<'_> {
+    fn text(&self, out: &mut Text) {
+        out.line(format!(
+            "{}  {}  {}  {}  {}",
+            self.DBInstanceId,
+            self.DBInstanceName,
+            self.DBInstanceType,
+            self.DBInstanceStatus,
+            self.Region
+        ));
+        let state = self.SSLEnabled.map(|enabled| SslState {
+            enabled,
+            protected: self.ConnectAddress,
+            ca_url: None,
+        });
+        out.line(format!(
+            "SSL:       {}",
+            state
+                .as_ref()
+                .map_or_else(|| "unknown".into(), SslState::describe)
+        ));
+        if let Some(url) = self.CAUrl {
+            out.line(format!("CA URL:    {url}"));
+        }
+        out.line("Addresses:");
+        if self.Addresses.is_empty() {
+            out.line("  (none reported)");
+        }
+        for a in self.Addresses {
+            let protected = self.SSLEnabled == Some(true) && self.ConnectAddress == Some(a.ip);
+            out.line(format!(
+                "  {:<8} {}:{}{}{}",
+                a.kind.keyword(),
+                a.ip,
+                a.port_or_default(),
+                a.group_name
+                    .as_deref()
+                    .or(a.group_id.as_deref())
+                    .map(|g| format!("  group {g}"))
+                    .unwrap_or_default(),
+                if protected {
+                    "  <- protected by SSL"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for u in self.UnusableAddresses {
+            out.line(format!("  unusable: {u} (never offered or sent)"));
+        }
+    }
+}
+
+async fn show(ctx: &Context, instance: &str, io: &mut Io<'_>) -> Result<(), OpsError> {
+    let id = instance_id(instance)?;
+    let opened = open(ctx, io)?;
+    let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+    let info = read::describe(&opened.session.client, &region, &id).await?;
+    io.emit(&Show::of(&info));
+    change::remember(&opened.session, &info);
+    Ok(())
+}
+
+/// The task as `--output json` shows it.
+#[derive(Serialize)]
+#[allow(non_snake_case)]
+pub struct TaskJson {
+    TaskId: i64,
+    Status: TaskStatus,
+    Progress: Option<i64>,
+    timed_out: bool,
+    Message: Option<String>,
+    CurrentStep: Option<String>,
+}
+
+impl TaskJson {
+    pub fn from(t: &Task, timed_out: bool) -> TaskJson {
+        TaskJson {
+            TaskId: t.task_id,
+            Status: t.status,
+            Progress: t.progress,
+            timed_out,
+            Message: t.message.clone(),
+            CurrentStep: t.current_step.clone(),
+        }
+    }
+
+    fn of(end: &FollowEnd) -> Option<TaskJson> {
+        match end {
+            FollowEnd::Finished(t) => Some(TaskJson::from(t, false)),
+            FollowEnd::TimedOut(t) => t.as_ref().map(|t| TaskJson::from(t, true)),
+        }
+    }
+}
+
+/// The result of `ssl enable` / `ssl disable`.
+#[derive(Serialize)]
+#[allow(non_snake_case)]
+struct ChangeReport<'a> {
+    DBInstanceId: &'a str,
+    Region: &'a str,
+    SSLEnabled: bool,
+    ConnectAddress: Option<String>,
+    result: &'static str,
+    TaskId: Option<i64>,
+    RequestId: Option<&'a str>,
+    task: Option<TaskJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<&'a crate::probe::Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follow_error: Option<String>,
+    /// The text form: the change itself was printed step by step; only "nothing to do"
+    /// is said here.
+    #[serde(skip)]
+    text: Option<String>,
+}
+
+impl Report for ChangeReport<'_> {
+    fn text(&self, out: &mut Text) {
+        if let Some(t) = &self.text {
+            out.line(t.clone());
+        }
+    }
+}
+
+/// Prints each step as it happens, and asks whether to run the TLS check.
+struct Printer<'a, 'b> {
+    io: &'a mut Io<'b>,
+    enable: bool,
+    last: Option<(TaskStatus, Option<i64>)>,
+}
+
+impl ChangeObserver for Printer<'_, '_> {
+    fn sent(&mut self, sent: &Sent) {
+        if !self.io.json_mode() {
+            self.io.line(format!(
+                "sent: {} SSL {} on {}: TaskId {}, RequestId {}",
+                sent.region,
+                if self.enable { "enable" } else { "disable" },
+                sent.instance_id,
+                sent.task_id
+                    .map_or_else(|| "(none)".into(), |t| t.to_string()),
+                sent.request_id
+            ));
+        }
+    }
+
+    fn task(&mut self, t: &Task) {
+        let now = (t.status, t.progress);
+        if self.last != Some(now) && !self.io.json_mode() {
+            let step = t
+                .current_step
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            self.io.info(format!(
+                "task {}: {} {}%{step}",
+                t.task_id,
+                t.status,
+                t.progress.unwrap_or(0)
+            ));
+        }
+        self.last = Some(now);
+    }
+
+    fn refreshed(&mut self, now: &Instance) {
+        if let (Some(state), false) = (now.ssl_state(), self.io.json_mode()) {
+            self.io
+                .line(format!("{} now has SSL {}", now.id, state.describe()));
+        }
+    }
+
+    fn verified(&mut self, result: &Result<Verified, OpsError>) {
+        match result {
+            Ok(v) if !self.io.json_mode() => {
+                for line in v.lines() {
+                    self.io.line(line);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => self
+                .io
+                .info(format!("warning: the TLS check could not run: {e}")),
+        }
+    }
+
+    fn want_verify(&mut self, _now: &Instance) -> bool {
+        self.io.interactive
+            && !self.io.json_mode()
+            && ask(
+                self.io,
+                "Check the protected address over TLS now? [Y/n] ",
+                true,
+            )
+    }
+}
+
+async fn ssl_change(
+    ctx: &Context,
+    instance: &str,
+    want: Want,
+    args: &ChangeArgs,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    let id = instance_id(instance)?;
+    let follow = args.follow.options()?;
+    if ctx.globals.readonly && !args.dry_run {
+        return Err(OpsError::Invalid(
+            "--readonly: changes are disabled; drop --readonly to send one (--dry-run shows it without sending)".into(),
+        ));
+    }
+    let opened = open(ctx, io)?;
+    let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+    let session = &opened.session;
+    let intent = Intent {
+        region: region.clone(),
+        instance_id: id.clone(),
+        want,
+    };
+    let plan = match change::prepare(session, &intent).await? {
+        Prepared::Unchanged(instance) => {
+            let state = instance.ssl_state();
+            io.emit(&ChangeReport {
+                DBInstanceId: &instance.id,
+                Region: &instance.region,
+                SSLEnabled: intent.want.enables(),
+                ConnectAddress: state
+                    .and_then(|s| s.protected)
+                    .filter(|_| intent.want.enables())
+                    .map(|ip| ip.to_string()),
+                result: "unchanged",
+                TaskId: None,
+                RequestId: None,
+                task: None,
+                verify: None,
+                follow_error: None,
+                text: Some(format!(
+                    "{} already has SSL {}: nothing to do, nothing sent",
+                    instance.id,
+                    state.map(SslState::describe).unwrap_or_default()
+                )),
+            });
+            return Ok(());
+        }
+        Prepared::Change(plan) => plan,
+    };
+    if args.dry_run {
+        return dry_run(session, &plan, io);
+    }
+    if !args.yes {
+        confirm(&plan, io)?;
+    }
+    let options = ExecuteOptions {
+        follow: args.wait.then_some(follow),
+        verify: if args.verify {
+            VerifyAfter::Always
+        } else {
+            VerifyAfter::Ask
+        },
+    };
+    let mut printer = Printer {
+        io,
+        enable: plan.enables(),
+        last: None,
+    };
+    let outcome = change::execute(session, &plan, &options, &mut printer).await?;
+    finish(&plan, &outcome, args, io)
+}
+
+/// After sending: the hint, the JSON result, and the exit code.
+fn finish(
+    plan: &Plan,
+    outcome: &Outcome,
+    args: &ChangeArgs,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    let sent = &outcome.sent;
+    let (id, region) = (plan.instance_id(), plan.region());
+    let verify = outcome
+        .verified
+        .as_ref()
+        .and_then(|v| v.as_ref().ok())
+        .map(|v| &v.report);
+    if !io.json_mode() {
+        if !args.wait {
+            io.line(format!(
+                "the change runs in the background and restarts the instance; follow it with: pgssl task show {} --region {region} --wait",
+                sent.task_id.unwrap_or(0)
+            ));
+        } else if plan.enables()
+            && outcome.verified.is_none()
+            && outcome.task.as_ref().is_some_and(FollowEnd::succeeded)
+        {
+            io.line(format!(
+                "check it over TLS with: pgssl verify {id} --region {region}"
+            ));
+        }
+    }
+    let follow_error = outcome.follow_error.as_ref().map(|e| {
+        format!(
+            "the change was sent (TaskId {}, RequestId {}), but following its task failed: {e}",
+            sent.task_id.map_or_else(|| "-".into(), |t| t.to_string()),
+            sent.request_id
+        )
+    });
+    io.emit(&ChangeReport {
+        DBInstanceId: id,
+        Region: region,
+        SSLEnabled: plan.enables(),
+        ConnectAddress: plan.request().ConnectAddress,
+        result: "sent",
+        TaskId: sent.task_id,
+        RequestId: Some(&sent.request_id),
+        task: outcome.task.as_ref().and_then(TaskJson::of),
+        verify,
+        follow_error: follow_error.clone(),
+        text: None,
+    });
+    if let Some(e) = follow_error {
+        return Err(OpsError::Failed(e));
+    }
+    if let Some(report) = verify
+        && report.verdict.exit_code() != 0
+    {
+        return Err(super::verify::verdict_error(report));
+    }
+    match &outcome.task {
+        Some(FollowEnd::Finished(t)) if t.status != TaskStatus::Success => {
+            Err(OpsError::Failed(format!(
+                "task {} ended {}{}",
+                t.task_id,
+                t.status,
+                t.message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            )))
+        }
+        Some(FollowEnd::TimedOut(t)) => Err(OpsError::Failed(format!(
+            "gave up waiting for task {} after {}s (last status {}); it continues on Tencent's side",
+            sent.task_id.unwrap_or(0),
+            args.follow.timeout,
+            t.as_ref()
+                .map_or_else(|| "(not listed yet)".to_string(), |t| t.status.to_string())
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `--dry-run`: the plan and the exact signed request; no change is sent.
+fn dry_run(session: &crate::ops::Session, plan: &Plan, io: &mut Io<'_>) -> Result<(), OpsError> {
+    let prepared = session.client.prepare(
+        Some(plan.region()),
+        &plan.request(),
+        crate::api::client::system_clock(),
+    );
+    if io.json_mode() {
+        io.json(&serde_json::json!({
+            "dry_run": true,
+            "plan": plan.summary(),
+            "request": prepared.masked(),
+        }));
+    } else {
+        io.info("dry run: this is the exact request pgssl would send; nothing was sent");
+        for line in plan.summary() {
+            io.info(line);
+        }
+        io.line(prepared.render());
+    }
+    Ok(())
+}
+
+/// Ask a yes/no question on the terminal; Enter gives `default`.
+fn ask(io: &mut Io<'_>, question: &str, default: bool) -> bool {
+    let _ = write!(io.err, "{question}");
+    let _ = io.err.flush();
+    let mut answer = String::new();
+    if io.stdin.read_line(&mut answer).is_err() {
+        return false;
+    }
+    match answer.trim() {
+        "" => default,
+        a => matches!(a, "y" | "Y" | "yes"),
+    }
+}
+
+fn confirm(plan: &Plan, io: &mut Io<'_>) -> Result<(), OpsError> {
+    if !io.interactive {
+        return Err(OpsError::Invalid(
+            "refusing to change SSL without confirmation: stdin is not a terminal; review the change and pass --yes".into(),
+        ));
+    }
+    for line in plan.summary() {
+        io.info(line);
+    }
+    let _ = write!(
+        io.err,
+        "Send this change? Type y to send, anything else cancels: "
+    );
+    let _ = io.err.flush();
+    let mut answer = String::new();
+    io.stdin.read_line(&mut answer).map_err(|e| {
+        OpsError::Invalid(format!("cannot read the answer ({e}); nothing was sent"))
+    })?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(OpsError::Invalid("cancelled: nothing was sent".into()))
+    }
+}
+
+#[derive(Serialize)]
+#[allow(non_snake_case)]
+struct Ca<'a> {
+    DBInstanceId: &'a str,
+    CAUrl: &'a str,
+    path: &'a std::path::Path,
+    out: Option<&'a std::path::Path>,
+    certificates: &'a [crate::probe::CertInfo],
+}
+
+impl Report for Ca<'_> {
+    fn text(&self, out: &mut Text) {
+        let now = crate::api::client::system_clock();
+        out.line(format!("CA of {} from {}", self.DBInstanceId, self.CAUrl));
+        out.line(format!("kept at {}", self.path.display()));
+        if let Some(o) = self.out {
+            out.line(format!("written to {}", o.display()));
+        }
+        for c in self.certificates {
+            out.line(format!("  subject:  {}", c.subject));
+            out.line(format!("  sha256:   {}", c.sha256));
+            out.line(format!(
+                "  valid:    {} to {} ({})",
+                c.not_before,
+                c.not_after,
+                c.time_left(now)
+            ));
+        }
+    }
+}
+
+async fn ca(
+    ctx: &Context,
+    instance: &str,
+    out: Option<&std::path::Path>,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    let id = instance_id(instance)?;
+    let opened = open(ctx, io)?;
+    let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+    let (url, bundle) = crate::ops::verify::instance_ca(&opened.session, &region, &id).await?;
+    if let Some(out) = out {
+        let pem = std::fs::read(&bundle.path).map_err(|e| {
+            OpsError::Failed(format!("cannot read {} ({e})", bundle.path.display()))
+        })?;
+        crate::store::write_atomic(out, &pem)
+            .map_err(|e| OpsError::Failed(format!("cannot write {} ({e})", out.display())))?;
+    }
+    io.emit(&Ca {
+        DBInstanceId: &id,
+        CAUrl: &url,
+        path: &bundle.path,
+        out,
+        certificates: &bundle.infos,
+    });
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! What pgssl decides on, as closed types: the kind and status of an instance, its SSL
+//! state, a task's status, what a check after an unknown outcome found. Values from the
+//! API are parsed into these on entry (`api::models` keeps the wire's PascalCase
+//! strings); everything past that boundary matches on variants, never on text.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::addresses::Address;
+use crate::text::clean;
+
+/// DBInstanceType, as the SDK documents it (primary, readonly, guard, temp). A value
+/// Tencent adds later is kept, sanitized, rather than refusing the whole instance list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum InstanceKind {
+    Primary,
+    ReadOnly,
+    /// A disaster-recovery instance.
+    Guard,
+    /// A temporary instance (for example one made by a restore).
+    Temp,
+    Other(String),
+}
+
+impl InstanceKind {
+    pub fn from_api(value: &str) -> InstanceKind {
+        match value {
+            "primary" => InstanceKind::Primary,
+            "readonly" => InstanceKind::ReadOnly,
+            "guard" => InstanceKind::Guard,
+            "temp" => InstanceKind::Temp,
+            other => InstanceKind::Other(clean(other)),
+        }
+    }
+
+    /// The API's word.
+    pub fn as_api(&self) -> &str {
+        match self {
+            InstanceKind::Primary => "primary",
+            InstanceKind::ReadOnly => "readonly",
+            InstanceKind::Guard => "guard",
+            InstanceKind::Temp => "temp",
+            InstanceKind::Other(s) => s,
+        }
+    }
+
+    /// For people: `primary`, `read-only`, `guard`, `temp`.
+    pub fn label(&self) -> &str {
+        match self {
+            InstanceKind::ReadOnly => "read-only",
+            other => other.as_api(),
+        }
+    }
+
+    pub fn is_readonly(&self) -> bool {
+        *self == InstanceKind::ReadOnly
+    }
+}
+
+impl From<String> for InstanceKind {
+    fn from(s: String) -> Self {
+        InstanceKind::from_api(&s)
+    }
+}
+
+impl From<InstanceKind> for String {
+    fn from(k: InstanceKind) -> String {
+        k.as_api().to_string()
+    }
+}
+
+/// DBInstanceStatus. The SDK documents 28 values (some with spaces, one camel-cased);
+/// pgssl decides only on `running` (SSL can be changed) and shows the rest as they come.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum InstanceStatus {
+    Running,
+    Restarting,
+    Isolated,
+    Isolating,
+    /// Any other documented or future value, sanitized.
+    Other(String),
+}
+
+impl InstanceStatus {
+    pub fn from_api(value: &str) -> InstanceStatus {
+        match value {
+            "running" => InstanceStatus::Running,
+            "restarting" => InstanceStatus::Restarting,
+            "isolated" => InstanceStatus::Isolated,
+            "isolating" => InstanceStatus::Isolating,
+            other => InstanceStatus::Other(clean(other)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            InstanceStatus::Running => "running",
+            InstanceStatus::Restarting => "restarting",
+            InstanceStatus::Isolated => "isolated",
+            InstanceStatus::Isolating => "isolating",
+            InstanceStatus::Other(s) => s,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        *self == InstanceStatus::Running
+    }
+}
+
+impl fmt::Display for InstanceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<String> for InstanceStatus {
+    fn from(s: String) -> Self {
+        InstanceStatus::from_api(&s)
+    }
+}
+
+impl From<InstanceStatus> for String {
+    fn from(s: InstanceStatus) -> String {
+        s.as_str().to_string()
+    }
+}
+
+/// TaskSet.Status: the five the API documents. Any other value is refused on entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskStatus {
+    Running,
+    Success,
+    WaitSwitch,
+    Fail,
+    Pause,
+}
+
+impl TaskStatus {
+    pub fn from_api(value: &str) -> Option<TaskStatus> {
+        Some(match value {
+            "Running" => TaskStatus::Running,
+            "Success" => TaskStatus::Success,
+            "WaitSwitch" => TaskStatus::WaitSwitch,
+            "Fail" => TaskStatus::Fail,
+            "Pause" => TaskStatus::Pause,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Running => "Running",
+            TaskStatus::Success => "Success",
+            TaskStatus::WaitSwitch => "WaitSwitch",
+            TaskStatus::Fail => "Fail",
+            TaskStatus::Pause => "Pause",
+        }
+    }
+
+    /// Success, Fail and Pause end the task; Running and WaitSwitch are still under way.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Success | TaskStatus::Fail | TaskStatus::Pause
+        )
+    }
+}
+
+impl fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A task as DescribeTasks reported it, checked and sanitized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    pub task_id: i64,
+    pub status: TaskStatus,
+    /// 0 to 100.
+    pub progress: Option<i64>,
+    pub instance_id: Option<String>,
+    pub task_type: Option<String>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub message: Option<String>,
+    pub current_step: Option<String>,
+}
+
+/// SSL state as DescribeDBInstanceSSLConfig reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SslState {
+    pub enabled: bool,
+    /// The address the certificate protects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_url: Option<String>,
+}
+
+impl SslState {
+    pub const OFF: SslState = SslState {
+        enabled: false,
+        protected: None,
+        ca_url: None,
+    };
+
+    /// `on, protecting 10.0.0.8`, `on`, `off`.
+    pub fn describe(&self) -> String {
+        match (self.enabled, self.protected) {
+            (true, Some(a)) => format!("on, protecting {a}"),
+            (true, None) => "on".into(),
+            (false, _) => "off".into(),
+        }
+    }
+}
+
+/// SSL state and when it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SslSeen {
+    #[serde(flatten)]
+    pub state: SslState,
+    /// When it was read (RFC 3339, UTC).
+    pub read_at: String,
+}
+
+/// What pgssl knows of one instance: read from the API, validated and sanitized. This is
+/// what planning works on, what the inventory keeps and what both faces show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    pub region: String,
+    /// DBInstanceName, sanitized for display (never sent back).
+    #[serde(default)]
+    pub name: String,
+    pub kind: InstanceKind,
+    pub status: InstanceStatus,
+    /// The primary of a read-only instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
+    #[serde(default)]
+    pub addresses: Vec<Address>,
+    /// Address entries the API listed that are not IPs: shown, never offered or sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unusable: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl: Option<SslSeen>,
+    /// When the instance was described (RFC 3339, UTC).
+    pub read_at: String,
+}
+
+impl Instance {
+    pub fn ssl_state(&self) -> Option<&SslState> {
+        self.ssl.as_ref().map(|s| &s.state)
+    }
+
+    /// The address SSL protects, with its kind when it is one of the instance's own.
+    pub fn protected_address(&self) -> Option<&Address> {
+        let ip = self.ssl_state().filter(|s| s.enabled)?.protected?;
+        self.addresses.iter().find(|a| a.ip == ip)
+    }
+}
+
+/// What a look at an instance after an unknown outcome found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    /// The instance is as the change asked: it took effect.
+    Applied,
+    /// A task is running on the instance: the change was probably accepted.
+    InProgress,
+    /// The instance is not as asked and no task runs.
+    NotApplied,
+    /// pgssl could not look (the reads failed).
+    Undetermined,
+}
+
+impl Finding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finding::Applied => "applied",
+            Finding::InProgress => "in_progress",
+            Finding::NotApplied => "not_applied",
+            Finding::Undetermined => "undetermined",
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A finding with the sentence that explains it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    pub result: Finding,
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_statuses_keep_unknown_values_sanitized() {
+        assert_eq!(InstanceKind::from_api("readonly"), InstanceKind::ReadOnly);
+        assert_eq!(InstanceKind::from_api("guard").label(), "guard");
+        assert!(!InstanceKind::from_api("temp").is_readonly());
+        let odd = InstanceKind::from_api("x\u{1b}[2J");
+        assert_eq!(odd.as_api(), "x\\x1b[2J");
+        assert_eq!(
+            InstanceStatus::from_api("limited run").as_str(),
+            "limited run"
+        );
+        assert!(InstanceStatus::from_api("running").is_running());
+        assert!(!InstanceStatus::from_api("waitSwitch").is_running());
+        // The inventory round-trips them through their API words.
+        let json = serde_json::to_string(&InstanceKind::ReadOnly).expect("json");
+        assert_eq!(json, "\"readonly\"");
+    }
+
+    #[test]
+    fn only_the_five_task_statuses_exist() {
+        for s in ["Running", "Success", "WaitSwitch", "Fail", "Pause"] {
+            let status = TaskStatus::from_api(s).expect(s);
+            assert_eq!(status.as_str(), s);
+        }
+        assert_eq!(TaskStatus::from_api("running"), None);
+        assert_eq!(TaskStatus::from_api("Done"), None);
+        assert!(TaskStatus::Pause.is_finished() && !TaskStatus::WaitSwitch.is_finished());
+    }
+}

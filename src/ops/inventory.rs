@@ -1,0 +1,126 @@
+//! The saved instances: import a region, add one, remove one, refresh what is known.
+//! What a person chooses goes to `config.toml`; what the API says goes to the inventory.
+
+use serde::Serialize;
+
+use super::{OpsError, Session, read};
+use crate::domain::Instance;
+use crate::store::Store;
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Imported {
+    pub regions: Vec<String>,
+    /// Not saved before.
+    pub added: usize,
+    /// Saved before, and the API now says something different about them.
+    pub updated: usize,
+    /// Saved before, and nothing changed.
+    pub unchanged: usize,
+    #[serde(skip)]
+    pub instances: Vec<Instance>,
+}
+
+/// Save every instance the API lists in `regions`, and keep the regions.
+pub async fn import(session: &Session, regions: &[String]) -> Result<Imported, OpsError> {
+    let mut found = Vec::new();
+    for region in regions {
+        found.extend(read::discover(&session.client, region).await?);
+    }
+    let store = &session.store;
+    let known = store.inventory.load().unwrap_or_default();
+    let config = store.config.load()?;
+    let (mut updated, mut unchanged) = (0, 0);
+    for i in found.iter().filter(|i| config.instance(&i.id).is_some()) {
+        // A listing carries no SSL state and a new read time: compare the rest.
+        let same = known.get(&i.id).is_some_and(|k| {
+            k.name == i.name
+                && k.kind == i.kind
+                && k.status == i.status
+                && k.addresses == i.addresses
+                && k.master == i.master
+        });
+        if same {
+            unchanged += 1;
+        } else {
+            updated += 1;
+        }
+    }
+    let added = store.config.update(|c| {
+        c.keep_regions(regions);
+        c.add_all(found.iter().map(|i| (i.id.as_str(), i.region.as_str())))
+    })?;
+    let learned = found.clone();
+    store.inventory.update(move |inv| {
+        for i in learned {
+            inv.learn(i);
+        }
+    })?;
+    Ok(Imported {
+        regions: regions.to_vec(),
+        added,
+        updated,
+        unchanged,
+        instances: found,
+    })
+}
+
+/// Save one instance, after checking it exists (described fully, SSL state included).
+pub async fn add(session: &Session, region: &str, id: &str) -> Result<Instance, OpsError> {
+    let instance = read::describe(&session.client, region, id).await?;
+    session
+        .store
+        .config
+        .update(|c| c.add(&instance.id, &instance.region))?;
+    let learned = instance.clone();
+    session
+        .store
+        .inventory
+        .update(move |inv| inv.learn(learned))?;
+    Ok(instance)
+}
+
+/// Forget a saved instance (nothing changes on the instance itself).
+pub fn remove(store: &Store, id: &str) -> Result<(), OpsError> {
+    if !store.config.update(|c| c.remove(id))? {
+        return Err(OpsError::Invalid(format!(
+            "{id} is not saved, so there is nothing to remove (see `pgssl instances list`)"
+        )));
+    }
+    // Best effort: a stale inventory entry of an unsaved instance is never shown.
+    let _ = store.inventory.update(|inv| inv.forget(id));
+    Ok(())
+}
+
+/// Describe these instances (region, id) again and keep what was learned; `on_each`
+/// hears every result as it comes.
+pub async fn refresh(
+    session: &Session,
+    targets: &[(String, String)],
+    mut on_each: impl FnMut(&str, &Result<Instance, OpsError>),
+) -> Result<usize, OpsError> {
+    let mut regions: Vec<&str> = targets.iter().map(|t| t.0.as_str()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    let mut learned = Vec::new();
+    for region in regions {
+        let ids: Vec<String> = targets
+            .iter()
+            .filter(|t| t.0 == region)
+            .map(|t| t.1.clone())
+            .collect();
+        for (id, result) in read::describe_many(&session.client, region, &ids).await {
+            on_each(&id, &result);
+            if let Ok(i) = result {
+                learned.push(i);
+            }
+        }
+    }
+    let count = learned.len();
+    session.store.inventory.update(move |inv| {
+        for i in learned {
+            inv.learn(i);
+        }
+    })?;
+    Ok(count)
+}

@@ -1,0 +1,109 @@
+//! The use cases both faces call. Neither the TUI nor the CLI talks HTTP, reads files or
+//! signs anything itself: they call these and render what comes back.
+//!
+//! - `read`: describe instances, groups, SSL state and tasks, parsed into `domain` types;
+//! - `plan`: pure planning of one change (`Want` + `Instance` -> `Plan`);
+//! - `change`: `prepare` (fresh read + plan) and `execute` (journal, send once, follow,
+//!   refresh, verify), reporting to a `ChangeObserver`;
+//! - `check`: what an unknown outcome turned out to be, before anything new is sent;
+//! - `follow`: a task polled to its end;
+//! - `verify`: the instance's CA and the live TLS check;
+//! - `inventory`: import, add, remove and refresh of the saved instances.
+
+pub mod change;
+pub mod check;
+pub mod follow;
+pub mod inventory;
+pub mod plan;
+pub mod read;
+pub mod verify;
+
+use crate::api::{ApiError, Client};
+use crate::credentials::CredentialSource;
+use crate::domain::CheckResult;
+use crate::store::{ConfigError, InventoryError, JournalError, Store};
+
+pub use change::{ChangeObserver, ExecuteOptions, Outcome, Sent, VerifyAfter};
+pub use follow::{FollowEnd, FollowOptions, MAX_FOLLOW};
+pub use plan::{Intent, Plan, Prepared, Target, Want};
+pub use verify::{AddressMap, CaBundle, Reach, Verified, VerifyRequest};
+
+/// Everything a use case needs: the API client, where its credential came from, the
+/// files, and how TLS checks may reach addresses.
+#[derive(Clone)]
+pub struct Session {
+    pub client: Client,
+    pub source: CredentialSource,
+    pub store: Store,
+    pub reach: Reach,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OpsError {
+    /// Bad input or a change that cannot be made as asked; nothing was sent.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Api(#[from] ApiError),
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("cannot write the inventory {0}")]
+    Inventory(#[from] InventoryError),
+    /// The journal could not be written before sending; nothing was sent.
+    #[error("cannot write the journal {0}; nothing was sent")]
+    Journal(#[from] JournalError),
+    #[error("{0}")]
+    NotFound(String),
+    /// Something the API did ended badly (a task failed, waiting timed out).
+    #[error("{0}")]
+    Failed(String),
+    /// A TLS check could not reach the server.
+    #[error("{0}")]
+    Unreachable(String),
+    /// A change may or may not have been made.
+    #[error("{error} Checked since: {}", check.detail)]
+    Unknown {
+        error: ApiError,
+        check: Box<CheckResult>,
+    },
+}
+
+impl OpsError {
+    /// 0 success, 1 API error or a failure of our own files, 2 usage or validation,
+    /// 3 outcome unknown.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            OpsError::Invalid(_) => 2,
+            OpsError::Api(e) => e.exit_code(),
+            OpsError::Config(e) => e.exit_code(),
+            OpsError::Inventory(_)
+            | OpsError::NotFound(_)
+            | OpsError::Failed(_)
+            | OpsError::Journal(_) => 1,
+            OpsError::Unknown { .. } | OpsError::Unreachable(_) => 3,
+        }
+    }
+
+    /// A short name for the kind, stable for scripts (`--output json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OpsError::Invalid(_) => "invalid",
+            OpsError::Config(_) => "config",
+            OpsError::Inventory(_) => "inventory",
+            OpsError::NotFound(_) => "not_found",
+            OpsError::Failed(_) => "failed",
+            OpsError::Unreachable(_) => "unreachable",
+            OpsError::Journal(_) => "journal",
+            OpsError::Unknown { .. } => "outcome_unknown",
+            OpsError::Api(e) => e.kind(),
+        }
+    }
+
+    /// The API error inside, when there is one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            OpsError::Api(e) | OpsError::Unknown { error: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The main screen: moving, filtering, and the keys that start something.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{AddForm, App, Cmd, Overlay, Pane, RegionPicker, SslForm};
+use crate::api::SSL_REGIONS;
+use crate::tui::keys::Action;
+
+impl App {
+    pub(super) fn browse_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        let Some(action) = action else { return vec![] };
+        let page = self.list_height().max(1) as isize;
+        let log_len = self.log_items().len();
+        let on_log = self.focus == Pane::Log;
+        match action {
+            Action::Quit | Action::ForceQuit => self.quit = true,
+            Action::Up if on_log => self.log_selected = self.log_selected.saturating_sub(1),
+            Action::Down if on_log => {
+                self.log_selected = (self.log_selected + 1).min(log_len.saturating_sub(1))
+            }
+            Action::Top if on_log => self.log_selected = 0,
+            Action::Bottom if on_log => self.log_selected = log_len.saturating_sub(1),
+            Action::Up => self.move_selection(self.selected as isize - 1),
+            Action::Down => self.move_selection(self.selected as isize + 1),
+            Action::Top => self.move_selection(0),
+            Action::Bottom => self.move_selection(self.visible.len() as isize - 1),
+            Action::PageUp => self.move_selection(self.selected as isize - page),
+            Action::PageDown => self.move_selection(self.selected as isize + page),
+            Action::NextPane | Action::PrevPane => {
+                self.focus = match self.focus {
+                    Pane::Instances => Pane::Log,
+                    Pane::Log => Pane::Instances,
+                }
+            }
+            Action::StartFilter => self.overlay = Overlay::Filter,
+            Action::OpenForm => {
+                if self.readonly {
+                    self.notice = Some("read-only mode (--readonly): changes are disabled".into());
+                    return vec![];
+                }
+                let Some(row) = self.selected_row() else {
+                    self.notice = Some("no instance selected: import (i) or add (a) one".into());
+                    return vec![];
+                };
+                if self.inflight.contains(row.id()) {
+                    self.notice = Some(format!("{}: a change is already in flight", row.id()));
+                    return vec![];
+                }
+                let form = SslForm::new(row);
+                let cmd = Cmd::Describe {
+                    region: row.region().to_string(),
+                    id: row.id().to_string(),
+                };
+                self.overlay = Overlay::Form(form);
+                self.busy += 1;
+                return vec![cmd];
+            }
+            Action::Refresh => return self.refresh_visible(),
+            Action::Import => {
+                let regions = if self.regions.is_empty() {
+                    vec![self.default_region.clone()]
+                } else {
+                    self.regions.clone()
+                };
+                self.notice = Some(format!("importing from {}…", regions.join(", ")));
+                self.busy += 1;
+                return vec![Cmd::Import(regions)];
+            }
+            Action::Add => {
+                let region = SSL_REGIONS
+                    .iter()
+                    .position(|r| Some(*r) == self.regions.first().map(String::as_str))
+                    .or_else(|| SSL_REGIONS.iter().position(|r| *r == self.default_region))
+                    .unwrap_or(0);
+                self.overlay = Overlay::Add(AddForm {
+                    id: String::new(),
+                    region,
+                    on_region: false,
+                    error: None,
+                });
+            }
+            Action::Remove => {
+                if let Some(id) = self.selected_id() {
+                    self.overlay = Overlay::Remove(id);
+                }
+            }
+            Action::Regions => {
+                self.overlay = Overlay::Regions(RegionPicker {
+                    chosen: self.regions.clone(),
+                    cursor: 0,
+                })
+            }
+            Action::Copy => {
+                let text = if on_log {
+                    self.log_items()
+                        .get(self.log_selected)
+                        .and_then(|i: &super::LogItem| {
+                            i.task_id
+                                .map(|t| t.to_string())
+                                .or_else(|| i.request_id.clone())
+                        })
+                } else {
+                    self.selected_id()
+                };
+                if let Some(text) = text {
+                    self.notice = Some(format!("copied {text} to the clipboard (OSC 52)"));
+                    return vec![Cmd::Copy(text)];
+                }
+            }
+            Action::Help => self.overlay = Overlay::Help,
+            Action::FetchCa => {
+                if let Some(row) = self.selected_row() {
+                    let (region, id) = (row.region().to_string(), row.id().to_string());
+                    self.notice = Some(format!("{id}: fetching the CA certificate…"));
+                    self.busy += 1;
+                    return vec![Cmd::FetchCa { region, id }];
+                }
+            }
+            Action::Verify => {
+                if let Some(row) = self.selected_row() {
+                    let (region, id) = (row.region().to_string(), row.id().to_string());
+                    self.notice = Some(format!("{id}: checking TLS…"));
+                    self.busy += 1;
+                    return vec![Cmd::Verify { region, id }];
+                }
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    pub(super) fn filter_key(&mut self, action: Option<Action>, key: KeyEvent) {
+        match action {
+            Some(Action::Submit) => self.overlay = Overlay::None,
+            Some(Action::Back) => {
+                self.filter.clear();
+                self.overlay = Overlay::None;
+                self.recompute();
+            }
+            _ => match key.code {
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                    self.recompute();
+                }
+                KeyCode::Char(c)
+                    if !key.modifiers.contains(KeyModifiers::CONTROL)
+                        && self.filter.chars().count() < 64 =>
+                {
+                    self.filter.push(c);
+                    self.recompute();
+                }
+                _ => {}
+            },
+        }
+    }
+}

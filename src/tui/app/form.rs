@@ -1,0 +1,237 @@
+//! The SSL form: on/off, and the address to protect, chosen among the instance's real
+//! addresses or typed. Pure: it validates itself and says what the person wants; the
+//! plan is made by `ops` from a fresh read.
+
+use std::net::IpAddr;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, Cmd, Overlay, Row};
+use crate::addresses::{Address, AddressSpec};
+use crate::ops::Intent;
+use crate::ops::{Prepared, Want};
+use crate::tui::keys::Action;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Ssl,
+    Address,
+    OtherIp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SslForm {
+    pub instance_id: String,
+    pub enable: bool,
+    /// The instance's addresses, as last described.
+    pub choices: Vec<Address>,
+    /// Index into `choices`; `choices.len()` means the typed IP.
+    pub choice: usize,
+    pub other_ip: String,
+    pub field: Field,
+}
+
+impl SslForm {
+    /// Start from the instance's current state: SSL as it is, the protected address chosen.
+    pub fn new(row: &Row) -> SslForm {
+        let choices = row.addresses().to_vec();
+        let protected = row.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
+        let choice = protected
+            .and_then(|p| choices.iter().position(|a| a.ip == p))
+            .unwrap_or(0);
+        SslForm {
+            instance_id: row.id().to_string(),
+            // Opening the form on an instance with SSL off proposes turning it on.
+            enable: true,
+            choices,
+            choice,
+            other_ip: String::new(),
+            field: Field::Ssl,
+        }
+    }
+
+    /// Take fresh addresses (from a describe), keeping the chosen IP if it still exists.
+    pub fn update_choices(&mut self, addresses: Vec<Address>) {
+        let chosen = self.choices.get(self.choice).map(|a| a.ip);
+        self.choices = addresses;
+        self.choice = chosen
+            .and_then(|ip| self.choices.iter().position(|a| a.ip == ip))
+            .unwrap_or(self.choice.min(self.choices.len()));
+    }
+
+    pub fn typing_ip(&self) -> bool {
+        self.enable && self.field == Field::OtherIp
+    }
+
+    fn fields(&self) -> Vec<Field> {
+        if self.enable {
+            vec![Field::Ssl, Field::Address, Field::OtherIp]
+        } else {
+            // Disabling ignores the address: those fields are greyed out and skipped.
+            vec![Field::Ssl]
+        }
+    }
+
+    pub fn next_field(&mut self, forward: bool) {
+        let fields = self.fields();
+        let i = fields.iter().position(|f| *f == self.field).unwrap_or(0);
+        let n = fields.len();
+        self.field = fields[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
+    }
+
+    pub fn toggle(&mut self) {
+        match self.field {
+            Field::Ssl => {
+                self.enable = !self.enable;
+                if !self.enable {
+                    self.field = Field::Ssl;
+                }
+            }
+            Field::Address | Field::OtherIp => {}
+        }
+    }
+
+    pub fn move_choice(&mut self, down: bool) {
+        if !self.enable {
+            return;
+        }
+        let max = self.choices.len(); // the last slot is the typed IP
+        self.choice = if down {
+            (self.choice + 1).min(max)
+        } else {
+            self.choice.saturating_sub(1)
+        };
+        self.field = if self.choice == max {
+            Field::OtherIp
+        } else {
+            Field::Address
+        };
+    }
+
+    pub fn type_char(&mut self, c: char) {
+        if self.typing_ip()
+            && self.other_ip.len() < 45
+            && (c.is_ascii_hexdigit() || c == '.' || c == ':')
+        {
+            self.other_ip.push(c);
+            self.choice = self.choices.len();
+        }
+    }
+
+    pub fn backspace(&mut self) {
+        if self.typing_ip() {
+            self.other_ip.pop();
+        }
+    }
+
+    /// The address the form points at, or why there is none.
+    pub fn address(&self) -> Result<IpAddr, String> {
+        if let Some(a) = self.choices.get(self.choice) {
+            return Ok(a.ip);
+        }
+        let typed = self.other_ip.trim();
+        if typed.is_empty() {
+            return Err(if self.choices.is_empty() {
+                "no known addresses: type the IP to protect (press r to refresh)".into()
+            } else {
+                "type an IP, or choose one of the addresses above".into()
+            });
+        }
+        let ip: IpAddr = typed
+            .parse()
+            .map_err(|_| format!("'{typed}' is not an IPv4 or IPv6 address"))?;
+        if self.choices.is_empty() || self.choices.iter().any(|a: &Address| a.ip == ip) {
+            Ok(ip)
+        } else {
+            Err(format!(
+                "{ip} is not one of {}'s addresses; the API only accepts its own",
+                self.instance_id
+            ))
+        }
+    }
+
+    /// What the person asks for, or what stops the form from being submitted.
+    pub fn want(&self) -> Result<Want, String> {
+        if self.enable {
+            Ok(Want::Enable(AddressSpec::Ip(self.address()?)))
+        } else {
+            Ok(Want::Disable)
+        }
+    }
+
+    /// Everything that stops the form, judged on what pgssl last saw of the instance (the
+    /// plan itself is made again from a fresh read when the form is submitted).
+    pub fn problem(&self, row: &Row) -> Option<String> {
+        let want = match self.want() {
+            Ok(w) => w,
+            Err(e) => return Some(e),
+        };
+        let instance = row.learned.as_ref()?;
+        match crate::ops::plan::plan(instance, &want) {
+            Err(e) => Some(e),
+            Ok(Prepared::Unchanged(i)) => Some(format!(
+                "{} already has SSL {}: nothing to change",
+                i.id,
+                i.ssl_state()
+                    .map(crate::domain::SslState::describe)
+                    .unwrap_or_default()
+            )),
+            Ok(Prepared::Change(_)) => None,
+        }
+    }
+}
+
+impl App {
+    pub(super) fn form_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Cmd> {
+        let Overlay::Form(form) = &mut self.overlay else {
+            return vec![];
+        };
+        // While typing an IP, printable keys are text, not commands.
+        if form.typing_ip()
+            && let KeyCode::Char(c) = key.code
+            && c != ' '
+            && !key.modifiers.contains(KeyModifiers::CONTROL)
+        {
+            form.type_char(c);
+            return vec![];
+        }
+        match action {
+            Some(Action::Back) => self.overlay = Overlay::None,
+            // Space on an address keeps it chosen: only the SSL switch toggles.
+            Some(Action::Toggle) => form.toggle(),
+            Some(Action::NextField) => form.next_field(true),
+            Some(Action::PrevField) => form.next_field(false),
+            Some(Action::Up) if form.field != Field::Ssl => form.move_choice(false),
+            Some(Action::Down) if form.field != Field::Ssl => form.move_choice(true),
+            Some(Action::Down) => form.next_field(true),
+            Some(Action::Submit) => {
+                let form = form.clone();
+                let Some(row) = self.row(&form.instance_id) else {
+                    self.overlay = Overlay::None;
+                    return vec![];
+                };
+                // An invalid form cannot be submitted: the problem is shown inline.
+                if form.problem(row).is_some() {
+                    return vec![];
+                }
+                let Ok(want) = form.want() else { return vec![] };
+                let intent = Intent {
+                    region: row.region().to_string(),
+                    instance_id: row.id().to_string(),
+                    want,
+                };
+                return self.open_confirm(form, intent);
+            }
+            _ => {
+                if key.code == KeyCode::Backspace {
+                    form.backspace();
+                }
+            }
+        }
+        vec![]
+    }
+}

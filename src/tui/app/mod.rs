@@ -1,0 +1,459 @@
+//! The TUI's model and its pure update: messages in (keys, results), state changes and
+//! commands out. No I/O happens here, so every behaviour is testable without a terminal.
+//! One module per overlay (as gitui's `popups/`); `results` takes what commands report.
+
+mod add;
+mod browse;
+mod confirm;
+pub mod form;
+pub mod log;
+mod regions;
+mod results;
+mod rows;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crossterm::event::KeyEvent;
+
+pub use confirm::{Confirm, Shown};
+pub use form::SslForm;
+pub use log::{LogItem, LogKind};
+pub use rows::Row;
+
+use super::keys::{self, Action, Mode};
+use crate::api::client::CallRecord;
+use crate::domain::{Instance, Task};
+use crate::ops::inventory::Imported;
+use crate::ops::{FollowEnd, Intent, OpsError, Plan, Prepared, Sent};
+use crate::probe::VerifyResult;
+use crate::store::SavedInstance;
+use crate::store::journal::Entry;
+
+/// How many request lines (besides the journal) the log keeps.
+const CALLS_KEPT: usize = 500;
+/// Smallest usable terminal.
+pub const MIN_WIDTH: u16 = 64;
+pub const MIN_HEIGHT: u16 = 18;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Instances,
+    Log,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionPicker {
+    pub chosen: Vec<String>,
+    pub cursor: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddForm {
+    pub id: String,
+    pub region: usize,
+    pub on_region: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    None,
+    Filter,
+    Form(SslForm),
+    /// Reviewing the exact plan `y` sends.
+    Confirm(Box<Confirm>),
+    Regions(RegionPicker),
+    Add(AddForm),
+    Remove(String),
+    Help,
+}
+
+/// Effects the runner carries out; their results come back as messages.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    /// Describe these (region, id) again and keep what was learned.
+    Refresh(Vec<(String, String)>),
+    /// Describe one instance fully (addresses, groups, SSL) for the form.
+    Describe {
+        region: String,
+        id: String,
+    },
+    /// Read the instance fresh and plan the change (`ops::change::prepare`).
+    Prepare(Intent),
+    /// Carry out exactly this plan (`ops::change::execute`).
+    Execute(Box<Plan>),
+    Import(Vec<String>),
+    Add {
+        region: String,
+        id: String,
+    },
+    Remove(String),
+    SaveRegions(Vec<String>),
+    Copy(String),
+    ReloadJournal,
+    /// Fetch and keep the instance's CA certificate.
+    FetchCa {
+        region: String,
+        id: String,
+    },
+    /// The live TLS check of an instance's protected address.
+    Verify {
+        region: String,
+        id: String,
+    },
+}
+
+/// A step of a change being carried out, as `ops::change::execute` reports it.
+#[derive(Debug, Clone)]
+pub enum ChangeEvent {
+    Sent(Sent),
+    Task {
+        instance_id: String,
+        task: Task,
+    },
+    Settled {
+        instance_id: String,
+        end: FollowEnd,
+    },
+    Refreshed(Box<Instance>),
+    /// The TLS check after an enabling change succeeded.
+    Verified {
+        instance_id: String,
+        result: Result<CheckShown, OpsError>,
+    },
+}
+
+/// A finished TLS check, as the TUI shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckShown {
+    pub result: VerifyResult,
+    pub lines: Vec<String>,
+}
+
+/// What happens to the app.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    Quit,
+    /// One instance of a refresh.
+    Refreshed {
+        id: String,
+        result: Result<Instance, OpsError>,
+    },
+    /// A refresh command finished (each instance was reported by `Refreshed`).
+    RefreshDone(Option<OpsError>),
+    Described {
+        id: String,
+        result: Result<Instance, OpsError>,
+    },
+    Prepared {
+        intent: Intent,
+        result: Result<Prepared, OpsError>,
+    },
+    Change(ChangeEvent),
+    /// `execute` returned: Ok once the change was sent (what followed came as events),
+    /// or why nothing (or something unknown) was sent.
+    Executed {
+        id: String,
+        result: Result<(), OpsError>,
+    },
+    Imported(Result<Imported, OpsError>),
+    Added(Result<Instance, OpsError>),
+    Removed(Result<String, OpsError>),
+    RegionsSaved(Result<Vec<String>, OpsError>),
+    Journal(Vec<Entry>),
+    Call(CallRecord),
+    Notice(String),
+    /// The CA was fetched and kept: lines describing it, or why not.
+    CaFetched {
+        id: String,
+        result: Result<Vec<String>, OpsError>,
+    },
+    /// A TLS check finished, or could not run.
+    Verified {
+        id: String,
+        result: Result<CheckShown, OpsError>,
+    },
+}
+
+pub struct App {
+    pub rows: Vec<Row>,
+    /// Regions shown; empty shows all.
+    pub regions: Vec<String>,
+    pub filter: String,
+    pub visible: Vec<usize>,
+    pub selected: usize,
+    pub offset: usize,
+    pub focus: Pane,
+    pub overlay: Overlay,
+    pub journal: Vec<LogItem>,
+    pub calls: VecDeque<LogItem>,
+    /// Latest live status of tasks being followed: TaskId to the task.
+    pub progress: HashMap<i64, Task>,
+    pub log_selected: usize,
+    pub readonly: bool,
+    pub notice: Option<String>,
+    /// Instances with a change in flight.
+    pub inflight: HashSet<String>,
+    pub busy: usize,
+    pub size: (u16, u16),
+    pub quit: bool,
+    pub label: String,
+    pub no_color: bool,
+    pub default_region: String,
+    /// The last TLS report or CA description: (instance id, lines), shown in the details pane.
+    pub verify_report: Option<(String, Vec<String>)>,
+    /// Frames drawn so far: a plan is sent only after it has been on screen.
+    pub frames: u64,
+    /// The log, newest first, built when the journal, calls or progress change (not per frame).
+    log_cache: Vec<LogItem>,
+}
+
+impl App {
+    /// The saved instances with what pgssl learned of them, and the regions shown.
+    pub fn new(
+        saved: Vec<SavedInstance>,
+        learned: HashMap<String, Instance>,
+        regions: Vec<String>,
+        readonly: bool,
+    ) -> App {
+        let mut learned = learned;
+        let rows = saved
+            .into_iter()
+            .map(|s| {
+                let l = learned.remove(&s.id);
+                Row::new(s, l)
+            })
+            .collect();
+        let mut app = App {
+            rows,
+            regions,
+            filter: String::new(),
+            visible: Vec::new(),
+            selected: 0,
+            offset: 0,
+            focus: Pane::Instances,
+            overlay: Overlay::None,
+            journal: Vec::new(),
+            calls: VecDeque::new(),
+            progress: HashMap::new(),
+            log_selected: 0,
+            readonly,
+            notice: None,
+            inflight: HashSet::new(),
+            busy: 0,
+            size: (80, 24),
+            quit: false,
+            label: String::new(),
+            no_color: false,
+            default_region: "ap-guangzhou".into(),
+            verify_report: None,
+            frames: 0,
+            log_cache: Vec::new(),
+        };
+        app.recompute();
+        app
+    }
+
+    /// The runner drew a frame: what is on screen now has been seen.
+    pub fn drawn(&mut self) {
+        self.frames += 1;
+    }
+
+    pub fn mode(&self) -> Mode {
+        match &self.overlay {
+            Overlay::None => Mode::Browse,
+            Overlay::Filter => Mode::Filter,
+            Overlay::Form(_) => Mode::Form,
+            Overlay::Confirm(..) => Mode::Confirm,
+            Overlay::Regions(_) => Mode::Regions,
+            Overlay::Add(_) => Mode::Add,
+            Overlay::Remove(_) => Mode::Remove,
+            Overlay::Help => Mode::Help,
+        }
+    }
+
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.visible.get(self.selected).map(|&i| &self.rows[i])
+    }
+
+    fn selected_id(&self) -> Option<String> {
+        self.selected_row().map(|r| r.id().to_string())
+    }
+
+    pub fn row(&self, id: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.id() == id)
+    }
+
+    /// Rows of the instance list that fit on screen (see view::layout).
+    pub fn list_height(&self) -> usize {
+        super::view::layout(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1))
+            .list
+            .height
+            .saturating_sub(2) as usize
+    }
+
+    /// Recompute the visible rows after a change of rows, filter or regions,
+    /// keeping the same instance selected when it is still shown.
+    pub fn recompute(&mut self) {
+        let keep = self.selected_id();
+        let words: Vec<String> = self
+            .filter
+            .to_lowercase()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        self.visible = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                self.regions.is_empty() || self.regions.iter().any(|g| g == r.region())
+            })
+            .filter(|(_, r)| words.iter().all(|w| r.matches(w)))
+            .map(|(i, _)| i)
+            .collect();
+        self.selected = keep
+            .and_then(|id| self.visible.iter().position(|&i| self.rows[i].id() == id))
+            .unwrap_or(0);
+        self.clamp_offset();
+    }
+
+    fn clamp_offset(&mut self) {
+        let h = self.list_height().max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + h {
+            self.offset = self.selected + 1 - h;
+        }
+        let max_offset = self.visible.len().saturating_sub(h);
+        self.offset = self.offset.min(max_offset);
+    }
+
+    fn move_selection(&mut self, to: isize) {
+        let n = self.visible.len();
+        if n == 0 {
+            self.selected = 0;
+            return;
+        }
+        self.selected = usize::try_from(to.clamp(0, n as isize - 1)).unwrap_or(0);
+        self.clamp_offset();
+    }
+
+    /// All log lines, newest first: journal entries and other requests merged by time.
+    pub fn log_items(&self) -> &[LogItem] {
+        &self.log_cache
+    }
+
+    /// Rebuild the log after the journal, the calls or a task's progress changed.
+    fn rebuild_log(&mut self) {
+        self.log_cache = log::merged(&self.journal, &self.calls, &self.progress);
+    }
+
+    /// Keep what was learned about an instance (saved or not: an unsaved one is ignored).
+    fn learn(&mut self, instance: Instance) {
+        if let Some(r) = self.rows.iter_mut().find(|r| r.id() == instance.id) {
+            r.learn(instance);
+        }
+    }
+
+    /// Show an instance that is saved now (add, import), keeping a person's name for it.
+    fn upsert(&mut self, instance: Instance) {
+        match self.rows.iter_mut().find(|r| r.id() == instance.id) {
+            Some(r) => r.learn(instance),
+            None => {
+                let saved = SavedInstance {
+                    id: instance.id.clone(),
+                    region: instance.region.clone(),
+                    name: None,
+                };
+                self.rows.push(Row::new(saved, Some(instance)));
+                self.rows
+                    .sort_by(|a, b| (a.region(), a.id()).cmp(&(b.region(), b.id())));
+            }
+        }
+    }
+
+    fn visible_targets(&self) -> Vec<(String, String)> {
+        let h = self.list_height().max(1);
+        self.visible
+            .iter()
+            .skip(self.offset)
+            .take(h)
+            .map(|&i| {
+                (
+                    self.rows[i].region().to_string(),
+                    self.rows[i].id().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Refresh what is on screen (used at start and on `r`).
+    pub fn refresh_visible(&mut self) -> Vec<Cmd> {
+        let targets = self.visible_targets();
+        if targets.is_empty() {
+            return vec![];
+        }
+        self.busy += 1;
+        vec![Cmd::Refresh(targets)]
+    }
+
+    /// The single entry point: apply a message, return the effects to run.
+    pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        match msg {
+            Msg::Key(key) => self.on_key(key),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                self.clamp_offset();
+                vec![]
+            }
+            Msg::Quit => {
+                self.quit = true;
+                vec![]
+            }
+            other => self.on_result(other),
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        let mode = self.mode();
+        let action = keys::lookup(mode, &key);
+        if action == Some(Action::ForceQuit) {
+            self.quit = true;
+            return vec![];
+        }
+        match mode {
+            Mode::Browse => self.browse_key(action),
+            Mode::Filter => {
+                self.filter_key(action, key);
+                vec![]
+            }
+            Mode::Form => self.form_key(action, key),
+            Mode::Confirm => self.confirm_key(action),
+            Mode::Regions => self.regions_key(action),
+            Mode::Add => self.add_key(action, key),
+            Mode::Remove => self.remove_key(action),
+            Mode::Help => {
+                if action == Some(Action::Back) {
+                    self.overlay = Overlay::None;
+                }
+                vec![]
+            }
+        }
+    }
+
+    fn remove_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        match action {
+            Some(Action::Send) => {
+                if let Overlay::Remove(id) = std::mem::replace(&mut self.overlay, Overlay::None) {
+                    return vec![Cmd::Remove(id)];
+                }
+            }
+            Some(Action::Cancel | Action::Back) => self.overlay = Overlay::None,
+            _ => {}
+        }
+        vec![]
+    }
+}

@@ -1,0 +1,39 @@
+//! The regions dialog: which regions are shown and imported.
+
+use super::{App, Cmd, Overlay};
+use crate::api::SSL_REGIONS;
+use crate::tui::keys::Action;
+
+impl App {
+    pub(super) fn regions_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        let Overlay::Regions(picker) = &mut self.overlay else {
+            return vec![];
+        };
+        let n = SSL_REGIONS.len();
+        match action {
+            Some(Action::Up) => picker.cursor = picker.cursor.saturating_sub(1),
+            Some(Action::Down) => picker.cursor = (picker.cursor + 1).min(n - 1),
+            Some(Action::Top) => picker.cursor = 0,
+            Some(Action::Bottom) => picker.cursor = n - 1,
+            Some(Action::Toggle) => {
+                let r = SSL_REGIONS[picker.cursor].to_string();
+                if let Some(pos) = picker.chosen.iter().position(|c| *c == r) {
+                    picker.chosen.remove(pos);
+                } else {
+                    picker.chosen.push(r);
+                    picker
+                        .chosen
+                        .sort_by_key(|c| SSL_REGIONS.iter().position(|r| r == c));
+                }
+            }
+            Some(Action::Submit) => {
+                let chosen = picker.chosen.clone();
+                self.overlay = Overlay::None;
+                return vec![Cmd::SaveRegions(chosen)];
+            }
+            Some(Action::Back) => self.overlay = Overlay::None,
+            _ => {}
+        }
+        vec![]
+    }
+}

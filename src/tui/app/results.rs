@@ -1,0 +1,238 @@
+//! What the commands report back, taken into the model. Errors arrive typed; a person
+//! reads them as one line in the header.
+
+use super::confirm::Shown;
+use super::{App, ChangeEvent, Cmd, LogItem, LogKind, Msg, log};
+use crate::ops::FollowEnd;
+
+impl App {
+    fn done(&mut self) {
+        self.busy = self.busy.saturating_sub(1);
+    }
+
+    pub(super) fn on_result(&mut self, msg: Msg) -> Vec<Cmd> {
+        match msg {
+            Msg::Key(_) | Msg::Resize(..) | Msg::Quit => {}
+            Msg::RefreshDone(error) => {
+                self.done();
+                if let Some(e) = error {
+                    self.notice = Some(e.to_string());
+                }
+            }
+            Msg::Described { id, result } => {
+                self.done();
+                self.read(&id, result);
+            }
+            Msg::Refreshed { id, result } => self.read(&id, result),
+            Msg::Prepared { intent, result } => {
+                self.done();
+                let shown = match result {
+                    Ok(p) => {
+                        self.learn(p.instance().clone());
+                        Shown::from(p)
+                    }
+                    Err(e) => Shown::Refused(e.to_string()),
+                };
+                self.prepared(&intent, shown);
+            }
+            Msg::Change(event) => return self.on_change(event),
+            Msg::Executed { id, result } => {
+                self.inflight.remove(&id);
+                if let Err(e) = result {
+                    self.notice = Some(e.to_string());
+                }
+                return vec![Cmd::ReloadJournal];
+            }
+            Msg::Imported(result) => {
+                self.done();
+                match result {
+                    Ok(imported) => {
+                        self.notice = Some(format!(
+                            "imported from {}: {} new, {} updated, {} unchanged",
+                            imported.regions.join(", "),
+                            imported.added,
+                            imported.updated,
+                            imported.unchanged
+                        ));
+                        for i in imported.instances {
+                            self.upsert(i);
+                        }
+                        self.recompute();
+                    }
+                    Err(e) => self.notice = Some(e.to_string()),
+                }
+            }
+            Msg::Added(result) => {
+                self.done();
+                match result {
+                    Ok(instance) => {
+                        self.notice = Some(format!("saved {}", instance.id));
+                        let id = instance.id.clone();
+                        self.upsert(instance);
+                        self.recompute();
+                        if let Some(pos) =
+                            self.visible.iter().position(|&i| self.rows[i].id() == id)
+                        {
+                            self.move_selection(pos as isize);
+                        }
+                    }
+                    Err(e) => self.notice = Some(e.to_string()),
+                }
+            }
+            Msg::Removed(result) => match result {
+                Ok(id) => {
+                    self.rows.retain(|r| r.id() != id);
+                    self.notice = Some(format!("removed {id} from the saved list"));
+                    self.recompute();
+                }
+                Err(e) => self.notice = Some(e.to_string()),
+            },
+            Msg::RegionsSaved(result) => match result {
+                Ok(regions) => {
+                    self.regions = regions;
+                    self.recompute();
+                }
+                Err(e) => self.notice = Some(e.to_string()),
+            },
+            Msg::Journal(entries) => {
+                self.journal = entries.iter().map(log::from_entry).collect();
+                self.rebuild_log();
+            }
+            Msg::Call(record) => {
+                // Task polls show up as the task's progress, not as lines of their own.
+                let quiet = record.error.is_none()
+                    && matches!(record.action, crate::api::Action::DescribeTasks);
+                if !quiet && record.action.is_read() {
+                    self.calls.push_back(log::from_call(&record));
+                    while self.calls.len() > super::CALLS_KEPT {
+                        self.calls.pop_front();
+                    }
+                    self.rebuild_log();
+                }
+            }
+            Msg::Notice(text) => self.notice = Some(crate::text::clean(&text)),
+            Msg::CaFetched { id, result } => {
+                self.done();
+                match result {
+                    Ok(lines) => {
+                        self.notice = lines.first().cloned();
+                        self.verify_report = Some((id, lines));
+                    }
+                    Err(e) => self.notice = Some(format!("{id}: CA not fetched: {e}")),
+                }
+            }
+            Msg::Verified { id, result } => {
+                self.done();
+                return self.checked(id, result);
+            }
+        }
+        vec![]
+    }
+
+    /// A TLS check finished (asked for with `v`, or after a change).
+    fn checked(
+        &mut self,
+        id: String,
+        result: Result<super::CheckShown, crate::ops::OpsError>,
+    ) -> Vec<Cmd> {
+        let (status, error) = match result {
+            Ok(check) => {
+                self.notice = check.lines.first().map(|l| format!("{id}: {l}"));
+                self.verify_report = Some((id.clone(), check.lines));
+                (format!("tls {}", check.result), None)
+            }
+            Err(e) => {
+                self.notice = Some(format!("{id}: TLS check not run: {e}"));
+                ("tls not run".to_string(), Some(e.to_string()))
+            }
+        };
+        self.calls.push_back(LogItem {
+            time: crate::store::now_rfc3339(),
+            kind: LogKind::Verify,
+            instance: id,
+            action: "verify".into(),
+            task_id: None,
+            request_id: None,
+            status,
+            error,
+        });
+        self.rebuild_log();
+        vec![Cmd::ReloadJournal]
+    }
+
+    /// A fresh read of one instance: keep it, and let the form and the confirm see it.
+    fn read(&mut self, id: &str, result: Result<crate::domain::Instance, crate::ops::OpsError>) {
+        match result {
+            Ok(instance) => {
+                self.replan(&instance);
+                if let super::Overlay::Form(form) = &mut self.overlay
+                    && form.instance_id == instance.id
+                {
+                    form.update_choices(instance.addresses.clone());
+                }
+                self.learn(instance);
+                self.recompute();
+            }
+            Err(e) => self.notice = Some(format!("{id}: {e}")),
+        }
+    }
+
+    fn on_change(&mut self, event: ChangeEvent) -> Vec<Cmd> {
+        match event {
+            ChangeEvent::Sent(sent) => {
+                self.notice = Some(format!(
+                    "{}: change sent, TaskId {}, RequestId {}; following the task",
+                    sent.instance_id,
+                    sent.task_id.map_or_else(|| "-".into(), |t| t.to_string()),
+                    sent.request_id
+                ));
+                vec![Cmd::ReloadJournal]
+            }
+            ChangeEvent::Task { task, .. } => {
+                self.progress.insert(task.task_id, task);
+                self.rebuild_log();
+                vec![]
+            }
+            ChangeEvent::Settled { instance_id, end } => {
+                self.notice = Some(match &end {
+                    FollowEnd::Finished(t) if t.status == crate::domain::TaskStatus::Success => {
+                        format!(
+                            "task {} on {instance_id} ended Success; v checks it over TLS",
+                            t.task_id
+                        )
+                    }
+                    FollowEnd::Finished(t) => {
+                        let step = t
+                            .message
+                            .as_deref()
+                            .map(|m| format!(": {m}"))
+                            .unwrap_or_default();
+                        format!(
+                            "task {} on {instance_id} ended {}{step}",
+                            t.task_id, t.status
+                        )
+                    }
+                    FollowEnd::TimedOut(_) => {
+                        format!(
+                            "stopped following the task on {instance_id}; it goes on without pgssl"
+                        )
+                    }
+                });
+                if let FollowEnd::Finished(t) | FollowEnd::TimedOut(Some(t)) = end {
+                    self.progress.insert(t.task_id, t);
+                }
+                self.rebuild_log();
+                vec![Cmd::ReloadJournal]
+            }
+            ChangeEvent::Refreshed(instance) => {
+                self.learn(*instance);
+                self.recompute();
+                vec![]
+            }
+            ChangeEvent::Verified {
+                instance_id,
+                result,
+            } => self.checked(instance_id, result),
+        }
+    }
+}

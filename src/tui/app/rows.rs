@@ -1,0 +1,94 @@
+//! One saved instance as the list shows it: what the person saved, what pgssl learned
+//! (sanitized at its source: the API reader and the inventory loader), and the text the
+//! filter searches, prepared once.
+
+use crate::addresses::Address;
+use crate::domain::{Instance, SslState};
+use crate::store::SavedInstance;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub saved: SavedInstance,
+    pub learned: Option<Instance>,
+    haystack: String,
+}
+
+impl Row {
+    pub fn new(saved: SavedInstance, learned: Option<Instance>) -> Row {
+        let mut row = Row {
+            saved,
+            learned,
+            haystack: String::new(),
+        };
+        row.index();
+        row
+    }
+
+    fn index(&mut self) {
+        let mut h = format!("{} {} {}", self.id(), self.name(), self.region());
+        for a in self.addresses() {
+            h.push(' ');
+            h.push_str(&a.ip.to_string());
+            if let Some(g) = &a.group_name {
+                h.push(' ');
+                h.push_str(g);
+            }
+        }
+        self.haystack = h.to_lowercase();
+    }
+
+    /// Take what a read learned; SSL state already known survives a read without it.
+    pub fn learn(&mut self, mut instance: Instance) {
+        if instance.ssl.is_none()
+            && let Some(old) = &self.learned
+        {
+            instance.ssl.clone_from(&old.ssl);
+        }
+        self.learned = Some(instance);
+        self.index();
+    }
+
+    /// Does the filter word (lower case) match?
+    pub fn matches(&self, word: &str) -> bool {
+        self.haystack.contains(word)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.saved.id
+    }
+
+    pub fn region(&self) -> &str {
+        &self.saved.region
+    }
+
+    /// The name the person gave it, else the API's.
+    pub fn name(&self) -> &str {
+        self.saved
+            .name
+            .as_deref()
+            .or(self.learned.as_ref().map(|i| i.name.as_str()))
+            .unwrap_or("")
+    }
+
+    pub fn kind_label(&self) -> &str {
+        self.learned.as_ref().map_or("?", |i| i.kind.label())
+    }
+
+    pub fn status(&self) -> Option<&crate::domain::InstanceStatus> {
+        self.learned.as_ref().map(|i| &i.status)
+    }
+
+    pub fn ssl(&self) -> Option<&SslState> {
+        self.learned.as_ref().and_then(Instance::ssl_state)
+    }
+
+    pub fn addresses(&self) -> &[Address] {
+        self.learned
+            .as_ref()
+            .map_or(&[], |i| i.addresses.as_slice())
+    }
+
+    pub fn is_readonly(&self) -> bool {
+        self.learned.as_ref().is_some_and(|i| i.kind.is_readonly())
+    }
+}
