@@ -1184,3 +1184,71 @@ fn the_demo_never_touches_the_real_config_or_journal() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn reading_changing_and_verifying_never_rewrite_the_config() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    sb.run(&base(&ep, &["instances", "import", GZ])).ok();
+    let before = std::fs::read(sb.config_file()).expect("config");
+    let meta = std::fs::metadata(sb.config_file()).expect("meta");
+    let same = |what: &str| {
+        assert_eq!(
+            std::fs::read(sb.config_file()).expect("config"),
+            before,
+            "{what} rewrote config.toml"
+        );
+        let now = std::fs::metadata(sb.config_file()).expect("meta");
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::ino(&now),
+            std::os::unix::fs::MetadataExt::ino(&meta),
+            "{what} replaced config.toml"
+        );
+    };
+    sb.run(&base(&ep, &["ssl", "show", PRIMARY])).ok();
+    same("ssl show");
+    sb.run(&base(
+        &ep,
+        &["ssl", "enable", PRIMARY, "--address", "private", "--yes", "--wait", "--poll", "0.2"],
+    ))
+    .ok();
+    same("a change with --wait");
+    // The TLS check reaches nothing outside this machine: through a closed loopback port.
+    let r = sb.run(&base(&ep, &["verify", PRIMARY, "--via", "127.0.0.1:1"]));
+    assert_eq!(r.code, 3, "{r:#?}");
+    same("verify");
+    // What was learned went to the inventory instead.
+    let inventory = std::fs::read_to_string(sb.dir.path().join("data/inventory.json")).expect("inventory");
+    let inventory: serde_json::Value = serde_json::from_str(&inventory).expect("json");
+    let learned = &inventory["instances"][PRIMARY];
+    assert_eq!(learned["enabled"], serde_json::Value::Null, "flattened under ssl");
+    assert_eq!(learned["ssl"]["enabled"], true);
+    assert_eq!(learned["ssl"]["protected"], "10.6.0.4");
+    assert_eq!(
+        std::fs::metadata(sb.dir.path().join("data/inventory.json")).expect("meta").permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn a_config_in_the_old_layout_is_migrated_once() {
+    let emu = Emu::start(faults(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    std::fs::create_dir_all(sb.config_file().parent().expect("dir")).expect("dir");
+    std::fs::write(
+        sb.config_file(),
+        "region = \"ap-guangzhou\"\nregions = [\"ap-guangzhou\"]\n\n[[instance]]\nid = \"postgres-6bwgamo3\"\nregion = \"ap-guangzhou\"\nname = \"orders-db\"\nkind = \"primary\"\nstatus = \"running\"\n\n[[instance.addresses]]\nkind = \"private\"\nip = \"10.6.0.4\"\nport = 5432\n\n[instance.ssl]\nenabled = true\nconnect_address = \"10.6.0.4\"\nchecked = \"2026-11-28T00:00:00Z\"\n",
+    )
+    .expect("old config");
+    let r = sb.run(&["instances", "list"]);
+    r.ok();
+    assert!(r.stderr.contains("moved what pgssl had learned about 1 instances"), "{r:#?}");
+    assert!(r.stdout.contains("postgres-6bwgamo3") && r.stdout.contains("on 10.6.0.4"), "{r:#?}");
+    let config = std::fs::read_to_string(sb.config_file()).expect("config");
+    assert!(config.contains("[instances]") && !config.contains("connect_address"), "{config}");
+    let again = sb.run(&["instances", "list"]);
+    again.ok();
+    assert!(!again.stderr.contains("moved"), "once: {again:#?}");
+    assert_eq!(again.stdout, r.stdout);
+}
