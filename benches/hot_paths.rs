@@ -141,9 +141,9 @@ fn saved(n: usize) -> (Vec<SavedInstance>, HashMap<String, Instance>) {
                     kind: AddressKind::Private,
                     ip: std::net::IpAddr::from([
                         10,
-                        (i / 62500) as u8,
-                        ((i / 250) % 250) as u8,
-                        (i % 250) as u8,
+                        u8::try_from(i / 62500).expect("fewer than 16 million"),
+                        u8::try_from((i / 250) % 250).expect("under 250"),
+                        u8::try_from(i % 250).expect("under 250"),
                     ]),
                     port: Some(5432),
                     dns: None,

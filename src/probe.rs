@@ -331,7 +331,7 @@ impl ServerCertVerifier for Recorder {
 }
 
 fn io_reason(e: &std::io::Error) -> String {
-    use std::io::ErrorKind::*;
+    use std::io::ErrorKind::{ConnectionRefused, ConnectionReset, TimedOut, UnexpectedEof};
     match e.kind() {
         ConnectionRefused => {
             "connection refused (nothing listening on that port, or a firewall)".into()
@@ -401,17 +401,14 @@ pub async fn check(target: &Target, ca: &[CertificateDer<'static>], timeouts: Ti
             }
         }
     };
-    let server_name = match ServerName::try_from(target.address.clone()) {
-        Ok(n) => n,
-        Err(_) => {
-            return report(
-                Verdict::Failed(format!(
-                    "'{}' is not a host name or IP address",
-                    clean(&target.address)
-                )),
-                None,
-            );
-        }
+    let Ok(server_name) = ServerName::try_from(target.address.clone()) else {
+        return report(
+            Verdict::Failed(format!(
+                "'{}' is not a host name or IP address",
+                clean(&target.address)
+            )),
+            None,
+        );
     };
 
     // Connect.
@@ -525,18 +522,17 @@ pub async fn check(target: &Target, ca: &[CertificateDer<'static>], timeouts: Ti
         .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
         .unwrap_or_default();
     let info = TlsInfo {
-        version: conn
-            .protocol_version()
-            .map(|v| match v {
+        version: conn.protocol_version().map_or_else(
+            || "?".into(),
+            |v| match v {
                 rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
                 rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
                 other => format!("{other:?}"),
-            })
-            .unwrap_or_else(|| "?".into()),
+            },
+        ),
         cipher: conn
             .negotiated_cipher_suite()
-            .map(|c| format!("{:?}", c.suite()))
-            .unwrap_or_else(|| "?".into()),
+            .map_or_else(|| "?".into(), |c| format!("{:?}", c.suite())),
         chain_length: chain.len(),
         leaf: chain.first().and_then(|c| cert_info(c).ok()),
     };

@@ -1179,7 +1179,7 @@ fn the_demo_never_touches_the_real_config_or_journal() {
     let prefix = format!("pgssl-demo-{pid}-");
     let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
         .expect("tmp")
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
@@ -1210,7 +1210,17 @@ fn reading_changing_and_verifying_never_rewrite_the_config() {
     same("ssl show");
     sb.run(&base(
         &ep,
-        &["ssl", "enable", PRIMARY, "--address", "private", "--yes", "--wait", "--poll", "0.2"],
+        &[
+            "ssl",
+            "enable",
+            PRIMARY,
+            "--address",
+            "private",
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+        ],
     ))
     .ok();
     same("a change with --wait");
@@ -1219,14 +1229,23 @@ fn reading_changing_and_verifying_never_rewrite_the_config() {
     assert_eq!(r.code, 3, "{r:#?}");
     same("verify");
     // What was learned went to the inventory instead.
-    let inventory = std::fs::read_to_string(sb.dir.path().join("data/inventory.json")).expect("inventory");
+    let inventory =
+        std::fs::read_to_string(sb.dir.path().join("data/inventory.json")).expect("inventory");
     let inventory: serde_json::Value = serde_json::from_str(&inventory).expect("json");
     let learned = &inventory["instances"][PRIMARY];
-    assert_eq!(learned["enabled"], serde_json::Value::Null, "flattened under ssl");
+    assert_eq!(
+        learned["enabled"],
+        serde_json::Value::Null,
+        "flattened under ssl"
+    );
     assert_eq!(learned["ssl"]["enabled"], true);
     assert_eq!(learned["ssl"]["protected"], "10.6.0.4");
     assert_eq!(
-        std::fs::metadata(sb.dir.path().join("data/inventory.json")).expect("meta").permissions().mode() & 0o777,
+        std::fs::metadata(sb.dir.path().join("data/inventory.json"))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777,
         0o600
     );
 }
@@ -1243,10 +1262,20 @@ fn a_config_in_the_old_layout_is_migrated_once() {
     .expect("old config");
     let r = sb.run(&["instances", "list"]);
     r.ok();
-    assert!(r.stderr.contains("moved what pgssl had learned about 1 instances"), "{r:#?}");
-    assert!(r.stdout.contains("postgres-6bwgamo3") && r.stdout.contains("on 10.6.0.4"), "{r:#?}");
+    assert!(
+        r.stderr
+            .contains("moved what pgssl had learned about 1 instances"),
+        "{r:#?}"
+    );
+    assert!(
+        r.stdout.contains("postgres-6bwgamo3") && r.stdout.contains("on 10.6.0.4"),
+        "{r:#?}"
+    );
     let config = std::fs::read_to_string(sb.config_file()).expect("config");
-    assert!(config.contains("[instances]") && !config.contains("connect_address"), "{config}");
+    assert!(
+        config.contains("[instances]") && !config.contains("connect_address"),
+        "{config}"
+    );
     let again = sb.run(&["instances", "list"]);
     again.ok();
     assert!(!again.stderr.contains("moved"), "once: {again:#?}");

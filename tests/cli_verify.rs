@@ -40,7 +40,7 @@ fn ca_enable_wait_verify_and_the_verdicts() {
             "--region".into(),
             "ap-guangzhou".into(),
         ];
-        v.extend(rest.iter().map(|s| s.to_string()));
+        v.extend(rest.iter().map(std::string::ToString::to_string));
         v
     };
     let run = |rest: &[&str]| {

@@ -93,7 +93,11 @@ fn a_hostile_fleet_is_harmless_everywhere() {
             let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
             t.draw(|f| pgssl::tui::view::draw(f, &app)).expect("draw");
             let buf = t.backend().buffer();
-            let screen: String = buf.content().iter().map(|c| c.symbol()).collect();
+            let screen: String = buf
+                .content()
+                .iter()
+                .map(ratatui::buffer::Cell::symbol)
+                .collect();
             assert_safe("the screen", &screen);
             app.update(Msg::Key(crossterm::event::KeyEvent::new(
                 crossterm::event::KeyCode::Down,

@@ -28,7 +28,10 @@ fn cert_for(names: &[&str], from_days: i64, to_days: i64) -> Ssl {
     let now = OffsetDateTime::now_utc();
     let issued = ca()
         .issue(
-            &names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &names
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>(),
             now + Duration::days(from_days),
             now + Duration::days(to_days),
         )

@@ -27,15 +27,15 @@ fn addr(kind: AddressKind, ip: &str, group: Option<&str>) -> Address {
 
 const READ: &str = "2026-11-28T04:00:00Z";
 
-fn ssl(enabled: bool, protected: Option<&str>) -> Option<SslSeen> {
-    Some(SslSeen {
+fn ssl(enabled: bool, protected: Option<&str>) -> SslSeen {
+    SslSeen {
         state: SslState {
             enabled,
             protected: protected.map(|p| p.parse().expect("ip")),
             ca_url: Some("http://127.0.0.1:9/ssl/ca.pem".into()),
         },
         read_at: READ.into(),
-    })
+    }
 }
 
 fn instance(id: &str, region: &str, name: &str, kind: InstanceKind, status: &str) -> Instance {
@@ -65,7 +65,7 @@ fn fleet() -> Vec<Instance> {
         addr(AddressKind::Private, "10.6.0.4", None),
         addr(AddressKind::Public, "203.0.113.17", None),
     ];
-    primary.ssl = ssl(false, None);
+    primary.ssl = Some(ssl(false, None));
     let mut ro = instance(
         "pgro-ro9x2k1q",
         "ap-guangzhou",
@@ -86,7 +86,7 @@ fn fleet() -> Vec<Instance> {
         "running",
     );
     billing.addresses = vec![addr(AddressKind::Private, "10.6.1.21", None)];
-    billing.ssl = ssl(true, Some("10.6.1.21"));
+    billing.ssl = Some(ssl(true, Some("10.6.1.21")));
     let mut users = instance(
         "postgres-w2c6r9tm",
         "ap-shanghai",
@@ -132,7 +132,7 @@ fn select(app: &mut App, id: &str) {
     app.update(key(KeyCode::Char('/')));
     chars(app, id);
     app.update(key(KeyCode::Enter));
-    assert_eq!(app.selected_row().map(|r| r.id()), Some(id));
+    assert_eq!(app.selected_row().map(pgssl::tui::app::Row::id), Some(id));
 }
 
 /// What the core's `prepare` answers, planned from `fresh` (the read it made).
@@ -598,7 +598,7 @@ fn a_change_is_followed_and_its_end_shown() {
     }));
     assert!(a.notice.as_deref().unwrap_or("").contains("ended Success"));
     let mut now = learned(&a, "postgres-6bwgamo3");
-    now.ssl = ssl(true, Some("10.6.0.4"));
+    now.ssl = Some(ssl(true, Some("10.6.0.4")));
     a.update(Msg::Change(ChangeEvent::Refreshed(Box::new(now))));
     assert_eq!(
         a.row("postgres-6bwgamo3")

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -103,9 +104,7 @@ impl Endpoint {
     }
 
     pub fn host(&self) -> &str {
-        split_host_port(&self.authority)
-            .map(|(h, _)| h)
-            .unwrap_or(&self.authority)
+        split_host_port(&self.authority).map_or(&self.authority, |(h, _)| h)
     }
 
     pub fn is_loopback(&self) -> bool {
@@ -240,7 +239,7 @@ impl Prepared {
         let m = self.masked();
         let mut out = format!("{} {}\n", m.method, m.url);
         for (name, value) in &m.headers {
-            out.push_str(&format!("{name}: {value}\n"));
+            let _ = writeln!(out, "{name}: {value}");
         }
         out.push('\n');
         out.push_str(&m.body);
@@ -478,7 +477,8 @@ impl Client {
         }
     }
 
-    /// Full jitter: a random delay up to base * 2^(attempt-1), capped at 5 s.
+    /// Equal jitter: half of base * 2^(attempt-1) (capped at 5 s), plus a random part up
+    /// to the other half, so retries never bunch up at zero.
     fn backoff(&self, attempt: u32) -> Duration {
         let cap = self
             .inner
@@ -486,7 +486,7 @@ impl Client {
             .backoff
             .saturating_mul(1 << (attempt - 1).min(10))
             .min(Duration::from_secs(5));
-        let millis = cap.as_millis().max(1) as u64;
+        let millis = u64::try_from(cap.as_millis().max(1)).unwrap_or(5_000);
         Duration::from_millis(millis / 2 + crate::ids::random_u64() % (millis / 2 + 1))
     }
 
@@ -531,8 +531,7 @@ impl Client {
         let skew = date.map(|d| {
             let server = d
                 .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
             (self.inner.clock)() - server
         });
         parse_reply(action, status, &body, skew)

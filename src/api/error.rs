@@ -127,7 +127,7 @@ impl std::fmt::Display for ApiError {
             )?,
             ApiError::NotSent { action, detail } => write!(f, "{action} was not sent: {detail}.")?,
             ApiError::OutcomeUnknown { action, detail } => {
-                write!(f, "{action}: outcome unknown: {detail}.")?
+                write!(f, "{action}: outcome unknown: {detail}.")?;
             }
             ApiError::BadReply {
                 action,

@@ -22,7 +22,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
                 .map(|s| Row::saved(s, inventory.get(&s.id).cloned()))
                 .collect();
             io.emit(&Rows {
-                rows,
+                list: rows,
                 empty: "no saved instances: add one with `pgssl instances add ID --region R` or `pgssl instances import --region R`",
                 summary: None,
             });
@@ -38,7 +38,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
             }
             let summary = format!("{} instances in {}", rows.len(), regions.join(", "));
             io.emit(&Rows {
-                rows,
+                list: rows,
                 empty: "no instances",
                 summary: Some(summary),
             });
@@ -147,25 +147,26 @@ impl Row {
 const HEADER: &str = "ID                 REGION           NAME                     TYPE      STATUS     SSL                ADDRESSES";
 
 struct Rows {
-    rows: Vec<Row>,
+    list: Vec<Row>,
+    /// Said (on stderr) when there are none.
     empty: &'static str,
     summary: Option<String>,
 }
 
 impl Serialize for Rows {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.rows.iter().map(Row::json))
+        s.collect_seq(self.list.iter().map(Row::json))
     }
 }
 
 impl Report for Rows {
     fn text(&self, out: &mut Text) {
-        if self.rows.is_empty() {
+        if self.list.is_empty() {
             out.note(self.empty);
             return;
         }
         out.line(HEADER);
-        for r in &self.rows {
+        for r in &self.list {
             out.line(r.text());
         }
         if let Some(s) = &self.summary {

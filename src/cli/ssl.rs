@@ -309,7 +309,8 @@ async fn ssl_change(
         Prepared::Change(plan) => plan,
     };
     if args.dry_run {
-        return dry_run(session, &plan, io);
+        dry_run(session, &plan, io);
+        return Ok(());
     }
     if !args.yes {
         confirm(&plan, io)?;
@@ -412,7 +413,7 @@ fn finish(
 }
 
 /// `--dry-run`: the plan and the exact signed request; no change is sent.
-fn dry_run(session: &crate::ops::Session, plan: &Plan, io: &mut Io<'_>) -> Result<(), OpsError> {
+fn dry_run(session: &crate::ops::Session, plan: &Plan, io: &mut Io<'_>) {
     let prepared = session.client.prepare(
         Some(plan.region()),
         &plan.request(),
@@ -431,7 +432,6 @@ fn dry_run(session: &crate::ops::Session, plan: &Plan, io: &mut Io<'_>) -> Resul
         }
         io.line(prepared.render());
     }
-    Ok(())
 }
 
 /// Ask a yes/no question on the terminal; Enter gives `default`.

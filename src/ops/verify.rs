@@ -244,19 +244,18 @@ pub async fn verify_described(
     });
     session.reach.allows(&address, via)?;
     let paths = &session.store.paths;
-    let ca = match &request.ca_file {
-        Some(path) => load_ca_file(path)?,
-        None => {
-            let url = ssl.ca_url.clone().ok_or_else(|| {
-                OpsError::Failed(format!(
-                    "{instance_id} reports no CAUrl: pass --ca FILE with the instance's CA"
-                ))
-            })?;
-            match fetch_ca(paths, instance_id, &url).await {
-                Ok(b) => b,
-                // Fall back to the copy kept from an earlier fetch.
-                Err(e) => load_ca_file(&paths.ca_file(instance_id)).map_err(|_| e)?,
-            }
+    let ca = if let Some(path) = &request.ca_file {
+        load_ca_file(path)?
+    } else {
+        let url = ssl.ca_url.clone().ok_or_else(|| {
+            OpsError::Failed(format!(
+                "{instance_id} reports no CAUrl: pass --ca FILE with the instance's CA"
+            ))
+        })?;
+        match fetch_ca(paths, instance_id, &url).await {
+            Ok(b) => b,
+            // Fall back to the copy kept from an earlier fetch.
+            Err(e) => load_ca_file(&paths.ca_file(instance_id)).map_err(|_| e)?,
         }
     };
     let target = crate::probe::Target {

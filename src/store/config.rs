@@ -224,21 +224,18 @@ impl Config {
     /// Keep an instance (in a region); true when it was not kept before. A name the
     /// person gave it stays.
     pub fn add(&mut self, id: &str, region: &str) -> bool {
-        match self.index.get(id) {
-            Some(&i) => {
-                self.instances[i].region = region.to_string();
-                self.sort();
-                false
-            }
-            None => {
-                self.instances.push(SavedInstance {
-                    id: id.to_string(),
-                    region: region.to_string(),
-                    name: None,
-                });
-                self.sort();
-                true
-            }
+        if let Some(&i) = self.index.get(id) {
+            self.instances[i].region = region.to_string();
+            self.sort();
+            false
+        } else {
+            self.instances.push(SavedInstance {
+                id: id.to_string(),
+                region: region.to_string(),
+                name: None,
+            });
+            self.sort();
+            true
         }
     }
 
@@ -246,17 +243,16 @@ impl Config {
     pub fn add_all<'a>(&mut self, found: impl IntoIterator<Item = (&'a str, &'a str)>) -> usize {
         let mut added = 0;
         for (id, region) in found {
-            match self.index.get(id) {
-                Some(&i) => self.instances[i].region = region.to_string(),
-                None => {
-                    self.index.insert(id.to_string(), self.instances.len());
-                    self.instances.push(SavedInstance {
-                        id: id.to_string(),
-                        region: region.to_string(),
-                        name: None,
-                    });
-                    added += 1;
-                }
+            if let Some(&i) = self.index.get(id) {
+                self.instances[i].region = region.to_string();
+            } else {
+                self.index.insert(id.to_string(), self.instances.len());
+                self.instances.push(SavedInstance {
+                    id: id.to_string(),
+                    region: region.to_string(),
+                    name: None,
+                });
+                added += 1;
             }
         }
         self.sort();
@@ -281,11 +277,7 @@ impl Config {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
 /// The config file, and the lock that serializes read-modify-write between processes.

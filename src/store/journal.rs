@@ -195,7 +195,7 @@ pub fn settles(sent: &str, result: Finding, checked: &str) -> bool {
 fn unix(rfc3339: &str) -> Option<i64> {
     time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
         .ok()
-        .map(|t| t.unix_timestamp())
+        .map(time::OffsetDateTime::unix_timestamp)
 }
 
 /// The journal could not be read or written.
@@ -256,7 +256,7 @@ impl Journal {
                 line.insert(0, b'\n');
             }
         }
-        let result = file.write_all(&line).and_then(|_| file.sync_data());
+        let result = file.write_all(&line).and_then(|()| file.sync_data());
         let _ = file.unlock();
         result
     }
@@ -339,7 +339,7 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
                     result,
                     detail,
                     time,
-                })
+                });
             }
             Record::Verify {
                 address,

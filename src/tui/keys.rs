@@ -378,14 +378,14 @@ pub static BINDINGS: &[Binding] = &[
 /// The action `key` means in `mode`, if any.
 pub fn lookup(mode: Mode, key: &KeyEvent) -> Option<Action> {
     // Terminals disagree on whether Shift is reported with upper-case letters; ignore it there.
-    let mods = key.modifiers - KeyModifiers::SHIFT;
+    let pressed = key.modifiers - KeyModifiers::SHIFT;
     BINDINGS
         .iter()
         .filter(|b| b.modes.contains(&mode))
         .find(|b| {
             b.keys
                 .iter()
-                .any(|(code, m)| *code == key.code && (*m - KeyModifiers::SHIFT) == mods)
+                .any(|(code, m)| *code == key.code && (*m - KeyModifiers::SHIFT) == pressed)
         })
         .map(|b| b.action)
 }

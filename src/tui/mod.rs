@@ -118,13 +118,10 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
         signal(SignalKind::interrupt()),
         signal(SignalKind::quit()),
     );
-    let (mut hup, mut term_sig, mut int_sig, mut quit_sig) = match signals {
-        (Ok(h), Ok(t), Ok(i), Ok(q)) => (h, t, i, q),
-        _ => {
-            drop(guard);
-            eprintln!("error: cannot install signal handlers");
-            return 1;
-        }
+    let (Ok(mut hup), Ok(mut term_sig), Ok(mut int_sig), Ok(mut quit_sig)) = signals else {
+        drop(guard);
+        eprintln!("error: cannot install signal handlers");
+        return 1;
     };
     let mut code = 0;
     let mut dirty = true;

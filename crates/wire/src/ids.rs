@@ -7,10 +7,10 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     if getrandom::fill(&mut buf).is_err() {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+            .map_or(0, |d| d.as_nanos());
+        let bytes = nanos.to_le_bytes();
         for (i, b) in buf.iter_mut().enumerate() {
-            *b = (nanos >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
+            *b = bytes[i % 16] ^ u8::try_from(i % 256).unwrap_or(0).wrapping_mul(151);
         }
     }
     buf
@@ -39,7 +39,10 @@ pub fn uuid4() -> String {
 /// Random characters from `alphabet`, e.g. for generated demo credentials.
 pub fn random_string(len: usize, alphabet: &[u8]) -> String {
     (0..len)
-        .map(|_| alphabet[(random_u64() % alphabet.len() as u64) as usize] as char)
+        .map(|_| {
+            let i = usize::try_from(random_u64() % alphabet.len() as u64).unwrap_or(0);
+            char::from(alphabet[i])
+        })
         .collect()
 }
 

@@ -304,7 +304,10 @@ impl ReadOnlyGroup {
         self.ReadOnlyGroupName.as_deref().unwrap_or("")
     }
     pub fn members(&self) -> impl Iterator<Item = &str> {
-        self.ReadOnlyDBInstanceList.iter().flatten().map(|m| m.id())
+        self.ReadOnlyDBInstanceList
+            .iter()
+            .flatten()
+            .map(DBInstance::id)
     }
     pub fn net_info(&self) -> &[DBInstanceNetInfo] {
         self.DBInstanceNetInfo.as_deref().unwrap_or(&[])

@@ -44,7 +44,7 @@ impl std::fmt::Debug for Signed {
         f.debug_struct("Signed")
             .field("credential_scope", &self.credential_scope)
             .field("signature", &self.signature)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -54,9 +54,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        unreachable!("HMAC-SHA256 takes keys of any length")
     };
     mac.update(msg);
     mac.finalize().into_bytes().into()

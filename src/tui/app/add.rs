@@ -13,7 +13,7 @@ impl App {
         };
         match action {
             Some(Action::Back) => self.overlay = Overlay::None,
-            Some(Action::NextField) | Some(Action::PrevField) => form.on_region = !form.on_region,
+            Some(Action::NextField | Action::PrevField) => form.on_region = !form.on_region,
             Some(Action::Submit) => match crate::validate::instance_id(&form.id) {
                 Ok(id) => {
                     let region = SSL_REGIONS[form.region].to_string();
@@ -26,10 +26,10 @@ impl App {
             },
             _ => match key.code {
                 KeyCode::Left | KeyCode::Up if form.on_region => {
-                    form.region = (form.region + SSL_REGIONS.len() - 1) % SSL_REGIONS.len()
+                    form.region = (form.region + SSL_REGIONS.len() - 1) % SSL_REGIONS.len();
                 }
                 KeyCode::Right | KeyCode::Down if form.on_region => {
-                    form.region = (form.region + 1) % SSL_REGIONS.len()
+                    form.region = (form.region + 1) % SSL_REGIONS.len();
                 }
                 KeyCode::Backspace if !form.on_region => {
                     form.id.pop();

@@ -9,23 +9,23 @@ use crate::tui::keys::Action;
 impl App {
     pub(super) fn browse_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
         let Some(action) = action else { return vec![] };
-        let page = self.list_height().max(1) as isize;
+        let page = self.list_height().max(1);
         let log_len = self.log_items().len();
         let on_log = self.focus == Pane::Log;
         match action {
             Action::Quit | Action::ForceQuit => self.quit = true,
             Action::Up if on_log => self.log_selected = self.log_selected.saturating_sub(1),
             Action::Down if on_log => {
-                self.log_selected = (self.log_selected + 1).min(log_len.saturating_sub(1))
+                self.log_selected = (self.log_selected + 1).min(log_len.saturating_sub(1));
             }
             Action::Top if on_log => self.log_selected = 0,
             Action::Bottom if on_log => self.log_selected = log_len.saturating_sub(1),
-            Action::Up => self.move_selection(self.selected as isize - 1),
-            Action::Down => self.move_selection(self.selected as isize + 1),
+            Action::Up => self.move_selection(self.selected.saturating_sub(1)),
+            Action::Down => self.move_selection(self.selected + 1),
             Action::Top => self.move_selection(0),
-            Action::Bottom => self.move_selection(self.visible.len() as isize - 1),
-            Action::PageUp => self.move_selection(self.selected as isize - page),
-            Action::PageDown => self.move_selection(self.selected as isize + page),
+            Action::Bottom => self.move_selection(usize::MAX),
+            Action::PageUp => self.move_selection(self.selected.saturating_sub(page)),
+            Action::PageDown => self.move_selection(self.selected.saturating_add(page)),
             Action::NextPane | Action::PrevPane => {
                 self.focus = match self.focus {
                     Pane::Instances => Pane::Log,
@@ -88,7 +88,7 @@ impl App {
                 self.overlay = Overlay::Regions(RegionPicker {
                     chosen: self.regions.clone(),
                     cursor: 0,
-                })
+                });
             }
             Action::Copy => {
                 let text = if on_log {

@@ -206,8 +206,8 @@ impl App {
             Some(Action::NextField) => form.next_field(true),
             Some(Action::PrevField) => form.next_field(false),
             Some(Action::Up) if form.field != Field::Ssl => form.move_choice(false),
-            Some(Action::Down) if form.field != Field::Ssl => form.move_choice(true),
-            Some(Action::Down) => form.next_field(true),
+            Some(Action::Down) if form.field == Field::Ssl => form.next_field(true),
+            Some(Action::Down) => form.move_choice(true),
             Some(Action::Submit) => {
                 let form = form.clone();
                 let Some(row) = self.row(&form.instance_id) else {

@@ -34,10 +34,10 @@ pub struct LogItem {
 }
 
 /// Journal lines (with live task progress) and other lines, merged newest first.
-pub fn merged(
+pub fn merged<S: std::hash::BuildHasher>(
     journal: &[LogItem],
     calls: &VecDeque<LogItem>,
-    progress: &HashMap<i64, Task>,
+    progress: &HashMap<i64, Task, S>,
 ) -> Vec<LogItem> {
     let mut items: Vec<LogItem> = journal
         .iter()

@@ -331,13 +331,9 @@ impl App {
         self.offset = self.offset.min(max_offset);
     }
 
-    fn move_selection(&mut self, to: isize) {
-        let n = self.visible.len();
-        if n == 0 {
-            self.selected = 0;
-            return;
-        }
-        self.selected = usize::try_from(to.clamp(0, n as isize - 1)).unwrap_or(0);
+    /// Select the visible row `to` (past the end: the last one).
+    fn move_selection(&mut self, to: usize) {
+        self.selected = to.min(self.visible.len().saturating_sub(1));
         self.clamp_offset();
     }
 
@@ -360,18 +356,17 @@ impl App {
 
     /// Show an instance that is saved now (add, import), keeping a person's name for it.
     fn upsert(&mut self, instance: Instance) {
-        match self.rows.iter_mut().find(|r| r.id() == instance.id) {
-            Some(r) => r.learn(instance),
-            None => {
-                let saved = SavedInstance {
-                    id: instance.id.clone(),
-                    region: instance.region.clone(),
-                    name: None,
-                };
-                self.rows.push(Row::new(saved, Some(instance)));
-                self.rows
-                    .sort_by(|a, b| (a.region(), a.id()).cmp(&(b.region(), b.id())));
-            }
+        if let Some(r) = self.rows.iter_mut().find(|r| r.id() == instance.id) {
+            r.learn(instance);
+        } else {
+            let saved = SavedInstance {
+                id: instance.id.clone(),
+                region: instance.region.clone(),
+                name: None,
+            };
+            self.rows.push(Row::new(saved, Some(instance)));
+            self.rows
+                .sort_by(|a, b| (a.region(), a.id()).cmp(&(b.region(), b.id())));
         }
     }
 

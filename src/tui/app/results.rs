@@ -73,7 +73,7 @@ impl App {
                         if let Some(pos) =
                             self.visible.iter().position(|&i| self.rows[i].id() == id)
                         {
-                            self.move_selection(pos as isize);
+                            self.move_selection(pos);
                         }
                     }
                     Err(e) => self.notice = Some(e.to_string()),

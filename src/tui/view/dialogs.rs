@@ -300,6 +300,6 @@ fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &Ss
         None => {}
     }
     lines.push(keys_line(theme, Mode::Form));
-    let h = lines.len() as u16;
+    let h = wrapped_height(&lines, 76.min(area.width).saturating_sub(2));
     dialog(frame, theme, area, " SSL ", lines, 76, h);
 }

@@ -52,7 +52,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 None => ("?", theme.dim(), String::new()),
             };
             let status = row.status().map_or("?", |s| s.as_str()).to_string();
-            let status_style = if row.status().is_some_and(|s| s.is_running()) {
+            let status_style = if row
+                .status()
+                .is_some_and(crate::domain::InstanceStatus::is_running)
+            {
                 Style::default()
             } else {
                 theme.warn()
