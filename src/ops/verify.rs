@@ -95,7 +95,7 @@ pub fn load_ca_file(path: &std::path::Path) -> Result<CaBundle, OpsError> {
 async fn download_ca(url: &str) -> Result<Vec<u8>, String> {
     let parsed = reqwest::Url::parse(url).map_err(|_| format!("CAUrl '{url}' is not a URL"))?;
     let loopback = parsed.host_str().is_some_and(|h| {
-        crate::api::client::is_loopback_host(h.trim_start_matches('[').trim_end_matches(']'))
+        crate::api::endpoint::is_loopback_host(h.trim_start_matches('[').trim_end_matches(']'))
     });
     match parsed.scheme() {
         "https" => {}
