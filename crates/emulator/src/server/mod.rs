@@ -1,0 +1,290 @@
+//! The emulator's HTTP side: authentication exactly as Tencent does it (recomputing
+//! TC3 from the request as received, with pgssl's one signer), parameter checks, the
+//! actions, the reply envelope, rate limits and injected faults.
+//!
+//! This module holds the shared state and the request pipeline; `http` shapes the
+//! replies, `auth` checks a request before it runs, `params` decodes and checks
+//! its parameters and `actions` runs it.
+
+mod actions;
+mod auth;
+mod http;
+mod params;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::faults::{Damage, Faults};
+use super::fleet::Fleet;
+use pgssl_wire::Action;
+use pgssl_wire::credential::Secret;
+
+use actions::execute;
+use auth::authenticate;
+use http::{ca_reply, damaged_reply, envelope, json_reply};
+
+/// Requests per second per action per SecretId, as Tencent documents.
+pub const RATE_LIMIT: usize = 20;
+const MAX_BODY: usize = 10 << 20;
+pub const CA_PATH: &str = "/ssl/ca.pem";
+
+/// A key the emulator accepts.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub secret_id: String,
+    pub secret_key: Secret,
+    pub token: Option<Secret>,
+}
+
+pub type LogFn = Arc<dyn Fn(String) + Send + Sync>;
+
+pub struct Shared {
+    pub fleet: Mutex<Fleet>,
+    pub keys: Vec<Key>,
+    pub faults: Faults,
+    pub task_seconds: i64,
+    pub ca: Arc<super::ca::CertificateAuthority>,
+    pub ca_pem: String,
+    pub addr: SocketAddr,
+    pub log: Option<LogFn>,
+    rate: Mutex<HashMap<(Action, String), VecDeque<Instant>>>,
+    pg: Mutex<Option<Arc<super::pg::PgBackend>>>,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    pub fn new(
+        fleet: Fleet,
+        keys: Vec<Key>,
+        faults: Faults,
+        task_seconds: i64,
+        ca: Arc<super::ca::CertificateAuthority>,
+        addr: SocketAddr,
+        log: Option<LogFn>,
+    ) -> Shared {
+        Shared {
+            fleet: Mutex::new(fleet),
+            keys,
+            faults,
+            task_seconds,
+            ca_pem: ca.cert_pem(),
+            ca,
+            addr,
+            log,
+            rate: Mutex::new(HashMap::new()),
+            pg: Mutex::new(None),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stop whatever the emulator started besides itself (the PostgreSQL stand-in).
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(pg) = self.pg.lock().ok().and_then(|mut g| g.take()) {
+            pg.server.stop();
+        }
+    }
+
+    /// The PostgreSQL server standing in for one instance, once it runs.
+    pub fn pg(&self) -> Option<Arc<super::pg::PgBackend>> {
+        self.pg.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Attach the stand-in; if the emulator closed meanwhile, stop it instead.
+    pub fn set_pg(&self, backend: super::pg::PgBackend) {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            backend.server.stop();
+            return;
+        }
+        if let Ok(mut g) = self.pg.lock() {
+            *g = Some(Arc::new(backend));
+        }
+    }
+
+    /// The emulator's clock, with the injected offset.
+    fn now(&self) -> i64 {
+        pgssl_wire::clock::unix_now().saturating_add(self.faults.args.clock_offset)
+    }
+
+    fn ca_url(&self) -> String {
+        format!("http://{}{CA_PATH}", self.addr)
+    }
+
+    pub fn fleet(&self) -> std::sync::MutexGuard<'_, Fleet> {
+        match self.fleet.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// True when this request goes over the per-second budget.
+    fn over_rate(&self, action: Action, secret_id: &str) -> bool {
+        let mut rate = match self.rate.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let now = Instant::now();
+        let window = rate.entry((action, secret_id.to_string())).or_default();
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t).as_millis() >= 1000)
+        {
+            window.pop_front();
+        }
+        if window.len() >= RATE_LIMIT {
+            return true;
+        }
+        window.push_back(now);
+        false
+    }
+}
+
+/// An API error reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fail {
+    pub code: String,
+    pub message: String,
+}
+
+fn fail(code: &str, message: impl Into<String>) -> Fail {
+    Fail {
+        code: code.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The connection is closed without a reply (an injected fault).
+#[derive(Debug)]
+pub struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// Serve one HTTP request.
+pub async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = request.into_parts();
+    let now = shared.now();
+    if parts.method == Method::GET && parts.uri.path() == CA_PATH {
+        return Ok(ca_reply(&shared.ca_pem));
+    }
+    let request_id = pgssl_wire::ids::uuid4();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let result = Err(fail(
+                "RequestSizeLimitExceeded",
+                "The request body is larger than 10 MB, or could not be read.",
+            ));
+            return Ok(json_reply(
+                StatusCode::OK,
+                envelope(&result, &request_id),
+                now,
+            ));
+        }
+    };
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let region = header("X-TC-Region").filter(|r| !r.is_empty());
+
+    let (action, result, damage) = match authenticate(&shared, &parts, &body, now) {
+        Err((action, f)) => (action, Err(f), Damage::None),
+        Ok(action) => {
+            let damage = shared.faults.decide(action);
+            let result = if damage == Damage::Fail {
+                let code = shared
+                    .faults
+                    .args
+                    .fail_with
+                    .clone()
+                    .unwrap_or_else(|| "InternalError".into());
+                Err(Fail {
+                    message: format!("Emulated fault: {code}. Please try again later."),
+                    code,
+                })
+            } else {
+                execute(&shared, action, region.as_deref(), &body, now)
+            };
+            (Some(action), result, damage)
+        }
+    };
+
+    // A finished task may have changed the SSL state a real server stands in for.
+    super::pg::sync(&shared).await;
+
+    if let Some(log) = &shared.log {
+        let outcome = match &result {
+            Ok(v) => match v.get("TaskId") {
+                Some(t) => format!("ok TaskId={t}"),
+                None => "ok".into(),
+            },
+            Err(f) => format!("error {}", f.code),
+        };
+        let damage = match damage {
+            Damage::None | Damage::Fail => String::new(),
+            d => format!(" fault={d:?}"),
+        };
+        log(format!(
+            "{} {} {} {outcome}{damage} RequestId={request_id}",
+            pgssl_wire::clock::now_rfc3339(),
+            action.map(Action::name).unwrap_or("-"),
+            quote(region.as_deref().unwrap_or("-")),
+        ));
+    }
+
+    let latency = shared.faults.args.latency_ms;
+    if latency > 0 && action.is_none_or(|a| shared.faults.applies_to(a)) {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
+    let body = envelope(&result, &request_id);
+    damaged_reply(damage, body, now)
+}
+
+/// A value from the request, sanitized and cut short, for an error message.
+fn quote(value: &str) -> String {
+    pgssl_wire::text::truncate(&pgssl_wire::text::sanitize(value), 64)
+}
+
+/// Accept connections until the task is aborted.
+pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of file descriptors or similar: back off instead of spinning.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
