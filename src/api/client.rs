@@ -260,7 +260,9 @@ impl Client {
         timestamp: i64,
     ) -> Prepared {
         // Serializing our own plain structs to JSON cannot fail.
-        let body = serde_json::to_vec(request).unwrap_or_else(|_| b"{}".to_vec());
+        let body = serde_json::to_vec(request).expect(
+            "API requests are plain structs of strings, numbers and lists; they always serialize",
+        );
         self.prepare_raw(R::ACTION, region, body, timestamp)
     }
 
@@ -318,7 +320,9 @@ impl Client {
         region: Option<&str>,
         request: &R,
     ) -> Result<R::Response, ApiError> {
-        let body = serde_json::to_vec(request).unwrap_or_else(|_| b"{}".to_vec());
+        let body = serde_json::to_vec(request).expect(
+            "API requests are plain structs of strings, numbers and lists; they always serialize",
+        );
         let attempts = if R::ACTION.is_read() {
             self.inner.options.read_attempts.max(1)
         } else {

@@ -348,10 +348,14 @@ fn finish(
         .map(|v| &v.report);
     if !io.json_mode() {
         if !args.wait {
-            io.line(format!(
-                "the change runs in the background and restarts the instance; follow it with: pgssl task show {} --region {region} --wait",
-                sent.task_id.unwrap_or(0)
-            ));
+            io.line(match sent.task_id {
+                Some(t) => format!(
+                    "the change runs in the background and restarts the instance; follow it with: pgssl task show {t} --region {region} --wait"
+                ),
+                None => format!(
+                    "the API gave no TaskId; watch the instance with: pgssl ssl show {id} --region {region}"
+                ),
+            });
         } else if plan.enables()
             && outcome.verified.is_none()
             && outcome.task.as_ref().is_some_and(FollowEnd::succeeded)
@@ -403,7 +407,7 @@ fn finish(
         }
         Some(FollowEnd::TimedOut(t)) => Err(OpsError::Failed(format!(
             "gave up waiting for task {} after {}s (last status {}); it continues on Tencent's side",
-            sent.task_id.unwrap_or(0),
+            sent.task_id.map_or_else(|| "-".into(), |t| t.to_string()),
             args.follow.timeout,
             t.as_ref()
                 .map_or_else(|| "(not listed yet)".to_string(), |t| t.status.to_string())

@@ -143,8 +143,14 @@ impl Faults {
 
     /// True for a share `share` of calls, spread evenly and starting with the first:
     /// the k-th call hits when ceil(k * share) moves (0.5 hits calls 1, 3, 5, ...).
+    /// With `share` in 0..=1 that value never goes down, so "moves" is "goes up".
     fn hit(k: u64, share: f64) -> bool {
-        share > 0.0 && ((k as f64) * share).ceil() != (((k - 1) as f64) * share).ceil()
+        // f64 holds every u32 exactly; no emulator run gets near 2^32 calls, and past that
+        // the faults would simply stop.
+        let Ok(k) = u32::try_from(k) else {
+            return false;
+        };
+        share > 0.0 && (f64::from(k) * share).ceil() > (f64::from(k - 1) * share).ceil()
     }
 
     /// Decide the damage for the next request of `action`.

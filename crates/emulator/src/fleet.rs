@@ -159,8 +159,9 @@ impl Fleet {
     }
 
     pub fn demo() -> Fleet {
-        // The shipped fleet is checked by a test, so this cannot fail at run time.
-        Fleet::parse(DEMO_FLEET).unwrap_or_else(|_| Fleet::from_parts(FleetFile::default()))
+        // The shipped fleet is checked by a test; a broken one is a bug to stop on, never
+        // an empty fleet that would make every demo and test quietly wrong.
+        Fleet::parse(DEMO_FLEET).expect("the embedded demo fleet parses (checked by a test)")
     }
 
     /// Errors name the field, e.g. `DBInstanceSet[2].Region: ...`.
@@ -463,7 +464,7 @@ fn check(file: &FleetFile) -> Result<(), String> {
             return Err(format!("{path}.Region: missing"));
         }
         match inst.DBInstanceType.as_deref() {
-            Some("primary") | Some("readonly") => {}
+            Some("primary" | "readonly") => {}
             other => {
                 return Err(format!(
                     "{path}.DBInstanceType: '{}' must be primary or readonly",
@@ -592,7 +593,7 @@ mod tests {
     fn demo_fleet_is_valid_and_has_what_the_demo_needs() {
         let f = Fleet::parse(DEMO_FLEET).expect("demo fleet parses");
         assert!(f.regions().len() >= 3);
-        assert!(f.instances.iter().any(|i| i.is_readonly()));
+        assert!(f.instances.iter().any(DBInstance::is_readonly));
         assert!(f.instances.iter().any(|i| i.status() != "running"));
         assert!(f.instances.iter().any(|i| {
             i.net_info()

@@ -10,6 +10,7 @@ pub mod pg;
 pub mod pgserver;
 pub mod server;
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -265,7 +266,6 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         println!("PostgreSQL for {id} on 127.0.0.1:{port}; for `pgssl verify`:");
         println!("  export PGSSL_ADDRESS_MAP={}", map.join(","));
     }
-    use std::io::Write as _;
     let _ = std::io::stdout().flush();
     // Stop on Ctrl-C or SIGTERM, and take the PostgreSQL stand-in down with us.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

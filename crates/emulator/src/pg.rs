@@ -26,10 +26,7 @@ impl PgBackend {
 
     /// Whether the server already reflects `want`.
     pub fn is_current(&self, want: &SSLConfig) -> bool {
-        self.applied
-            .lock()
-            .map(|a| a.as_ref() == Some(want))
-            .unwrap_or(false)
+        self.applied.lock().is_ok_and(|a| a.as_ref() == Some(want))
     }
 
     /// Make the server match `want`: a fresh certificate for the protected address, or SSL off.
@@ -49,7 +46,7 @@ impl PgBackend {
             }
             _ => Ssl::Off,
         };
-        self.server.set_ssl(ssl)?;
+        self.server.set_ssl(&ssl)?;
         if let Ok(mut a) = self.applied.lock() {
             *a = Some(want.clone());
         }

@@ -3,6 +3,7 @@
 //! non-root user when pgssl runs as root, on a free loopback port, in a temp directory
 //! removed when dropped. Its SSL settings can be changed and reloaded while it runs.
 
+use std::borrow::Borrow;
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::os::unix::process::CommandExt;
@@ -18,7 +19,7 @@ pub fn find_bin() -> Option<PathBuf> {
     }
     let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
         .ok()?
-        .filter_map(|e| e.ok())
+        .filter_map(Result::ok)
         .filter_map(|e| {
             let version: u32 = e.file_name().to_str()?.parse().ok()?;
             let bin = e.path().join("bin");
@@ -59,9 +60,7 @@ fn user_ids(name: &str) -> Option<(u32, u32)> {
 }
 
 fn is_root() -> bool {
-    fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false)
+    fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
 }
 
 pub fn free_port() -> std::io::Result<u16> {
@@ -72,12 +71,14 @@ pub fn free_port() -> std::io::Result<u16> {
 
 impl LocalPostgres {
     /// initdb and start a server with `ssl` on a free port. Takes a second or two.
-    pub fn start(ssl: Ssl) -> Result<LocalPostgres, String> {
+    /// `ssl` is only read, so an `Ssl` or a `&Ssl` will do.
+    pub fn start(ssl: impl Borrow<Ssl>) -> Result<LocalPostgres, String> {
         Self::start_on(None, ssl)
     }
 
     /// The same, on `port` when given.
-    pub fn start_on(port: Option<u16>, ssl: Ssl) -> Result<LocalPostgres, String> {
+    pub fn start_on(port: Option<u16>, ssl: impl Borrow<Ssl>) -> Result<LocalPostgres, String> {
+        let ssl = ssl.borrow();
         let bin = find_bin().ok_or("PostgreSQL server binaries not found (install Debian's postgresql package, or set PGSSL_PG_BIN)")?;
         // PostgreSQL refuses to run as root: use the postgres user, else nobody.
         let owner =
@@ -107,13 +108,13 @@ impl LocalPostgres {
             let out = cmd
                 .stdin(Stdio::null())
                 .output()
-                .map_err(|e| format!("cannot run {:?} ({e})", cmd.get_program()))?;
+                .map_err(|e| format!("cannot run {} ({e})", cmd.get_program().display()))?;
             if out.status.success() {
                 Ok(())
             } else {
                 Err(format!(
-                    "{:?} failed: {}",
-                    cmd.get_program(),
+                    "{} failed: {}",
+                    cmd.get_program().display(),
                     pgssl_wire::text::excerpt(&out.stderr, 300)
                 ))
             }
@@ -131,7 +132,7 @@ impl LocalPostgres {
             Some(p) => p,
             None => free_port().map_err(|e| e.to_string())?,
         };
-        write_ssl(&data, owner, &ssl)?;
+        write_ssl(&data, owner, ssl)?;
         let mut cmd = Command::new(bin.join("postgres"));
         cmd.arg("-D")
             .arg(&data)
@@ -186,8 +187,10 @@ impl LocalPostgres {
     }
 
     /// Change SSL settings and reload; returns once the server answers accordingly.
-    pub fn set_ssl(&self, ssl: Ssl) -> Result<(), String> {
-        write_ssl(&self.dir.join("data"), self.owner, &ssl)?;
+    /// `ssl` is only read, so an `Ssl` or a `&Ssl` will do.
+    pub fn set_ssl(&self, ssl: impl Borrow<Ssl>) -> Result<(), String> {
+        let ssl = ssl.borrow();
+        write_ssl(&self.dir.join("data"), self.owner, ssl)?;
         let mut cmd = Command::new(self.bin.join("pg_ctl"));
         cmd.arg("reload")
             .arg("-D")

@@ -103,23 +103,24 @@ fn describe_regions(shared: &Shared) -> Result<Value, Fail> {
         })
         .collect();
     // Regions the fleet uses beyond the SSL ones are sold too (without the SSL API).
-    for (n, r) in shared
-        .fleet()
-        .regions()
-        .into_iter()
-        .filter(|r| !is_ssl_region(r))
-        .enumerate()
-    {
+    for (id, r) in (1000..).zip(
+        shared
+            .fleet()
+            .regions()
+            .into_iter()
+            .filter(|r| !is_ssl_region(r)),
+    ) {
         set.push(RegionInfo {
             RegionName: Some(r.clone()),
             Region: Some(r),
-            RegionId: Some(1000 + n as i64),
+            RegionId: Some(id),
             RegionState: Some("AVAILABLE".into()),
             SupportInternational: Some(1),
         });
     }
     to_value(DescribeRegionsResponse {
-        TotalCount: Some(set.len() as i64),
+        // A Vec never holds more than isize::MAX items, so this always fits.
+        TotalCount: Some(i64::try_from(set.len()).unwrap_or(i64::MAX)),
         RegionSet: Some(set),
         RequestId: String::new(),
     })
@@ -362,16 +363,20 @@ fn describe_groups(
     })?;
     let size = match int(params, "PageSize") {
         None => 10,
-        Some(s) if (1..=99).contains(&s) => s as usize,
-        Some(s) => {
-            return Err(invalid_value(format!(
-                "PageSize {s} is out of range: 1 to 99."
-            )));
-        }
+        // A negative PageSize does not convert, so it is out of range like a large one.
+        Some(s) => match usize::try_from(s) {
+            Ok(s @ 1..=99) => s,
+            _ => {
+                return Err(invalid_value(format!(
+                    "PageSize {s} is out of range: 1 to 99."
+                )));
+            }
+        },
     };
     let number = match int(params, "PageNumber") {
         None => 1,
-        Some(n) if n >= 1 => n as usize,
+        // Only a page beyond a 32-bit usize fails here; saturated, it is still past the end.
+        Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
         Some(n) => return Err(invalid_value(format!("PageNumber {n} must be 1 or more."))),
     };
     let list: Vec<_> = fleet
@@ -395,15 +400,19 @@ fn describe_tasks(
 ) -> Result<Value, Fail> {
     let limit = match int(params, "Limit") {
         None => 20,
-        Some(l) if (1..=100).contains(&l) => l as usize,
-        Some(l) => {
-            return Err(fail(
-                "InvalidParameterValue.ParameterValueExceedError",
-                format!("Limit {l} is out of range: 1 to 100."),
-            ));
-        }
+        // A negative Limit does not convert, so it is out of range like a large one.
+        Some(l) => match usize::try_from(l) {
+            Ok(l @ 1..=100) => l,
+            _ => {
+                return Err(fail(
+                    "InvalidParameterValue.ParameterValueExceedError",
+                    format!("Limit {l} is out of range: 1 to 100."),
+                ));
+            }
+        },
     };
-    let offset = int(params, "Offset").unwrap_or(0).max(0) as usize;
+    // A negative Offset counts as 0; one beyond a 32-bit usize saturates, still past the end.
+    let offset = usize::try_from(int(params, "Offset").unwrap_or(0).max(0)).unwrap_or(usize::MAX);
     let time_param = |name: &str| -> Result<Option<i64>, Fail> {
         match string(params, name) {
             None => Ok(None),
@@ -427,7 +436,7 @@ fn describe_tasks(
     let by_end = string(params, "OrderBy") == Some("EndTime");
     tasks.sort_by_key(|t| {
         if by_end {
-            t.finished.map(|f| f.0).unwrap_or(i64::MAX)
+            t.finished.map_or(i64::MAX, |f| f.0)
         } else {
             t.started
         }

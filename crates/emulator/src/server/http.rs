@@ -10,7 +10,9 @@ use super::{Dropped, Fail};
 use crate::faults::Damage;
 
 pub(super) fn json_reply(status: StatusCode, body: Vec<u8>, date: i64) -> Response<Full<Bytes>> {
-    let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(date.max(0) as u64);
+    // A time before 1970 (a clock set far back, less --clock-offset) is sent as the epoch.
+    let date =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(date).unwrap_or(0));
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();

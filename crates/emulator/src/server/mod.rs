@@ -187,20 +187,18 @@ pub async fn handle(
         return Ok(ca_reply(&shared.ca_pem));
     }
     let request_id = pgssl_wire::ids::uuid4();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            let result = Err(fail(
-                "RequestSizeLimitExceeded",
-                "The request body is larger than 10 MB, or could not be read.",
-            ));
-            return Ok(json_reply(
-                StatusCode::OK,
-                envelope(&result, &request_id),
-                now,
-            ));
-        }
+    let Ok(collected) = Limited::new(body, MAX_BODY).collect().await else {
+        let result = Err(fail(
+            "RequestSizeLimitExceeded",
+            "The request body is larger than 10 MB, or could not be read.",
+        ));
+        return Ok(json_reply(
+            StatusCode::OK,
+            envelope(&result, &request_id),
+            now,
+        ));
     };
+    let body = collected.to_bytes();
     let header = |name: &str| {
         parts
             .headers
@@ -250,7 +248,7 @@ pub async fn handle(
         log(format!(
             "{} {} {} {outcome}{damage} RequestId={request_id}",
             pgssl_wire::clock::now_rfc3339(),
-            action.map(Action::name).unwrap_or("-"),
+            action.map_or("-", Action::name),
             quote(region.as_deref().unwrap_or("-")),
         ));
     }
@@ -271,13 +269,10 @@ fn quote(value: &str) -> String {
 /// Accept connections until the task is aborted.
 pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                // Out of file descriptors or similar: back off instead of spinning.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors or similar: back off instead of spinning.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
         };
         let shared = shared.clone();
         tokio::spawn(async move {

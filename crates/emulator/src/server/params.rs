@@ -17,7 +17,7 @@ enum Ty {
 type Param = (&'static str, Ty, bool);
 
 fn schema(action: Action) -> &'static [Param] {
-    use Ty::*;
+    use Ty::{Bool, Filters, Int, Str};
     match action {
         Action::DescribeRegions => &[],
         Action::DescribeDBInstances => &[
@@ -161,21 +161,25 @@ pub(super) fn invalid_value(message: impl Into<String>) -> Fail {
 
 pub(super) fn page(
     params: &Map<String, Value>,
-    default: i64,
-    max: i64,
+    default: usize,
+    max: usize,
 ) -> Result<(usize, usize), Fail> {
     let limit = match int(params, "Limit") {
         None | Some(0) => default,
-        Some(l) if (1..=max).contains(&l) => l,
-        Some(l) => {
-            return Err(invalid_value(format!(
-                "Limit {l} is out of range: 0 to {max}."
-            )));
-        }
+        // A negative Limit does not convert, so it is out of range like a large one.
+        Some(l) => match usize::try_from(l) {
+            Ok(l) if l <= max => l,
+            _ => {
+                return Err(invalid_value(format!(
+                    "Limit {l} is out of range: 0 to {max}."
+                )));
+            }
+        },
     };
     let offset = int(params, "Offset").unwrap_or(0);
     if offset < 0 {
         return Err(invalid_value("Offset must not be negative."));
     }
-    Ok((limit as usize, offset as usize))
+    // Only an offset beyond a 32-bit usize fails here; saturated, it is still past the end.
+    Ok((limit, usize::try_from(offset).unwrap_or(usize::MAX)))
 }
