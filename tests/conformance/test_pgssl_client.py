@@ -56,6 +56,17 @@ def parse_dry_run(text):
 
 
 class PgsslSignatureMatchesTheSdk(unittest.TestCase):
+    # A dry run reads the instance as a real run does (and sends no change), so it talks
+    # to the emulator on loopback, never to a Tencent host.
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(task_seconds=1).start()
+        cls.endpoint = "http://" + cls.emu.clean_host
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
     def setUp(self):
         self._home = tempfile.TemporaryDirectory(prefix="pgssl-conf-")
         self.home = self._home.name
@@ -99,14 +110,14 @@ class PgsslSignatureMatchesTheSdk(unittest.TestCase):
         return headers, json.loads(body)
 
     def test_enable_request_is_signed_as_the_sdk_signs(self):
-        headers, body = self.check("https://postgres.intl.tencentcloudapi.com",
-                                   ["ssl", "enable", "postgres-6bwgamo3", "--address", "10.6.0.4"])
-        self.assertEqual(headers["Host"], "postgres.intl.tencentcloudapi.com")
+        headers, body = self.check(self.endpoint,
+                                   ["ssl", "enable", "postgres-6bwgamo3", "--address", "private"])
+        self.assertEqual(headers["Host"], self.emu.clean_host)
         self.assertEqual(body, {"DBInstanceId": "postgres-6bwgamo3", "SSLEnabled": True, "ConnectAddress": "10.6.0.4"})
 
     def test_disable_request_over_loopback_is_signed_as_the_sdk_signs(self):
-        headers, body = self.check("http://127.0.0.1:8080", ["ssl", "disable", GZ_SSL_ON])
-        self.assertEqual(headers["Host"], "127.0.0.1:8080")
+        headers, body = self.check(self.endpoint, ["ssl", "disable", GZ_SSL_ON])
+        self.assertEqual(headers["Host"], self.emu.clean_host)
         self.assertEqual(body, {"DBInstanceId": GZ_SSL_ON, "SSLEnabled": False})
 
 
