@@ -89,6 +89,8 @@ async fn run(args: Cli) -> i32 {
             pgssl::tui::run(ctx, tui_options).await
         }
     };
+    // Explicit: the demo stops here, after the face, never before it.
+    #[cfg(feature = "demo")]
     drop(demo);
     code
 }

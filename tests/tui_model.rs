@@ -157,7 +157,7 @@ fn submit_with(a: &mut App, fresh: &Instance) -> Intent {
 }
 
 fn learned(a: &App, id: &str) -> Instance {
-    a.row(id).and_then(|r| r.learned.clone()).expect("learned")
+    *a.row(id).and_then(|r| r.learned.clone()).expect("learned")
 }
 
 fn submit(a: &mut App) -> Intent {

@@ -7,7 +7,8 @@ use super::{Io, Report, Text, open, valid_regions};
 use crate::api::models::{DescribeRegionsRequest, RegionInfo};
 use crate::api::{self, SSL_REGIONS};
 use crate::context::Context;
-use crate::ops::OpsError;
+use crate::ops::inventory::Regions;
+use crate::ops::{self, OpsError};
 
 pub async fn run(ctx: &Context, cmd: RegionsCommand, io: &mut Io<'_>) -> Result<(), OpsError> {
     match cmd {
@@ -35,11 +36,7 @@ pub async fn run(ctx: &Context, cmd: RegionsCommand, io: &mut Io<'_>) -> Result<
             Ok(())
         }
         RegionsCommand::Add { regions, .. } => {
-            let regions = valid_regions(&regions)?;
-            let now = ctx.store.config.update(|c| {
-                c.keep_regions(&regions);
-                c.regions.clone()
-            })?;
+            let now = ops::inventory::regions(&ctx.store, Regions::Add(valid_regions(&regions)?))?;
             io.emit(&Kept {
                 regions: now,
                 changed: true,
@@ -47,11 +44,8 @@ pub async fn run(ctx: &Context, cmd: RegionsCommand, io: &mut Io<'_>) -> Result<
             Ok(())
         }
         RegionsCommand::Remove { regions, .. } => {
-            let regions = valid_regions(&regions)?;
-            let now = ctx.store.config.update(|c| {
-                c.regions.retain(|r| !regions.contains(r));
-                c.regions.clone()
-            })?;
+            let now =
+                ops::inventory::regions(&ctx.store, Regions::Remove(valid_regions(&regions)?))?;
             io.emit(&Kept {
                 regions: now,
                 changed: true,

@@ -92,6 +92,29 @@ pub fn remove(store: &Store, id: &str) -> Result<(), OpsError> {
     Ok(())
 }
 
+/// Which regions to keep, as a person changes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Regions {
+    /// Keep these too.
+    Add(Vec<String>),
+    /// Stop keeping these.
+    Remove(Vec<String>),
+    /// Keep exactly these (the TUI's regions dialog).
+    Set(Vec<String>),
+}
+
+/// Change the kept regions; returns them as they are now.
+pub fn regions(store: &Store, change: Regions) -> Result<Vec<String>, OpsError> {
+    Ok(store.config.update(|c| {
+        match change {
+            Regions::Add(r) => c.keep_regions(&r),
+            Regions::Remove(r) => c.regions.retain(|k| !r.contains(k)),
+            Regions::Set(r) => c.regions = r,
+        }
+        c.regions.clone()
+    })?)
+}
+
 /// Describe these instances (region, id) again and keep what was learned; `on_each`
 /// hears every result as it comes.
 pub async fn refresh(

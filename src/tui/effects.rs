@@ -46,14 +46,10 @@ impl Effects {
                 });
             }
             Cmd::SaveRegions(regions) => {
-                let file = self.store.config.clone();
+                let store = self.store.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = file
-                        .update(move |c| {
-                            c.regions.clone_from(&regions);
-                            regions
-                        })
-                        .map_err(OpsError::from);
+                    let result =
+                        ops::inventory::regions(&store, ops::inventory::Regions::Set(regions));
                     send(&tx, Msg::RegionsSaved(result));
                 });
             }
