@@ -52,9 +52,10 @@ pub struct Opened {
 }
 
 impl Context {
-    pub fn load(paths: Paths, globals: Globals) -> Result<Context, OpsError> {
+    pub fn load(paths: Paths, mut globals: Globals) -> Result<Context, OpsError> {
+        // Checked and used in the same form: `ap-guangzhou\n` is `ap-guangzhou` everywhere.
         if let Some(r) = &globals.region {
-            validate::region(r).map_err(OpsError::Invalid)?;
+            globals.region = Some(validate::region(r).map_err(OpsError::Invalid)?);
         }
         if let Some(e) = &globals.endpoint {
             Endpoint::parse(e).map_err(OpsError::Invalid)?;

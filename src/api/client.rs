@@ -189,7 +189,14 @@ pub use pgssl_wire::clock::unix_now as system_clock;
 impl Client {
     pub fn new(credential: Credential, options: ClientOptions) -> Result<Client, String> {
         install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        // A loopback endpoint (the emulator, the demo) never goes through a proxy: a proxy
+        // would see the request in clear text, Authorization and SecretId included. Real
+        // endpoints keep honouring HTTPS_PROXY / NO_PROXY.
+        if options.endpoint.is_loopback() {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .connect_timeout(options.connect_timeout)
             .timeout(options.timeout)
             .redirect(reqwest::redirect::Policy::none())

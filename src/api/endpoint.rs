@@ -68,7 +68,15 @@ impl Endpoint {
         }
         let (host, port) = split_host_port(authority)
             .ok_or_else(|| format!("endpoint '{}' has a bad port", text::sanitize(input)))?;
-        let _ = port;
+        if port == Some(0) {
+            return Err(format!("endpoint '{}' has port 0", text::sanitize(input)));
+        }
+        if !is_host(host) {
+            return Err(format!(
+                "endpoint '{}' does not name a host: give a DNS name such as postgres.intl.tencentcloudapi.com or an IP",
+                text::sanitize(input)
+            ));
+        }
         let endpoint = Endpoint {
             scheme,
             authority: authority.to_string(),
@@ -127,6 +135,25 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
+/// An IP, or a DNS name: dot-separated labels of letters, digits and inner hyphens,
+/// each 1 to 63 characters, 253 in all (RFC 1123). What fails here could never connect.
+fn is_host(host: &str) -> bool {
+    if host.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+        // An all-numeric name is a malformed IP, not a host.
+        && !name.split('.').all(|l| l.bytes().all(|b| b.is_ascii_digit()))
+}
+
 pub(crate) fn is_loopback_host(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -154,6 +181,22 @@ mod tests {
         assert!(Endpoint::parse("host:notaport").is_err());
         assert!(Endpoint::parse("").is_err());
         assert!(Endpoint::parse("ho st").is_err());
+        // Nothing that could never connect gets as far as a retry loop.
+        for bad in [
+            "https://:443",
+            "https://-",
+            "https://a..b:443",
+            "https://-a.com",
+            "https://a-.com",
+            "https://10.0.0.256",
+            "https://x.com:0",
+            "https://[::1",
+            "https://a.b.c:99999",
+        ] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Endpoint::parse("https://postgres.ap-seoul.tencentcloudapi.com.").is_ok());
+        assert!(Endpoint::parse("https://[::1]:443").is_ok());
         // Non-ASCII input is refused, never sliced mid-character.
         assert!(Endpoint::parse("aaaaaaaé").is_err());
         assert!(Endpoint::parse("httpé://x").is_err());

@@ -156,7 +156,7 @@ fn unknown_hint(action: Action) -> &'static str {
     if action.is_read() {
         "Nothing was changed; try again."
     } else {
-        "The change may or may not have been made: check with `pgssl ssl show` and `pgssl task show` before sending it again"
+        "The change may or may not have been made: check with `pgssl ssl show` and `pgssl task show` before sending it again."
     }
 }
 

@@ -107,7 +107,12 @@ async fn download_ca(url: &str) -> Result<Vec<u8>, String> {
         }
     }
     crate::api::client::install_crypto_provider();
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if loopback {
+        // The emulator's CA never goes through a proxy (see `Client::new`).
+        builder = builder.no_proxy();
+    }
+    let client = builder
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
         // No redirects: each hop would need the same https-only check, and CAUrl is direct.

@@ -332,6 +332,7 @@ impl ConfigFile {
     /// is left exactly as it is.
     pub fn update<T>(&self, change: impl FnOnce(&mut Config) -> T) -> Result<T, ConfigError> {
         let _lock = self.lock()?;
+        super::remove_stale_temps(&self.path);
         let mut config = self.load()?;
         let out = change(&mut config);
         self.write(&config)?;

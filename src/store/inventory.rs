@@ -165,6 +165,7 @@ impl InventoryFile {
     /// replaced: all it held can be learned again.
     pub fn update<T>(&self, change: impl FnOnce(&mut Inventory) -> T) -> Result<T, InventoryError> {
         let _lock = self.lock()?;
+        super::remove_stale_temps(&self.path);
         let mut inventory = self.load().unwrap_or_default();
         let out = change(&mut inventory);
         inventory.version = VERSION;

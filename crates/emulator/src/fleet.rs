@@ -147,9 +147,10 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn load(path: &Path) -> Result<Fleet, String> {
+        let shown = pgssl_wire::text::clean(&path.display().to_string());
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read the fleet file ({e})", path.display()))?;
-        Fleet::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|e| format!("{shown}: cannot read the fleet file ({e})"))?;
+        Fleet::parse(&text).map_err(|e| format!("{shown}: {e}"))
     }
 
     /// Parse and check a fleet; every error message is sanitized (a fleet file is input).
@@ -168,12 +169,25 @@ impl Fleet {
     fn parse_unsanitized(text: &str) -> Result<Fleet, String> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        // serde would take `[]` or `[[],[]]` for the struct as an empty fleet: a fleet is an
+        // object, and one with no instance is a mistake, not a fleet.
+        if !value.is_object() {
+            return Err(
+                "a fleet is a JSON object with DBInstanceSet (and ReadOnlyGroupList, SSLConfigSet, Generate)"
+                    .into(),
+            );
+        }
         check_known_fields(&value)?;
         let de = &mut serde_json::Deserializer::from_str(text);
         let file: FleetFile = serde_path_to_error::deserialize(de)
             .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
         let mut file = file;
         expand_generated(&mut file)?;
+        if file.DBInstanceSet.is_empty() {
+            return Err(
+                "the fleet has no instance: give DBInstanceSet (or Generate) at least one".into(),
+            );
+        }
         check(&file)?;
         Ok(Fleet::from_parts(file))
     }

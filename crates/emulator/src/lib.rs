@@ -31,11 +31,22 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FILE")]
     pub fleet: Option<PathBuf>,
     /// SecretId to accept (default: generated and printed)
-    #[arg(long, value_name = "ID", requires = "secret_key")]
+    #[arg(long, value_name = "ID")]
     pub secret_id: Option<String>,
-    /// SecretKey to accept (default: generated and printed)
-    #[arg(long, value_name = "KEY", requires = "secret_id")]
+    /// SecretKey to accept (default: generated and printed). Also from the environment
+    /// (PGSSL_EMULATOR_SECRET_KEY) or a file (--secret-key-file), where `ps` cannot see it
+    #[arg(
+        long,
+        value_name = "KEY",
+        requires = "secret_id",
+        env = "PGSSL_EMULATOR_SECRET_KEY",
+        hide_env_values = true,
+        conflicts_with = "secret_key_file"
+    )]
     pub secret_key: Option<String>,
+    /// Read the SecretKey to accept from this file (its first line)
+    #[arg(long, value_name = "FILE", requires = "secret_id")]
+    pub secret_key_file: Option<PathBuf>,
     /// Require this session token (X-TC-Token) with the key
     #[arg(long, value_name = "TOKEN", requires = "secret_id")]
     pub token: Option<String>,
@@ -67,6 +78,7 @@ impl std::fmt::Debug for EmulatorArgs {
                 "secret_key",
                 &self.secret_key.as_ref().map(|_| "<redacted>"),
             )
+            .field("secret_key_file", &self.secret_key_file)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("task_seconds", &self.task_seconds)
             .field("postgres_for", &self.postgres_for)
@@ -199,7 +211,29 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         None => Fleet::demo(),
     };
     let generated = args.secret_id.is_none();
-    let key = match (&args.secret_id, &args.secret_key) {
+    let from_file = match &args.secret_key_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| {
+                    format!(
+                        "--secret-key-file {}: cannot read it ({e})",
+                        pgssl_wire::text::sanitize(&path.display().to_string())
+                    )
+                })?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        ),
+        None => None,
+    };
+    let key = match (
+        &args.secret_id,
+        args.secret_key.as_ref().or(from_file.as_ref()),
+    ) {
+        (Some(_), None) => {
+            return Err("--secret-id needs the key too: --secret-key, PGSSL_EMULATOR_SECRET_KEY or --secret-key-file".into());
+        }
         (Some(id), Some(key)) => {
             pgssl_wire::credential::Credential::new(id, key, args.token.as_deref())
                 .map_err(|e| format!("--secret-id/--secret-key: {e}"))?;

@@ -145,7 +145,8 @@ fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     }
     if let Some(n) = &app.notice {
         spans.push(Span::raw(" · "));
-        spans.push(Span::styled(n.clone(), theme.warn()));
+        // Notices carry paths, API messages and errors: cleaned at the last moment too.
+        spans.push(Span::styled(crate::text::clean(n), theme.warn()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
