@@ -325,6 +325,10 @@ pub struct LogArgs {
     /// Only changes to this instance
     #[arg(long, value_name = "ID")]
     pub instance: Option<String>,
+    /// Start a new journal file now (it also happens by itself past 64 MiB); the old one
+    /// is kept next to it and `pgssl log` still reads it
+    #[arg(long, conflicts_with_all = ["limit", "instance", "json"])]
+    pub rotate: bool,
     #[command(flatten)]
     pub local: Local,
 }

@@ -9,16 +9,29 @@ use crate::store::journal::{Entry, Outcome};
 pub fn run(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsError> {
     let only = args.instance.as_deref().map(instance_id).transpose()?;
     let journal = &ctx.store.journal;
-    let (entries, skipped) = journal.entries().map_err(|e| journal.error(&e))?;
-    let mut entries: Vec<Entry> = entries
-        .into_iter()
-        .filter(|e| only.as_ref().is_none_or(|id| &e.request.DBInstanceId == id))
-        .collect();
-    if let Some(n) = args.limit {
-        let drop = entries.len().saturating_sub(n);
-        entries.drain(..drop);
-    }
     let path = crate::text::clean(&journal.path().display().to_string());
+    if args.rotate {
+        match journal.rotate().map_err(|e| journal.error(&e))? {
+            Some(segment) => io.line(format!(
+                "started a new journal; the old one is kept at {} (pgssl log still reads it)",
+                crate::text::clean(&segment.display().to_string())
+            )),
+            None => io.info(format!("the journal {path} is empty: nothing to rotate")),
+        }
+        return Ok(());
+    }
+    // With --limit, read from the end: the cost is the changes shown, not the journal's size.
+    let (entries, skipped) = match args.limit {
+        Some(n) => journal.latest(n, only.as_deref()),
+        None => journal.entries().map(|(all, skipped)| {
+            let mine: Vec<Entry> = all
+                .into_iter()
+                .filter(|e| only.as_ref().is_none_or(|id| &e.request.DBInstanceId == id))
+                .collect();
+            (mine, skipped)
+        }),
+    }
+    .map_err(|e| journal.error(&e))?;
     if skipped > 0 {
         io.info(format!(
             "warning: {skipped} unreadable lines in {path} were skipped"

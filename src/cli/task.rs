@@ -22,12 +22,7 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
     let opened = open(ctx, io)?;
     // The journal entry this task belongs to: its status is recorded there, and its
     // region is the task's.
-    let entry = ctx.store.journal.entries().ok().and_then(|(entries, _)| {
-        entries
-            .into_iter()
-            .rev()
-            .find(|e| e.task_id() == Some(task_id))
-    });
+    let entry = ctx.store.journal.for_task(task_id).ok().flatten();
     let region = match (&ctx.globals.region, &entry) {
         (None, Some(e)) => e.request.region.clone(),
         _ => ctx.region_for(None, opened.credential_region.as_deref())?,

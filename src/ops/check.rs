@@ -86,10 +86,11 @@ pub async fn settle_unknowns(
     instance_id: &str,
 ) -> Result<(), OpsError> {
     let journal = &session.store.journal;
-    let (entries, _) = journal.entries().map_err(|e| journal.error(&e))?;
-    for entry in entries.iter().filter(|e| {
-        e.request.DBInstanceId == instance_id
-            && e.request.action == crate::api::Action::ModifyDBInstanceSSLConfig
+    let pending = journal
+        .unresolved(instance_id)
+        .map_err(|e| journal.error(&e))?;
+    for entry in pending.iter().filter(|e| {
+        e.request.action == crate::api::Action::ModifyDBInstanceSSLConfig
             && e.is_unresolved_unknown()
     }) {
         let wanted = Wanted {

@@ -270,11 +270,8 @@ pub async fn verify_described(
     };
     let report = crate::probe::check(&target, &ca.certs, crate::probe::Timeouts::default()).await;
     let journal = &session.store.journal;
-    if let Ok((entries, _)) = journal.entries()
-        && let Some(entry) = entries
-            .iter()
-            .rev()
-            .find(|e| e.request.DBInstanceId == instance_id)
+    if let Ok((entries, _)) = journal.latest(1, Some(instance_id))
+        && let Some(entry) = entries.last()
     {
         // Best effort: the check happened whether or not its line is kept.
         let _ = journal.append(&Record::Verify {

@@ -12,6 +12,9 @@ use crate::ops::change::{self, ChangeObserver, ExecuteOptions, VerifyAfter};
 use crate::ops::{self, FollowEnd, FollowOptions, OpsError, Sent, Session, Verified};
 use crate::store::Store;
 
+/// How many of the latest changes the log pane holds (the journal itself may hold years).
+const LOG_ENTRIES: usize = 500;
+
 pub struct Effects {
     pub store: Store,
     pub session: Result<Session, OpsError>,
@@ -33,7 +36,7 @@ impl Effects {
             Cmd::ReloadJournal => {
                 let journal = self.store.journal.clone();
                 tokio::task::spawn_blocking(move || {
-                    if let Ok((entries, _)) = journal.entries() {
+                    if let Ok((entries, _)) = journal.latest(LOG_ENTRIES, None) {
                         send(&tx, Msg::Journal(entries));
                     }
                 });
@@ -78,7 +81,7 @@ impl Effects {
                     last = stamp;
                     let j = journal.clone();
                     if let Ok(Ok((entries, _))) =
-                        tokio::task::spawn_blocking(move || j.entries()).await
+                        tokio::task::spawn_blocking(move || j.latest(LOG_ENTRIES, None)).await
                         && tx.send(Msg::Journal(entries)).is_err()
                     {
                         return;

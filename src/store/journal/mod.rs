@@ -9,12 +9,15 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::Action;
+
+mod pending;
+mod tail;
 use crate::domain::{Finding, TaskStatus};
 use crate::probe::VerifyResult;
 
@@ -108,7 +111,7 @@ pub struct RequestInfo {
 }
 
 /// A change and everything later learned about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub request: RequestInfo,
     pub outcome: Option<Outcome>,
@@ -121,7 +124,7 @@ pub struct Entry {
 }
 
 /// A task's status as last recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskSeen {
     pub task_id: i64,
     pub status: TaskStatus,
@@ -130,7 +133,7 @@ pub struct TaskSeen {
 }
 
 /// What a check of an unknown outcome found, and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckSeen {
     pub result: Finding,
     pub detail: String,
@@ -138,7 +141,7 @@ pub struct CheckSeen {
 }
 
 /// A TLS check of the protected address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifySeen {
     pub address: String,
     pub result: VerifyResult,
@@ -165,6 +168,29 @@ impl Entry {
             .as_ref()
             .is_some_and(|c| settles(&self.request.time, c.result, &c.time));
         unknown && !settled
+    }
+
+    /// The records that say what is known of this change (its request, outcome and latest
+    /// check): what a rotation carries into the new file.
+    pub fn records(&self) -> Vec<Record> {
+        let mut out = vec![Record::Request(self.request.clone())];
+        let id = &self.request.id;
+        if let Some(o) = &self.outcome {
+            out.push(Record::Outcome {
+                id: id.clone(),
+                time: self.request.time.clone(),
+                outcome: o.clone(),
+            });
+        }
+        if let Some(c) = &self.check {
+            out.push(Record::Check {
+                id: id.clone(),
+                time: c.time.clone(),
+                result: c.result,
+                detail: c.detail.clone(),
+            });
+        }
+        out
     }
 
     /// One word for the outcome: ok, error, unknown.
@@ -206,14 +232,30 @@ pub struct JournalError {
     pub problem: String,
 }
 
+/// A journal grows for years: past `ROTATE_AT` bytes the current file becomes a segment
+/// of its own (`journal.<time>.jsonl`, next to it) and a new one starts, carrying the
+/// changes whose outcome is still unknown, so the current file alone answers the checks
+/// before a send. `log` reads every segment.
+pub const ROTATE_AT: u64 = 64 << 20;
+
 #[derive(Debug, Clone)]
 pub struct Journal {
     path: PathBuf,
+    rotate_at: u64,
 }
 
 impl Journal {
     pub fn new(path: PathBuf) -> Journal {
-        Journal { path }
+        Journal {
+            path,
+            rotate_at: ROTATE_AT,
+        }
+    }
+
+    /// The same journal, rotating past `bytes` (tests use small sizes).
+    pub fn rotating_at(mut self, bytes: u64) -> Journal {
+        self.rotate_at = bytes;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -240,12 +282,29 @@ impl Journal {
             .open(&self.path)
     }
 
-    /// Append one record durably: exclusive lock, one write of the whole line, fsync.
+    /// The current file, opened and locked exclusively. A rotation by another process
+    /// renames the file under us: after the lock, make sure it is still the current one.
+    pub(super) fn lock_current(&self) -> std::io::Result<File> {
+        loop {
+            let file = self.open_append()?;
+            file.lock()?;
+            let current = std::fs::metadata(&self.path).ok().map(|m| m.ino());
+            if current == Some(file.metadata()?.ino()) {
+                return Ok(file);
+            }
+            let _ = file.unlock();
+        }
+    }
+
+    /// Append one record durably: exclusive lock, one write of the whole line, fsync. A
+    /// new change past `ROTATE_AT` first rotates the journal.
     pub fn append(&self, record: &Record) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        let mut file = self.open_append()?;
-        file.lock()?;
+        let mut file = self.lock_current()?;
+        if matches!(record, Record::Request(_)) && file.metadata()?.len() >= self.rotate_at {
+            file = self.rotate_locked(&file)?.0;
+        }
         // A crash mid-write can leave a last line without its newline: end it first, so
         // this record stays a line of its own and readable.
         let len = file.metadata()?.len();
@@ -261,32 +320,128 @@ impl Journal {
         result
     }
 
-    /// All records in order. Lines that do not parse (a foreign edit, a torn disk) are
-    /// skipped and counted rather than failing the whole read.
+    /// Start a new journal file now (`pgssl log --rotate`). Returns the segment the old
+    /// one became, or None when the journal is empty.
+    pub fn rotate(&self) -> std::io::Result<Option<PathBuf>> {
+        let file = self.lock_current()?;
+        if file.metadata()?.len() == 0 {
+            let _ = file.unlock();
+            return Ok(None);
+        }
+        let (new, segment) = self.rotate_locked(&file)?;
+        let _ = new.unlock();
+        Ok(Some(segment))
+    }
+
+    fn next_segment_name(&self) -> PathBuf {
+        let stamp = time::OffsetDateTime::now_utc()
+            .format(time::macros::format_description!(
+                "[year][month][day]T[hour][minute][second]Z"
+            ))
+            .unwrap_or_else(|_| "00000000T000000Z".into());
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        (0..u32::MAX)
+            .map(|n| {
+                dir.join(if n == 0 {
+                    format!("journal.{stamp}.jsonl")
+                } else {
+                    format!("journal.{stamp}-{n}.jsonl")
+                })
+            })
+            .find(|p| !p.exists())
+            .expect("an unused segment name exists")
+    }
+
+    /// Under the lock held by `old`: the current file becomes a segment, and a new current
+    /// file starts with copies of the changes whose outcome is still unknown. Returns the
+    /// new file, locked, and the segment's name.
+    fn rotate_locked(&self, old: &File) -> std::io::Result<(File, PathBuf)> {
+        let pending = pending::refresh_locked(self, old)?;
+        let segment = self.next_segment_name();
+        let tmp = self.path.with_extension("jsonl.next");
+        let mut carried = Vec::new();
+        for e in &pending {
+            carried.extend(e.records());
+        }
+        let mut body = Vec::new();
+        for r in &carried {
+            body.extend(serde_json::to_vec(r).map_err(std::io::Error::other)?);
+            body.push(b'\n');
+        }
+        {
+            let mut next = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            next.write_all(&body)?;
+            next.sync_all()?;
+        }
+        let next = OpenOptions::new().read(true).append(true).open(&tmp)?;
+        next.lock()?;
+        // The old file keeps its lock until it is a segment, so no writer appends to it
+        // believing it current (they check the inode after locking).
+        std::fs::rename(&self.path, &segment)?;
+        std::fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        let _ = old.unlock();
+        pending::reset_locked(self, &next, pending)?;
+        Ok((next, segment))
+    }
+
+    /// The rotated segments, oldest first, then the current file.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let mut segments: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                            n.starts_with("journal.")
+                                && Path::new(n).extension().is_some_and(|e| e == "jsonl")
+                                && n != "journal.jsonl"
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        segments.sort();
+        segments.push(self.path.clone());
+        segments
+    }
+
+    /// All records of every file in order. Lines that do not parse (a foreign edit, a torn
+    /// disk) are skipped and counted rather than failing the whole read.
     pub fn records(&self) -> std::io::Result<(Vec<Record>, usize)> {
-        let file = match File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], 0)),
-            Err(e) => return Err(e),
-        };
-        file.lock_shared()?;
         let mut records = Vec::new();
         let mut skipped = 0;
-        for line in BufReader::new(&file).split(b'\n') {
-            let line = line?;
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
+        for path in self.files() {
+            let file = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            file.lock_shared()?;
+            for line in BufReader::new(&file).split(b'\n') {
+                let line = line?;
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match serde_json::from_slice::<Record>(&line) {
+                    Ok(r) => records.push(r),
+                    Err(_) => skipped += 1,
+                }
             }
-            match serde_json::from_slice::<Record>(&line) {
-                Ok(r) => records.push(r),
-                Err(_) => skipped += 1,
-            }
+            let _ = file.unlock();
         }
-        let _ = file.unlock();
         Ok((records, skipped))
     }
 
-    /// Records folded into one entry per change, oldest first.
+    /// Every change ever journaled, oldest first (the whole history: `pgssl log`).
     pub fn entries(&self) -> std::io::Result<(Vec<Entry>, usize)> {
         let (records, skipped) = self.records()?;
         Ok((fold(records), skipped))
@@ -299,6 +454,10 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for record in records {
         if let Record::Request(request) = record {
+            // A rotation carries unresolved changes forward: the copy is the same change.
+            if index.contains_key(&request.id) {
+                continue;
+            }
             index.insert(request.id.clone(), entries.len());
             entries.push(Entry {
                 request,
@@ -362,140 +521,4 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    fn request(id: &str) -> Record {
-        Record::Request(RequestInfo {
-            id: id.into(),
-            time: "2026-11-28T00:00:00Z".into(),
-            source: "env".into(),
-            SecretId: "AKID****abcd".into(),
-            endpoint: "http://127.0.0.1:1".into(),
-            region: "ap-guangzhou".into(),
-            action: Action::ModifyDBInstanceSSLConfig,
-            DBInstanceId: "postgres-6bwgamo3".into(),
-            SSLEnabled: true,
-            ConnectAddress: Some("10.0.0.8".parse().expect("ip")),
-        })
-    }
-
-    #[test]
-    fn request_then_outcome_folds_into_one_entry() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let j = Journal::new(dir.path().join("data/journal.jsonl"));
-        j.append(&request("a")).expect("append");
-        j.append(&request("b")).expect("append");
-        j.append(&Record::Outcome {
-            id: "a".into(),
-            time: "t".into(),
-            outcome: Outcome::Ok {
-                RequestId: "r".into(),
-                TaskId: Some(7),
-            },
-        })
-        .expect("append");
-        j.append(&Record::Task {
-            id: "a".into(),
-            time: "t".into(),
-            TaskId: 7,
-            Status: TaskStatus::Success,
-            Progress: Some(100),
-        })
-        .expect("append");
-        let (entries, skipped) = j.entries().expect("read");
-        assert_eq!(skipped, 0);
-        assert_eq!(entries.len(), 2);
-        assert_eq!(entries[0].task_id(), Some(7));
-        assert_eq!(entries[0].outcome_word(), "ok");
-        assert!(!entries[0].is_unresolved_unknown());
-        // "b" never got an outcome: it reads as unknown until a check settles it.
-        assert!(entries[1].is_unresolved_unknown());
-        assert_eq!(
-            std::fs::metadata(j.path())
-                .expect("meta")
-                .permissions()
-                .mode()
-                & 0o777,
-            0o600
-        );
-        // The line format is stable and names fields as the API does.
-        let text = std::fs::read_to_string(j.path()).expect("read");
-        let first: serde_json::Value =
-            serde_json::from_str(text.lines().next().expect("line")).expect("json");
-        assert_eq!(first["kind"], "request");
-        assert_eq!(first["DBInstanceId"], "postgres-6bwgamo3");
-        let third: serde_json::Value =
-            serde_json::from_str(text.lines().nth(2).expect("line")).expect("json");
-        assert_eq!(third["outcome"], "ok");
-        assert_eq!(third["TaskId"], 7);
-    }
-
-    #[test]
-    fn garbage_lines_are_skipped_not_fatal() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let j = Journal::new(dir.path().join("journal.jsonl"));
-        j.append(&request("a")).expect("append");
-        let mut f = OpenOptions::new()
-            .append(true)
-            .open(j.path())
-            .expect("open");
-        f.write_all(b"{not json\n\n").expect("write");
-        j.append(&request("b")).expect("append");
-        let (entries, skipped) = j.entries().expect("read");
-        assert_eq!((entries.len(), skipped), (2, 1));
-    }
-
-    #[test]
-    fn a_torn_last_line_does_not_swallow_the_next_record() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let j = Journal::new(dir.path().join("journal.jsonl"));
-        std::fs::write(j.path(), b"{\"kind\":\"request\",\"id\":\"torn").expect("torn");
-        j.append(&request("b")).expect("append");
-        let (entries, skipped) = j.entries().expect("read");
-        assert_eq!((entries.len(), skipped), (1, 1));
-        assert_eq!(entries[0].request.id, "b");
-    }
-
-    #[test]
-    fn only_applied_or_a_late_not_applied_settles_an_unknown_outcome() {
-        let entry = |result: Finding, checked: &str| {
-            let mut e = fold(vec![request("a")]).remove(0);
-            e.check = Some(CheckSeen {
-                result,
-                detail: String::new(),
-                time: checked.into(),
-            });
-            e
-        };
-        // request("a") was sent at 2026-11-28T00:00:00Z.
-        assert!(!entry(Finding::Applied, "2026-11-28T00:00:05Z").is_unresolved_unknown());
-        assert!(entry(Finding::InProgress, "2026-11-28T01:00:00Z").is_unresolved_unknown());
-        assert!(entry(Finding::Undetermined, "2026-11-28T01:00:00Z").is_unresolved_unknown());
-        assert!(entry(Finding::NotApplied, "2026-11-28T00:00:30Z").is_unresolved_unknown());
-        assert!(!entry(Finding::NotApplied, "2026-11-28T00:05:00Z").is_unresolved_unknown());
-    }
-
-    #[test]
-    fn concurrent_writers_never_interleave() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().join("journal.jsonl");
-        let threads: Vec<_> = (0..8)
-            .map(|t| {
-                let j = Journal::new(path.clone());
-                std::thread::spawn(move || {
-                    for i in 0..50 {
-                        j.append(&request(&format!("{t}-{i}-{}", "x".repeat(3000))))
-                            .expect("append");
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().expect("thread");
-        }
-        let (entries, skipped) = Journal::new(path).entries().expect("read");
-        assert_eq!((entries.len(), skipped), (400, 0));
-    }
-}
+mod tests;
