@@ -161,6 +161,8 @@ fn saved(n: usize) -> (Vec<SavedInstance>, HashMap<String, Instance>) {
                     read_at: String::new(),
                 }),
                 read_at: String::new(),
+                ca: None,
+                tls: None,
             };
             (s.id.clone(), instance)
         })

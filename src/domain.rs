@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::addresses::Address;
 use crate::text::clean;
+use pgssl_wire::clock::later;
 
 /// DBInstanceType, as the SDK documents it (primary, readonly, guard, temp). A value
 /// Tencent adds later is kept, sanitized, rather than refusing the whole instance list.
@@ -251,17 +252,65 @@ pub struct Instance {
     pub ssl: Option<SslSeen>,
     /// When the instance was described (RFC 3339, UTC).
     pub read_at: String,
+    /// The CA pgssl last fetched for it (kept across reads, which do not fetch it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<CaKnown>,
+    /// The last live TLS check of its protected address (kept across reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsKnown>,
+}
+
+/// The instance's CA as pgssl last fetched and kept it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaKnown {
+    pub path: String,
+    pub subject: String,
+    pub not_after: String,
+    pub sha256: String,
+    pub fetched_at: String,
+}
+
+/// The last TLS check of an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsKnown {
+    pub address: String,
+    pub result: crate::probe::VerifyResult,
+    pub checked_at: String,
 }
 
 impl Instance {
+    /// Take what another read learned, unless it is older: reads finish out of order (a
+    /// slow refresh after a change's own read), and an older one must not win. Each part
+    /// keeps its newest reading: the description by `read_at`, SSL by its own `read_at`.
+    pub fn absorb(&mut self, other: Instance) {
+        let ssl = match (self.ssl.take(), other.ssl.clone()) {
+            (Some(mine), Some(theirs)) => Some(if later(&mine.read_at, &theirs.read_at) {
+                mine
+            } else {
+                theirs
+            }),
+            (mine, theirs) => theirs.or(mine),
+        };
+        let (ca, tls) = (self.ca.take(), self.tls.take());
+        if !later(&self.read_at, &other.read_at) {
+            *self = other;
+        }
+        self.ssl = ssl;
+        // Reads never fetch the CA or check TLS: what is known of those stays unless the
+        // other reading carries a newer one.
+        self.ca = newest(ca, self.ca.take(), |c| &c.fetched_at);
+        self.tls = newest(tls, self.tls.take(), |t| &t.checked_at);
+    }
+
     pub fn ssl_state(&self) -> Option<&SslState> {
         self.ssl.as_ref().map(|s| &s.state)
     }
+}
 
-    /// The address SSL protects, with its kind when it is one of the instance's own.
-    pub fn protected_address(&self) -> Option<&Address> {
-        let ip = self.ssl_state().filter(|s| s.enabled)?.protected?;
-        self.addresses.iter().find(|a| a.ip == ip)
+fn newest<T>(a: Option<T>, b: Option<T>, at: impl Fn(&T) -> &String) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if later(at(&a), at(&b)) { a } else { b }),
+        (a, b) => a.or(b),
     }
 }
 

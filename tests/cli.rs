@@ -1240,6 +1240,14 @@ fn reading_changing_and_verifying_never_rewrite_the_config() {
     );
     assert_eq!(learned["ssl"]["enabled"], true);
     assert_eq!(learned["ssl"]["protected"], "10.6.0.4");
+    // The CA it fetched and the TLS check it made are kept with it.
+    assert!(
+        learned["ca"]["sha256"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "{learned}"
+    );
+    assert_eq!(learned["tls"]["result"], "unreachable", "{learned}");
     assert_eq!(
         std::fs::metadata(sb.dir.path().join("data/inventory.json"))
             .expect("meta")

@@ -378,3 +378,36 @@ fn temp_files_of_a_killed_writer_are_removed_under_the_lock() {
     assert!(!stale.exists(), "the stale temp file is gone");
     assert!(other.exists(), "nothing else is touched");
 }
+
+#[test]
+fn a_path_that_is_not_utf8_is_shown_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let out = sb
+        .dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"ca\xff.pem"));
+    let mut cmd = sb.command(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        GZ,
+        "--output",
+        "json",
+        "ssl",
+        "ca",
+        "postgres-5gevh7gr",
+        "--out",
+    ]);
+    cmd.arg(&out);
+    let r = common::Run::from(cmd.output().expect("runs"));
+    r.ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert!(
+        v["out"].as_str().expect("out").contains("ca\u{fffd}.pem"),
+        "{v}"
+    );
+    assert!(out.exists());
+}

@@ -50,6 +50,8 @@ fn instance(id: &str, region: &str, name: &str, kind: InstanceKind, status: &str
         unusable: vec![],
         ssl: None,
         read_at: READ.into(),
+        ca: None,
+        tls: None,
     }
 }
 
@@ -259,12 +261,30 @@ fn the_confirm_never_sends_a_plan_it_did_not_show() {
     assert!(a.update(key(KeyCode::Char('y'))).is_empty());
     assert!(a.notice.as_deref().unwrap_or("").contains("just changed"));
     a.drawn();
+    // A y typed for the old plan must never send the new one: the first y after a
+    // revision only says it was seen, the next one sends.
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty());
+    assert!(a.notice.as_deref().unwrap_or("").contains("press y again"));
     let cmds = a.update(key(KeyCode::Char('y')));
     assert_eq!(
         sent_plan(&cmds).current(),
         fresh.ssl_state(),
         "y sends what was shown"
     );
+
+    // A terminal too small to show the dialog confirms nothing, however many frames pass.
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    submit(&mut a);
+    a.update(Msg::Resize(50, 12));
+    a.drawn();
+    a.drawn();
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty());
+    assert!(a.notice.as_deref().unwrap_or("").contains("too small"));
+    a.update(Msg::Resize(80, 24));
+    a.drawn();
+    assert_eq!(a.update(key(KeyCode::Char('y'))).len(), 1);
 
     // An older read landing late changes nothing.
     let mut a = app();

@@ -349,7 +349,7 @@ impl Cli {
     /// before the command are global (an alias such as `pgssl --profile prod` works with
     /// every command); a command ignores those that mean nothing to it.
     pub fn options(&self) -> Options {
-        let mine = self
+        let (mine, output) = self
             .command
             .as_ref()
             .map(Command::options)
@@ -361,36 +361,35 @@ impl Cli {
             endpoint: mine.endpoint.or_else(|| before.endpoint.clone()),
             demo: mine.demo || self.demo,
             readonly: mine.readonly || self.readonly,
-            output: if mine.output == Output::Text {
-                self.output.unwrap_or_default()
-            } else {
-                mine.output
-            },
+            // Given after the command, it wins, whichever value it names.
+            output: output.or(self.output).unwrap_or_default(),
         }
     }
 }
 
-fn from_common(c: &Common, readonly: bool) -> Options {
-    Options {
+/// A command's own options, and its `--output` when given.
+fn from_common(c: &Common, readonly: bool) -> (Options, Option<Output>) {
+    let options = Options {
         profile: c.api.profile.clone(),
         region: c.api.region.clone(),
         endpoint: c.api.endpoint.clone(),
         demo: c.local.demo,
         readonly,
-        output: c.local.output.unwrap_or_default(),
-    }
+        output: Output::Text,
+    };
+    (options, c.local.output)
 }
 
-fn from_local(l: &Local) -> Options {
-    Options {
+fn from_local(l: &Local) -> (Options, Option<Output>) {
+    let options = Options {
         demo: l.demo,
-        output: l.output.unwrap_or_default(),
         ..Options::default()
-    }
+    };
+    (options, l.output)
 }
 
 impl Command {
-    fn options(&self) -> Options {
+    fn options(&self) -> (Options, Option<Output>) {
         match self {
             Command::Ssl(SslCommand::Show { common, .. } | SslCommand::Ca { common, .. })
             | Command::Verify(VerifyArgs { common, .. })
@@ -409,21 +408,21 @@ impl Command {
                 RegionsCommand::Add { local, .. } | RegionsCommand::Remove { local, .. },
             ) => from_local(local),
             Command::Log(l) => {
-                let mut o = from_local(&l.local);
-                if l.json {
-                    o.output = Output::Json;
-                }
-                o
+                let (o, output) = from_local(&l.local);
+                (o, if l.json { Some(Output::Json) } else { output })
             }
-            Command::Tui(t) => Options {
-                profile: t.api.profile.clone(),
-                region: t.api.region.clone(),
-                endpoint: t.api.endpoint.clone(),
-                demo: t.demo,
-                readonly: t.readonly,
-                output: Output::Text,
-            },
-            Command::Emulator(_) => Options::default(),
+            Command::Tui(t) => (
+                Options {
+                    profile: t.api.profile.clone(),
+                    region: t.api.region.clone(),
+                    endpoint: t.api.endpoint.clone(),
+                    demo: t.demo,
+                    readonly: t.readonly,
+                    output: Output::Text,
+                },
+                None,
+            ),
+            Command::Emulator(_) => (Options::default(), None),
         }
     }
 }
@@ -462,6 +461,18 @@ mod tests {
         ])
         .options();
         assert_eq!(o.region.as_deref(), Some("ap-tokyo"));
+        // `--output text` after the command overrides `--output json` before it.
+        let o = parse(&[
+            "--output",
+            "json",
+            "ssl",
+            "show",
+            "postgres-6bwgamo3",
+            "--output",
+            "text",
+        ])
+        .options();
+        assert_eq!(o.output, Output::Text);
         // `--readonly` before a command that sends nothing is harmless (an alias).
         assert!(
             parse(&["--readonly", "--profile", "prod", "log"])

@@ -13,7 +13,10 @@ use crate::store::SavedInstance;
 pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Result<(), OpsError> {
     match cmd {
         InstancesCommand::List { remote: false, .. } => {
-            let inventory = ctx.store.inventory.load().unwrap_or_default();
+            let inventory = ctx.store.inventory.load().unwrap_or_else(|e| {
+                io.info(format!("warning: {e}"));
+                crate::store::Inventory::default()
+            });
             let rows: Vec<Row> = ctx
                 .config
                 .instances()

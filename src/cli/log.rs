@@ -11,7 +11,7 @@ pub fn run(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsErro
     let journal = &ctx.store.journal;
     let path = crate::text::clean(&journal.path().display().to_string());
     if args.rotate {
-        match journal.rotate().map_err(|e| journal.error(&e))? {
+        match journal.rotate().map_err(|e| journal.write_error(&e))? {
             Some(segment) => io.line(format!(
                 "started a new journal; the old one is kept at {} (pgssl log still reads it)",
                 crate::text::clean(&segment.display().to_string())
@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsErro
             (mine, skipped)
         }),
     }
-    .map_err(|e| journal.error(&e))?;
+    .map_err(|e| journal.read_error(&e))?;
     if skipped > 0 {
         io.info(format!(
             "warning: {skipped} unreadable lines in {path} were skipped"

@@ -90,9 +90,44 @@ impl Io<'_> {
         }
     }
 
+    /// Ask on the terminal (stderr); the answer, trimmed.
+    pub fn prompt(&mut self, question: &str) -> std::io::Result<String> {
+        let _ = write!(self.err, "{question}");
+        let _ = self.err.flush();
+        let mut answer = String::new();
+        self.stdin.read_line(&mut answer)?;
+        Ok(answer.trim().to_string())
+    }
+
     /// A line for people on stderr, sanitized.
     pub fn info(&mut self, s: impl AsRef<str>) {
         let _ = writeln!(self.err, "{}", sanitize(s.as_ref()));
+    }
+}
+
+/// A task followed in text mode: one line on stderr whenever its status or progress moves.
+#[derive(Debug, Default)]
+pub struct TaskProgress {
+    last: Option<(crate::domain::TaskStatus, Option<i64>)>,
+}
+
+impl TaskProgress {
+    pub fn see(&mut self, io: &mut Io<'_>, t: &crate::domain::Task) {
+        let now = (t.status, t.progress);
+        if self.last != Some(now) && !io.json_mode() {
+            let step = t
+                .current_step
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            io.info(format!(
+                "task {}: {} {}%{step}",
+                t.task_id,
+                t.status,
+                t.progress.unwrap_or(0)
+            ));
+        }
+        self.last = Some(now);
     }
 }
 

@@ -3,12 +3,13 @@
 use serde::Serialize;
 
 use super::args::{ChangeArgs, SslCommand};
+use super::output::TaskProgress;
 use super::{Io, Report, Text, instance_id, open};
 use crate::addresses::{Address, AddressSpec};
 use crate::context::Context;
 use crate::domain::{Instance, SslState, Task, TaskStatus};
 use crate::ops::change::{self, ChangeObserver, ExecuteOptions, Outcome, Sent, VerifyAfter};
-use crate::ops::{FollowEnd, Intent, OpsError, Plan, Prepared, Verified, Want, read};
+use crate::ops::{self, FollowEnd, Intent, OpsError, Plan, Prepared, Verified, Want};
 
 pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), OpsError> {
     match cmd {
@@ -119,9 +120,8 @@ async fn show(ctx: &Context, instance: &str, io: &mut Io<'_>) -> Result<(), OpsE
     let id = instance_id(instance)?;
     let opened = open(ctx, io)?;
     let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
-    let info = read::describe(&opened.session.client, &region, &id).await?;
+    let info = ops::inventory::describe(&opened.session, &region, &id).await?;
     io.emit(&Show::of(&info));
-    change::remember(&opened.session, &info);
     Ok(())
 }
 
@@ -191,7 +191,7 @@ impl Report for ChangeReport<'_> {
 struct Printer<'a, 'b> {
     io: &'a mut Io<'b>,
     enable: bool,
-    last: Option<(TaskStatus, Option<i64>)>,
+    progress: TaskProgress,
 }
 
 impl ChangeObserver for Printer<'_, '_> {
@@ -210,21 +210,7 @@ impl ChangeObserver for Printer<'_, '_> {
     }
 
     fn task(&mut self, t: &Task) {
-        let now = (t.status, t.progress);
-        if self.last != Some(now) && !self.io.json_mode() {
-            let step = t
-                .current_step
-                .as_deref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default();
-            self.io.info(format!(
-                "task {}: {} {}%{step}",
-                t.task_id,
-                t.status,
-                t.progress.unwrap_or(0)
-            ));
-        }
-        self.last = Some(now);
+        self.progress.see(self.io, t);
     }
 
     fn refreshed(&mut self, now: &Instance) {
@@ -326,7 +312,7 @@ async fn ssl_change(
     let mut printer = Printer {
         io,
         enable: plan.enables(),
-        last: None,
+        progress: TaskProgress::default(),
     };
     let outcome = change::execute(session, &plan, &options, &mut printer).await?;
     finish(&plan, &outcome, args, io)
@@ -440,15 +426,10 @@ fn dry_run(session: &crate::ops::Session, plan: &Plan, io: &mut Io<'_>) {
 
 /// Ask a yes/no question on the terminal; Enter gives `default`.
 fn ask(io: &mut Io<'_>, question: &str, default: bool) -> bool {
-    let _ = write!(io.err, "{question}");
-    let _ = io.err.flush();
-    let mut answer = String::new();
-    if io.stdin.read_line(&mut answer).is_err() {
-        return false;
-    }
-    match answer.trim() {
-        "" => default,
-        a => matches!(a, "y" | "Y" | "yes"),
+    match io.prompt(question).as_deref() {
+        Ok("") => default,
+        Ok(a) => matches!(a, "y" | "Y" | "yes"),
+        Err(_) => false,
     }
 }
 
@@ -461,16 +442,12 @@ fn confirm(plan: &Plan, io: &mut Io<'_>) -> Result<(), OpsError> {
     for line in plan.summary() {
         io.info(line);
     }
-    let _ = write!(
-        io.err,
-        "Send this change? Type y to send, anything else cancels: "
-    );
-    let _ = io.err.flush();
-    let mut answer = String::new();
-    io.stdin.read_line(&mut answer).map_err(|e| {
-        OpsError::Invalid(format!("cannot read the answer ({e}); nothing was sent"))
-    })?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
+    let answer = io
+        .prompt("Send this change? Type y to send, anything else cancels: ")
+        .map_err(|e| {
+            OpsError::Invalid(format!("cannot read the answer ({e}); nothing was sent"))
+        })?;
+    if matches!(answer.as_str(), "y" | "Y" | "yes") {
         Ok(())
     } else {
         Err(OpsError::Invalid("cancelled: nothing was sent".into()))
@@ -482,8 +459,9 @@ fn confirm(plan: &Plan, io: &mut Io<'_>) -> Result<(), OpsError> {
 struct Ca<'a> {
     DBInstanceId: &'a str,
     CAUrl: &'a str,
-    path: &'a std::path::Path,
-    out: Option<&'a std::path::Path>,
+    /// Paths as text (lossy): a path need not be UTF-8, JSON must be.
+    path: String,
+    out: Option<String>,
     certificates: &'a [crate::probe::CertInfo],
 }
 
@@ -491,9 +469,9 @@ impl Report for Ca<'_> {
     fn text(&self, out: &mut Text) {
         let now = crate::api::client::system_clock();
         out.line(format!("CA of {} from {}", self.DBInstanceId, self.CAUrl));
-        out.line(format!("kept at {}", self.path.display()));
-        if let Some(o) = self.out {
-            out.line(format!("written to {}", o.display()));
+        out.line(format!("kept at {}", self.path));
+        if let Some(o) = &self.out {
+            out.line(format!("written to {o}"));
         }
         for c in self.certificates {
             out.line(format!("  subject:  {}", c.subject));
@@ -519,17 +497,13 @@ async fn ca(
     let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
     let (url, bundle) = crate::ops::verify::instance_ca(&opened.session, &region, &id).await?;
     if let Some(out) = out {
-        let pem = std::fs::read(&bundle.path).map_err(|e| {
-            OpsError::Failed(format!("cannot read {} ({e})", bundle.path.display()))
-        })?;
-        crate::store::write_atomic(out, &pem)
-            .map_err(|e| OpsError::Failed(format!("cannot write {} ({e})", out.display())))?;
+        ops::verify::copy_ca(&bundle, out)?;
     }
     io.emit(&Ca {
         DBInstanceId: &id,
         CAUrl: &url,
-        path: &bundle.path,
-        out,
+        path: bundle.path.display().to_string(),
+        out: out.map(|o| o.display().to_string()),
         certificates: &bundle.infos,
     });
     Ok(())

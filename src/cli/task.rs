@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::args::TaskCommand;
+use super::output::TaskProgress;
 use super::ssl::TaskJson;
 use super::{Io, Report, Text, open};
 use crate::context::Context;
@@ -29,25 +30,14 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
     };
     let session = &opened.session;
     let (task, timed_out) = if wait {
-        let json = io.json_mode();
-        let mut last = None;
+        let mut progress = TaskProgress::default();
         let end = ops::follow::follow_task(
             session,
             &region,
             task_id,
             entry.as_ref().map(|e| e.request.id.as_str()),
             options,
-            |t| {
-                let now = (t.status, t.progress);
-                if last != Some(now) && !json {
-                    io.info(format!(
-                        "task {task_id}: {} {}%",
-                        t.status,
-                        t.progress.unwrap_or(0)
-                    ));
-                }
-                last = Some(now);
-            },
+            |t| progress.see(io, t),
         )
         .await?;
         match end {

@@ -42,7 +42,8 @@ impl Serialize for Checked<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         serde_json::json!({
             "DBInstanceId": self.id,
-            "ca": self.v.ca.path,
+            // As text: a path need not be UTF-8, JSON must be.
+            "ca": self.v.ca.path.display().to_string(),
             "via": self.v.target.via,
             "report": self.v.report,
         })

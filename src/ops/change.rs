@@ -9,11 +9,13 @@ use serde::Serialize;
 
 use super::check::{self, Wanted};
 use super::follow::{FollowEnd, FollowOptions, follow_task};
+use super::inventory::describe;
 use super::plan::{Intent, Plan, Prepared, plan};
 use super::verify::{Verified, VerifyRequest, verify_described};
-use super::{OpsError, Session, read};
+use super::{OpsError, Session};
 use crate::api::{Action, ApiError};
 use crate::domain::{Instance, Task};
+use crate::store::JournalError;
 use crate::store::journal::{Outcome as Reply, Record, RequestInfo};
 use crate::store::now_rfc3339;
 use crate::text::clean;
@@ -22,19 +24,8 @@ use crate::text::clean;
 /// the CLI and the TUI, so each refuses exactly the same things. What the read learned
 /// is kept in the inventory.
 pub async fn prepare(session: &Session, intent: &Intent) -> Result<Prepared, OpsError> {
-    let instance = read::describe(&session.client, &intent.region, &intent.instance_id).await?;
-    remember(session, &instance);
+    let instance = describe(session, &intent.region, &intent.instance_id).await?;
     plan(&instance, &intent.want).map_err(OpsError::Invalid)
-}
-
-/// Keep what a read learned. Best effort: a failure to keep it changes nothing on the
-/// instance and must not turn a successful command into a failed one.
-pub fn remember(session: &Session, instance: &Instance) {
-    let learned = instance.clone();
-    let _ = session
-        .store
-        .inventory
-        .update(move |inv| inv.learn(learned));
 }
 
 /// A change the API accepted.
@@ -97,10 +88,6 @@ pub trait ChangeObserver {
     }
 }
 
-/// An observer that hears nothing (tests, scripts).
-pub struct Quiet;
-impl ChangeObserver for Quiet {}
-
 /// Carry out exactly `plan`.
 pub async fn execute(
     session: &Session,
@@ -137,8 +124,7 @@ pub async fn execute(
         Err(e) => outcome.follow_error = Some(e),
     }
     // Read it once more: what it looks like now is shown, kept and, if asked, checked.
-    if let Ok(now) = read::describe(&session.client, plan.region(), plan.instance_id()).await {
-        remember(session, &now);
+    if let Ok(now) = describe(session, plan.region(), plan.instance_id()).await {
         observer.refreshed(&now);
         outcome.now = Some(now);
     }
@@ -184,7 +170,10 @@ async fn send(session: &Session, plan: &Plan) -> Result<Sent, OpsError> {
             SSLEnabled: request.SSLEnabled,
             ConnectAddress: address,
         }))
-        .map_err(|e| journal.error(&e))?;
+        .map_err(|e| JournalError {
+            before_send: true,
+            ..journal.write_error(&e)
+        })?;
     // From here on the journal says a change may have been made: its outcome lines are
     // best effort, the reply is what counts.
     let note = |record: Record| {

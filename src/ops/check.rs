@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use super::{OpsError, Session, read};
 use crate::domain::{CheckResult, Finding, TaskStatus};
+use crate::store::JournalError;
 use crate::store::journal::{Record, SETTLE_AFTER_SECS, settles};
 use crate::store::now_rfc3339;
 
@@ -86,9 +87,10 @@ pub async fn settle_unknowns(
     instance_id: &str,
 ) -> Result<(), OpsError> {
     let journal = &session.store.journal;
-    let pending = journal
-        .unresolved(instance_id)
-        .map_err(|e| journal.error(&e))?;
+    let pending = journal.unresolved(instance_id).map_err(|e| JournalError {
+        before_send: true,
+        ..journal.read_error(&e)
+    })?;
     for entry in pending.iter().filter(|e| {
         e.request.action == crate::api::Action::ModifyDBInstanceSSLConfig
             && e.is_unresolved_unknown()
@@ -106,7 +108,10 @@ pub async fn settle_unknowns(
                 result: check.result,
                 detail: check.detail.clone(),
             })
-            .map_err(|e| journal.error(&e))?;
+            .map_err(|e| JournalError {
+                before_send: true,
+                ..journal.write_error(&e)
+            })?;
         let sent = crate::text::clean(&entry.request.time);
         match check.result {
             Finding::InProgress => {

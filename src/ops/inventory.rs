@@ -65,6 +65,24 @@ pub async fn import(session: &Session, regions: &[String]) -> Result<Imported, O
     })
 }
 
+/// Describe one instance (read fresh) and keep what was learned: what every use case that
+/// reads an instance does.
+pub async fn describe(session: &Session, region: &str, id: &str) -> Result<Instance, OpsError> {
+    let instance = read::describe(&session.client, region, id).await?;
+    remember(session, &instance);
+    Ok(instance)
+}
+
+/// Keep what a read learned. Best effort: a failure to keep it changes nothing on the
+/// instance and must not turn a successful command into a failed one.
+pub fn remember(session: &Session, instance: &Instance) {
+    let learned = instance.clone();
+    let _ = session
+        .store
+        .inventory
+        .update(move |inv| inv.learn(learned));
+}
+
 /// Save one instance, after checking it exists (described fully, SSL state included).
 pub async fn add(session: &Session, region: &str, id: &str) -> Result<Instance, OpsError> {
     let instance = read::describe(&session.client, region, id).await?;

@@ -1,5 +1,6 @@
-//! The use cases both faces call. Neither the TUI nor the CLI talks HTTP, reads files or
-//! signs anything itself: they call these and render what comes back.
+//! The use cases both faces call. Neither the TUI nor the CLI talks HTTP, follows a task
+//! or writes state itself: they call these and render what comes back (the CLI renders
+//! the signed request of a dry run with the client's `prepare`, which sends nothing).
 //!
 //! - `read`: describe instances, groups, SSL state and tasks, parsed into `domain` types;
 //! - `plan`: pure planning of one change (`Want` + `Instance` -> `Plan`);
@@ -49,8 +50,8 @@ pub enum OpsError {
     Config(#[from] ConfigError),
     #[error("cannot write the inventory {0}")]
     Inventory(#[from] InventoryError),
-    /// The journal could not be written before sending; nothing was sent.
-    #[error("cannot write the journal {0}; nothing was sent")]
+    /// The journal could not be read or written (its Display says whether anything was sent).
+    #[error("{0}")]
     Journal(#[from] JournalError),
     #[error("{0}")]
     NotFound(String),

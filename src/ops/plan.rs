@@ -185,6 +185,8 @@ mod tests {
                 read_at: "2026-12-01T00:00:00Z".into(),
             }),
             read_at: "2026-12-01T00:00:00Z".into(),
+            ca: None,
+            tls: None,
         }
     }
 

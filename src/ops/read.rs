@@ -16,8 +16,8 @@ use crate::api::models::{
 };
 use crate::api::{Action, ApiError, Client};
 use crate::domain::{Instance, InstanceKind, InstanceStatus, SslSeen, SslState, Task, TaskStatus};
-use crate::store::now_rfc3339;
 use crate::text::clean;
+use pgssl_wire::clock::now_rfc3339_millis;
 
 /// Every instance in a region matching `filters`, paging with the maximum Limit of 100.
 pub async fn list_instances(
@@ -109,6 +109,8 @@ pub async fn ssl_state(
     region: &str,
     instance_id: &str,
 ) -> Result<SslSeen, ApiError> {
+    // Stamped when asked: the state is at least this fresh.
+    let read_at = now_rfc3339_millis();
     let r = client
         .call(
             Some(region),
@@ -154,7 +156,7 @@ pub async fn ssl_state(
             protected,
             ca_url,
         },
-        read_at: now_rfc3339(),
+        read_at,
     })
 }
 
@@ -166,6 +168,7 @@ pub fn instance_from_api(
     instance: &DBInstance,
     groups: &[ReadOnlyGroup],
     ssl: Option<SslSeen>,
+    read_at: &str,
 ) -> Option<Instance> {
     let id = crate::validate::instance_id(instance.id()).ok()?;
     if id != instance.id() {
@@ -187,7 +190,9 @@ pub fn instance_from_api(
         addresses: found.usable,
         unusable: found.unusable,
         ssl,
-        read_at: now_rfc3339(),
+        read_at: read_at.to_string(),
+        ca: None,
+        tls: None,
     })
 }
 
@@ -199,6 +204,7 @@ pub async fn describe(
     instance_id: &str,
 ) -> Result<Instance, OpsError> {
     let filter = Some(vec![Filter::new("db-instance-id", instance_id)]);
+    let read_at = now_rfc3339_millis();
     let (found, ssl) = tokio::join!(
         list_instances(client, region, filter),
         ssl_state(client, region, instance_id)
@@ -217,28 +223,31 @@ pub async fn describe(
         Some(master) if instance.is_readonly() => list_groups(client, region, master).await?,
         _ => Vec::new(),
     };
-    instance_from_api(region, &instance, &groups, Some(ssl)).ok_or_else(not_found)
+    instance_from_api(region, &instance, &groups, Some(ssl), &read_at).ok_or_else(not_found)
 }
 
 /// Everything in a region, read-only instances with their group addresses (no SSL state:
 /// that is one call per instance).
 pub async fn discover(client: &Client, region: &str) -> Result<Vec<Instance>, ApiError> {
+    let read_at = now_rfc3339_millis();
     let instances = list_instances(client, region, None).await?;
     let groups = groups_for(client, region, &instances).await?;
     Ok(instances
         .iter()
-        .filter_map(|i| instance_from_api(region, i, &groups, None))
+        .filter_map(|i| instance_from_api(region, i, &groups, None, &read_at))
         .collect())
 }
 
 /// These instances of one region, described with their SSL state: the instances in
-/// batches of 20 ids, the groups their read-only members need, then each SSL state.
-/// Each result comes back on its own, so one failure does not hide the others.
+/// batches of 20 ids, the groups their read-only members need, then every SSL state at
+/// once (the client's limiter keeps the pace). Each result comes back on its own, so one
+/// failure does not hide the others; a failure to read groups fails only read-only ones.
 pub async fn describe_many(
     client: &Client,
     region: &str,
     ids: &[String],
 ) -> Vec<(String, Result<Instance, OpsError>)> {
+    let read_at = now_rfc3339_millis();
     let mut listed: HashMap<String, DBInstance> = HashMap::new();
     let mut list_error: Option<ApiError> = None;
     for chunk in ids.chunks(20) {
@@ -253,22 +262,42 @@ pub async fn describe_many(
     }
     let all: Vec<DBInstance> = listed.values().cloned().collect();
     let groups = groups_for(client, region, &all).await;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let result = match (listed.get(id), &groups, &list_error) {
-            (Some(instance), Ok(groups), _) => match ssl_state(client, region, id).await {
-                Ok(ssl) => instance_from_api(region, instance, groups, Some(ssl))
-                    .ok_or_else(|| OpsError::NotFound(format!("no instance {id} in {region}"))),
-                Err(e) => Err(e.into()),
-            },
-            (Some(_), Err(e), _) | (None, _, Some(e)) => Err(e.clone().into()),
-            (None, _, None) => Err(OpsError::NotFound(format!(
-                "no instance {id} in {region} any more: it was deleted, or moved; remove it with d"
-            ))),
-        };
-        out.push((id.clone(), result));
-    }
-    out
+    let states = join_all(
+        ids.iter()
+            .filter(|id| listed.contains_key(*id))
+            .map(|id| async move { (id.as_str(), ssl_state(client, region, id).await) }),
+    )
+    .await;
+    let mut states: HashMap<&str, Result<SslSeen, ApiError>> = states.into_iter().collect();
+    ids.iter()
+        .map(|id| {
+            let result = match (listed.get(id), &list_error) {
+                (None, Some(e)) => Err(e.clone().into()),
+                (None, None) => Err(OpsError::NotFound(format!(
+                    "no instance {id} in {region} any more: it was deleted or moved; forget it, or add it again in its region"
+                ))),
+                (Some(instance), _) => {
+                    let groups = match (&groups, instance.is_readonly()) {
+                        (Ok(g), _) => Ok(g.as_slice()),
+                        (Err(_), false) => Ok(&[][..]),
+                        (Err(e), true) => Err(OpsError::from(e.clone())),
+                    };
+                    match (groups, states.remove(id.as_str())) {
+                        (Err(e), _) => Err(e),
+                        (Ok(_), Some(Err(e))) => Err(e.into()),
+                        (Ok(groups), Some(Ok(ssl))) => {
+                            instance_from_api(region, instance, groups, Some(ssl), &read_at)
+                                .ok_or_else(|| {
+                                    OpsError::NotFound(format!("no instance {id} in {region}"))
+                                })
+                        }
+                        (Ok(_), None) => Err(OpsError::NotFound(format!("no instance {id} in {region}"))),
+                    }
+                }
+            };
+            (id.clone(), result)
+        })
+        .collect()
 }
 
 /// A task as DescribeTasks reported it, checked: a status outside the five documented

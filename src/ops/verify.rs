@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{OpsError, Session, read};
 use crate::addresses::Address;
-use crate::domain::{Instance, SslState};
+use crate::domain::{CaKnown, Instance, SslState, TlsKnown};
 use crate::store::journal::Record;
 use crate::store::now_rfc3339;
 
@@ -159,6 +159,34 @@ pub async fn fetch_ca(
     Ok(bundle)
 }
 
+/// Keep what was learned of an instance's CA in the inventory (best effort).
+fn note_ca(session: &Session, instance_id: &str, bundle: &CaBundle) {
+    let Some(first) = bundle.infos.first() else {
+        return;
+    };
+    let ca = CaKnown {
+        path: crate::text::clean(&bundle.path.display().to_string()),
+        subject: first.subject.clone(),
+        not_after: first.not_after.clone(),
+        sha256: first.sha256.clone(),
+        fetched_at: pgssl_wire::clock::now_rfc3339_millis(),
+    };
+    let id = instance_id.to_string();
+    let _ = session
+        .store
+        .inventory
+        .update(move |inv| inv.note_ca(&id, ca));
+}
+
+/// Write a copy of a kept CA where the person asked (`ssl ca --out`).
+pub fn copy_ca(bundle: &CaBundle, out: &std::path::Path) -> Result<(), OpsError> {
+    let shown = |p: &std::path::Path| crate::text::clean(&p.display().to_string());
+    let pem = std::fs::read(&bundle.path)
+        .map_err(|e| OpsError::Failed(format!("cannot read {} ({e})", shown(&bundle.path))))?;
+    crate::store::write_atomic(out, &pem)
+        .map_err(|e| OpsError::Failed(format!("cannot write {} ({e})", shown(out))))
+}
+
 /// Fetch an instance's CA from the CAUrl it reports, and keep it.
 pub async fn instance_ca(
     session: &Session,
@@ -172,6 +200,7 @@ pub async fn instance_ca(
         ))
     })?;
     let bundle = fetch_ca(&session.store.paths, instance_id, &url).await?;
+    note_ca(session, instance_id, &bundle);
     Ok((url, bundle))
 }
 
@@ -212,7 +241,7 @@ pub async fn verify(
     instance_id: &str,
     request: &VerifyRequest,
 ) -> Result<Verified, OpsError> {
-    let info = read::describe(&session.client, region, instance_id).await?;
+    let info = super::inventory::describe(session, region, instance_id).await?;
     verify_described(session, &info, request).await
 }
 
@@ -258,7 +287,10 @@ pub async fn verify_described(
             ))
         })?;
         match fetch_ca(paths, instance_id, &url).await {
-            Ok(b) => b,
+            Ok(b) => {
+                note_ca(session, instance_id, &b);
+                b
+            }
             // Fall back to the copy kept from an earlier fetch.
             Err(e) => load_ca_file(&paths.ca_file(instance_id)).map_err(|_| e)?,
         }
@@ -269,6 +301,16 @@ pub async fn verify_described(
         via,
     };
     let report = crate::probe::check(&target, &ca.certs, crate::probe::Timeouts::default()).await;
+    let tls = TlsKnown {
+        address: target.display(),
+        result: report.verdict.result(),
+        checked_at: pgssl_wire::clock::now_rfc3339_millis(),
+    };
+    let id = instance_id.to_string();
+    let _ = session
+        .store
+        .inventory
+        .update(move |inv| inv.note_tls(&id, tls));
     let journal = &session.store.journal;
     if let Ok((entries, _)) = journal.latest(1, Some(instance_id))
         && let Some(entry) = entries.last()

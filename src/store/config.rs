@@ -67,7 +67,7 @@ struct Raw {
     endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     region: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     regions: Vec<String>,
     /// Region to instance ids.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -166,7 +166,9 @@ impl Config {
                     ),
                 ));
             };
-            config.instances[i].name = Some(crate::text::clean(&name)).filter(|n| !n.is_empty());
+            // Kept as the person wrote it (written back the same way); whoever shows it
+            // sanitizes it.
+            config.instances[i].name = Some(name).filter(|n| !n.is_empty());
         }
         for legacy in &config.legacy {
             validate::instance_id(&legacy.id).map_err(|p| bad(&legacy.id, p))?;
@@ -441,6 +443,25 @@ mod tests {
         std::fs::write(&file.path, broken).expect("break it");
         assert!(file.update(|c| c.regions.clear()).is_err());
         assert_eq!(std::fs::read_to_string(&file.path).expect("read"), broken);
+    }
+
+    #[test]
+    fn a_persons_text_is_written_back_as_written() {
+        // TOML escapes for a zero-width joiner and a tab: what an emoji sequence or a pasted
+        // name carries.
+        let text = "[instances]\nap-guangzhou = [\"postgres-6bwgamo3\", \"postgres-aaaa1111\"]\n\n[names]\npostgres-6bwgamo3 = \"ops\\u200dteam\\tA\"\n";
+        let mut c = Config::parse(Path::new("c.toml"), text).expect("parses");
+        let name = c.instance("postgres-6bwgamo3").and_then(|i| i.name.clone());
+        assert_eq!(name.as_deref(), Some("ops\u{200d}team\tA"));
+        c.remove("postgres-aaaa1111");
+        let again =
+            Config::parse(Path::new("c.toml"), &c.to_toml().expect("encodes")).expect("parses");
+        assert_eq!(
+            again
+                .instance("postgres-6bwgamo3")
+                .and_then(|i| i.name.clone()),
+            name
+        );
     }
 
     #[test]

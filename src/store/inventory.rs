@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Instance, InstanceKind, InstanceStatus, SslSeen};
+use crate::domain::{CaKnown, Instance, TlsKnown};
 use crate::text::clean;
 
 const VERSION: u32 = 1;
@@ -40,25 +40,28 @@ impl Inventory {
         self.instances.is_empty()
     }
 
-    /// Keep a described instance. SSL state already known survives a description that
-    /// did not read it (a listing), unless the new one is newer.
-    pub fn learn(&mut self, mut instance: Instance) {
-        if instance.ssl.is_none()
-            && let Some(old) = self.instances.get(&instance.id)
-        {
-            instance.ssl.clone_from(&old.ssl);
+    /// Keep a described instance; an older reading never replaces a newer one (see
+    /// `Instance::absorb`), and SSL state survives a description that did not read it.
+    pub fn learn(&mut self, instance: Instance) {
+        match self.instances.get_mut(&instance.id) {
+            Some(known) => known.absorb(instance),
+            None => {
+                self.instances.insert(instance.id.clone(), instance);
+            }
         }
-        self.instances.insert(instance.id.clone(), instance);
     }
 
-    /// A refresh of status and SSL state for a known instance (ignored for unknown ones:
-    /// there is nothing to attach it to).
-    pub fn learn_state(&mut self, id: &str, status: Option<InstanceStatus>, ssl: SslSeen) {
+    /// The CA just fetched for a known instance.
+    pub fn note_ca(&mut self, id: &str, ca: CaKnown) {
         if let Some(i) = self.instances.get_mut(id) {
-            if let Some(status) = status {
-                i.status = status;
-            }
-            i.ssl = Some(ssl);
+            i.ca = Some(ca);
+        }
+    }
+
+    /// A TLS check just made of a known instance.
+    pub fn note_tls(&mut self, id: &str, tls: TlsKnown) {
+        if let Some(i) = self.instances.get_mut(id) {
+            i.tls = Some(tls);
         }
     }
 
@@ -80,12 +83,7 @@ impl Inventory {
             i.region = clean(&i.region);
             i.master = i.master.as_deref().map(clean);
             i.unusable = i.unusable.iter().map(|u| clean(u)).collect();
-            if let InstanceKind::Other(k) = &i.kind {
-                i.kind = InstanceKind::Other(clean(k));
-            }
-            if let InstanceStatus::Other(s) = &i.status {
-                i.status = InstanceStatus::Other(clean(s));
-            }
+            // Kind and status were cleaned as they were read (their `From<String>`).
             for a in &mut i.addresses {
                 a.dns = a.dns.as_deref().map(clean);
                 a.status = a.status.as_deref().map(clean);
@@ -107,6 +105,8 @@ impl Inventory {
 pub struct InventoryError {
     pub path: PathBuf,
     pub problem: String,
+    /// The file could not be read at all (as opposed to: read, but not parsed).
+    pub unreadable: bool,
 }
 
 /// The inventory file and its lock.
@@ -124,6 +124,7 @@ impl InventoryFile {
         InventoryError {
             path: self.path.clone(),
             problem,
+            unreadable: false,
         }
     }
 
@@ -133,7 +134,12 @@ impl InventoryFile {
         let bytes = match std::fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Inventory::default()),
-            Err(e) => return Err(self.error(format!("cannot read it ({e})"))),
+            Err(e) => {
+                return Err(InventoryError {
+                    unreadable: true,
+                    ..self.error(format!("cannot read it ({e})"))
+                });
+            }
         };
         serde_json::from_slice::<Inventory>(&bytes)
             .map(Inventory::sanitized)
@@ -161,12 +167,17 @@ impl InventoryFile {
         Ok(file)
     }
 
-    /// Re-read under the lock, apply `change`, write atomically. An unreadable file is
-    /// replaced: all it held can be learned again.
+    /// Re-read under the lock, apply `change`, write atomically. A file that does not
+    /// parse is replaced (all it held can be learned again); one that cannot be read at
+    /// all (permissions) is an error, never overwritten.
     pub fn update<T>(&self, change: impl FnOnce(&mut Inventory) -> T) -> Result<T, InventoryError> {
         let _lock = self.lock()?;
         super::remove_stale_temps(&self.path);
-        let mut inventory = self.load().unwrap_or_default();
+        let mut inventory = match self.load() {
+            Ok(inv) => inv,
+            Err(e) if e.unreadable => return Err(e),
+            Err(_) => Inventory::default(),
+        };
         let out = change(&mut inventory);
         inventory.version = VERSION;
         let bytes = serde_json::to_vec(&inventory)
@@ -180,7 +191,7 @@ impl InventoryFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::SslState;
+    use crate::domain::{InstanceKind, InstanceStatus, SslSeen, SslState};
     use std::os::unix::fs::PermissionsExt;
 
     fn instance(id: &str) -> Instance {
@@ -195,38 +206,49 @@ mod tests {
             unusable: vec![],
             ssl: None,
             read_at: "2026-12-01T00:00:00Z".into(),
+            ca: None,
+            tls: None,
         }
     }
 
     #[test]
-    fn learns_keeps_ssl_across_listings_and_writes_privately() {
+    fn an_older_reading_never_replaces_a_newer_one() {
         let dir = tempfile::tempdir().expect("tmp");
         let file = InventoryFile::new(dir.path().join("data/inventory.json"));
-        let seen = SslSeen {
+        let on = SslSeen {
             state: SslState {
                 enabled: true,
                 protected: Some("10.0.0.8".parse().expect("ip")),
                 ca_url: None,
             },
-            read_at: "2026-12-01T00:00:01Z".into(),
+            read_at: "2026-12-01T00:00:05.200Z".into(),
         };
+        let mut after_change = instance("postgres-6bwgamo3");
+        after_change.read_at = "2026-12-01T00:00:05.200Z".into();
+        after_change.ssl = Some(on.clone());
+        // A refresh that started earlier (SSL still off then) ends later.
+        let mut stale = instance("postgres-6bwgamo3");
+        stale.read_at = "2026-12-01T00:00:05.100Z".into();
+        stale.status = InstanceStatus::Restarting;
+        stale.ssl = Some(SslSeen {
+            state: SslState::OFF,
+            read_at: "2026-12-01T00:00:05.150Z".into(),
+        });
+        // A listing made later carries no SSL state: it keeps what is known.
+        let mut listing = instance("postgres-6bwgamo3");
+        listing.read_at = "2026-12-01T00:00:09Z".into();
+        listing.name = "renamed".into();
         file.update(|inv| {
-            inv.learn(instance("postgres-6bwgamo3"));
-            inv.learn_state(
-                "postgres-6bwgamo3",
-                Some(InstanceStatus::Restarting),
-                seen.clone(),
-            );
-            // A listing without SSL state does not forget it.
-            inv.learn(instance("postgres-6bwgamo3"));
-            inv.learn_state("postgres-zzzzzzzz", None, seen.clone());
+            inv.learn(after_change);
+            inv.learn(stale);
+            inv.learn(listing);
         })
         .expect("write");
         let inv = file.load().expect("load");
-        assert_eq!(inv.len(), 1);
         let i = inv.get("postgres-6bwgamo3").expect("kept");
-        assert_eq!(i.ssl.as_ref(), Some(&seen));
+        assert_eq!(i.ssl.as_ref(), Some(&on), "the newer SSL reading stays");
         assert_eq!(i.status, InstanceStatus::Running);
+        assert_eq!(i.name, "renamed", "the newer listing is taken");
         let mode = std::fs::metadata(&file.path)
             .expect("meta")
             .permissions()

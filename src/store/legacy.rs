@@ -98,6 +98,8 @@ impl LegacyInstance {
                 read_at: s.checked.clone(),
             }),
             read_at,
+            ca: None,
+            tls: None,
         }
     }
 }

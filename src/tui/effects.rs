@@ -224,10 +224,7 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
             Msg::RefreshDone(result.err())
         }
         Cmd::Describe { region, id } => {
-            let result = ops::read::describe(&session.client, &region, &id).await;
-            if let Ok(i) = &result {
-                change::remember(&session, i);
-            }
+            let result = ops::inventory::describe(&session, &region, &id).await;
             Msg::Described { id, result }
         }
         Cmd::Prepare(intent) => {

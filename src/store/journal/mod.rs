@@ -226,10 +226,13 @@ fn unix(rfc3339: &str) -> Option<i64> {
 
 /// The journal could not be read or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{} ({problem})", crate::text::sanitize(&path.display().to_string()))]
+#[error("cannot {} the journal {} ({problem}){}", if *reading { "read" } else { "write" }, crate::text::sanitize(&path.display().to_string()), if *before_send { "; nothing was sent" } else { "" })]
 pub struct JournalError {
     pub path: PathBuf,
     pub problem: String,
+    pub reading: bool,
+    /// It happened before a change was sent (which then was not).
+    pub before_send: bool,
 }
 
 /// A journal grows for years: past `ROTATE_AT` bytes the current file becomes a segment
@@ -262,11 +265,21 @@ impl Journal {
         &self.path
     }
 
-    /// The journal's path, as an error about it names it.
-    pub fn error(&self, e: &std::io::Error) -> JournalError {
+    /// Reading failed.
+    pub fn read_error(&self, e: &std::io::Error) -> JournalError {
         JournalError {
             path: self.path.clone(),
             problem: e.to_string(),
+            reading: true,
+            before_send: false,
+        }
+    }
+
+    /// Writing failed.
+    pub fn write_error(&self, e: &std::io::Error) -> JournalError {
+        JournalError {
+            reading: false,
+            ..self.read_error(e)
         }
     }
 

@@ -31,6 +31,9 @@ pub struct Confirm {
     pub shown_at: u64,
     /// Fresher data changed the plan after it was first shown.
     pub revised: bool,
+    /// After a revision, a first `y` only says it was seen: a `y` typed for the old plan
+    /// must never send the new one. The next `y` sends.
+    pub acknowledged: bool,
 }
 
 impl From<Prepared> for Shown {
@@ -72,6 +75,7 @@ impl App {
             shown: Shown::Reading,
             shown_at: self.frames,
             revised: false,
+            acknowledged: false,
         }));
         vec![Cmd::Prepare(intent)]
     }
@@ -107,7 +111,7 @@ impl App {
             Shown::Unchanged(i) => Some(i.read_at.as_str()),
             Shown::Refused(_) => None,
         };
-        if basis.is_some_and(|b| fresh.read_at.as_str() < b) {
+        if basis.is_some_and(|b| pgssl_wire::clock::later(b, &fresh.read_at)) {
             return;
         }
         let new = match plan::plan(fresh, &c.intent.want) {
@@ -118,6 +122,7 @@ impl App {
             c.shown = new;
             c.shown_at = frames;
             c.revised = true;
+            c.acknowledged = false;
         }
     }
 
@@ -141,7 +146,13 @@ impl App {
             return vec![];
         }
         let frames = self.frames;
-        let Overlay::Confirm(c) = &self.overlay else {
+        if !self.fits() {
+            // The dialog is not on screen ("terminal too small"): nothing can be confirmed.
+            self.notice =
+                Some("the terminal is too small to show the plan: enlarge it, then press y".into());
+            return vec![];
+        }
+        let Overlay::Confirm(c) = &mut self.overlay else {
             return vec![];
         };
         match &c.shown {
@@ -156,6 +167,14 @@ impl App {
             }
             Shown::Change(_) if frames <= c.shown_at => {
                 self.notice = Some("the plan has just changed: read it, then press y".into());
+                vec![]
+            }
+            Shown::Change(_) if c.revised && !c.acknowledged => {
+                c.acknowledged = true;
+                self.notice = Some(
+                    "the plan changed while this was open: read the new one, then press y again to send it"
+                        .into(),
+                );
                 vec![]
             }
             Shown::Change(plan) => {

@@ -256,9 +256,17 @@ impl App {
         app
     }
 
-    /// The runner drew a frame: what is on screen now has been seen.
+    /// The runner drew a frame: what is on screen now has been seen. A frame of
+    /// "terminal too small" shows nothing, so it does not count.
     pub fn drawn(&mut self) {
-        self.frames += 1;
+        if self.fits() {
+            self.frames += 1;
+        }
+    }
+
+    /// The terminal is large enough to show the screen (and any dialog) at all.
+    pub fn fits(&self) -> bool {
+        self.size.0 >= MIN_WIDTH && self.size.1 >= MIN_HEIGHT
     }
 
     pub fn mode(&self) -> Mode {

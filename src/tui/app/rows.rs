@@ -9,6 +9,8 @@ use crate::store::SavedInstance;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub saved: SavedInstance,
+    /// The name shown: the person's (from config.toml, sanitized here), else the API's.
+    name: String,
     /// Boxed: the list walks 10,000 rows per keystroke, and small rows stay in cache.
     pub learned: Option<Box<Instance>>,
     haystack: String,
@@ -17,6 +19,7 @@ pub struct Row {
 impl Row {
     pub fn new(saved: SavedInstance, learned: Option<Instance>) -> Row {
         let mut row = Row {
+            name: String::new(),
             saved,
             learned: learned.map(Box::new),
             haystack: String::new(),
@@ -26,6 +29,14 @@ impl Row {
     }
 
     fn index(&mut self) {
+        self.name = match &self.saved.name {
+            Some(label) => crate::text::clean(label),
+            None => self
+                .learned
+                .as_ref()
+                .map(|i| i.name.clone())
+                .unwrap_or_default(),
+        };
         let mut h = format!("{} {} {}", self.id(), self.name(), self.region());
         for a in self.addresses() {
             h.push(' ');
@@ -38,14 +49,12 @@ impl Row {
         self.haystack = h.to_lowercase();
     }
 
-    /// Take what a read learned; SSL state already known survives a read without it.
-    pub fn learn(&mut self, mut instance: Instance) {
-        if instance.ssl.is_none()
-            && let Some(old) = &self.learned
-        {
-            instance.ssl.clone_from(&old.ssl);
+    /// Take what a read learned, unless it is older than what is shown (`Instance::absorb`).
+    pub fn learn(&mut self, instance: Instance) {
+        match &mut self.learned {
+            Some(known) => known.absorb(instance),
+            None => self.learned = Some(Box::new(instance)),
         }
-        self.learned = Some(Box::new(instance));
         self.index();
     }
 
@@ -64,11 +73,7 @@ impl Row {
 
     /// The name the person gave it, else the API's.
     pub fn name(&self) -> &str {
-        self.saved
-            .name
-            .as_deref()
-            .or(self.learned.as_ref().map(|i| i.name.as_str()))
-            .unwrap_or("")
+        &self.name
     }
 
     pub fn kind_label(&self) -> &str {

@@ -97,6 +97,27 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             };
             lines.insert(2 + i, Line::from(Span::styled(text, style)));
         }
+    } else if let Some(tls) = inst.and_then(|i| i.tls.as_ref()) {
+        // The last check, from an earlier session or the CLI: kept in the inventory.
+        let style = match tls.result {
+            crate::probe::VerifyResult::VerifyFull => theme.ok(),
+            crate::probe::VerifyResult::VerifyCa => theme.warn(),
+            _ => theme.error(),
+        };
+        lines.insert(
+            2,
+            Line::from(vec![
+                Span::raw("TLS: "),
+                Span::styled(tls.result.to_string(), style),
+                Span::styled(
+                    format!(
+                        " at {}, checked {} (v checks again)",
+                        tls.address, tls.checked_at
+                    ),
+                    theme.dim(),
+                ),
+            ]),
+        );
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
