@@ -118,7 +118,7 @@ fn parse_describe_db_instances_100(bencher: Bencher) {
     });
 }
 
-fn saved(n: usize) -> (Vec<SavedInstance>, HashMap<String, Instance>) {
+fn saved(n: usize) -> (Vec<SavedInstance>, HashMap<String, Box<Instance>>) {
     let saved: Vec<SavedInstance> = (0..n)
         .map(|i| SavedInstance {
             id: format!("postgres-{i:08}"),
@@ -164,7 +164,7 @@ fn saved(n: usize) -> (Vec<SavedInstance>, HashMap<String, Instance>) {
                 ca: None,
                 tls: None,
             };
-            (s.id.clone(), instance)
+            (s.id.clone(), Box::new(instance))
         })
         .collect();
     (saved, learned)

@@ -445,6 +445,10 @@ fn outcome_unknown_is_checked_and_never_blindly_resent() {
     assert!(line.contains("outcome unknown"), "{line}");
     assert!(line.contains("is Running"), "{line}");
     assert!(line.contains("do not send it again"), "{line}");
+    assert!(
+        line.contains("sending it again. Checked since: "),
+        "a sentence ends before the check: {line}"
+    );
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
     let lines = sb.journal_lines();
     assert_eq!(lines[1]["outcome"], "unknown");

@@ -108,6 +108,18 @@ fn json_output_is_as_safe_as_text() {
     });
     let sb = Sandbox::for_emu(&emu);
     let ep = emu.endpoint();
+    // A person's name for an instance, in config.toml, is outside text too (written with
+    // TOML's escapes, which decode to the same characters).
+    std::fs::create_dir_all(sb.config_file().parent().expect("dir")).expect("dir");
+    std::fs::write(
+        sb.config_file(),
+        "[instances]\nap-guangzhou = [\"postgres-5gevh7gr\"]\n\n[names]\npostgres-5gevh7gr = \"orders\\u009b2J\\u007f\\u202egnp\\u2066x\"\n",
+    )
+    .expect("config");
+    let listed = sb.run(&["--output", "json", "instances", "list"]);
+    listed.ok();
+    assert_safe("instances list of a hand-edited config", &listed.stdout);
+    assert!(listed.stdout.contains("\\x9b2J"), "{listed:#?}");
     for args in [
         vec![
             "--endpoint",

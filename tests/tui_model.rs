@@ -109,7 +109,10 @@ fn app_of(fleet: Vec<Instance>, readonly: bool) -> App {
             name: None,
         })
         .collect();
-    let learned: HashMap<String, Instance> = fleet.into_iter().map(|i| (i.id.clone(), i)).collect();
+    let learned: HashMap<String, Box<Instance>> = fleet
+        .into_iter()
+        .map(|i| (i.id.clone(), Box::new(i)))
+        .collect();
     App::new(saved, learned, vec![], readonly)
 }
 

@@ -24,12 +24,13 @@ pub struct Inventory {
     version: u32,
     /// Instance id to what is known of it.
     #[serde(default)]
-    instances: HashMap<String, Instance>,
+    /// Boxed: the TUI takes each one into its list row as it is, without copying.
+    instances: HashMap<String, Box<Instance>>,
 }
 
 impl Inventory {
     pub fn get(&self, id: &str) -> Option<&Instance> {
-        self.instances.get(id)
+        self.instances.get(id).map(AsRef::as_ref)
     }
 
     pub fn len(&self) -> usize {
@@ -46,7 +47,8 @@ impl Inventory {
         match self.instances.get_mut(&instance.id) {
             Some(known) => known.absorb(instance),
             None => {
-                self.instances.insert(instance.id.clone(), instance);
+                self.instances
+                    .insert(instance.id.clone(), Box::new(instance));
             }
         }
     }
@@ -69,7 +71,7 @@ impl Inventory {
         self.instances.remove(id).is_some()
     }
 
-    pub fn into_map(self) -> HashMap<String, Instance> {
+    pub fn into_map(self) -> HashMap<String, Box<Instance>> {
         self.instances
     }
 
@@ -79,24 +81,51 @@ impl Inventory {
         self.instances
             .retain(|k, i| *k == i.id && crate::validate::instance_id(k).is_ok());
         for i in self.instances.values_mut() {
-            i.name = clean(&i.name);
-            i.region = clean(&i.region);
-            i.master = i.master.as_deref().map(clean);
-            i.unusable = i.unusable.iter().map(|u| clean(u)).collect();
+            tidy(&mut i.name);
+            tidy(&mut i.region);
+            i.master.iter_mut().for_each(tidy);
+            i.unusable.iter_mut().for_each(tidy);
             // Kind and status were cleaned as they were read (their `From<String>`).
             for a in &mut i.addresses {
-                a.dns = a.dns.as_deref().map(clean);
-                a.status = a.status.as_deref().map(clean);
-                a.group_id = a.group_id.as_deref().map(clean);
-                a.group_name = a.group_name.as_deref().map(clean);
+                for s in [
+                    &mut a.dns,
+                    &mut a.status,
+                    &mut a.group_id,
+                    &mut a.group_name,
+                ] {
+                    s.iter_mut().for_each(tidy);
+                }
             }
             if let Some(ssl) = &mut i.ssl {
-                ssl.read_at = clean(&ssl.read_at);
-                ssl.state.ca_url = ssl.state.ca_url.as_deref().map(clean);
+                tidy(&mut ssl.read_at);
+                ssl.state.ca_url.iter_mut().for_each(tidy);
             }
-            i.read_at = clean(&i.read_at);
+            if let Some(ca) = &mut i.ca {
+                for s in [
+                    &mut ca.path,
+                    &mut ca.subject,
+                    &mut ca.not_after,
+                    &mut ca.sha256,
+                    &mut ca.fetched_at,
+                ] {
+                    tidy(s);
+                }
+            }
+            if let Some(tls) = &mut i.tls {
+                tidy(&mut tls.address);
+                tidy(&mut tls.checked_at);
+            }
+            tidy(&mut i.read_at);
         }
         self
+    }
+}
+
+/// Clean a string in place, allocating only when it holds something to escape (a file
+/// of 10,000 instances is read at every start).
+fn tidy(s: &mut String) {
+    if let std::borrow::Cow::Owned(clean) = crate::text::sanitize(s) {
+        *s = clean;
     }
 }
 
@@ -277,8 +306,8 @@ mod tests {
         let mut wrong_key = instance("postgres-aaaa1111");
         wrong_key.id = "postgres-bbbb2222".into();
         let mut map = HashMap::new();
-        map.insert(hostile.id.clone(), hostile);
-        map.insert("postgres-aaaa1111".to_string(), wrong_key);
+        map.insert(hostile.id.clone(), Box::new(hostile));
+        map.insert("postgres-aaaa1111".to_string(), Box::new(wrong_key));
         let text = serde_json::to_string(&Inventory {
             version: 1,
             instances: map,

@@ -214,7 +214,7 @@ impl App {
     /// The saved instances with what pgssl learned of them, and the regions shown.
     pub fn new(
         saved: Vec<SavedInstance>,
-        learned: HashMap<String, Instance>,
+        learned: HashMap<String, Box<Instance>>,
         regions: Vec<String>,
         readonly: bool,
     ) -> App {
@@ -372,7 +372,7 @@ impl App {
                 region: instance.region.clone(),
                 name: None,
             };
-            self.rows.push(Row::new(saved, Some(instance)));
+            self.rows.push(Row::new(saved, Some(Box::new(instance))));
             self.rows
                 .sort_by(|a, b| (a.region(), a.id()).cmp(&(b.region(), b.id())));
         }

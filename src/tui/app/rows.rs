@@ -17,11 +17,11 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn new(saved: SavedInstance, learned: Option<Instance>) -> Row {
+    pub fn new(saved: SavedInstance, learned: Option<Box<Instance>>) -> Row {
         let mut row = Row {
             name: String::new(),
             saved,
-            learned: learned.map(Box::new),
+            learned,
             haystack: String::new(),
         };
         row.index();
