@@ -85,19 +85,19 @@ fn enable_wait_journals_the_whole_story() {
     assert!(r.stderr.contains("task 100017: Running"), "{r:#?}");
     assert!(r.stderr.contains("task 100017: Success 100%"), "{r:#?}");
     assert!(
-        r.stdout.contains("now has SSL on, protecting 43.139.20.17"),
+        r.stdout.contains("now has SSL on, protecting 203.0.113.17"),
         "{r:#?}"
     );
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
     let state = emu.fleet(|f| f.ssl_of(PRIMARY));
     assert!(state.SSLEnabled);
-    assert_eq!(state.ConnectAddress.as_deref(), Some("43.139.20.17"));
+    assert_eq!(state.ConnectAddress.as_deref(), Some("203.0.113.17"));
 
     let lines = sb.journal_lines();
     assert_eq!(lines[0]["kind"], "request");
     assert_eq!(lines[0]["DBInstanceId"], PRIMARY);
     assert_eq!(lines[0]["SSLEnabled"], true);
-    assert_eq!(lines[0]["ConnectAddress"], "43.139.20.17");
+    assert_eq!(lines[0]["ConnectAddress"], "203.0.113.17");
     assert_eq!(lines[0]["region"], GZ);
     assert_eq!(lines[0]["source"], "env");
     assert!(lines[0]["SecretId"].as_str().expect("id").contains("****"));
@@ -113,7 +113,7 @@ fn enable_wait_journals_the_whole_story() {
     let log = sb.run(&["log"]);
     log.ok();
     assert!(
-        log.stdout.contains("enable 43.139.20.17") && log.stdout.contains("task Success 100%"),
+        log.stdout.contains("enable 203.0.113.17") && log.stdout.contains("task Success 100%"),
         "{log:#?}"
     );
     let json = sb.run(&["log", "--json"]);

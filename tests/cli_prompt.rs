@@ -82,7 +82,7 @@ fn only_y_sends() {
         );
         assert!(text.contains("SSL now:  off"), "{text}");
         assert!(
-            text.contains("SSL new:  on, protecting public 43.139.20.17"),
+            text.contains("SSL new:  on, protecting public 203.0.113.17"),
             "{text}"
         );
         assert!(text.contains("restarts the instance"), "{text}");

@@ -117,7 +117,7 @@ fn ca_enable_wait_verify_and_the_verdicts() {
     );
 
     // The public address reaches the same server, whose certificate names only the private one.
-    let r = run(&["verify", ID, "--address", "43.139.20.17:21032"]);
+    let r = run(&["verify", ID, "--address", "203.0.113.17:21032"]);
     r.ok();
     assert!(r.stdout.contains("only verify-ca holds"), "{r:#?}");
 

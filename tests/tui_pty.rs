@@ -185,7 +185,7 @@ fn enable_ssl_from_the_tui_and_watch_the_task_finish() {
     assert!(tui.text().contains("restarts the instance"));
     assert!(
         tui.text()
-            .contains("SSL new:  on, protecting public 43.139.20.17")
+            .contains("SSL new:  on, protecting public 203.0.113.17")
     );
     assert!(
         tui.text()
@@ -194,7 +194,7 @@ fn enable_ssl_from_the_tui_and_watch_the_task_finish() {
     tui.keys("y");
     tui.wait_for("TaskId 100017");
     tui.wait_for("Success 100%");
-    tui.wait_for("on   43.139.20.17");
+    tui.wait_for("on   203.0.113.17");
     tui.keys("q");
     assert_eq!(tui.wait_exit(), 0);
     let raw = tui.raw_output();
@@ -216,7 +216,7 @@ fn enable_ssl_from_the_tui_and_watch_the_task_finish() {
     let inventory =
         std::fs::read_to_string(sb.dir.path().join("data/inventory.json")).expect("inventory");
     assert!(
-        inventory.contains(r#""protected":"43.139.20.17""#),
+        inventory.contains(r#""protected":"203.0.113.17""#),
         "{inventory}"
     );
     assert_eq!(

@@ -59,9 +59,9 @@ SSL_REGIONS = [
 ]
 
 # The demo fleet (crates/emulator/assets/demo-fleet.json).
-GZ_PRIMARY = "postgres-6bwgamo3"          # private 10.6.0.4, public 43.139.20.17, SSL off
+GZ_PRIMARY = "postgres-6bwgamo3"          # private 10.6.0.4, public 203.0.113.17, SSL off
 GZ_PRIMARY_PRIVATE = "10.6.0.4"
-GZ_PRIMARY_PUBLIC = "43.139.20.17"
+GZ_PRIMARY_PUBLIC = "203.0.113.17"
 GZ_RO1 = "pgro-ro9x2k1q"                  # own IP 10.6.0.9, group pgrogrp-4t9mxl3a
 GZ_RO1_IP = "10.6.0.9"
 GZ_RO2 = "pgro-ro4m7c2z"                  # own IP 10.6.0.11
@@ -73,8 +73,8 @@ GZ_SSL_ON_IP = "10.6.1.21"
 GZ_ISOLATED = "postgres-k3j9w2qa"
 SH_PRIMARY = "postgres-p8d4x1ve"
 SH_RESTARTING = "postgres-w2c6r9tm"
-FRA_PRIMARY = "postgres-f4q8z3lu"         # SSL on at public 49.51.10.44, private 10.80.0.12
-FRA_PUBLIC = "49.51.10.44"
+FRA_PRIMARY = "postgres-f4q8z3lu"         # SSL on at public 192.0.2.44, private 10.80.0.12
+FRA_PUBLIC = "192.0.2.44"
 FRA_PRIVATE = "10.80.0.12"
 
 
