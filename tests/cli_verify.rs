@@ -48,22 +48,11 @@ fn ca_enable_wait_verify_and_the_verdicts() {
         sb.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
 
-    // The CA: fetched from CAUrl, kept, shown, and written where asked.
-    let out = sb.dir.path().join("instance-ca.pem");
-    let r = run(&["ssl", "ca", ID, "--out", out.to_str().expect("path")]);
-    r.ok();
-    assert!(
-        r.stdout.contains("subject:  CN=pgssl emulator CA"),
-        "{r:#?}"
-    );
-    assert!(r.stdout.contains("sha256:   "), "{r:#?}");
-    assert!(
-        std::fs::read_to_string(&out)
-            .expect("out")
-            .starts_with("-----BEGIN CERTIFICATE-----")
-    );
+    // SSL is off: the API answers an empty CAUrl, so there is no CA yet.
+    let r = run(&["ssl", "ca", ID]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("no CA until SSL is on"), "{r:#?}");
     let kept = sb.dir.path().join(format!("data/ca/{ID}.pem"));
-    assert!(kept.exists());
 
     // SSL is off: nothing to verify unless an address is given, and then the server says N.
     let r = run(&["verify", ID]);
@@ -73,8 +62,8 @@ fn ca_enable_wait_verify_and_the_verdicts() {
         "{r:#?}"
     );
     let r = run(&["verify", ID, "--address", "10.6.0.4"]);
-    assert_eq!(r.code, 1, "{r:#?}");
-    assert!(r.stdout.contains("refuses SSL"), "{r:#?}");
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("no CA to check against"), "{r:#?}");
 
     // Enable, wait, verify: the whole follow-through in one command.
     let r = run(&[
@@ -105,6 +94,22 @@ fn ca_enable_wait_verify_and_the_verdicts() {
         .expect("verify recorded");
     assert_eq!(verify["result"], "verify-full");
     assert_eq!(verify["id"], lines[0]["id"], "next to the change it checks");
+
+    // With SSL on, the CA: fetched from CAUrl, kept, shown, and written where asked.
+    let out = sb.dir.path().join("instance-ca.pem");
+    let r = run(&["ssl", "ca", ID, "--out", out.to_str().expect("path")]);
+    r.ok();
+    assert!(
+        r.stdout.contains("subject:  CN=pgssl emulator CA"),
+        "{r:#?}"
+    );
+    assert!(r.stdout.contains("sha256:   "), "{r:#?}");
+    assert!(
+        std::fs::read_to_string(&out)
+            .expect("out")
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    assert!(kept.exists());
 
     // JSON for scripts.
     let j = run(&["--output", "json", "verify", ID]).json();
@@ -158,9 +163,16 @@ fn ca_enable_wait_verify_and_the_verdicts() {
         "{r:#?}"
     );
 
-    // Disabling switches the real server's SSL off too.
+    // Disabling switches the real server's SSL off too (checked with the CA kept earlier).
     run(&["ssl", "disable", ID, "--yes", "--wait", "--poll", "0.2"]).ok();
-    let r = run(&["verify", ID, "--address", "10.6.0.4"]);
+    let r = run(&[
+        "verify",
+        ID,
+        "--address",
+        "10.6.0.4",
+        "--ca",
+        kept.to_str().expect("path"),
+    ]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("refuses SSL"), "{r:#?}");
 }

@@ -80,9 +80,13 @@ impl Report for Show<'_> {
         });
         out.line(format!(
             "SSL:       {}",
-            state
-                .as_ref()
-                .map_or_else(|| "unknown".into(), SslState::describe)
+            match (&state, self.DBInstanceStatus) {
+                (Some(s), _) => s.describe(),
+                (None, "running") => "unknown".into(),
+                (None, status) => format!(
+                    "unknown: not now, the instance is '{status}' and the API does not answer for it until it runs"
+                ),
+            }
         ));
         if let Some(url) = self.CAUrl {
             out.line(format!("CA URL:    {url}"));

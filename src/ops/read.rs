@@ -196,6 +196,22 @@ pub fn instance_from_api(
     })
 }
 
+/// The API refuses to read SSL for an instance being created, isolated or recycled
+/// (OperationDenied.InstanceStatusLimitError): that is "not now", shown with the
+/// instance's status, not a failure of the whole description.
+fn refused_is_unknown(ssl: Result<SslSeen, ApiError>) -> Result<Option<SslSeen>, ApiError> {
+    match ssl {
+        Ok(s) => Ok(Some(s)),
+        Err(e)
+            if e.code()
+                .is_some_and(|c| c.starts_with("OperationDenied.InstanceStatusLimit")) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Describe one instance fully: the instance and its SSL state (read together), then
 /// the read-only groups of its primary when it is a read-only instance.
 pub async fn describe(
@@ -218,12 +234,12 @@ pub async fn describe(
         .into_iter()
         .find(|i| i.id() == instance_id)
         .ok_or_else(not_found)?;
-    let ssl = ssl?;
+    let ssl = refused_is_unknown(ssl)?;
     let groups = match instance.master_id() {
         Some(master) if instance.is_readonly() => list_groups(client, region, master).await?,
         _ => Vec::new(),
     };
-    instance_from_api(region, &instance, &groups, Some(ssl), &read_at).ok_or_else(not_found)
+    instance_from_api(region, &instance, &groups, ssl, &read_at).ok_or_else(not_found)
 }
 
 /// Everything in a region, read-only instances with their group addresses (no SSL state:
@@ -282,11 +298,11 @@ pub async fn describe_many(
                         (Err(_), false) => Ok(&[][..]),
                         (Err(e), true) => Err(OpsError::from(e.clone())),
                     };
-                    match (groups, states.remove(id.as_str())) {
+                    match (groups, states.remove(id.as_str()).map(refused_is_unknown)) {
                         (Err(e), _) => Err(e),
                         (Ok(_), Some(Err(e))) => Err(e.into()),
                         (Ok(groups), Some(Ok(ssl))) => {
-                            instance_from_api(region, instance, groups, Some(ssl), &read_at)
+                            instance_from_api(region, instance, groups, ssl, &read_at)
                                 .ok_or_else(|| {
                                     OpsError::NotFound(format!("no instance {id} in {region}"))
                                 })

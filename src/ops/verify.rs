@@ -194,9 +194,15 @@ pub async fn instance_ca(
     instance_id: &str,
 ) -> Result<(String, CaBundle), OpsError> {
     let seen = read::ssl_state(&session.client, region, instance_id).await?;
+    if !seen.state.enabled {
+        // With SSL off the API answers an empty CAUrl: there is no CA yet, not an error.
+        return Err(OpsError::Invalid(format!(
+            "{instance_id} has SSL off, so it has no CA until SSL is on: turn it on first (pgssl ssl enable {instance_id} --address ...)"
+        )));
+    }
     let url = seen.state.ca_url.ok_or_else(|| {
         OpsError::Failed(format!(
-            "{instance_id} reports no CAUrl: the CA cannot be fetched"
+            "{instance_id} has SSL on but reports no CAUrl: the CA cannot be fetched; look at it in the console"
         ))
     })?;
     let bundle = fetch_ca(&session.store.paths, instance_id, &url).await?;
@@ -282,9 +288,15 @@ pub async fn verify_described(
         load_ca_file(path)?
     } else {
         let url = ssl.ca_url.clone().ok_or_else(|| {
-            OpsError::Failed(format!(
-                "{instance_id} reports no CAUrl: pass --ca FILE with the instance's CA"
-            ))
+            if ssl.enabled {
+                OpsError::Failed(format!(
+                    "{instance_id} reports no CAUrl: pass --ca FILE with the instance's CA"
+                ))
+            } else {
+                OpsError::Invalid(format!(
+                    "{instance_id} has SSL off, so it has no CA to check against: pass --ca FILE, or turn SSL on first"
+                ))
+            }
         })?;
         match fetch_ca(paths, instance_id, &url).await {
             Ok(b) => {

@@ -40,7 +40,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             theme.ok(),
         ),
         Some(_) => Span::raw("off"),
-        None => Span::styled("unknown (r refreshes)", theme.dim()),
+        None => match row.status() {
+            Some(s) if !s.is_running() => Span::styled(
+                format!("unknown: not now, the instance is '{s}'"),
+                theme.dim(),
+            ),
+            _ => Span::styled("unknown (r refreshes)", theme.dim()),
+        },
     };
     let mut ssl_line = vec![Span::raw("SSL: "), ssl];
     if let Some(read_at) = row

@@ -139,6 +139,20 @@ fn describe_attribute(
     })
 }
 
+/// Statuses in which DescribeDBInstanceSSLConfig refuses (the instance is not there to
+/// read, or not yet).
+const SSL_UNREADABLE: [&str; 9] = [
+    "applying",
+    "init",
+    "initing",
+    "isolating",
+    "isolated",
+    "recycling",
+    "recycled",
+    "offlining",
+    "offline",
+];
+
 fn describe_ssl(
     shared: &Shared,
     fleet: &Fleet,
@@ -146,11 +160,27 @@ fn describe_ssl(
     params: &Map<String, Value>,
 ) -> Result<Value, Fail> {
     let id = string(params, "DBInstanceId").unwrap_or("");
-    fleet.instance(region, id).ok_or_else(|| not_found(id))?;
+    let inst = fleet.instance(region, id).ok_or_else(|| not_found(id))?;
+    // The SDK lists OperationDenied.InstanceStatusLimitError for this action too: an
+    // instance being created, isolated or recycled has no SSL configuration to read.
+    if SSL_UNREADABLE.contains(&inst.status()) {
+        return Err(fail(
+            "OperationDenied.InstanceStatusLimitError",
+            format!(
+                "This operation cannot be performed on an instance in this status ({}).",
+                pgssl_wire::text::sanitize(inst.status())
+            ),
+        ));
+    }
     let ssl = fleet.ssl_of(id);
     to_value(DescribeDBInstanceSSLConfigResponse {
         SSLEnabled: Some(ssl.SSLEnabled),
-        CAUrl: Some(shared.ca_url()),
+        // With SSL off the API answers an empty CAUrl, as official example 2 shows.
+        CAUrl: Some(if ssl.SSLEnabled {
+            shared.ca_url()
+        } else {
+            String::new()
+        }),
         ConnectAddress: Some(if ssl.SSLEnabled {
             ssl.ConnectAddress.unwrap_or_default()
         } else {
