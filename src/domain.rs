@@ -186,10 +186,41 @@ pub struct Task {
     pub progress: Option<i64>,
     pub instance_id: Option<String>,
     pub task_type: Option<String>,
+    /// As the API wrote it: Beijing time (UTC+8).
     pub start_time: Option<String>,
     pub end_time: Option<String>,
+    /// The same, as seconds since the epoch (None when unset).
+    #[serde(skip)]
+    pub started_unix: Option<i64>,
     pub message: Option<String>,
     pub current_step: Option<String>,
+}
+
+impl Task {
+    /// The TaskType names an operation that is not an SSL change (those the SDK's
+    /// examples show, and their kin). The SSL change's own TaskType is undocumented.
+    pub fn is_other_operation(&self) -> bool {
+        const OTHERS: [&str; 8] = [
+            "RestoreDatabase",
+            "DestroyInstance",
+            "RestartInstance",
+            "BackupInstance",
+            "CloneInstance",
+            "UpgradeInstance",
+            "ModifySpec",
+            "IsolateInstance",
+        ];
+        self.task_type
+            .as_deref()
+            .is_some_and(|t| OTHERS.contains(&t))
+    }
+
+    /// The TaskType says SSL.
+    pub fn says_ssl(&self) -> bool {
+        self.task_type
+            .as_deref()
+            .is_some_and(|t| t.to_ascii_lowercase().contains("ssl"))
+    }
 }
 
 /// SSL state as DescribeDBInstanceSSLConfig reports it.

@@ -920,7 +920,7 @@ fn a_kill_mid_request_leaves_an_unknown_outcome_record() {
         .expect("spawn");
     // Wait until the emulator has the request in hand: the journal line came first.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while emu.fleet(|f| f.tasks.len()) == 0 {
+    while !emu.fleet(|f| f.tasks.iter().any(|t| t.given.is_none())) {
         assert!(
             std::time::Instant::now() < deadline,
             "the change never arrived"

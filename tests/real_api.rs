@@ -120,3 +120,245 @@ fn an_instance_the_api_will_not_read_is_not_now_not_a_failure() {
     assert!(r.error_line().contains("'isolated', not running"), "{r:#?}");
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
 }
+
+/// A change journaled as sent `ago` seconds ago whose reply never came.
+fn unanswered(sb: &Sandbox, instance: &str, enable: bool, ago: i64) {
+    let sent = time::OffsetDateTime::now_utc() - time::Duration::seconds(ago);
+    let sent = sent
+        .replace_nanosecond(0)
+        .expect("whole seconds")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let record = serde_json::json!({
+        "kind": "request", "id": "lost-1", "time": sent, "source": "env",
+        "SecretId": "AKID****abcd", "endpoint": "http://127.0.0.1:1", "region": GZ,
+        "action": "ModifyDBInstanceSSLConfig", "DBInstanceId": instance, "SSLEnabled": enable,
+    });
+    std::fs::create_dir_all(sb.journal_file().parent().expect("dir")).expect("dir");
+    std::fs::write(sb.journal_file(), format!("{record}\n")).expect("journal");
+}
+
+#[test]
+fn a_task_of_another_operation_is_not_the_ssl_change() {
+    let emu = emu::Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    // postgres-5gevh7gr has a RestoreDatabase task running (demo fleet), and SSL on. A
+    // disable sent 10 minutes ago never answered; the next change checks it first.
+    unanswered(&sb, "postgres-5gevh7gr", false, 600);
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        GZ,
+        "ssl",
+        "disable",
+        "postgres-5gevh7gr",
+        "--yes",
+    ]);
+    // SSL is on as before: the lost disable did not happen (the restore is not it), and it
+    // was sent long enough ago to be sure: the new change is sent.
+    r.ok();
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+    let check = sb
+        .journal_lines()
+        .into_iter()
+        .find(|l| l["kind"] == "check")
+        .expect("the lost change was checked");
+    assert_eq!(check["result"], "not_applied", "{check}");
+    let detail = check["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("RestoreDatabase") && detail.contains("not the SSL change"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_task_of_unknown_type_begun_when_the_change_was_sent_counts_and_says_so() {
+    let emu = emu::Emu::start(FaultArgs::default(), 1);
+    let now = pgssl_wire::clock::unix_now();
+    emu.fleet(|f| {
+        f.tasks.push(pgssl_emulator::fleet::Task {
+            id: 4242,
+            instance_id: "postgres-6bwgamo3".into(),
+            region: GZ.into(),
+            task_type: "SomethingNew".into(),
+            started: now,
+            listed_from: now,
+            duration: 0,
+            target: None,
+            end: pgssl_emulator::TaskEnd::Success,
+            finished: None,
+            given: Some(pgssl_wire::models::TaskSet {
+                TaskId: Some(4242),
+                TaskType: Some("SomethingNew".into()),
+                DBInstanceId: Some("postgres-6bwgamo3".into()),
+                StartTime: Some(pgssl_emulator::fleet::fmt_time(now)),
+                EndTime: Some(String::new()),
+                Status: Some("Running".into()),
+                Progress: Some(10),
+                TaskDetail: None,
+            }),
+        });
+    });
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    unanswered(&sb, "postgres-6bwgamo3", true, 5);
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        GZ,
+        "ssl",
+        "enable",
+        "postgres-6bwgamo3",
+        "--address",
+        "private",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    let line = r.error_line();
+    assert!(line.contains("task 4242 (SomethingNew, started"), "{line}");
+    assert!(
+        line.contains("cannot tell it apart from the change"),
+        "{line}"
+    );
+    assert_eq!(
+        emu.count("ModifyDBInstanceSSLConfig"),
+        0,
+        "nothing was sent"
+    );
+}
+
+#[test]
+fn task_times_are_beijing_time_and_a_task_not_listed_yet_is_said_so() {
+    let emu = emu::Emu::start(
+        FaultArgs {
+            task_listed_after: 2,
+            ..FaultArgs::default()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        GZ,
+        "ssl",
+        "enable",
+        "postgres-6bwgamo3",
+        "--address",
+        "private",
+        "--yes",
+    ]);
+    r.ok();
+    // Right after the change, the API does not list its task yet.
+    let r = sb.run(&["--endpoint", &ep, "task", "show", "100017"]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.error_line().contains("is not listed yet"), "{r:#?}");
+    // Waiting sees it appear and end; its times are the API's Beijing times, said so.
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "task",
+        "show",
+        "100017",
+        "--wait",
+        "--poll",
+        "0.2",
+    ]);
+    r.ok();
+    assert!(
+        r.stdout.contains("Success 100%") && r.stdout.contains("(UTC+8)"),
+        "{r:#?}"
+    );
+    let started = r
+        .stdout
+        .split("started ")
+        .nth(1)
+        .expect("started")
+        .get(..19)
+        .expect("time");
+    let unix = pgssl_wire::clock::beijing_to_unix(started).expect("a Beijing time");
+    let now = pgssl_wire::clock::unix_now();
+    assert!(
+        (now - unix).abs() < 120,
+        "{started} is Beijing time for now"
+    );
+}
+
+#[test]
+fn every_task_status_the_api_has_is_followed_to_its_end() {
+    for (status, end, code, said) in [
+        (
+            Some(pgssl_emulator::TaskEnd::Pause),
+            "Pause",
+            1,
+            "ended Pause",
+        ),
+        (None, "Fail", 1, "ended Fail"),
+    ] {
+        let emu = emu::Emu::start(
+            FaultArgs {
+                task_status: status,
+                task_fail: status.is_none(),
+                ..FaultArgs::default()
+            },
+            1,
+        );
+        let sb = Sandbox::for_emu(&emu);
+        let ep = emu.endpoint();
+        let r = sb.run(&[
+            "--endpoint",
+            &ep,
+            "--region",
+            GZ,
+            "ssl",
+            "enable",
+            "postgres-6bwgamo3",
+            "--address",
+            "private",
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+        ]);
+        assert_eq!(r.code, code, "{end}: {r:#?}");
+        assert!(r.error_line().contains(said), "{end}: {r:#?}");
+    }
+    // WaitSwitch is not an end: waiting goes on until --timeout, and says so.
+    let emu = emu::Emu::start(
+        FaultArgs {
+            task_status: Some(pgssl_emulator::TaskEnd::WaitSwitch),
+            ..FaultArgs::default()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        GZ,
+        "ssl",
+        "enable",
+        "postgres-6bwgamo3",
+        "--address",
+        "private",
+        "--yes",
+        "--wait",
+        "--poll",
+        "0.2",
+        "--timeout",
+        "3",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.error_line().contains("last status WaitSwitch"), "{r:#?}");
+    assert!(
+        r.stderr.contains("WaitSwitch 99% (Wait Switch)"),
+        "the current step is shown: {r:#?}"
+    );
+}

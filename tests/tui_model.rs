@@ -607,6 +607,7 @@ fn a_change_is_followed_and_its_end_shown() {
         task_type: None,
         start_time: None,
         end_time: None,
+        started_unix: None,
         message: None,
         current_step: None,
     };

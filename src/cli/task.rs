@@ -53,10 +53,15 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
     } else {
         ops::read::task(&session.client, &region, task_id)
             .await?
-            .ok_or_else(|| {
-                OpsError::NotFound(format!(
+            .ok_or_else(|| match &entry {
+                // The journal knows it: the API lists a task a moment after the change.
+                Some(e) => OpsError::NotFound(format!(
+                    "task {task_id} (the change to {} sent {}) is not listed yet: the API lists a task a moment after the change that made it; try again, or follow it with --wait",
+                    e.request.DBInstanceId, e.request.time
+                )),
+                None => OpsError::NotFound(format!(
                     "no task {task_id} in {region}: check the id and --region"
-                ))
+                )),
             })
             .map(|t| (t, false))?
     };
@@ -93,7 +98,7 @@ impl Report for Shown<'_> {
     fn text(&self, out: &mut Text) {
         let t = self.task;
         out.line(format!(
-            "task {}: {} {}%  instance {}  started {}{}{}",
+            "task {}: {} {}%  instance {}  started {} (UTC+8){}{}",
             t.task_id,
             t.status,
             t.progress.unwrap_or(0),
@@ -101,7 +106,8 @@ impl Report for Shown<'_> {
             t.start_time.as_deref().unwrap_or("?"),
             t.end_time
                 .as_deref()
-                .map(|e| format!("  ended {e}"))
+                .filter(|e| pgssl_wire::clock::beijing_to_unix(e).is_some())
+                .map(|e| format!("  ended {e} (UTC+8)"))
                 .unwrap_or_default(),
             t.current_step
                 .as_deref()

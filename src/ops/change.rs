@@ -211,6 +211,7 @@ async fn send(session: &Session, plan: &Plan) -> Result<Sent, OpsError> {
             let wanted = Wanted {
                 enabled: request.SSLEnabled,
                 address,
+                sent_at: pgssl_wire::clock::unix_now(),
             };
             let check = check::check(session, plan.region(), plan.instance_id(), wanted).await;
             note(Record::Check {

@@ -342,6 +342,10 @@ pub fn task_from_api(t: &TaskSet, request_id: &str) -> Result<Task, ApiError> {
         instance_id: text(t.DBInstanceId.as_deref()),
         task_type: text(t.TaskType.as_deref()),
         start_time: text(t.StartTime.as_deref()),
+        started_unix: t
+            .StartTime
+            .as_deref()
+            .and_then(pgssl_wire::clock::beijing_to_unix),
         end_time: text(t.EndTime.as_deref()),
         message: text(detail.and_then(|d| d.Message.as_deref())),
         current_step: text(detail.and_then(|d| d.CurrentStep.as_deref())),
@@ -369,12 +373,15 @@ pub async fn task(client: &Client, region: &str, task_id: i64) -> Result<Option<
         .transpose()
 }
 
-/// The latest tasks of an instance.
-pub async fn tasks_of(
-    client: &Client,
-    region: &str,
-    instance_id: &str,
-) -> Result<Vec<Task>, ApiError> {
+/// The latest tasks of an instance: those pgssl can read, and how many it could not (a
+/// status outside the five, no TaskId): one odd task must not hide the others.
+#[derive(Debug, Clone, Default)]
+pub struct Tasks {
+    pub read: Vec<Task>,
+    pub unreadable: usize,
+}
+
+pub async fn tasks_of(client: &Client, region: &str, instance_id: &str) -> Result<Tasks, ApiError> {
     let reply = client
         .call(
             Some(region),
@@ -385,10 +392,12 @@ pub async fn tasks_of(
             },
         )
         .await?;
-    reply
-        .TaskSet
-        .unwrap_or_default()
-        .iter()
-        .map(|t| task_from_api(t, &reply.RequestId))
-        .collect()
+    let mut out = Tasks::default();
+    for t in reply.TaskSet.unwrap_or_default() {
+        match task_from_api(&t, &reply.RequestId) {
+            Ok(task) => out.read.push(task),
+            Err(_) => out.unreadable += 1,
+        }
+    }
+    Ok(out)
 }

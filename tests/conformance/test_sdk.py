@@ -87,10 +87,28 @@ def pgssl_bin():
 
 # --------------------------------------------------------------------------- the emulator process
 
+DEMO_FLEET = os.path.join(REPO, "crates", "emulator", "assets", "demo-fleet.json")
+_QUIET_FLEET = []
+
+
+def quiet_fleet():
+    """The demo fleet without the tasks other operations left (its TaskSet), so counts of
+    tasks in most tests are the tests' own; RealApiShapes runs on the whole demo fleet."""
+    if not _QUIET_FLEET:
+        with open(DEMO_FLEET) as f:
+            fleet = json.load(f)
+        fleet.pop("TaskSet", None)
+        handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump(fleet, handle)
+        handle.close()
+        _QUIET_FLEET.append(handle.name)
+    return _QUIET_FLEET[0]
+
+
 class Emulator(object):
     """One `pgssl emulator` process on 127.0.0.1 with an OS-chosen port."""
 
-    def __init__(self, *extra, token=None, task_seconds=None, fleet=None):
+    def __init__(self, *extra, token=None, task_seconds=None, fleet=None, demo=False):
         self.args = [pgssl_bin(), "emulator", "--listen", "127.0.0.1:0",
                      "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY]
         if token is not None:
@@ -99,6 +117,8 @@ class Emulator(object):
             self.args += ["--task-seconds", str(task_seconds)]
         if fleet is not None:
             self.args += ["--fleet", fleet]
+        elif not demo:
+            self.args += ["--fleet", quiet_fleet()]
         self.args += [str(a) for a in extra]
         self.proc = None
         self.port = None
@@ -1281,6 +1301,80 @@ class TaskFailFault(EmulatorCase):
         again = self.modify_ssl(c, GZ_SSL_ON, False)
         self.assertEqual(self.wait_task(c, again)[0].Status, "Fail")
         self.assertEqual(self.ssl_config(c, GZ_SSL_ON).ConnectAddress, GZ_SSL_ON_IP)
+
+
+# --------------------------------------------------------------------------- the real API's shapes
+
+def beijing(s):
+    """A task time as the API writes it (Beijing time, UTC+8) -> seconds since the epoch."""
+    import calendar
+    return calendar.timegm(time.strptime(s, "%Y-%m-%d %H:%M:%S")) - 8 * 3600
+
+
+class RealApiShapes(EmulatorCase):
+    """The whole demo fleet, with the shapes the official examples show: tasks of other
+    operations, Beijing times, empty strings when SSL is off, refusals by status."""
+    EMULATOR_KW = {"task_seconds": 1, "demo": True}
+
+    def test_ssl_off_answers_empty_strings(self):
+        c = make_client(self.start_emulator(demo=True))
+        off = self.ssl_config(c, GZ_PRIMARY)
+        # official example 2: "" for both, not null
+        self.assertEqual((off.SSLEnabled, off.CAUrl, off.ConnectAddress), (False, "", ""))
+        on = self.ssl_config(c, GZ_SSL_ON)
+        self.assertTrue(on.CAUrl.startswith("http://127.0.0.1:"))
+
+    def test_an_isolated_instance_refuses_ssl_reads(self):
+        c = self.client()
+        self.assertApiError(c, "OperationDenied.InstanceStatusLimitError", typed, c,
+                            "DescribeDBInstanceSSLConfig", DBInstanceId=GZ_ISOLATED)
+
+    def test_tasks_of_other_operations_are_listed_with_beijing_times(self):
+        c = self.client()
+        listed = typed(c, "DescribeTasks", DBInstanceId=GZ_SSL_ON)
+        restore = [t for t in listed.TaskSet if t.TaskType == "RestoreDatabase"]
+        self.assertEqual(len(restore), 1)
+        self.assertEqual(restore[0].Status, "Running")
+        self.assertEqual(restore[0].EndTime, "")
+        # started when the fleet was loaded: in Beijing time, eight hours ahead of UTC
+        self.assertLess(abs(beijing(restore[0].StartTime) - time.time()), 600)
+        done = typed(c, "DescribeTasks", DBInstanceId=GZ_PRIMARY).TaskSet
+        restart = [t for t in done if t.TaskType == "RestartInstance"][0]
+        self.assertEqual(beijing(restart.EndTime) - beijing(restart.StartTime), 72)
+        self.assertEqual(json.loads(restart.TaskDetail.AllSteps)[-1]["StepName"], "Task Complete")
+
+    def test_an_ssl_task_is_in_beijing_time_with_json_steps(self):
+        c = self.client()
+        task_id = self.modify_ssl(c, GZ_PRIMARY, True, GZ_PRIMARY_PRIVATE)
+        t = self.task(c, task_id)
+        self.assertLess(abs(beijing(t.StartTime) - time.time()), 120)
+        final, _ = self.wait_task(c, task_id)
+        self.assertEqual(final.Status, "Success")
+        steps = json.loads(final.TaskDetail.AllSteps)
+        self.assertEqual(final.TaskDetail.CurrentStep, steps[-1]["StepName"])
+
+
+class TaskStatuses(EmulatorCase):
+    """--task-status pause / waitswitch and --task-listed-after: every status the API has,
+    and a task that is listed a moment after the change that made it."""
+    EMULATOR_KW = {"task_seconds": 1}
+
+    def test_pause_and_waitswitch_parse_and_change_nothing(self):
+        for status, want in (("pause", "Pause"), ("waitswitch", "WaitSwitch")):
+            emu = self.start_emulator("--task-status", status, task_seconds=1)
+            c = make_client(emu)
+            task_id = self.modify_ssl(c, GZ_PRIMARY, True, GZ_PRIMARY_PRIVATE)
+            final, seen = self.wait_task(c, task_id)
+            self.assertEqual(final.Status, want, seen)
+            self.assertIs(self.ssl_config(c, GZ_PRIMARY).SSLEnabled, False)
+
+    def test_a_task_is_listed_a_moment_after_the_change(self):
+        emu = self.start_emulator("--task-listed-after", "1", task_seconds=3)
+        c = make_client(emu)
+        task_id = self.modify_ssl(c, GZ_PRIMARY, True, GZ_PRIMARY_PRIVATE)
+        self.assertEqual(typed(c, "DescribeTasks", TaskId=task_id).TotalCount, 0)
+        time.sleep(1.2)
+        self.assertEqual(self.task(c, task_id).TaskId, task_id)
 
 
 # --------------------------------------------------------------------------- rate limit

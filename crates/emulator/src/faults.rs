@@ -3,7 +3,23 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+/// How an emulated SSL task ends (TaskSet.Status: the five the API documents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskEnd {
+    /// The change is made.
+    #[value(skip)]
+    Success,
+    /// The change failed (`--task-fail`).
+    #[value(skip)]
+    Fail,
+    /// Ended paused: the change is not made.
+    Pause,
+    /// Waiting for a switch window: not ended, the change not made yet.
+    #[value(name = "waitswitch")]
+    WaitSwitch,
+}
 
 use pgssl_wire::Action;
 
@@ -34,8 +50,16 @@ pub struct FaultArgs {
     #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
     pub http_status_share: f64,
     /// Tasks end Fail instead of Success (the SSL state does not change)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "task_status")]
     pub task_fail: bool,
+    /// Tasks end in this status instead of Success: pause (ended, SSL unchanged) or
+    /// waitswitch (waiting for a switch window: not ended, SSL unchanged)
+    #[arg(long, value_name = "STATUS", value_enum)]
+    pub task_status: Option<TaskEnd>,
+    /// A task appears in DescribeTasks only this many seconds after the change returned
+    /// its TaskId (the real API lags; Terraform retries an empty TaskSet for this)
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub task_listed_after: u32,
     /// Pretend the emulator's clock is off by this many seconds (tests clock-skew errors)
     #[arg(
         long,
@@ -62,6 +86,8 @@ impl Default for FaultArgs {
             http_status: None,
             http_status_share: 1.0,
             task_fail: false,
+            task_status: None,
+            task_listed_after: 0,
             clock_offset: 0,
             fault_actions: Vec::new(),
         }
@@ -175,8 +201,17 @@ impl Faults {
         }
     }
 
-    pub fn tasks_fail(&self) -> bool {
-        self.args.task_fail
+    /// How an SSL task ends.
+    pub fn task_end(&self) -> TaskEnd {
+        match (self.args.task_fail, self.args.task_status) {
+            (true, _) => TaskEnd::Fail,
+            (false, Some(end)) => end,
+            (false, None) => TaskEnd::Success,
+        }
+    }
+
+    pub fn task_listed_after(&self) -> i64 {
+        i64::from(self.args.task_listed_after)
     }
 }
 

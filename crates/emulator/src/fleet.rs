@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use pgssl_wire::models::{DBInstance, DBInstanceNetInfo, ReadOnlyGroup, TaskDetail, TaskSet};
 
+use crate::faults::TaskEnd;
+
 /// The file format.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +28,10 @@ pub struct FleetFile {
     /// Bulk primaries, generated: for paging tests and demos.
     #[serde(default)]
     pub Generate: Vec<Generate>,
+    /// Tasks other operations left on instances (backups, restores, restarts), listed by
+    /// DescribeTasks as given. A task without StartTime started when the fleet was loaded.
+    #[serde(default)]
+    pub TaskSet: Vec<TaskSet>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,54 +58,87 @@ pub struct Generate {
 /// The demo fleet that ships with pgssl.
 pub const DEMO_FLEET: &str = include_str!("../assets/demo-fleet.json");
 
-/// A task the emulator runs.
+/// A task the emulator runs, or one the fleet file says another operation left behind.
 #[derive(Debug, Clone)]
 pub struct Task {
     pub id: i64,
     pub instance_id: String,
     pub region: String,
+    /// TaskType. The SSL change's is undocumented; the emulator calls it
+    /// `ModifyDBInstanceSSLConfig`, and pgssl must not rely on it.
+    pub task_type: String,
     /// Seconds since the epoch.
     pub started: i64,
+    /// DescribeTasks lists it from then on (the real API lags behind the change).
+    pub listed_from: i64,
     pub duration: i64,
-    pub target: SSLConfig,
-    pub will_fail: bool,
-    pub finished: Option<(i64, bool)>,
+    /// What an SSL task sets when it succeeds; None for another operation's task.
+    pub target: Option<SSLConfig>,
+    pub end: TaskEnd,
+    /// When it reached its end status (for WaitSwitch: when it began waiting).
+    pub finished: Option<i64>,
+    /// Another operation's task, as the fleet file gives it: shown as is.
+    pub given: Option<TaskSet>,
 }
 
 impl Task {
     pub fn to_task_set(&self, now: i64) -> TaskSet {
-        let (status, progress, end) = match self.finished {
-            Some((at, true)) => ("Success", 100, fmt_time(at)),
-            Some((at, false)) => ("Fail", progress_at(self, at), fmt_time(at)),
-            None => ("Running", progress_at(self, now), String::new()),
+        if let Some(given) = &self.given {
+            return given.clone();
+        }
+        let (status, progress, end) = match (self.finished, self.end) {
+            (Some(at), TaskEnd::Success) => ("Success", 100, fmt_time(at)),
+            (Some(at), TaskEnd::Fail) => ("Fail", progress_at(self, at), fmt_time(at)),
+            (Some(at), TaskEnd::Pause) => ("Pause", progress_at(self, at), fmt_time(at)),
+            (Some(_), TaskEnd::WaitSwitch) => ("WaitSwitch", 99, String::new()),
+            (None, _) => ("Running", progress_at(self, now), String::new()),
+        };
+        // As official example 1 shows a running task: empty steps until there is
+        // progress, then AllSteps as a JSON string and the current step's name.
+        let detail = if status == "Running" && progress == 0 {
+            TaskDetail {
+                AllSteps: Some(String::new()),
+                Input: Some(String::new()),
+                Output: Some(String::new()),
+                ..TaskDetail::default()
+            }
+        } else {
+            let current = match status {
+                "Running" => "Restart Instance",
+                "WaitSwitch" => "Wait Switch",
+                _ => "Task Complete",
+            };
+            TaskDetail {
+                CurrentStep: Some(current.into()),
+                AllSteps: Some(
+                    r#"[{"StepId":1,"StepName":"Pre-check"},{"StepId":2,"StepName":"Issue Certificate"},{"StepId":3,"StepName":"Restart Instance"},{"StepId":4,"StepName":"Wait Switch"},{"StepId":5,"StepName":"Task Complete"}]"#
+                        .into(),
+                ),
+                Input: Some(
+                    self.target
+                        .as_ref()
+                        .and_then(|t| serde_json::to_string(t).ok())
+                        .unwrap_or_default(),
+                ),
+                Output: Some(String::new()),
+                SwitchTag: Some(0),
+                SwitchTime: Some(String::new()),
+                Message: Some(match status {
+                    "Fail" => "emulated failure: the SSL change did not complete".into(),
+                    "Pause" => "emulated pause: the SSL change was paused".into(),
+                    _ => String::new(),
+                }),
+            }
         };
         TaskSet {
             TaskId: Some(self.id),
-            TaskType: Some("ModifyDBInstanceSSLConfig".into()),
+            TaskType: Some(self.task_type.clone()),
             DBInstanceId: Some(self.instance_id.clone()),
             StartTime: Some(fmt_time(self.started)),
             EndTime: Some(end),
             Status: Some(status.into()),
             Progress: Some(progress),
-            TaskDetail: Some(TaskDetail {
-                CurrentStep: Some(
-                    if self.finished.is_some() {
-                        "done"
-                    } else {
-                        "restart"
-                    }
-                    .into(),
-                ),
-                AllSteps: Some("prepare,issue-certificate,restart,done".into()),
-                Input: Some(serde_json::to_string(&self.target).unwrap_or_default()),
-                Output: Some(String::new()),
-                SwitchTag: Some(0),
-                SwitchTime: Some(String::new()),
-                Message: Some(match self.finished {
-                    Some((_, false)) => "emulated failure: the SSL change did not complete".into(),
-                    _ => String::new(),
-                }),
-            }),
+            TaskDetail: Some(detail),
         }
     }
 }
@@ -111,11 +150,15 @@ fn progress_at(task: &Task, now: i64) -> i64 {
     (((now - task.started).max(0) * 100) / task.duration).clamp(0, 99)
 }
 
-/// `YYYY-MM-DD HH:MM:SS` (UTC), the API's usual time format.
+/// Task times are Beijing time (UTC+8), `YYYY-MM-DD HH:MM:SS`, as the API writes them
+/// (DescribeTasks examples; `1970-01-01 08:00:00` is the epoch there).
+const BEIJING: time::UtcOffset = time::macros::offset!(+8);
+
 pub fn fmt_time(secs: i64) -> String {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs) else {
         return String::new();
     };
+    let t = t.to_offset(BEIJING);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         t.year(),
@@ -131,7 +174,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     time::PrimitiveDateTime::parse(s, &format)
         .ok()
-        .map(|t| t.assume_utc().unix_timestamp())
+        .map(|t| t.assume_offset(BEIJING).unix_timestamp())
 }
 
 /// The live state.
@@ -198,11 +241,44 @@ impl Fleet {
             .into_iter()
             .map(|s| (s.DBInstanceId.clone(), s))
             .collect();
+        let now = pgssl_wire::clock::unix_now();
+        let tasks = file
+            .TaskSet
+            .into_iter()
+            .map(|mut given| {
+                let instance_id = given.DBInstanceId.clone().unwrap_or_default();
+                let region = file
+                    .DBInstanceSet
+                    .iter()
+                    .find(|i| i.id() == instance_id)
+                    .and_then(|i| i.Region.clone())
+                    .unwrap_or_default();
+                let started = given
+                    .StartTime
+                    .as_deref()
+                    .and_then(parse_time)
+                    .unwrap_or(now);
+                given.StartTime = Some(fmt_time(started));
+                Task {
+                    id: given.TaskId.unwrap_or_default(),
+                    instance_id,
+                    region,
+                    task_type: given.TaskType.clone().unwrap_or_default(),
+                    started,
+                    listed_from: started,
+                    duration: 0,
+                    target: None,
+                    end: TaskEnd::Success,
+                    finished: given.EndTime.as_deref().and_then(parse_time),
+                    given: Some(given),
+                }
+            })
+            .collect();
         Fleet {
             instances: file.DBInstanceSet,
             groups: file.ReadOnlyGroupList,
             ssl,
-            tasks: Vec::new(),
+            tasks,
             next_task_id: 100_017,
         }
     }
@@ -250,19 +326,18 @@ impl Fleet {
     /// Bring tasks up to `now`: finished tasks apply their change and free the instance.
     pub fn advance(&mut self, now: i64) {
         let mut done = Vec::new();
-        for task in self.tasks.iter_mut().filter(|t| t.finished.is_none()) {
+        for task in self
+            .tasks
+            .iter_mut()
+            .filter(|t| t.finished.is_none() && t.given.is_none())
+        {
             if now >= task.started + task.duration {
-                let at = task.started + task.duration;
-                task.finished = Some((at, !task.will_fail));
-                done.push((
-                    task.instance_id.clone(),
-                    task.target.clone(),
-                    !task.will_fail,
-                ));
+                task.finished = Some(task.started + task.duration);
+                done.push((task.instance_id.clone(), task.target.clone(), task.end));
             }
         }
-        for (id, target, success) in done {
-            if success {
+        for (id, target, end) in done {
+            if let (TaskEnd::Success, Some(target)) = (end, target) {
                 self.ssl.insert(id.clone(), target);
             }
             if let Some(i) = self.instances.iter_mut().find(|i| i.id() == id) {
@@ -278,7 +353,8 @@ impl Fleet {
         target: SSLConfig,
         now: i64,
         duration: i64,
-        will_fail: bool,
+        end: TaskEnd,
+        listed_after: i64,
     ) -> i64 {
         let id = self.next_task_id;
         self.next_task_id += 1;
@@ -293,11 +369,14 @@ impl Fleet {
             id,
             instance_id: target.DBInstanceId.clone(),
             region: region.to_string(),
+            task_type: "ModifyDBInstanceSSLConfig".into(),
             started: now,
+            listed_from: now + listed_after,
             duration,
-            target,
-            will_fail,
+            target: Some(target),
+            end,
             finished: None,
+            given: None,
         });
         id
     }
@@ -465,7 +544,39 @@ fn expand_generated(file: &mut FleetFile) -> Result<(), String> {
 
 /// Relations the API guarantees: ids unique and well formed, read-only instances point
 /// at a primary, groups at their members, SSL state at a real address.
+fn check_tasks(file: &FleetFile) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    for (i, t) in file.TaskSet.iter().enumerate() {
+        let path = format!("TaskSet[{i}]");
+        let id = t.TaskId.ok_or_else(|| format!("{path}.TaskId: missing"))?;
+        if !(1..100_017).contains(&id) || !seen.insert(id) {
+            return Err(format!(
+                "{path}.TaskId: {id} must be unique and below 100017 (the emulator numbers its own from there)"
+            ));
+        }
+        let instance = t.DBInstanceId.as_deref().unwrap_or("");
+        if !file.DBInstanceSet.iter().any(|d| d.id() == instance) {
+            return Err(format!(
+                "{path}.DBInstanceId: no instance '{}' in DBInstanceSet",
+                pgssl_wire::text::sanitize(instance)
+            ));
+        }
+        for (name, time) in [("StartTime", &t.StartTime), ("EndTime", &t.EndTime)] {
+            if let Some(v) = time.as_deref().filter(|v| !v.is_empty())
+                && parse_time(v).is_none()
+            {
+                return Err(format!(
+                    "{path}.{name}: '{}' is not YYYY-MM-DD HH:MM:SS (Beijing time)",
+                    pgssl_wire::text::sanitize(v)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check(file: &FleetFile) -> Result<(), String> {
+    check_tasks(file)?;
     let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, inst) in file.DBInstanceSet.iter().enumerate() {
         let path = format!("DBInstanceSet[{i}]");

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-pub use faults::{FaultArgs, Faults};
+pub use faults::{FaultArgs, Faults, TaskEnd};
 pub use fleet::Fleet;
 use pgssl_wire::credential::Secret;
 pub use server::{Key, LogFn};

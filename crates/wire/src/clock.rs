@@ -29,10 +29,41 @@ pub fn later(a: &str, b: &str) -> bool {
     }
 }
 
+/// The API's task times: `YYYY-MM-DD HH:MM:SS` in Beijing time (UTC+8), with the epoch
+/// (`1970-01-01 08:00:00`) or an empty string for "not set". Seconds since the epoch.
+pub fn beijing_to_unix(s: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(s.trim(), &format)
+        .ok()
+        .map(|t| t.assume_offset(time::macros::offset!(+8)).unix_timestamp())
+        .filter(|secs| *secs != 0)
+}
+
+/// RFC 3339 time as seconds since the epoch.
+pub fn rfc3339_to_unix(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
+}
+
 /// The current time, UTC, RFC 3339 to the second.
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
     let now = now.replace_nanosecond(0).unwrap_or(now);
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_time_is_eight_hours_ahead_and_its_epoch_is_unset() {
+        assert_eq!(beijing_to_unix("2026-12-01 16:00:00"), Some(1_796_112_000));
+        assert_eq!(rfc3339_to_unix("2026-12-01T08:00:00Z"), Some(1_796_112_000));
+        assert_eq!(beijing_to_unix("1970-01-01 08:00:00"), None);
+        assert_eq!(beijing_to_unix(""), None);
+        assert!(later("2026-12-01T08:00:00.500Z", "2026-12-01T08:00:00Z"));
+    }
 }

@@ -249,7 +249,8 @@ fn modify_ssl(
         target,
         now,
         shared.task_seconds,
-        shared.faults.tasks_fail(),
+        shared.faults.task_end(),
+        shared.faults.task_listed_after(),
     );
     to_value(ModifyDBInstanceSSLConfigResponse {
         TaskId: Some(task_id),
@@ -462,11 +463,13 @@ fn describe_tasks(
         .filter(|t| task_id.is_none_or(|id| t.id == id))
         .filter(|t| instance.is_none_or(|i| t.instance_id == i))
         .filter(|t| t.started >= min && t.started <= max)
+        // A task is listed a moment after the change that made it (`--task-listed-after`).
+        .filter(|t| now >= t.listed_from)
         .collect();
     let by_end = string(params, "OrderBy") == Some("EndTime");
     tasks.sort_by_key(|t| {
         if by_end {
-            t.finished.map_or(i64::MAX, |f| f.0)
+            t.finished.unwrap_or(i64::MAX)
         } else {
             t.started
         }
