@@ -90,14 +90,33 @@ impl Address {
         }
     }
 
+    /// The network is open (or its status is not said): SSL may protect it.
+    pub fn is_open(&self) -> bool {
+        self.status.as_deref().is_none_or(|s| s == "opened")
+    }
+
     pub fn port_or_default(&self) -> u16 {
         self.port.filter(|p| *p != 0).unwrap_or(5432)
     }
 }
 
 /// An address entry of the API: parsed, or kept (sanitized) as a reason it is unusable.
+/// The network's status in today's words: older instances report `1` and `0`.
+fn net_status(raw: Option<&str>) -> Option<String> {
+    raw.filter(|s| !s.is_empty()).map(|s| match s {
+        "1" => "opened".to_string(),
+        "0" => "closed".to_string(),
+        other => clean(other),
+    })
+}
+
 fn from_net_info(kind: AddressKind, n: &DBInstanceNetInfo) -> Option<Result<Address, String>> {
-    let raw = n.Ip.as_deref().filter(|ip| !ip.is_empty())?;
+    let status = net_status(n.Status.as_deref());
+    let Some(raw) = n.Ip.as_deref().filter(|ip| !ip.is_empty()) else {
+        // A primary without public access still lists its public network, with no IP
+        // and a status such as `initing`: worth saying, never offered.
+        return status.map(|s| Err(format!("{kind}: no IP yet, the network is '{s}'")));
+    };
     let Ok(ip) = raw.parse::<IpAddr>() else {
         return Some(Err(format!("{kind} '{}' is not an IP address", clean(raw))));
     };
@@ -106,7 +125,7 @@ fn from_net_info(kind: AddressKind, n: &DBInstanceNetInfo) -> Option<Result<Addr
         ip,
         port: n.Port,
         dns: n.Address.as_deref().filter(|a| !a.is_empty()).map(clean),
-        status: n.Status.as_deref().map(clean),
+        status,
         group_id: None,
         group_name: None,
     }))
@@ -188,6 +207,20 @@ impl fmt::Display for AddressSpec {
     }
 }
 
+/// An address SSL may protect only while its network is opened.
+fn open<'a>(instance_id: &str, a: &'a Address) -> Result<&'a Address, String> {
+    if a.is_open() {
+        Ok(a)
+    } else {
+        Err(format!(
+            "the {} network of {instance_id} ({}) is '{}', not opened: open it before SSL can protect it",
+            a.kind,
+            a.ip,
+            a.status.as_deref().unwrap_or("?")
+        ))
+    }
+}
+
 fn list(addresses: &[Address]) -> String {
     if addresses.is_empty() {
         "it has none".into()
@@ -208,26 +241,27 @@ pub fn choose(
     spec: &AddressSpec,
 ) -> Result<Address, String> {
     match spec {
-        AddressSpec::Ip(ip) => addresses
-            .iter()
-            .find(|a| a.ip == *ip)
-            .cloned()
-            .ok_or_else(|| {
+        AddressSpec::Ip(ip) => {
+            let found = addresses.iter().find(|a| a.ip == *ip).ok_or_else(|| {
                 format!(
                     "{ip} is not an address of {instance_id}; choose one of its own: {}",
                     list(addresses)
                 )
-            }),
+            })?;
+            open(instance_id, found).cloned()
+        }
         AddressSpec::Kind(AddressKind::Group) if !is_readonly => Err(format!(
-            "{instance_id} is a primary: 'group' applies to read-only instances; use private or public"
+            "{instance_id} is not a read-only instance: 'group' applies to read-only instances; use private or public"
         )),
         AddressSpec::Kind(kind) => {
-            let mut of_kind = addresses.iter().filter(|a| a.kind == *kind);
-            let first = of_kind.next().ok_or_else(|| {
-                format!(
+            let all: Vec<&Address> = addresses.iter().filter(|a| a.kind == *kind).collect();
+            let mut of_kind = all.iter().copied().filter(|a| a.is_open());
+            let first = of_kind.next().ok_or_else(|| match all.first() {
+                Some(closed) => open(instance_id, closed).expect_err("not open"),
+                None => format!(
                     "{instance_id} has no {kind} address; choose one of: {}",
                     list(addresses)
-                )
+                ),
             })?;
             if of_kind.next().is_some() {
                 return Err(format!(
@@ -319,7 +353,7 @@ mod tests {
         );
         assert_eq!(pick("203.0.113.3").expect("ip").kind, AddressKind::Public);
         let e = pick("group").expect_err("group on primary");
-        assert!(e.contains("is a primary"), "{e}");
+        assert!(e.contains("is not a read-only instance"), "{e}");
         let e = pick("10.9.9.9").expect_err("foreign ip");
         assert!(
             e.contains("private 10.6.0.4") && e.contains("public 203.0.113.3"),
@@ -378,6 +412,50 @@ mod tests {
             "{:?}",
             a.unusable
         );
+    }
+
+    #[test]
+    fn networks_not_opened_are_said_and_never_offered() {
+        let mut p = primary();
+        p.DBInstanceNetInfo = Some(vec![
+            DBInstanceNetInfo {
+                Status: Some("1".into()),
+                ..net("10.6.0.4", "private")
+            },
+            // No public access: the API still lists the network, without an IP.
+            DBInstanceNetInfo {
+                Ip: Some(String::new()),
+                Port: Some(0),
+                NetType: Some("public".into()),
+                Status: Some("initing".into()),
+                ..DBInstanceNetInfo::default()
+            },
+        ]);
+        let a = addresses_of(&p, &[]);
+        assert_eq!(a.usable.len(), 1);
+        assert_eq!(
+            a.usable[0].status.as_deref(),
+            Some("opened"),
+            "an old '1' is opened"
+        );
+        assert_eq!(a.unusable, ["public: no IP yet, the network is 'initing'"]);
+        let e = choose(
+            "postgres-6bwgamo3",
+            false,
+            &a.usable,
+            &AddressSpec::Kind(AddressKind::Public),
+        )
+        .expect_err("no public");
+        assert!(e.contains("has no public address"), "{e}");
+        let mut closed = a.usable.clone();
+        closed[0].status = Some("closed".into());
+        for spec in [
+            AddressSpec::Kind(AddressKind::Private),
+            AddressSpec::Ip("10.6.0.4".parse().expect("ip")),
+        ] {
+            let e = choose("postgres-6bwgamo3", false, &closed, &spec).expect_err("closed");
+            assert!(e.contains("is 'closed', not opened"), "{e}");
+        }
     }
 
     #[test]

@@ -192,7 +192,7 @@ fn bad_input_is_one_clear_line_and_nothing_is_sent() {
         ),
         (
             &["ssl", "enable", PRIMARY, "--address", "group", "--yes"],
-            "is a primary",
+            "is not a read-only instance",
         ),
         (
             &[

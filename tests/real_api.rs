@@ -362,3 +362,66 @@ fn every_task_status_the_api_has_is_followed_to_its_end() {
         "the current step is shown: {r:#?}"
     );
 }
+
+#[test]
+fn network_entries_as_they_really_come() {
+    let emu = emu::Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    // A primary without public access still lists a public network: no IP, 'initing'.
+    let show = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        GZ,
+        "ssl",
+        "show",
+        "postgres-5gevh7gr",
+    ]);
+    show.ok();
+    assert!(
+        show.stdout
+            .contains("unusable: public: no IP yet, the network is 'initing'"),
+        "{show:#?}"
+    );
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        GZ,
+        "ssl",
+        "enable",
+        "postgres-5gevh7gr",
+        "--address",
+        "public",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("has no public address"), "{r:#?}");
+    // An older instance says '1' for an opened network; its SSL protects its public IP,
+    // and it has a DNS name clients may use: verify-full needs the IP.
+    let show = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "eu-frankfurt",
+        "ssl",
+        "show",
+        "postgres-f4q8z3lu",
+    ]);
+    show.ok();
+    assert!(
+        !show.stdout.contains("not offered"),
+        "'1' is opened: {show:#?}"
+    );
+    assert!(
+        show.stdout.contains("dns fra-postgres-f4q8z3lu"),
+        "{show:#?}"
+    );
+    assert!(
+        show.stdout
+            .contains("clients using sslmode=verify-full must connect to 192.0.2.44"),
+        "{show:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+}

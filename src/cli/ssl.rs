@@ -95,10 +95,14 @@ impl Report for Show<'_> {
         if self.Addresses.is_empty() {
             out.line("  (none reported)");
         }
+        let mut dns_names = Vec::new();
         for a in self.Addresses {
             let protected = self.SSLEnabled == Some(true) && self.ConnectAddress == Some(a.ip);
+            if let Some(d) = &a.dns {
+                dns_names.push(d.as_str());
+            }
             out.line(format!(
-                "  {:<8} {}:{}{}{}",
+                "  {:<8} {}:{}{}{}{}{}",
                 a.kind.keyword(),
                 a.ip,
                 a.port_or_default(),
@@ -107,6 +111,18 @@ impl Report for Show<'_> {
                     .or(a.group_id.as_deref())
                     .map(|g| format!("  group {g}"))
                     .unwrap_or_default(),
+                a.dns
+                    .as_deref()
+                    .map(|d| format!("  dns {d}"))
+                    .unwrap_or_default(),
+                if a.is_open() {
+                    String::new()
+                } else {
+                    format!(
+                        "  network '{}': not offered",
+                        a.status.as_deref().unwrap_or("?")
+                    )
+                },
                 if protected {
                     "  <- protected by SSL"
                 } else {
@@ -116,6 +132,14 @@ impl Report for Show<'_> {
         }
         for u in self.UnusableAddresses {
             out.line(format!("  unusable: {u} (never offered or sent)"));
+        }
+        if let (Some(true), Some(ip), false) =
+            (self.SSLEnabled, self.ConnectAddress, dns_names.is_empty())
+        {
+            out.line(format!(
+                "Note:      the certificate names {ip}: clients using sslmode=verify-full must connect to {ip}, not to {}",
+                dns_names.join(" or ")
+            ));
         }
     }
 }

@@ -34,7 +34,13 @@ pub struct SslForm {
 impl SslForm {
     /// Start from the instance's current state: SSL as it is, the protected address chosen.
     pub fn new(row: &Row) -> SslForm {
-        let choices = row.addresses().to_vec();
+        // Only addresses whose network is opened can be protected (`ssl show` says why not).
+        let choices: Vec<Address> = row
+            .addresses()
+            .iter()
+            .filter(|a| a.is_open())
+            .cloned()
+            .collect();
         let protected = row.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
         let choice = protected
             .and_then(|p| choices.iter().position(|a| a.ip == p))
@@ -53,7 +59,7 @@ impl SslForm {
     /// Take fresh addresses (from a describe), keeping the chosen IP if it still exists.
     pub fn update_choices(&mut self, addresses: Vec<Address>) {
         let chosen = self.choices.get(self.choice).map(|a| a.ip);
-        self.choices = addresses;
+        self.choices = addresses.into_iter().filter(Address::is_open).collect();
         self.choice = chosen
             .and_then(|ip| self.choices.iter().position(|a| a.ip == ip))
             .unwrap_or(self.choice.min(self.choices.len()));

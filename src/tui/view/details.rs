@@ -67,7 +67,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         if i > 0 {
             addr.push(Span::raw(" · "));
         }
-        let text = a.label_with_port();
+        let text = match a.status.as_deref() {
+            Some(status) if !a.is_open() => format!("{} (network {status})", a.label_with_port()),
+            _ => a.label_with_port(),
+        };
         addr.push(if protected == Some(a.ip) {
             Span::styled(text, theme.ok())
         } else {
