@@ -54,8 +54,9 @@ pub struct Opened {
 impl Context {
     pub fn load(paths: Paths, mut globals: Globals) -> Result<Context, OpsError> {
         // Checked and used in the same form: `ap-guangzhou\n` is `ap-guangzhou` everywhere.
+        // Whether a well-shaped name is a region is DescribeRegions' to say (`confirm_region`).
         if let Some(r) = &globals.region {
-            globals.region = Some(validate::region(r).map_err(OpsError::Invalid)?);
+            globals.region = Some(validate::region_name(r).map_err(OpsError::Invalid)?);
         }
         if let Some(e) = &globals.endpoint {
             Endpoint::parse(e).map_err(OpsError::Invalid)?;
@@ -145,6 +146,45 @@ impl Context {
         })
     }
 
+    /// Whether `region` is one to send to. One of the 18 regions Tencent documents for the
+    /// SSL actions is; any other is checked against what DescribeRegions lists (kept in the
+    /// data dir): a real region is sent to with a warning (Tencent may support more regions
+    /// than it documents; its own `UnsupportedRegion` answer then says so), a name that is
+    /// no region at all is refused before anything is sent.
+    pub async fn confirm_region(
+        &self,
+        session: &Session,
+        region: &str,
+    ) -> Result<Option<String>, OpsError> {
+        if api::is_ssl_region(region) {
+            return Ok(None);
+        }
+        let mut listed = self.store.listed_regions();
+        if !listed.iter().any(|r| r == region) {
+            let reply = session
+                .client
+                .call(None, &api::models::DescribeRegionsRequest {})
+                .await?;
+            listed = reply
+                .RegionSet
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| r.Region)
+                .filter(|r| validate::region_name(r).is_ok())
+                .collect();
+            self.store.keep_listed_regions(&listed);
+        }
+        if listed.iter().any(|r| r == region) {
+            Ok(Some(format!(
+                "warning: {region} is not one of the 18 regions Tencent documents for the SSL actions; sending anyway (the API says so if it does not support it)"
+            )))
+        } else {
+            Err(OpsError::Invalid(format!(
+                "'{region}' is not a region Tencent Cloud lists (DescribeRegions): check the name (pgssl regions list --remote); nothing was sent"
+            )))
+        }
+    }
+
     /// The region for a command: `--region`, else the saved instance's, else the config's
     /// default, else the credential's default.
     pub fn region_for(
@@ -153,7 +193,7 @@ impl Context {
         credential_region: Option<&str>,
     ) -> Result<String, OpsError> {
         if let Some(r) = &self.globals.region {
-            return validate::region(r).map_err(OpsError::Invalid);
+            return validate::region_name(r).map_err(OpsError::Invalid);
         }
         if let Some(saved) = instance_id.and_then(|id| self.config.instance(id)) {
             return Ok(saved.region.clone());

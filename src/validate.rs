@@ -21,6 +21,28 @@ pub fn region(input: &str) -> Result<String, String> {
     }
 }
 
+/// A name shaped like a Tencent Cloud region (`ap-guangzhou`, `na-siliconvalley`,
+/// `ap-shanghai-fsi`): whether it is one is for DescribeRegions to say.
+pub fn region_name(input: &str) -> Result<String, String> {
+    let r = input.trim();
+    let shaped = (4..=32).contains(&r.len())
+        && r.split('-').count() >= 2
+        && r.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    if shaped {
+        Ok(r.to_string())
+    } else {
+        Err(format!(
+            "'{}' is not a region: a region looks like ap-guangzhou (see `pgssl regions list --all`)",
+            sanitize(input)
+        ))
+    }
+}
+
 pub fn ip(input: &str) -> Result<IpAddr, String> {
     input
         .trim()

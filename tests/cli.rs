@@ -227,17 +227,24 @@ fn bad_input_is_one_clear_line_and_nothing_is_sent() {
             "not a region the SSL API supports",
         ),
         (&["log", "--instance", "garbage"], "is not an instance id"),
-    ];
-    let raw: &[(&[&str], &str)] = &[
+        // Shaped like a region, but DescribeRegions does not list it: refused, nothing sent.
         (
-            &["--region", "us-east-1", "ssl", "show", PRIMARY],
-            "not a region the SSL API supports",
+            &["ssl", "show", PRIMARY, "--region", "us-east-1"],
+            "'us-east-1' is not a region Tencent Cloud lists",
         ),
         (
-            &["--endpoint", "http://example.com", "ssl", "show", PRIMARY],
-            "refusing plain http",
+            &["ssl", "disable", PRIMARY, "--yes", "--region", "mars-1"],
+            "'mars-1' is not a region Tencent Cloud lists",
+        ),
+        (
+            &["ssl", "show", PRIMARY, "--region", "Mars 1"],
+            "is not a region: a region looks like",
         ),
     ];
+    let raw: &[(&[&str], &str)] = &[(
+        &["--endpoint", "http://example.com", "ssl", "show", PRIMARY],
+        "refusing plain http",
+    )];
     let cases = cases
         .iter()
         .map(|(args, needle)| (base(&ep, args), *needle))

@@ -425,3 +425,44 @@ fn network_entries_as_they_really_come() {
     );
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
 }
+
+#[test]
+fn a_real_region_outside_the_documented_18_is_sent_to_with_a_warning() {
+    let fleet = pgssl_emulator::Fleet::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/conformance/fleet-mumbai.json"
+    )))
+    .expect("fleet");
+    let emu = emu::Emu::start_with(fleet, FaultArgs::default(), 1, None);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-mumbai",
+        "ssl",
+        "show",
+        "postgres-mum1a2b3",
+    ]);
+    assert!(
+        r.stderr
+            .contains("warning: ap-mumbai is not one of the 18 regions"),
+        "{r:#?}"
+    );
+    // The API's own answer, shown clearly.
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.error_line().contains("UnsupportedRegion"), "{r:#?}");
+    assert_eq!(emu.count("DescribeRegions"), 1);
+    // What DescribeRegions listed is kept: the next command does not ask again.
+    sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-mumbai",
+        "ssl",
+        "show",
+        "postgres-mum1a2b3",
+    ]);
+    assert_eq!(emu.count("DescribeRegions"), 1);
+}

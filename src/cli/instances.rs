@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::InstancesCommand;
-use super::{Io, Report, Text, instance_id, open, regions_to_use};
+use super::{Io, Report, Text, instance_id, open, region, regions_to_use};
 use crate::context::Context;
 use crate::domain::Instance;
 use crate::ops::{self, OpsError};
@@ -36,6 +36,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
             let opened = open(ctx, io)?;
             let mut rows = Vec::new();
             for region in &regions {
+                super::confirm(ctx, &opened, region, io).await?;
                 let found = ops::read::discover(&opened.session.client, region).await?;
                 rows.extend(found.into_iter().map(Row::learned));
             }
@@ -50,7 +51,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
         InstancesCommand::Add { instance, .. } => {
             let id = instance_id(&instance)?;
             let opened = open(ctx, io)?;
-            let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+            let region = region(ctx, &opened, Some(&id), io).await?;
             let added = ops::inventory::add(&opened.session, &region, &id).await?;
             io.emit(&Saved(Row::learned(added)));
             Ok(())
@@ -64,6 +65,9 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
         InstancesCommand::Import { regions, .. } => {
             let regions = regions_to_use(ctx, &regions)?;
             let opened = open(ctx, io)?;
+            for region in &regions {
+                super::confirm(ctx, &opened, region, io).await?;
+            }
             let imported = ops::inventory::import(&opened.session, &regions).await?;
             io.emit(&imported);
             Ok(())

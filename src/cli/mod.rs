@@ -65,7 +65,39 @@ fn regions_to_use(ctx: &Context, given: &[String]) -> Result<Vec<String>, OpsErr
             "which regions? pass --region R, or keep some with `pgssl regions add R`".into(),
         ));
     }
-    valid_regions(&regions)
+    let mut out: Vec<String> = Vec::new();
+    for r in &regions {
+        let r = validate::region_name(r).map_err(OpsError::Invalid)?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// The region a command on an instance works in, confirmed as one to send to (see
+/// `Context::confirm_region`); a warning for a region outside the documented 18.
+async fn region(
+    ctx: &Context,
+    opened: &Opened,
+    instance: Option<&str>,
+    io: &mut Io<'_>,
+) -> Result<String, OpsError> {
+    let r = ctx.region_for(instance, opened.credential_region.as_deref())?;
+    confirm(ctx, opened, &r, io).await?;
+    Ok(r)
+}
+
+async fn confirm(
+    ctx: &Context,
+    opened: &Opened,
+    region: &str,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    if let Some(warning) = ctx.confirm_region(&opened.session, region).await? {
+        io.info(warning);
+    }
+    Ok(())
 }
 
 /// Each region checked, each kept once, in the order given.

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::args::{ChangeArgs, SslCommand};
 use super::output::TaskProgress;
-use super::{Io, Report, Text, instance_id, open};
+use super::{Io, Report, Text, instance_id, open, region};
 use crate::addresses::{Address, AddressSpec};
 use crate::context::Context;
 use crate::domain::{Instance, SslState, Task, TaskStatus};
@@ -147,7 +147,7 @@ impl Report for Show<'_> {
 async fn show(ctx: &Context, instance: &str, io: &mut Io<'_>) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
     let opened = open(ctx, io)?;
-    let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+    let region = region(ctx, &opened, Some(&id), io).await?;
     let info = ops::inventory::describe(&opened.session, &region, &id).await?;
     io.emit(&Show::of(&info));
     Ok(())
@@ -288,7 +288,7 @@ async fn ssl_change(
         ));
     }
     let opened = open(ctx, io)?;
-    let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+    let region = region(ctx, &opened, Some(&id), io).await?;
     let session = &opened.session;
     let intent = Intent {
         region: region.clone(),
@@ -522,7 +522,7 @@ async fn ca(
 ) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
     let opened = open(ctx, io)?;
-    let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+    let region = region(ctx, &opened, Some(&id), io).await?;
     let (url, bundle) = crate::ops::verify::instance_ca(&opened.session, &region, &id).await?;
     if let Some(out) = out {
         ops::verify::copy_ca(&bundle, out)?;

@@ -26,7 +26,7 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
     let entry = ctx.store.journal.for_task(task_id).ok().flatten();
     let region = match (&ctx.globals.region, &entry) {
         (None, Some(e)) => e.request.region.clone(),
-        _ => ctx.region_for(None, opened.credential_region.as_deref())?,
+        _ => super::region(ctx, &opened, None, io).await?,
     };
     let session = &opened.session;
     let (task, timed_out) = if wait {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::args::VerifyArgs;
-use super::{Io, Report, Text, instance_id, open};
+use super::{Io, Report, Text, instance_id, open, region};
 use crate::context::Context;
 use crate::ops::{self, OpsError, Verified};
 use crate::text::sanitize;
@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, args: &VerifyArgs, io: &mut Io<'_>) -> Result<()
         }
     };
     let opened = open(ctx, io)?;
-    let region = ctx.region_for(Some(&id), opened.credential_region.as_deref())?;
+    let region = region(ctx, &opened, Some(&id), io).await?;
     let request = ops::VerifyRequest {
         address,
         port,

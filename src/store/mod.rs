@@ -55,6 +55,11 @@ impl Paths {
         self.data_dir.join("inventory.json")
     }
 
+    /// The regions DescribeRegions last listed (a cache; safe to delete).
+    pub fn regions_file(&self) -> PathBuf {
+        self.data_dir.join("regions.json")
+    }
+
     pub fn journal_file(&self) -> PathBuf {
         self.data_dir.join("journal.jsonl")
     }
@@ -63,6 +68,13 @@ impl Paths {
     pub fn ca_file(&self, instance_id: &str) -> PathBuf {
         self.data_dir.join("ca").join(format!("{instance_id}.pem"))
     }
+}
+
+/// What DescribeRegions listed, and when.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ListedRegions {
+    listed_at: String,
+    regions: Vec<String>,
 }
 
 /// The three files, as one handle both faces and the core pass around.
@@ -81,6 +93,31 @@ impl Store {
             inventory: InventoryFile::new(paths.inventory_file()),
             journal: Journal::new(paths.journal_file()),
             paths,
+        }
+    }
+
+    /// The regions DescribeRegions listed last time (empty when never asked).
+    pub fn listed_regions(&self) -> Vec<String> {
+        std::fs::read(self.paths.regions_file())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<ListedRegions>(&b).ok())
+            .map(|l| {
+                l.regions
+                    .into_iter()
+                    .filter(|r| crate::validate::region_name(r).is_ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Keep what DescribeRegions listed (best effort: it is only a cache).
+    pub fn keep_listed_regions(&self, regions: &[String]) {
+        let listed = ListedRegions {
+            listed_at: now_rfc3339(),
+            regions: regions.to_vec(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&listed) {
+            let _ = write_atomic(&self.paths.regions_file(), &bytes);
         }
     }
 
