@@ -69,6 +69,7 @@ pub async fn start(
         task_seconds: TASK_SECONDS,
         faults: Faults::new(FaultArgs::default()).map_err(OpsError::Invalid)?,
         log,
+        tls: false,
     })
     .await
     .map_err(OpsError::Invalid)?;

@@ -466,3 +466,135 @@ fn a_real_region_outside_the_documented_18_is_sent_to_with_a_warning() {
     ]);
     assert_eq!(emu.count("DescribeRegions"), 1);
 }
+
+/// A CONNECT proxy on loopback: tunnels to 127.0.0.1 whatever host it is asked for, and
+/// remembers what it was asked.
+fn connect_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(client) = conn else { continue };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().expect("clone"));
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    return;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                seen.lock().expect("seen").push(first.trim().to_string());
+                let Some(target) = first.split_whitespace().nth(1) else {
+                    return;
+                };
+                let port = target.rsplit(':').next().unwrap_or("443");
+                let Ok(upstream) = std::net::TcpStream::connect(format!("127.0.0.1:{port}")) else {
+                    return;
+                };
+                let mut client = client;
+                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                let (mut c2, mut u2) = (
+                    client.try_clone().expect("clone"),
+                    upstream.try_clone().expect("clone"),
+                );
+                let mut upstream = upstream;
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut u2, &mut c2);
+                });
+                let _ = std::io::copy(&mut reader, &mut upstream);
+            });
+        }
+    });
+    (url, asked)
+}
+
+#[test]
+fn the_https_path_rustls_roots_sni_and_connect() {
+    let emu = emu::Emu::start_tls();
+    let port = emu.running.addr.port();
+    let mut sb = Sandbox::for_emu(&emu);
+    let ca = sb.dir.path().join("api-ca.pem");
+    std::fs::write(&ca, emu.running.api_ca_pem.as_deref().expect("tls")).expect("ca");
+    // Not trusted: refused before anything is sent, and said as such.
+    let https = format!("https://127.0.0.1:{port}");
+    let r = sb.run(&[
+        "--endpoint",
+        &https,
+        "--region",
+        GZ,
+        "ssl",
+        "show",
+        "postgres-6bwgamo3",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.error_line().contains("was not sent"), "{r:#?}");
+    assert_eq!(emu.total(), 0, "nothing reached the API");
+    // Trusted through the standard SSL_CERT_FILE: by IP, and by name (SNI).
+    sb.set("SSL_CERT_FILE", ca.to_str().expect("utf-8"));
+    for host in ["127.0.0.1", "localhost"] {
+        let endpoint = format!("https://{host}:{port}");
+        sb.run(&[
+            "--endpoint",
+            &endpoint,
+            "--region",
+            GZ,
+            "ssl",
+            "show",
+            "postgres-6bwgamo3",
+        ])
+        .ok();
+    }
+    // A change and its CA download go over https too.
+    sb.run(&[
+        "--endpoint",
+        &https,
+        "--region",
+        GZ,
+        "ssl",
+        "enable",
+        "postgres-6bwgamo3",
+        "--address",
+        "private",
+        "--yes",
+        "--wait",
+        "--poll",
+        "0.2",
+    ])
+    .ok();
+    sb.run(&[
+        "--endpoint",
+        &https,
+        "--region",
+        GZ,
+        "ssl",
+        "ca",
+        "postgres-6bwgamo3",
+    ])
+    .ok();
+    // A name that is not loopback goes through HTTPS_PROXY, as a CONNECT tunnel; the
+    // proxy sees the host, never the request.
+    let (proxy, asked) = connect_proxy();
+    sb.set("HTTPS_PROXY", &proxy);
+    let named = format!("https://pgssl-emulator.invalid:{port}");
+    sb.run(&[
+        "--endpoint",
+        &named,
+        "--region",
+        GZ,
+        "ssl",
+        "show",
+        "postgres-5gevh7gr",
+    ])
+    .ok();
+    let asked = asked.lock().expect("asked").clone();
+    // (`ssl show` reads the instance and its SSL state together: one tunnel each.)
+    assert!(!asked.is_empty(), "the proxy was used");
+    let want = format!("CONNECT pgssl-emulator.invalid:{port} HTTP/1.1");
+    assert!(asked.iter().all(|a| *a == want), "{asked:?}");
+}

@@ -27,6 +27,21 @@ impl Emu {
         task_seconds: i64,
         token: Option<&str>,
     ) -> Emu {
+        Self::start_full(fleet, faults, task_seconds, token, false)
+    }
+
+    /// The emulator over https (`--tls`): its API CA is `running.api_ca_pem`.
+    pub fn start_tls() -> Emu {
+        Self::start_full(Fleet::demo(), FaultArgs::default(), 1, None, true)
+    }
+
+    fn start_full(
+        fleet: Fleet,
+        faults: FaultArgs,
+        task_seconds: i64,
+        token: Option<&str>,
+        tls: bool,
+    ) -> Emu {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -44,6 +59,7 @@ impl Emu {
                 task_seconds,
                 faults: Faults::new(faults).expect("faults"),
                 log: Some(Arc::new(move |line| sink.lock().expect("log").push(line))),
+                tls,
             }))
             .expect("emulator starts");
         Emu { running, log, rt }

@@ -108,7 +108,7 @@ def quiet_fleet():
 class Emulator(object):
     """One `pgssl emulator` process on 127.0.0.1 with an OS-chosen port."""
 
-    def __init__(self, *extra, token=None, task_seconds=None, fleet=None, demo=False):
+    def __init__(self, *extra, token=None, task_seconds=None, fleet=None, demo=False, tls=False):
         self.args = [pgssl_bin(), "emulator", "--listen", "127.0.0.1:0",
                      "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY]
         if token is not None:
@@ -119,6 +119,12 @@ class Emulator(object):
             self.args += ["--fleet", fleet]
         elif not demo:
             self.args += ["--fleet", quiet_fleet()]
+        self.ca_file = None
+        if tls:
+            handle = tempfile.NamedTemporaryFile(suffix=".pem", delete=False)
+            handle.close()
+            self.ca_file = handle.name
+            self.args += ["--tls", "--tls-ca-out", self.ca_file]
         self.args += [str(a) for a in extra]
         self.proc = None
         self.port = None
@@ -140,7 +146,7 @@ class Emulator(object):
                 if not chunk:
                     break
                 line += chunk
-        m = re.match(rb"^pgssl emulator listening on http://127\.0\.0\.1:(\d+)\n$", line)
+        m = re.match(rb"^pgssl emulator listening on https?://127\.0\.0\.1:(\d+)\n$", line)
         if not m:
             self.stop()
             raise RuntimeError("emulator did not start (%r); first stdout line %r; stderr:\n%s"
@@ -227,6 +233,10 @@ def make_client(emu, host_form="clean", region="ap-guangzhou", secret_id=SECRET_
     if host_form == "clean":
         # HttpProfile(protocol="http", endpoint="HOST:PORT"): Host header and signed host are HOST:PORT.
         http_profile = HttpProfile(protocol="http", endpoint=emu.clean_host, reqTimeout=timeout)
+    elif host_form == "https":
+        # The production path: https, the emulator's certificate trusted through its CA.
+        http_profile = HttpProfile(protocol="https", endpoint=emu.clean_host, reqTimeout=timeout,
+                                   certification=emu.ca_file)
     elif host_form == "verbatim":
         # tccli --endpoint http://HOST:PORT: the scheme stays in the endpoint, so the SDK sends and
         # signs the literal Host header "http://HOST:PORT".
@@ -348,8 +358,11 @@ def tc3_sign(headers, body, signed_headers, secret_id=SECRET_ID, secret_key=SECR
         secret_id, scope, ";".join(signed_headers), sig)
 
 
-def fetch(url, timeout=10):
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def fetch(url, timeout=10, cafile=None):
+    handlers = [urllib.request.ProxyHandler({})]
+    if cafile:
+        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile)))
+    opener = urllib.request.build_opener(*handlers)
     with opener.open(url, timeout=timeout) as r:
         return r.status, r.headers, r.read()
 
@@ -486,7 +499,7 @@ class SuccessPaths(object):
         c = self.client()
         typed(c, "DescribeRegions")
         sent = c.exchanges[-1].request.headers["Host"]
-        expected = self.emu.clean_host if self.HOST_FORM == "clean" else self.emu.verbatim_host
+        expected = self.emu.verbatim_host if self.HOST_FORM == "verbatim" else self.emu.clean_host
         self.assertEqual(sent, expected)
 
     def test_describe_instances_parses_primary(self):
@@ -652,8 +665,9 @@ class SuccessPaths(object):
     def test_ca_url_serves_a_pem_ca_certificate(self):
         resp = self.ssl_config(self.client(), GZ_SSL_ON)
         self.assertTrue(resp.CAUrl)
-        self.assertTrue(resp.CAUrl.startswith("http://127.0.0.1:%d/" % self.emu.port), resp.CAUrl)
-        status, _, pem = fetch(resp.CAUrl)
+        scheme = "https" if self.emu.ca_file else "http"
+        self.assertTrue(resp.CAUrl.startswith("%s://127.0.0.1:%d/" % (scheme, self.emu.port)), resp.CAUrl)
+        status, _, pem = fetch(resp.CAUrl, cafile=self.emu.ca_file)
         self.assertEqual(status, 200)
         text = pem.decode("ascii")
         self.assertTrue(text.startswith("-----BEGIN CERTIFICATE-----"), text[:60])
@@ -687,6 +701,21 @@ class SuccessPaths(object):
 
 class SuccessPathsCleanHost(SuccessPaths, EmulatorCase):
     HOST_FORM = "clean"
+
+
+class SuccessPathsHttps(SuccessPaths, EmulatorCase):
+    """The same over https (`pgssl emulator --tls`), the SDK trusting the emulator's CA."""
+    HOST_FORM = "https"
+    EMULATOR_KW = {"tls": True}
+
+    def test_a_client_that_does_not_trust_the_ca_is_refused(self):
+        http_profile = HttpProfile(protocol="https", endpoint=self.emu.clean_host, reqTimeout=5)
+        client = postgres_client.PostgresClient(
+            credential.Credential(SECRET_ID, SECRET_KEY), "ap-guangzhou",
+            ClientProfile(httpProfile=http_profile, language="en-US"))
+        with self.assertRaises(TencentCloudSDKException) as cm:
+            client.DescribeRegions(models.DescribeRegionsRequest())
+        self.assertIn("CERTIFICATE_VERIFY_FAILED", str(cm.exception))
 
 
 class SuccessPathsVerbatimHost(SuccessPaths, EmulatorCase):

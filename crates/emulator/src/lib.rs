@@ -57,6 +57,14 @@ pub struct EmulatorArgs {
     /// PostgreSQL installed); its certificate follows the instance's SSL changes
     #[arg(long, value_name = "INSTANCE")]
     pub postgres_for: Option<String>,
+    /// Serve https, with a certificate for 127.0.0.1 and localhost made at start by a CA
+    /// of its own; the CA is written to --tls-ca-out (default: a file in the temp dir) and
+    /// its path printed, to trust with SSL_CERT_FILE
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: write the CA that signed the API's certificate here
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub tls_ca_out: Option<PathBuf>,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -82,6 +90,8 @@ impl std::fmt::Debug for EmulatorArgs {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("task_seconds", &self.task_seconds)
             .field("postgres_for", &self.postgres_for)
+            .field("tls", &self.tls)
+            .field("tls_ca_out", &self.tls_ca_out)
             .field("faults", &self.faults)
             .finish()
     }
@@ -95,6 +105,8 @@ pub struct EmulatorConfig {
     pub task_seconds: i64,
     pub faults: Faults,
     pub log: Option<LogFn>,
+    /// Serve https with a certificate made at start (`--tls`).
+    pub tls: bool,
 }
 
 /// A running emulator. Dropping it stops accepting connections.
@@ -103,11 +115,18 @@ pub struct Running {
     pub key: Key,
     pub shared: Arc<server::Shared>,
     accept: tokio::task::JoinHandle<()>,
+    /// With `--tls`: the CA that signed the API's certificate (PEM), for clients to trust.
+    pub api_ca_pem: Option<String>,
 }
 
 impl Running {
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.api_ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 }
 
@@ -143,22 +162,63 @@ pub async fn start(config: EmulatorConfig) -> Result<Running, String> {
         .local_addr()
         .map_err(|e| format!("cannot read the bound address ({e})"))?;
     let ca = ca::CertificateAuthority::generate("pgssl emulator CA")?;
+    let (acceptor, api_ca_pem) = if config.tls {
+        let (acceptor, pem) = tls_acceptor()?;
+        (Some(acceptor), Some(pem))
+    } else {
+        (None, None)
+    };
     let shared = Arc::new(server::Shared::new(
         config.fleet,
         vec![config.key.clone()],
         config.faults,
         config.task_seconds,
         Arc::new(ca),
-        addr,
+        (addr, config.tls),
         config.log,
     ));
-    let accept = tokio::spawn(server::serve(listener, shared.clone()));
+    let accept = tokio::spawn(server::serve(listener, shared.clone(), acceptor));
     Ok(Running {
         addr,
         key: config.key,
         shared,
         accept,
+        api_ca_pem,
     })
+}
+
+/// The names the `--tls` certificate carries: loopback by address and by name, and a
+/// reserved name (RFC 2606) that only a test's own proxy resolves, to rehearse CONNECT.
+pub const TLS_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "pgssl-emulator.invalid"];
+
+/// A certificate for the API itself, made at start by a CA of its own, and the acceptor
+/// that serves it. Returns the CA's PEM, for the client to trust.
+fn tls_acceptor() -> Result<(tokio_rustls::TlsAcceptor, String), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let api_ca = ca::CertificateAuthority::generate("pgssl emulator API CA")?;
+    let now = time::OffsetDateTime::now_utc();
+    let names: Vec<String> = TLS_NAMES.iter().map(|n| (*n).to_string()).collect();
+    let issued = api_ca.issue(
+        &names,
+        now - time::Duration::hours(1),
+        now + time::Duration::days(7),
+    )?;
+    let chain = vec![
+        CertificateDer::from_pem_slice(issued.cert_pem.as_bytes())
+            .map_err(|e| format!("the API certificate does not parse: {e}"))?,
+    ];
+    let key = PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes())
+        .map_err(|e| format!("the API key does not parse: {e}"))?;
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("cannot set up TLS: {e}"))?;
+    Ok((
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        api_ca.cert_pem(),
+    ))
 }
 
 /// Start a local PostgreSQL server for `instance_id` on `port`, in the background, and
@@ -272,9 +332,26 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         task_seconds: i64::from(args.task_seconds),
         faults,
         log: Some(log),
+        tls: args.tls,
     })
     .await?;
     println!("pgssl emulator listening on {}", running.endpoint());
+    if let Some(pem) = &running.api_ca_pem {
+        let path = args.tls_ca_out.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("pgssl-emulator-ca-{}.pem", running.addr.port()))
+        });
+        std::fs::write(&path, pem).map_err(|e| {
+            format!(
+                "cannot write the CA to {} ({e})",
+                pgssl_wire::text::sanitize(&path.display().to_string())
+            )
+        })?;
+        println!(
+            "its certificate is signed by the CA in {}: trust it with SSL_CERT_FILE={}",
+            path.display(),
+            path.display()
+        );
+    }
     if generated {
         println!("use these throwaway credentials (they only work here):");
         println!("  export TENCENTCLOUD_SECRET_ID={}", running.key.secret_id);

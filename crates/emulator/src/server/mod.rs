@@ -53,6 +53,8 @@ pub struct Shared {
     pub ca: Arc<super::ca::CertificateAuthority>,
     pub ca_pem: String,
     pub addr: SocketAddr,
+    /// Serving https (`--tls`): CAUrl is https too.
+    pub tls: bool,
     pub log: Option<LogFn>,
     rate: Mutex<HashMap<(Action, String), VecDeque<Instant>>>,
     pg: Mutex<Option<Arc<super::pg::PgBackend>>>,
@@ -66,10 +68,11 @@ impl Shared {
         faults: Faults,
         task_seconds: i64,
         ca: Arc<super::ca::CertificateAuthority>,
-        addr: SocketAddr,
+        (addr, tls): (SocketAddr, bool),
         log: Option<LogFn>,
     ) -> Shared {
         Shared {
+            tls,
             fleet: Mutex::new(fleet),
             keys,
             faults,
@@ -118,7 +121,8 @@ impl Shared {
     }
 
     fn ca_url(&self) -> String {
-        format!("http://{}{CA_PATH}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{CA_PATH}", self.addr)
     }
 
     pub fn fleet(&self) -> std::sync::MutexGuard<'_, Fleet> {
@@ -267,7 +271,11 @@ fn quote(value: &str) -> String {
 }
 
 /// Accept connections until the task is aborted.
-pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             // Out of file descriptors or similar: back off instead of spinning.
@@ -275,11 +283,25 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
             continue;
         };
         let shared = shared.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            match tls {
+                None => {
+                    let _ = http
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                }
+                Some(acceptor) => {
+                    // A client that does not trust the certificate hangs up here.
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        let _ = http
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+            }
         });
     }
 }
