@@ -1372,6 +1372,19 @@ class RealApiShapes(EmulatorCase):
         self.assertEqual(beijing(restart.EndTime) - beijing(restart.StartTime), 72)
         self.assertEqual(json.loads(restart.TaskDetail.AllSteps)[-1]["StepName"], "Task Complete")
 
+    def test_network_entries_as_they_come(self):
+        c = self.client()
+        nets = typed(c, "DescribeDBInstances", Filters=[filt("db-instance-id", GZ_SSL_ON)]) \
+            .DBInstanceSet[0].DBInstanceNetInfo
+        public = [n for n in nets if n.NetType == "public"]
+        # no public access: the network is still listed, without an IP
+        self.assertEqual([(n.Ip, n.Port, n.Status) for n in public], [("", 0, "initing")])
+        fra = typed(self.client(region="eu-frankfurt"), "DescribeDBInstances",
+                    Filters=[filt("db-instance-id", FRA_PRIMARY)]).DBInstanceSet[0]
+        private = [n for n in fra.DBInstanceNetInfo if n.NetType == "private"][0]
+        self.assertEqual(private.Status, "1")  # an older instance's "opened"
+        self.assertTrue([n.Address for n in fra.DBInstanceNetInfo if n.NetType == "public"][0])
+
     def test_an_ssl_task_is_in_beijing_time_with_json_steps(self):
         c = self.client()
         task_id = self.modify_ssl(c, GZ_PRIMARY, True, GZ_PRIMARY_PRIVATE)
