@@ -24,6 +24,7 @@ fn sign_one_request() -> sign::Signed {
     let body =
         br#"{"DBInstanceId":"postgres-6bwgamo3","SSLEnabled":true,"ConnectAddress":"10.6.0.4"}"#;
     sign::sign(
+        sign::SERVICE,
         black_box("AKIDm0JEWnWHkHfjD7P2Go8H2Z0PURRStUWq"),
         black_box("pXh4rwDSx9N6hZArN0tkP5LrbZbJ4ZHX"),
         black_box(1_700_000_000),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::api::{self, Client, ClientOptions, Endpoint};
-use crate::credentials::{self, Credential, CredentialSource};
+use crate::credentials::{self, Credential, CredentialSource, Provider};
 use crate::ops::{OpsError, Reach, Session};
 use crate::store::config::Config;
 use crate::store::{Paths, Store};
@@ -39,6 +39,12 @@ pub struct Context {
     pub reach: Reach,
     /// Things to say once at start (a config migrated to the new layout).
     pub notes: Vec<String>,
+    /// `PGSSL_STS_ENDPOINT`: where STS is (tests, unusual networks).
+    pub sts_endpoint: Option<Endpoint>,
+    /// `PGSSL_METADATA_ENDPOINT`: the CVM metadata service's base URL.
+    pub metadata: Option<String>,
+    /// The clock temporary credentials are judged by (tests move it on).
+    pub clock: Option<crate::credentials::provider::Clock>,
 }
 
 /// A session plus what the person should be told about how it was made.
@@ -49,6 +55,69 @@ pub struct Opened {
     pub warnings: Vec<String>,
     /// Region default that came with the credential (tccli profile or TENCENTCLOUD_REGION).
     pub credential_region: Option<String>,
+}
+
+impl Opened {
+    /// The credential line for a person, once the key is held: its source, the masked
+    /// SecretId (and for a temporary key what it is and until when), the endpoint.
+    pub fn credential_line(&self) -> String {
+        let provider = self.session.client.provider();
+        let id = provider
+            .cached()
+            .map_or_else(|| "not fetched yet".to_string(), |c| c.masked_id());
+        let temporary = provider.status().map_or_else(String::new, |s| {
+            if s.expires_at > 0 {
+                format!(
+                    " (temporary, until {})",
+                    pgssl_wire::clock::rfc3339(s.expires_at).unwrap_or_default()
+                )
+            } else {
+                " (temporary)".into()
+            }
+        });
+        let profile = if self.session.guard.protected {
+            " [PROTECTED]"
+        } else {
+            ""
+        };
+        format!(
+            "using credentials from {}{profile}, SecretId {id}{temporary}, endpoint {}",
+            self.session.source,
+            self.session.client.endpoint()
+        )
+    }
+}
+
+/// A credential problem as pgssl reports it: one line; exit 2 when the person must fix
+/// something, 1 when a service failed.
+fn credential_error(e: &credentials::CredentialError) -> OpsError {
+    if e.exit_code() == 2 {
+        OpsError::Invalid(e.to_string())
+    } else {
+        OpsError::Failed(e.to_string())
+    }
+}
+
+/// `PGSSL_METADATA_ENDPOINT`: `http://HOST[:PORT]`, no path (the metadata paths are added).
+fn metadata_base(text: &str) -> Result<String, OpsError> {
+    let t = text.trim().trim_end_matches('/');
+    let rest = t.strip_prefix("http://").ok_or_else(|| {
+        OpsError::Invalid(format!(
+            "PGSSL_METADATA_ENDPOINT '{}' must be http://HOST[:PORT] (the metadata service speaks plain http)",
+            crate::text::sanitize(text)
+        ))
+    })?;
+    if rest.is_empty()
+        || !rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    {
+        return Err(OpsError::Invalid(format!(
+            "PGSSL_METADATA_ENDPOINT '{}' must be http://HOST[:PORT], without a path",
+            crate::text::sanitize(text)
+        )));
+    }
+    Ok(t.to_string())
 }
 
 impl Context {
@@ -68,6 +137,17 @@ impl Context {
             notes.push(note);
             config = store.config.load()?;
         }
+        let sts_endpoint = match std::env::var("PGSSL_STS_ENDPOINT") {
+            Ok(e) if !e.trim().is_empty() => Some(
+                Endpoint::parse(&e)
+                    .map_err(|p| OpsError::Invalid(format!("PGSSL_STS_ENDPOINT: {p}")))?,
+            ),
+            _ => None,
+        };
+        let metadata = match std::env::var("PGSSL_METADATA_ENDPOINT") {
+            Ok(e) if !e.trim().is_empty() => Some(metadata_base(&e)?),
+            _ => None,
+        };
         let map = match std::env::var("PGSSL_ADDRESS_MAP") {
             Ok(text) => crate::ops::verify::parse_address_map(&text)
                 .map_err(|e| OpsError::Invalid(format!("PGSSL_ADDRESS_MAP: {e}")))?,
@@ -84,66 +164,110 @@ impl Context {
             credentials: CredentialChoice::Chain,
             client_options: None,
             notes,
+            sts_endpoint,
+            metadata,
+            clock: None,
         })
     }
 
-    /// Resolve the credential and endpoint, and build the client.
-    pub fn open(&self) -> Result<Opened, OpsError> {
-        let (credential, source, warnings, cred_region, cred_endpoint) = match &self.credentials {
-            CredentialChoice::Fixed(c, s) => (c.clone(), s.clone(), vec![], None, None),
-            CredentialChoice::Chain => {
-                let home = std::env::var_os("HOME").map(PathBuf::from);
-                let env = |k: &str| std::env::var(k).ok();
-                let profile = self
-                    .globals
-                    .profile
-                    .as_deref()
-                    .or(self.config.profile.as_deref());
-                let resolved = credentials::resolve(&credentials::Lookup {
-                    profile,
-                    home: home.as_deref(),
-                    env: &env,
-                })
-                .map_err(|e| OpsError::Invalid(e.to_string()))?;
-                (
-                    resolved.credential,
-                    resolved.source,
-                    resolved.warnings,
-                    resolved.region,
-                    resolved.endpoint,
-                )
-            }
+    /// The chain's answer for this context (files and environment only; nothing sent).
+    pub fn resolve(&self) -> Result<credentials::Resolved, OpsError> {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let env = |k: &str| std::env::var(k).ok();
+        let system_file = PathBuf::from("/etc/tencentcloud/credentials");
+        let now = self
+            .clock
+            .as_ref()
+            .map_or_else(pgssl_wire::clock::unix_now, |c| c());
+        credentials::resolve(&credentials::Lookup {
+            profile: self.globals.profile.as_deref(),
+            config_profile: self.config.profile.as_deref(),
+            home: home.as_deref(),
+            system_file: Some(&system_file),
+            env: &env,
+            now,
+        })
+        .map_err(|e| credential_error(&e))
+    }
+
+    /// Resolve the credential and endpoints, and build the client. A CVM role as the
+    /// last resort is asked for here; other temporary keys are fetched when first used.
+    pub async fn open(&self) -> Result<Opened, OpsError> {
+        let resolved = match &self.credentials {
+            CredentialChoice::Fixed(..) => None,
+            CredentialChoice::Chain => Some(self.resolve()?),
         };
         let endpoint_text = self
             .globals
             .endpoint
             .clone()
             .or_else(|| self.config.endpoint.clone())
-            .or(cred_endpoint);
+            .or_else(|| resolved.as_ref().and_then(|r| r.endpoint.clone()));
         let endpoint = match endpoint_text {
             Some(e) => Endpoint::parse(&e).map_err(OpsError::Invalid)?,
             None => Endpoint::default(),
         };
+        let sts = match (
+            &self.sts_endpoint,
+            resolved.as_ref().and_then(|r| r.sts_endpoint.as_deref()),
+        ) {
+            (Some(e), _) => e.clone(),
+            (None, Some(e)) => Endpoint::parse(e)
+                .map_err(|p| OpsError::Invalid(format!("the tccli profile's sts.endpoint: {p}")))?,
+            (None, None) => Endpoint::sts_beside(&endpoint),
+        };
+        // A loopback endpoint means an emulator world: nothing leaves this machine, the
+        // metadata service included.
+        let metadata = self.metadata.clone().unwrap_or_else(|| {
+            if endpoint.is_loopback() {
+                endpoint.to_string()
+            } else {
+                credentials::fetch::METADATA_BASE.to_string()
+            }
+        });
         let mut options = self.client_options.clone().unwrap_or_default();
         options.endpoint = endpoint;
-        let banner = format!(
-            "using credentials from {}, SecretId {}, endpoint {}",
-            source,
-            credential.masked_id(),
-            options.endpoint
-        );
-        let client = Client::new(credential, options).map_err(OpsError::Invalid)?;
-        Ok(Opened {
-            session: Session {
-                client,
-                source,
-                store: self.store.clone(),
-                reach: self.reach.clone(),
-            },
-            banner,
+        options.sts_endpoint = sts.clone();
+        let (provider, source, warnings, cred_region, profile) = match (&self.credentials, resolved)
+        {
+            (CredentialChoice::Fixed(c, s), _) => {
+                (Provider::fixed(c.clone()), s.clone(), vec![], None, None)
+            }
+            (CredentialChoice::Chain, Some(r)) => {
+                let places = credentials::Places {
+                    sts,
+                    metadata,
+                    options: options.clone(),
+                };
+                let provider = credentials::provider(&r, &places)
+                    .await
+                    .map_err(|e| credential_error(&e))?;
+                (provider, r.source, r.warnings, r.region, r.profile)
+            }
+            (CredentialChoice::Chain, None) => {
+                return Err(OpsError::Invalid("no credential chain was resolved".into()));
+            }
+        };
+        let provider = match &self.clock {
+            Some(clock) => provider.with_clock(clock.clone()),
+            None => provider,
+        };
+        let mut client = Client::new(provider, options).map_err(OpsError::Invalid)?;
+        if let Some(clock) = &self.clock {
+            client = client.with_clock(clock.clone());
+        }
+        let guard = self.config.guards.effective(profile.as_deref());
+        let mut session = Session::new(client, source, self.store.clone(), self.reach.clone());
+        session.profile = profile;
+        session.guard = guard;
+        let mut opened = Opened {
+            session,
+            banner: String::new(),
             warnings,
             credential_region: cred_region.filter(|r| api::is_ssl_region(r)),
-        })
+        };
+        opened.banner = opened.credential_line();
+        Ok(opened)
     }
 
     /// Whether `region` is one to send to. One of the 18 regions Tencent documents for the

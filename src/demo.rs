@@ -70,6 +70,10 @@ pub async fn start(
         faults: Faults::new(FaultArgs::default()).map_err(OpsError::Invalid)?,
         log,
         tls: false,
+        identity: emulator::IdentityArgs {
+            cvm_role: Some(emulator::identity::DEMO_CVM_ROLE.into()),
+            ..emulator::IdentityArgs::default()
+        },
     })
     .await
     .map_err(OpsError::Invalid)?;
@@ -120,7 +124,7 @@ pub async fn start(
     ctx.credentials = CredentialChoice::Fixed(credential, CredentialSource::Demo);
 
     // Seed the throwaway config with the fleet, as `instances import` would.
-    let opened = ctx.open()?;
+    let opened = ctx.open().await?;
     ops::inventory::import(&opened.session, &regions).await?;
     ctx.store
         .config

@@ -31,7 +31,7 @@ async fn run(args: Cli) -> i32 {
     match args.command {
         #[cfg(feature = "demo")]
         Some(Command::Emulator(e)) => {
-            return match pgssl_emulator::run(e).await {
+            return match pgssl_emulator::run(*e).await {
                 Ok(()) => 0,
                 Err(msg) => {
                     eprintln!("error: {msg}");

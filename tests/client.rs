@@ -20,7 +20,7 @@ fn client(emu: &Emu) -> Client {
         read_attempts: 1,
         ..ClientOptions::default()
     };
-    Client::new(credential, options).expect("client")
+    Client::new(pgssl::credentials::Provider::fixed(credential), options).expect("client")
 }
 
 /// `n` DescribeRegions at once through one client.
@@ -71,7 +71,7 @@ fn the_emulator_does_limit_a_client_that_does_not_pace_itself() {
     let credential = Credential::new(&key.secret_id, key.secret_key.expose(), None).expect("cred");
     let client = Arc::new(
         Client::new(
-            credential,
+            pgssl::credentials::Provider::fixed(credential),
             ClientOptions {
                 endpoint: Endpoint::parse(&emu.endpoint()).expect("endpoint"),
                 read_attempts: 1,

@@ -47,6 +47,7 @@ fn all_24_official_sdk_vectors_match_byte_for_byte() {
             payload: s(v, "payload").as_bytes(),
         };
         let signed = sign::sign(
+            s(v, "service"),
             s(v, "secret_id"),
             s(v, "secret_key"),
             timestamp,
@@ -104,6 +105,7 @@ fn a_changed_byte_changes_the_signature() {
         payload: &payload,
     };
     let signed = sign::sign(
+        s(v, "service"),
         s(v, "secret_id"),
         s(v, "secret_key"),
         timestamp,

@@ -721,6 +721,8 @@ fn with_log(mut a: App) -> App {
     use pgssl::store::journal::{Outcome, Record, RequestInfo, fold};
     let request = |id: &str, time: &str, instance: &str, address: Option<&str>| {
         Record::Request(RequestInfo {
+            profile: None,
+            account: None,
             id: id.into(),
             time: time.into(),
             source: "env".into(),

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use super::Action;
 use super::endpoint::Endpoint;
 pub use super::endpoint::Scheme;
 use super::error::ApiError;
@@ -17,8 +18,7 @@ use super::models::ApiRequest;
 use super::reply::classify;
 pub use super::reply::parse_reply;
 use super::sign::{self, RequestParts, SIGNED_HEADERS};
-use super::{Action, VERSION};
-use crate::credentials::Credential;
+use crate::credentials::{Credential, Provider};
 
 pub const REQUEST_CLIENT: &str = concat!("pgssl/", env!("CARGO_PKG_VERSION"));
 const CONTENT_TYPE: &str = "application/json";
@@ -26,7 +26,10 @@ const MAX_REPLY_BYTES: usize = 32 << 20;
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
+    /// Where PostgreSQL actions go.
     pub endpoint: Endpoint,
+    /// Where STS actions go (AssumeRole, GetCallerIdentity).
+    pub sts_endpoint: Endpoint,
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub language: String,
@@ -42,6 +45,7 @@ impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             endpoint: Endpoint::default(),
+            sts_endpoint: Endpoint::sts_default(),
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
             language: "en-US".into(),
@@ -140,6 +144,55 @@ impl fmt::Debug for Prepared {
     }
 }
 
+/// Who signs a request.
+#[derive(Clone, Copy)]
+enum Signer<'a> {
+    /// The client's provider, at the moment of sending.
+    Provider,
+    This(&'a Credential),
+    Nobody,
+}
+
+fn body_of<R: ApiRequest>(request: &R) -> Vec<u8> {
+    // Serializing our own plain structs to JSON cannot fail.
+    serde_json::to_vec(request).expect(
+        "API requests are plain structs of strings, numbers and lists; they always serialize",
+    )
+}
+
+/// The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, with
+/// NO_PROXY), for clients that must bypass it for loopback only.
+fn system_proxy(url: &reqwest::Url) -> Option<reqwest::Url> {
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+    };
+    let host = url.host_str()?;
+    if let Some(no) = var(&["NO_PROXY", "no_proxy"]) {
+        let skip = no.split(',').map(str::trim).any(|d| {
+            d == "*"
+                || (!d.is_empty()
+                    && (host == d.trim_start_matches('.')
+                        || host.ends_with(&format!(".{}", d.trim_start_matches('.')))))
+        });
+        if skip {
+            return None;
+        }
+    }
+    let named = if url.scheme() == "https" {
+        var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
+    } else {
+        var(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+    }?;
+    let with_scheme = if named.contains("://") {
+        named
+    } else {
+        format!("http://{named}")
+    };
+    reqwest::Url::parse(&with_scheme).ok()
+}
+
 /// Keeps each action under its per-second budget by spacing requests evenly.
 struct Limiter {
     interval: Duration,
@@ -172,7 +225,7 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     options: ClientOptions,
-    credential: Credential,
+    provider: Provider,
     limiter: Limiter,
     clock: Clock,
     observer: Option<Observer>,
@@ -187,14 +240,36 @@ pub fn install_crypto_provider() {
 pub use pgssl_wire::clock::unix_now as system_clock;
 
 impl Client {
-    pub fn new(credential: Credential, options: ClientOptions) -> Result<Client, String> {
+    pub fn new(provider: Provider, options: ClientOptions) -> Result<Client, String> {
         install_crypto_provider();
         let mut builder = reqwest::Client::builder();
         // A loopback endpoint (the emulator, the demo) never goes through a proxy: a proxy
         // would see the request in clear text, Authorization and SecretId included. Real
         // endpoints keep honouring HTTPS_PROXY / NO_PROXY.
-        if options.endpoint.is_loopback() {
+        let loopbacks = (
+            options.endpoint.is_loopback(),
+            options.sts_endpoint.is_loopback(),
+        );
+        if loopbacks == (true, true) {
             builder = builder.no_proxy();
+        } else if loopbacks.0 || loopbacks.1 {
+            // One of the two is loopback (an emulator for one service only): that one
+            // directly, the other through whatever proxy the environment names.
+            let loopback = |url: &reqwest::Url| {
+                url.host_str().is_some_and(|h| {
+                    super::endpoint::is_loopback_host(
+                        h.trim_start_matches('[').trim_end_matches(']'),
+                    )
+                })
+            };
+            let proxy = reqwest::Proxy::custom(move |url| {
+                if loopback(url) {
+                    None
+                } else {
+                    system_proxy(url)
+                }
+            });
+            builder = builder.no_proxy().proxy(proxy);
         }
         let http = builder
             .connect_timeout(options.connect_timeout)
@@ -213,7 +288,7 @@ impl Client {
                     next: Mutex::new(HashMap::new()),
                 },
                 options,
-                credential,
+                provider,
                 clock: Arc::new(system_clock),
                 observer: None,
             }),
@@ -236,7 +311,7 @@ impl Client {
             Err(shared) => Inner {
                 http: shared.http.clone(),
                 options: shared.options.clone(),
-                credential: shared.credential.clone(),
+                provider: shared.provider.clone(),
                 limiter: Limiter {
                     interval: shared.limiter.interval,
                     next: Mutex::new(HashMap::new()),
@@ -255,22 +330,47 @@ impl Client {
         &self.inner.options.endpoint
     }
 
-    pub fn credential(&self) -> &Credential {
-        &self.inner.credential
+    /// Where requests of `action` go: the PostgreSQL endpoint or STS's.
+    pub fn endpoint_for(&self, action: Action) -> &Endpoint {
+        match action.service() {
+            pgssl_wire::Service::Postgres => &self.inner.options.endpoint,
+            pgssl_wire::Service::Sts => &self.inner.options.sts_endpoint,
+        }
     }
 
-    /// Build and sign a request for `timestamp` without sending it.
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.options
+    }
+
+    pub fn provider(&self) -> &Provider {
+        &self.inner.provider
+    }
+
+    /// The key requests are signed with now (fetching a temporary one when due).
+    pub async fn credential(&self, action: Action) -> Result<Credential, ApiError> {
+        self.inner
+            .provider
+            .current()
+            .await
+            .map_err(|problem| ApiError::Credential { action, problem })
+    }
+
+    /// Build and sign a request for `timestamp` without sending it, with the key held
+    /// now. None when a temporary key has not been fetched yet.
     pub fn prepare<R: ApiRequest>(
         &self,
         region: Option<&str>,
         request: &R,
         timestamp: i64,
-    ) -> Prepared {
-        // Serializing our own plain structs to JSON cannot fail.
-        let body = serde_json::to_vec(request).expect(
-            "API requests are plain structs of strings, numbers and lists; they always serialize",
-        );
-        self.prepare_raw(R::ACTION, region, body, timestamp)
+    ) -> Option<Prepared> {
+        let credential = self.inner.provider.cached()?;
+        Some(self.prepare_raw(
+            R::ACTION,
+            region,
+            body_of(request),
+            timestamp,
+            Some(&credential),
+        ))
     }
 
     fn prepare_raw(
@@ -279,42 +379,53 @@ impl Client {
         region: Option<&str>,
         body: Vec<u8>,
         timestamp: i64,
+        credential: Option<&Credential>,
     ) -> Prepared {
         let inner = &self.inner;
-        let host = inner.options.endpoint.authority.clone();
+        let service = action.service();
+        let endpoint = self.endpoint_for(action);
+        let host = endpoint.authority.clone();
         let date = sign::utc_date(timestamp).unwrap_or_else(|| "1970-01-01".into());
-        let signed = sign::sign(
-            &inner.credential.secret_id,
-            inner.credential.secret_key.expose(),
-            timestamp,
-            &date,
-            &RequestParts {
-                method: "POST",
-                query: "",
-                headers: &[("content-type", CONTENT_TYPE), ("host", &host)],
-                signed_headers: SIGNED_HEADERS,
-                payload: &body,
-            },
-        );
         let mut headers: Vec<(&'static str, String)> = vec![
             ("Content-Type", CONTENT_TYPE.into()),
-            ("Host", host),
+            ("Host", host.clone()),
             ("X-TC-Action", action.name().into()),
             ("X-TC-RequestClient", REQUEST_CLIENT.into()),
             ("X-TC-Timestamp", timestamp.to_string()),
-            ("X-TC-Version", VERSION.into()),
+            ("X-TC-Version", service.version().into()),
         ];
         if let Some(region) = region {
             headers.push(("X-TC-Region", region.into()));
         }
-        if let Some(token) = &inner.credential.token {
+        if let Some(token) = credential.and_then(|c| c.token.as_ref()) {
             headers.push(("X-TC-Token", token.expose().into()));
         }
         headers.push(("X-TC-Language", inner.options.language.clone()));
-        headers.push(("Authorization", signed.authorization));
+        let authorization = match credential {
+            Some(c) => {
+                sign::sign(
+                    service.name(),
+                    &c.secret_id,
+                    c.secret_key.expose(),
+                    timestamp,
+                    &date,
+                    &RequestParts {
+                        method: "POST",
+                        query: "",
+                        headers: &[("content-type", CONTENT_TYPE), ("host", &host)],
+                        signed_headers: SIGNED_HEADERS,
+                        payload: &body,
+                    },
+                )
+                .authorization
+            }
+            // The SDK's SkipSign (AssumeRoleWithWebIdentity): the literal SKIP.
+            None => "SKIP".into(),
+        };
+        headers.push(("Authorization", authorization));
         Prepared {
             action,
-            url: inner.options.endpoint.url(),
+            url: endpoint.url(),
             headers,
             body,
         }
@@ -327,9 +438,37 @@ impl Client {
         region: Option<&str>,
         request: &R,
     ) -> Result<R::Response, ApiError> {
-        let body = serde_json::to_vec(request).expect(
-            "API requests are plain structs of strings, numbers and lists; they always serialize",
-        );
+        self.call_as(Signer::Provider, region, request).await
+    }
+
+    /// Send a request signed with exactly `credential` (the one the journal recorded).
+    pub async fn call_with<R: ApiRequest>(
+        &self,
+        credential: &Credential,
+        region: Option<&str>,
+        request: &R,
+    ) -> Result<R::Response, ApiError> {
+        self.call_as(Signer::This(credential), region, request)
+            .await
+    }
+
+    /// Send a request unsigned (`Authorization: SKIP`): only STS's
+    /// AssumeRoleWithWebIdentity takes that.
+    pub async fn call_unsigned<R: ApiRequest>(
+        &self,
+        region: Option<&str>,
+        request: &R,
+    ) -> Result<R::Response, ApiError> {
+        self.call_as(Signer::Nobody, region, request).await
+    }
+
+    async fn call_as<R: ApiRequest>(
+        &self,
+        signer: Signer<'_>,
+        region: Option<&str>,
+        request: &R,
+    ) -> Result<R::Response, ApiError> {
+        let body = body_of(request);
         let attempts = if R::ACTION.is_read() {
             self.inner.options.read_attempts.max(1)
         } else {
@@ -339,7 +478,20 @@ impl Client {
         loop {
             attempt += 1;
             self.inner.limiter.acquire(R::ACTION).await;
-            let prepared = self.prepare_raw(R::ACTION, region, body.clone(), (self.inner.clock)());
+            // Each attempt asks for the key anew: a retry after a long backoff may need
+            // a renewed temporary key.
+            let credential = match signer {
+                Signer::Provider => Some(self.credential(R::ACTION).await?),
+                Signer::This(c) => Some(c.clone()),
+                Signer::Nobody => None,
+            };
+            let prepared = self.prepare_raw(
+                R::ACTION,
+                region,
+                body.clone(),
+                (self.inner.clock)(),
+                credential.as_ref(),
+            );
             let started = std::time::Instant::now();
             let result = self.send::<R::Response>(prepared).await;
             if let Some(observer) = &self.inner.observer {
@@ -432,7 +584,7 @@ mod tests {
     fn dry_run_render_hides_the_token() {
         let cred = Credential::new("AKIDexample0000", "secretkey123", Some("tokentokentoken"))
             .expect("cred");
-        let client = Client::new(cred, ClientOptions::default()).expect("client");
+        let client = Client::new(Provider::fixed(cred), ClientOptions::default()).expect("client");
         let p = client.prepare(
             Some("ap-guangzhou"),
             &crate::api::models::ModifyDBInstanceSSLConfigRequest {
@@ -442,7 +594,7 @@ mod tests {
             },
             1_700_000_000,
         );
-        let text = p.render();
+        let text = p.expect("a fixed key is always held").render();
         assert!(text.starts_with("POST https://postgres.intl.tencentcloudapi.com/\n"));
         assert!(text.contains("X-TC-Token: <redacted, 15 characters>"));
         assert!(!text.contains("tokentokentoken") && !text.contains("secretkey123"));

@@ -30,6 +30,33 @@ impl Default for Endpoint {
 }
 
 impl Endpoint {
+    /// STS's public endpoint, as tccli and the SDKs use it.
+    pub fn sts_default() -> Endpoint {
+        Endpoint {
+            scheme: Scheme::Https,
+            authority: pgssl_wire::Service::Sts.host().into(),
+        }
+    }
+
+    /// Where STS is when nothing names it, given the PostgreSQL endpoint: for Tencent's
+    /// hosts the same site (`postgres.X.tencentcloudapi.com` -> `sts.X.tencentcloudapi.com`:
+    /// intl, internal or regional alike; `sts.tencentcloudapi.com` for any other Tencent
+    /// host); for any other endpoint (the emulator, a gateway) the same endpoint, so
+    /// pointing pgssl somewhere never sends it to Tencent behind the person's back.
+    pub fn sts_beside(postgres: &Endpoint) -> Endpoint {
+        let host = postgres.host().trim_end_matches('.').to_ascii_lowercase();
+        if host != "tencentcloudapi.com" && !host.ends_with(".tencentcloudapi.com") {
+            return postgres.clone();
+        }
+        match host.strip_prefix("postgres.") {
+            Some(rest) => Endpoint {
+                scheme: Scheme::Https,
+                authority: format!("sts.{rest}"),
+            },
+            None => Endpoint::sts_default(),
+        }
+    }
+
     /// Accepts `host`, `host:port`, `https://host[:port]`, and `http://` only for loopback.
     pub fn parse(input: &str) -> Result<Endpoint, String> {
         let trimmed = input.trim();
@@ -196,6 +223,31 @@ mod tests {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
         assert!(Endpoint::parse("https://postgres.ap-seoul.tencentcloudapi.com.").is_ok());
+        // STS beside the PostgreSQL endpoint.
+        let sts =
+            |pg: &str| Endpoint::sts_beside(&Endpoint::parse(pg).expect("endpoint")).to_string();
+        assert_eq!(
+            sts("postgres.intl.tencentcloudapi.com"),
+            "https://sts.intl.tencentcloudapi.com"
+        );
+        assert_eq!(
+            sts("postgres.tencentcloudapi.com"),
+            "https://sts.tencentcloudapi.com"
+        );
+        assert_eq!(
+            sts("postgres.ap-seoul.tencentcloudapi.com"),
+            "https://sts.ap-seoul.tencentcloudapi.com"
+        );
+        assert_eq!(
+            sts("cvm.tencentcloudapi.com"),
+            "https://sts.tencentcloudapi.com"
+        );
+        assert_eq!(sts("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
+        assert_eq!(sts("https://gw.example.net"), "https://gw.example.net");
+        assert_eq!(
+            sts("https://tencentcloudapi.com.evil.net"),
+            "https://tencentcloudapi.com.evil.net"
+        );
         assert!(Endpoint::parse("https://[::1]:443").is_ok());
         // Non-ASCII input is refused, never sliced mid-character.
         assert!(Endpoint::parse("aaaaaaaé").is_err());

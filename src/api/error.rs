@@ -33,6 +33,12 @@ pub enum ApiError {
         request_id: String,
         detail: String,
     },
+    /// (f) No key to sign with: a temporary one could not be had (the request was not
+    /// sent).
+    Credential {
+        action: Action,
+        problem: crate::credentials::CredentialError,
+    },
 }
 
 impl ApiError {
@@ -42,7 +48,8 @@ impl ApiError {
             | ApiError::NotSent { action, .. }
             | ApiError::OutcomeUnknown { action, .. }
             | ApiError::BadReply { action, .. }
-            | ApiError::Unusable { action, .. } => *action,
+            | ApiError::Unusable { action, .. }
+            | ApiError::Credential { action, .. } => *action,
         }
     }
 
@@ -71,6 +78,7 @@ impl ApiError {
             ApiError::OutcomeUnknown { .. } => "outcome_unknown",
             ApiError::BadReply { .. } => "bad_reply",
             ApiError::Unusable { .. } => "unusable_reply",
+            ApiError::Credential { .. } => "credential",
         }
     }
 
@@ -80,7 +88,7 @@ impl ApiError {
             ApiError::Api { code, .. } => code.starts_with("RequestLimitExceeded"),
             ApiError::NotSent { .. } | ApiError::OutcomeUnknown { .. } => true,
             ApiError::BadReply { status, .. } => matches!(status, 502..=504),
-            ApiError::Unusable { .. } => false,
+            ApiError::Unusable { .. } | ApiError::Credential { .. } => false,
         }
     }
 
@@ -89,9 +97,14 @@ impl ApiError {
         matches!(self, ApiError::OutcomeUnknown { action, .. } if !action.is_read())
     }
 
-    /// Exit status for the CLI: 3 when a change's outcome is unknown, else 1.
+    /// Exit status for the CLI: 3 when a change's outcome is unknown, 2 when the person
+    /// must fix their credentials first (nothing was sent), else 1.
     pub fn exit_code(&self) -> i32 {
-        if self.is_outcome_unknown() { 3 } else { 1 }
+        match self {
+            ApiError::Credential { problem, .. } => problem.exit_code(),
+            _ if self.is_outcome_unknown() => 3,
+            _ => 1,
+        }
     }
 
     /// The one line of advice, without the description of what happened.
@@ -108,6 +121,7 @@ impl ApiError {
             ApiError::Unusable { .. } => {
                 "pgssl acted on nothing from this reply; look at the instance in the console, and report the RequestId if it persists.".into()
             }
+            ApiError::Credential { .. } => "Nothing was sent.".into(),
         }
     }
 }
@@ -145,6 +159,12 @@ impl std::fmt::Display for ApiError {
                 f,
                 "{action} answered with something pgssl cannot use: {detail} (RequestId {request_id})."
             )?,
+            ApiError::Credential { action, problem } => {
+                write!(
+                    f,
+                    "{action} was not sent: no key to sign it with: {problem}."
+                )?;
+            }
         }
         write!(f, " {}", self.advice())
     }

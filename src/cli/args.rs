@@ -103,7 +103,7 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run the local Tencent Cloud API emulator
     #[cfg(feature = "demo")]
-    Emulator(pgssl_emulator::EmulatorArgs),
+    Emulator(Box<pgssl_emulator::EmulatorArgs>),
     /// Run the local Tencent Cloud API emulator (not in this build)
     #[cfg(not(feature = "demo"))]
     #[command(disable_help_flag = true)]

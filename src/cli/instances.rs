@@ -33,7 +33,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
         }
         InstancesCommand::List { remote: true, .. } => {
             let regions = regions_to_use(ctx, &[])?;
-            let opened = open(ctx, io)?;
+            let opened = open(ctx, io).await?;
             let mut rows = Vec::new();
             for region in &regions {
                 super::confirm(ctx, &opened, region, io).await?;
@@ -50,7 +50,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
         }
         InstancesCommand::Add { instance, .. } => {
             let id = instance_id(&instance)?;
-            let opened = open(ctx, io)?;
+            let opened = open(ctx, io).await?;
             let region = region(ctx, &opened, Some(&id), io).await?;
             let added = ops::inventory::add(&opened.session, &region, &id).await?;
             io.emit(&Saved(Row::learned(added)));
@@ -64,7 +64,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
         }
         InstancesCommand::Import { regions, .. } => {
             let regions = regions_to_use(ctx, &regions)?;
-            let opened = open(ctx, io)?;
+            let opened = open(ctx, io).await?;
             for region in &regions {
                 super::confirm(ctx, &opened, region, io).await?;
             }

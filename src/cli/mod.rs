@@ -37,14 +37,27 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
     }
 }
 
-/// Resolve the credential and say which one is used (on stderr).
-fn open(ctx: &Context, io: &mut Io<'_>) -> Result<Opened, OpsError> {
-    let opened = ctx.open()?;
-    io.info(&opened.banner);
+/// Resolve the credential and say which one is used and whose it is (on stderr).
+async fn open(ctx: &Context, io: &mut Io<'_>) -> Result<Opened, OpsError> {
+    let opened = open_quietly(ctx).await?;
+    let identity = opened.session.identity().await;
+    announce(&opened, &identity, io);
+    Ok(opened)
+}
+
+/// Resolve the credential without saying anything yet (the caller asks who it is
+/// beside its first read, then calls `announce`).
+async fn open_quietly(ctx: &Context) -> Result<Opened, OpsError> {
+    ctx.open().await
+}
+
+/// The credential line, the account line and any warnings, on stderr.
+fn announce(opened: &Opened, identity: &crate::ops::identity::Identity, io: &mut Io<'_>) {
+    io.info(opened.credential_line());
+    io.info(identity.line());
     for w in &opened.warnings {
         io.info(w);
     }
-    Ok(opened)
 }
 
 fn instance_id(input: &str) -> Result<String, OpsError> {

@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, cmd: RegionsCommand, io: &mut Io<'_>) -> Result<
             Ok(())
         }
         RegionsCommand::List { remote: true, .. } => {
-            let opened = open(ctx, io)?;
+            let opened = open(ctx, io).await?;
             let reply = opened
                 .session
                 .client

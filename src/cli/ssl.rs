@@ -146,9 +146,15 @@ impl Report for Show<'_> {
 
 async fn show(ctx: &Context, instance: &str, io: &mut Io<'_>) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
-    let opened = open(ctx, io)?;
+    let opened = super::open_quietly(ctx).await?;
     let region = region(ctx, &opened, Some(&id), io).await?;
-    let info = ops::inventory::describe(&opened.session, &region, &id).await?;
+    // Who the credential is, asked beside the read rather than before it.
+    let (identity, info) = tokio::join!(
+        opened.session.identity(),
+        ops::inventory::describe(&opened.session, &region, &id)
+    );
+    super::announce(&opened, &identity, io);
+    let info = info?;
     io.emit(&Show::of(&info));
     Ok(())
 }
@@ -287,7 +293,11 @@ async fn ssl_change(
             "--readonly: changes are disabled; drop --readonly to send one (--dry-run shows it without sending)".into(),
         ));
     }
-    let opened = open(ctx, io)?;
+    let opened = open(ctx, io).await?;
+    if !args.dry_run {
+        // A read-only profile refuses before anything is read or asked.
+        opened.session.guard_readonly()?;
+    }
     let region = region(ctx, &opened, Some(&id), io).await?;
     let session = &opened.session;
     let intent = Intent {
@@ -323,7 +333,7 @@ async fn ssl_change(
         Prepared::Change(plan) => plan,
     };
     if args.dry_run {
-        dry_run(session, &plan, io);
+        dry_run(session, &plan, io).await?;
         return Ok(());
     }
     if !args.yes {
@@ -430,13 +440,26 @@ fn finish(
     }
 }
 
-/// `--dry-run`: the plan and the exact signed request; no change is sent.
-fn dry_run(session: &crate::ops::Session, plan: &Plan, io: &mut Io<'_>) {
-    let prepared = session.client.prepare(
-        Some(plan.region()),
-        &plan.request(),
-        crate::api::client::system_clock(),
-    );
+/// `--dry-run`: the plan and the exact signed request; no change is sent. The account
+/// guards refuse it as they would refuse the change.
+async fn dry_run(
+    session: &crate::ops::Session,
+    plan: &Plan,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    // The key the request would be signed with (a temporary one is fetched now).
+    session
+        .client
+        .credential(crate::api::Action::ModifyDBInstanceSSLConfig)
+        .await?;
+    let prepared = session
+        .client
+        .prepare(
+            Some(plan.region()),
+            &plan.request(),
+            crate::api::client::system_clock(),
+        )
+        .ok_or_else(|| OpsError::Failed("the key to sign with is not held".into()))?;
     if io.json_mode() {
         io.json(&serde_json::json!({
             "dry_run": true,
@@ -450,6 +473,7 @@ fn dry_run(session: &crate::ops::Session, plan: &Plan, io: &mut Io<'_>) {
         }
         io.line(prepared.render());
     }
+    Ok(())
 }
 
 /// Ask a yes/no question on the terminal; Enter gives `default`.
@@ -521,7 +545,7 @@ async fn ca(
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
-    let opened = open(ctx, io)?;
+    let opened = open(ctx, io).await?;
     let region = region(ctx, &opened, Some(&id), io).await?;
     let (url, bundle) = crate::ops::verify::instance_ca(&opened.session, &region, &id).await?;
     if let Some(out) = out {

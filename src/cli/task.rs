@@ -20,7 +20,7 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
     } = cmd;
     let task_id = validate::task_id(&task_id).map_err(OpsError::Invalid)?;
     let options = follow.options()?;
-    let opened = open(ctx, io)?;
+    let opened = open(ctx, io).await?;
     // The journal entry this task belongs to: its status is recorded there, and its
     // region is the task's.
     let entry = ctx.store.journal.for_task(task_id).ok().flatten();

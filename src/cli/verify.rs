@@ -17,7 +17,7 @@ pub async fn run(ctx: &Context, args: &VerifyArgs, io: &mut Io<'_>) -> Result<()
             (Some(host), port)
         }
     };
-    let opened = open(ctx, io)?;
+    let opened = open(ctx, io).await?;
     let region = region(ctx, &opened, Some(&id), io).await?;
     let request = ops::VerifyRequest {
         address,

@@ -20,10 +20,12 @@ use crate::store::journal::{Outcome as Reply, Record, RequestInfo};
 use crate::store::now_rfc3339;
 use crate::text::clean;
 
-/// Read the instance fresh and plan the change. The same function serves `--dry-run`,
-/// the CLI and the TUI, so each refuses exactly the same things. What the read learned
-/// is kept in the inventory.
+/// Check the account guards, read the instance fresh and plan the change. The same
+/// function serves `--dry-run`, the CLI and the TUI, so each refuses exactly the same
+/// things. What the read learned is kept in the inventory.
 pub async fn prepare(session: &Session, intent: &Intent) -> Result<Prepared, OpsError> {
+    // The account guards first: a change they refuse is never shown for confirming.
+    session.guard_account().await?;
     let instance = describe(session, &intent.region, &intent.instance_id).await?;
     plan(&instance, &intent.want).map_err(OpsError::Invalid)
 }
@@ -148,11 +150,19 @@ pub async fn execute(
 /// instance whose outcome is still unknown is checked first; if a task may still be
 /// running, nothing is sent.
 async fn send(session: &Session, plan: &Plan) -> Result<Sent, OpsError> {
+    session.guard_change().await?;
     check::settle_unknowns(session, plan.region(), plan.instance_id()).await?;
     let request = plan.request();
     let id = crate::ids::uuid4();
     let journal = &session.store.journal;
-    let credential = session.client.credential();
+    // The key is had before the journal says anything was sent, and exactly that key
+    // signs the request: a temporary one that cannot be renewed stops here, unsent.
+    let credential = session
+        .client
+        .credential(Action::ModifyDBInstanceSSLConfig)
+        .await?;
+    // Asked once per session (the guards may have asked already).
+    let account = session.identity().await.account_id().map(str::to_string);
     let address = match &plan.target {
         super::Target::On(a) => Some(a.ip),
         super::Target::Off => None,
@@ -162,6 +172,8 @@ async fn send(session: &Session, plan: &Plan) -> Result<Sent, OpsError> {
             id: id.clone(),
             time: now_rfc3339(),
             source: session.source.tag(),
+            profile: session.profile.clone(),
+            account,
             SecretId: credential.masked_id(),
             endpoint: session.client.endpoint().to_string(),
             region: plan.region().to_string(),
@@ -179,7 +191,10 @@ async fn send(session: &Session, plan: &Plan) -> Result<Sent, OpsError> {
     let note = |record: Record| {
         let _ = journal.append(&record);
     };
-    let result = session.client.call(Some(plan.region()), &request).await;
+    let result = session
+        .client
+        .call_with(&credential, Some(plan.region()), &request)
+        .await;
     let time = now_rfc3339();
     match result {
         Ok(reply) => {

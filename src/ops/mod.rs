@@ -14,6 +14,7 @@
 pub mod change;
 pub mod check;
 pub mod follow;
+pub mod identity;
 pub mod inventory;
 pub mod plan;
 pub mod read;
@@ -29,14 +30,34 @@ pub use follow::{FollowEnd, FollowOptions, MAX_FOLLOW};
 pub use plan::{Intent, Plan, Prepared, Target, Want};
 pub use verify::{AddressMap, CaBundle, Reach, Verified, VerifyRequest};
 
-/// Everything a use case needs: the API client, where its credential came from, the
-/// files, and how TLS checks may reach addresses.
+/// Everything a use case needs: the API client, where its credential came from and the
+/// guards on it, the files, and how TLS checks may reach addresses.
 #[derive(Clone)]
 pub struct Session {
     pub client: Client,
     pub source: CredentialSource,
+    /// The tccli profile in effect, if any (recorded with every change).
+    pub profile: Option<String>,
+    /// config.toml's guards for this credential.
+    pub guard: crate::store::config::Effective,
     pub store: Store,
     pub reach: Reach,
+    /// GetCallerIdentity's answer, asked once.
+    pub identity: std::sync::Arc<tokio::sync::OnceCell<identity::Identity>>,
+}
+
+impl Session {
+    pub fn new(client: Client, source: CredentialSource, store: Store, reach: Reach) -> Session {
+        Session {
+            client,
+            source,
+            profile: None,
+            guard: crate::store::config::Effective::default(),
+            store,
+            reach,
+            identity: std::sync::Arc::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -13,6 +13,13 @@
 //!
 //! [names]
 //! postgres-6bwgamo3 = "orders"
+//!
+//! # Guards: changes are refused unless the credential's account is allowed (and not
+//! # forbidden), globally and per tccli profile; a profile may be read-only or protected.
+//! allowed_accounts = ["100000000001"]
+//! [profiles.prod]
+//! forbidden_accounts = ["100000000009"]
+//! protected = true
 //! ```
 //!
 //! A malformed file is reported with its path, line and problem and is never overwritten:
@@ -55,6 +62,69 @@ pub struct Config {
     index: HashMap<String, usize>,
     /// Instances in the previous layout (`[[instance]]` with learned state), to migrate.
     pub(super) legacy: Vec<LegacyInstance>,
+    /// Account guards, globally and per tccli profile.
+    pub guards: Guards,
+}
+
+/// Which accounts changes may go to, and how careful to be, for one scope (all
+/// credentials, or one tccli profile). Modelled on Terraform's `allowed_account_ids` /
+/// `forbidden_account_ids`, which compare GetCallerIdentity's AccountId.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guard {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_accounts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbidden_accounts: Vec<String>,
+    /// As `--readonly`: nothing that changes an instance is sent with this profile.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub readonly: bool,
+    /// Shown apart in the TUI, and a change is confirmed by typing the instance id.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
+}
+
+/// The guards of the whole config.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guards {
+    pub global: Guard,
+    pub profiles: BTreeMap<String, Guard>,
+}
+
+/// The guards that apply to one session: the global ones and its profile's together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effective {
+    /// The profile whose guard applies, when it has one.
+    pub profile: Option<String>,
+    /// Each list that is set must contain the account (global, then the profile's).
+    pub allowed: Vec<(String, Vec<String>)>,
+    /// The account must be in none (both lists together).
+    pub forbidden: Vec<(String, String)>,
+    pub readonly: bool,
+    pub protected: bool,
+}
+
+impl Guards {
+    /// What applies to a session using tccli profile `profile` (if any).
+    pub fn effective(&self, profile: Option<&str>) -> Effective {
+        let mut e = Effective::default();
+        let mut add = |scope: String, g: &Guard| {
+            if !g.allowed_accounts.is_empty() {
+                e.allowed.push((scope.clone(), g.allowed_accounts.clone()));
+            }
+            for a in &g.forbidden_accounts {
+                e.forbidden.push((scope.clone(), a.clone()));
+            }
+            e.readonly |= g.readonly;
+            e.protected |= g.protected;
+        };
+        add("allowed_accounts".into(), &self.global);
+        if let Some((name, g)) = profile.and_then(|p| self.profiles.get_key_value(p)) {
+            add(format!("[profiles.{name}]"), g);
+            e.profile = Some(name.clone());
+        }
+        e
+    }
 }
 
 /// The file, as TOML spells it.
@@ -69,12 +139,19 @@ struct Raw {
     region: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    allowed_accounts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    forbidden_accounts: Vec<String>,
     /// Region to instance ids.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     instances: BTreeMap<String, Vec<String>>,
     /// Instance id to the name a person gave it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     names: BTreeMap<String, String>,
+    /// Guards per tccli profile.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    profiles: BTreeMap<String, Guard>,
     /// The layout before the inventory existed; read once, then migrated.
     #[serde(default, rename = "instance", skip_serializing)]
     legacy: Vec<LegacyInstance>,
@@ -130,12 +207,44 @@ impl Config {
         if let Some(e) = &raw.endpoint {
             crate::api::Endpoint::parse(e).map_err(|p| bad(e, p))?;
         }
+        if let Some(p) = &raw.profile
+            && !crate::credentials::tccli::valid_name(p)
+        {
+            return Err(bad(
+                p,
+                "`profile` is not a tccli profile name (letters, digits, '-', '_', '.')".into(),
+            ));
+        }
+        let global = Guard {
+            allowed_accounts: raw.allowed_accounts,
+            forbidden_accounts: raw.forbidden_accounts,
+            readonly: false,
+            protected: false,
+        };
+        check_guard("", &global).map_err(|(needle, p)| bad(&needle, p))?;
+        for (name, guard) in &raw.profiles {
+            if !crate::credentials::tccli::valid_name(name) {
+                return Err(bad(
+                    name,
+                    format!(
+                        "[profiles.{}] is not a tccli profile name (letters, digits, '-', '_', '.')",
+                        crate::text::sanitize(name)
+                    ),
+                ));
+            }
+            check_guard(&format!("[profiles.{name}] "), guard)
+                .map_err(|(needle, p)| bad(&needle, p))?;
+        }
         let mut config = Config {
             profile: raw.profile,
             endpoint: raw.endpoint,
             region: raw.region,
             regions: raw.regions,
             legacy: raw.legacy,
+            guards: Guards {
+                global,
+                profiles: raw.profiles,
+            },
             ..Config::default()
         };
         for (region, ids) in raw.instances {
@@ -184,6 +293,9 @@ impl Config {
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
             regions: self.regions.clone(),
+            allowed_accounts: self.guards.global.allowed_accounts.clone(),
+            forbidden_accounts: self.guards.global.forbidden_accounts.clone(),
+            profiles: self.guards.profiles.clone(),
             ..Raw::default()
         };
         for i in &self.instances {
@@ -276,6 +388,29 @@ impl Config {
             }
         }
     }
+}
+
+/// An account id is a uin: digits. Allowed and forbidden together in one scope make no
+/// sense (Terraform refuses it too). Err is (text to find the line by, problem).
+fn check_guard(scope: &str, g: &Guard) -> Result<(), (String, String)> {
+    for a in g.allowed_accounts.iter().chain(&g.forbidden_accounts) {
+        if a.is_empty() || a.len() > 20 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            return Err((
+                a.clone(),
+                format!(
+                    "{scope}account '{}' is not an account id (the digits GetCallerIdentity's AccountId has, e.g. 100000000001)",
+                    crate::text::sanitize(a)
+                ),
+            ));
+        }
+    }
+    if !g.allowed_accounts.is_empty() && !g.forbidden_accounts.is_empty() {
+        return Err((
+            "forbidden_accounts".into(),
+            format!("{scope}sets both allowed_accounts and forbidden_accounts; keep one"),
+        ));
+    }
+    Ok(())
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

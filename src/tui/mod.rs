@@ -53,7 +53,7 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
     } else if let Some(r) = ctx.config.region.clone() {
         app.default_region = r;
     }
-    let session = match ctx.open() {
+    let session = match ctx.open().await {
         Ok(opened) => {
             app.notice = Some(
                 opened

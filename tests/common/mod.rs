@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use pgssl_emulator::{self as emulator, EmulatorConfig, FaultArgs, Faults, Fleet, Key, Running};
 
+/// The web identity token the test emulator accepts (TKE OIDC).
+pub const OIDC_TOKEN: &str = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJwZ3NzbC10ZXN0In0.";
+
 pub struct Emu {
     pub running: Running,
     pub log: Arc<Mutex<Vec<String>>>,
@@ -60,6 +63,11 @@ impl Emu {
                 faults: Faults::new(faults).expect("faults"),
                 log: Some(Arc::new(move |line| sink.lock().expect("log").push(line))),
                 tls,
+                identity: emulator::IdentityArgs {
+                    cvm_role: Some(emulator::identity::DEMO_CVM_ROLE.into()),
+                    oidc_token: Some(OIDC_TOKEN.into()),
+                    ..emulator::IdentityArgs::default()
+                },
             }))
             .expect("emulator starts");
         Emu { running, log, rt }
@@ -119,6 +127,12 @@ impl Sandbox {
             (
                 "PGSSL_DATA_DIR".to_string(),
                 dir.path().join("data").display().to_string(),
+            ),
+            // Where no credential is found, pgssl asks the CVM metadata service last: in
+            // a test that is a closed loopback port, never metadata.tencentyun.com.
+            (
+                "PGSSL_METADATA_ENDPOINT".to_string(),
+                "http://127.0.0.1:9".to_string(),
             ),
         ];
         Sandbox { dir, env }

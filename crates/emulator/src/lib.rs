@@ -6,6 +6,7 @@
 pub mod ca;
 pub mod faults;
 pub mod fleet;
+pub mod identity;
 pub mod pg;
 pub mod pgserver;
 pub mod server;
@@ -19,6 +20,7 @@ use clap::Args;
 
 pub use faults::{FaultArgs, Faults, TaskEnd};
 pub use fleet::Fleet;
+pub use identity::IdentityArgs;
 use pgssl_wire::credential::Secret;
 pub use server::{Key, LogFn};
 
@@ -66,6 +68,8 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub tls_ca_out: Option<PathBuf>,
     #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
     pub faults: FaultArgs,
 }
 
@@ -92,8 +96,10 @@ impl std::fmt::Debug for EmulatorArgs {
             .field("postgres_for", &self.postgres_for)
             .field("tls", &self.tls)
             .field("tls_ca_out", &self.tls_ca_out)
+            .field("account", &self.identity.account)
+            .field("cvm_role", &self.identity.cvm_role)
             .field("faults", &self.faults)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -107,6 +113,8 @@ pub struct EmulatorConfig {
     pub log: Option<LogFn>,
     /// Serve https with a certificate made at start (`--tls`).
     pub tls: bool,
+    /// The account, its roles, the CVM role and the OIDC token accepted.
+    pub identity: IdentityArgs,
 }
 
 /// A running emulator. Dropping it stops accepting connections.
@@ -168,9 +176,10 @@ pub async fn start(config: EmulatorConfig) -> Result<Running, String> {
     } else {
         (None, None)
     };
+    let identities = identity::Identities::new(config.identity)?;
     let shared = Arc::new(server::Shared::new(
         config.fleet,
-        vec![config.key.clone()],
+        (vec![config.key.clone()], identities),
         config.faults,
         config.task_seconds,
         Arc::new(ca),
@@ -333,6 +342,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         faults,
         log: Some(log),
         tls: args.tls,
+        identity: args.identity.clone(),
     })
     .await?;
     println!("pgssl emulator listening on {}", running.endpoint());

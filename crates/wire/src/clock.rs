@@ -46,6 +46,15 @@ pub fn rfc3339_to_unix(s: &str) -> Option<i64> {
         .map(time::OffsetDateTime::unix_timestamp)
 }
 
+/// Seconds since the epoch as RFC 3339, UTC, to the second (`2018-12-04T09:06:16Z`, as
+/// STS writes `Expiration`). None outside the representable range.
+pub fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
 /// The current time, UTC, RFC 3339 to the second.
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();

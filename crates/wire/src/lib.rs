@@ -8,10 +8,43 @@ pub mod credential;
 pub mod ids;
 pub mod models;
 pub mod sign;
+pub mod sts;
 pub mod text;
 
-/// The API version every request names.
+/// The API version every PostgreSQL request names.
 pub const VERSION: &str = "2017-03-12";
+
+/// The Tencent Cloud services pgssl speaks to: PostgreSQL for the work, STS for
+/// temporary credentials (AssumeRole) and for who the credential belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    Postgres,
+    Sts,
+}
+
+impl Service {
+    /// The name in the TC3 credential scope (`DATE/NAME/tc3_request`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Postgres => "postgres",
+            Service::Sts => "sts",
+        }
+    }
+    /// The API version each request to it names.
+    pub fn version(self) -> &'static str {
+        match self {
+            Service::Postgres => VERSION,
+            Service::Sts => "2018-08-13",
+        }
+    }
+    /// Its public endpoint host.
+    pub fn host(self) -> &'static str {
+        match self {
+            Service::Postgres => "postgres.tencentcloudapi.com",
+            Service::Sts => "sts.tencentcloudapi.com",
+        }
+    }
+}
 
 /// The regions the SSL and task actions support (seed page of ModifyDBInstanceSSLConfig).
 pub const SSL_REGIONS: [&str; 18] = [
@@ -49,10 +82,13 @@ pub enum Action {
     DescribeDBInstanceSSLConfig,
     ModifyDBInstanceSSLConfig,
     DescribeTasks,
+    AssumeRole,
+    AssumeRoleWithWebIdentity,
+    GetCallerIdentity,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 10] = [
         Action::DescribeRegions,
         Action::DescribeDBInstances,
         Action::DescribeDBInstanceAttribute,
@@ -60,6 +96,9 @@ impl Action {
         Action::DescribeDBInstanceSSLConfig,
         Action::ModifyDBInstanceSSLConfig,
         Action::DescribeTasks,
+        Action::AssumeRole,
+        Action::AssumeRoleWithWebIdentity,
+        Action::GetCallerIdentity,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +110,18 @@ impl Action {
             Action::DescribeDBInstanceSSLConfig => "DescribeDBInstanceSSLConfig",
             Action::ModifyDBInstanceSSLConfig => "ModifyDBInstanceSSLConfig",
             Action::DescribeTasks => "DescribeTasks",
+            Action::AssumeRole => "AssumeRole",
+            Action::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
+            Action::GetCallerIdentity => "GetCallerIdentity",
+        }
+    }
+
+    pub fn service(self) -> Service {
+        match self {
+            Action::AssumeRole | Action::AssumeRoleWithWebIdentity | Action::GetCallerIdentity => {
+                Service::Sts
+            }
+            _ => Service::Postgres,
         }
     }
 
@@ -78,7 +129,8 @@ impl Action {
         Action::ALL.into_iter().find(|a| a.name() == name)
     }
 
-    /// Reads may be retried; a change is never re-sent blindly.
+    /// Reads may be retried; a change is never re-sent blindly. Asking STS for a temporary
+    /// key again only yields another key, so those count as reads.
     pub fn is_read(self) -> bool {
         !matches!(self, Action::ModifyDBInstanceSSLConfig)
     }

@@ -7,7 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-/// The service name in the credential scope.
+/// The service name in the credential scope of PostgreSQL requests.
 pub const SERVICE: &str = "postgres";
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
 /// The headers Tencent's SDKs sign, in canonical order.
@@ -93,8 +93,10 @@ pub fn canonical_request(parts: &RequestParts<'_>) -> String {
     )
 }
 
-/// Sign one request. `secret_key` is only read here; it never leaves this function.
+/// Sign one request for `service` (`postgres`, `sts`). `secret_key` is only read here;
+/// it never leaves this function.
 pub fn sign(
+    service: &str,
     secret_id: &str,
     secret_key: &str,
     timestamp: i64,
@@ -102,13 +104,13 @@ pub fn sign(
     parts: &RequestParts<'_>,
 ) -> Signed {
     let canonical_request = canonical_request(parts);
-    let credential_scope = format!("{date}/{SERVICE}/tc3_request");
+    let credential_scope = format!("{date}/{service}/tc3_request");
     let string_to_sign = format!(
         "{ALGORITHM}\n{timestamp}\n{credential_scope}\n{}",
         sha256_hex(canonical_request.as_bytes())
     );
     let k_date = hmac_sha256(format!("TC3{secret_key}").as_bytes(), date.as_bytes());
-    let k_service = hmac_sha256(&k_date, SERVICE.as_bytes());
+    let k_service = hmac_sha256(&k_date, service.as_bytes());
     let k_signing = hmac_sha256(&k_service, b"tc3_request");
     let signature = hex::encode(hmac_sha256(&k_signing, string_to_sign.as_bytes()));
     let authorization = format!(
@@ -212,7 +214,7 @@ mod tests {
             signed_headers: SIGNED_HEADERS,
             payload: b"{}",
         };
-        let signed = sign("AKIDx", "k", 1_700_000_000, "2023-11-14", &parts);
+        let signed = sign(SERVICE, "AKIDx", "k", 1_700_000_000, "2023-11-14", &parts);
         let parsed = parse_authorization(&signed.authorization).expect("parses");
         assert_eq!(parsed.secret_id, "AKIDx");
         assert_eq!(parsed.date, "2023-11-14");

@@ -97,8 +97,15 @@ impl Record {
 pub struct RequestInfo {
     pub id: String,
     pub time: String,
-    /// Which credential source was used (`env`, `profile:NAME`, `file:PATH`, `demo`).
+    /// Which credential source was used (`env`, `profile:NAME`, `file:PATH`, `cvm-role`,
+    /// `role:ARN via ...`, `sso:NAME`, `demo`).
     pub source: String,
+    /// The tccli profile in effect, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The account (GetCallerIdentity's AccountId), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Masked: first and last 4 characters.
     pub SecretId: String,
     pub endpoint: String,

@@ -4,6 +4,8 @@ use std::os::unix::fs::PermissionsExt;
 
 fn request(id: &str) -> Record {
     Record::Request(RequestInfo {
+        profile: None,
+        account: None,
         id: id.into(),
         time: "2026-11-28T00:00:00Z".into(),
         source: "env".into(),

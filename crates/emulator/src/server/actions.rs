@@ -47,11 +47,15 @@ const REGION_NAMES: [(&str, &str, i64); 18] = [
 pub(super) fn execute(
     shared: &Shared,
     action: Action,
+    caller: Option<&crate::identity::Principal>,
     region: Option<&str>,
     body: &[u8],
     now: i64,
 ) -> Result<Value, Fail> {
     let params = check_params(action, body)?;
+    if action.service() == pgssl_wire::Service::Sts {
+        return super::sts::execute(shared, action, caller, &params, now);
+    }
     if action == Action::DescribeRegions {
         return describe_regions(shared);
     }
@@ -81,7 +85,10 @@ pub(super) fn execute(
     }
     fleet.advance(now);
     match action {
-        Action::DescribeRegions => Err(fail("InternalError", "unreachable")),
+        Action::DescribeRegions
+        | Action::AssumeRole
+        | Action::AssumeRoleWithWebIdentity
+        | Action::GetCallerIdentity => Err(fail("InternalError", "unreachable")),
         Action::DescribeDBInstances => describe_instances(&fleet, region, &params),
         Action::DescribeDBInstanceAttribute => describe_attribute(&fleet, region, &params),
         Action::DescribeReadOnlyGroups => describe_groups(&fleet, region, &params),

@@ -3,21 +3,23 @@
 //! clock skew, and the rate limit.
 
 use hyper::Method;
+use pgssl_wire::Action;
 use pgssl_wire::sign::{self, RequestParts};
-use pgssl_wire::{Action, VERSION};
 
 use super::{Fail, RATE_LIMIT, Shared, fail, quote};
+use crate::identity::{Found, Principal};
 
 const MAX_SKEW_SECS: i64 = 300;
 
 /// Everything that happens before an action runs: protocol, action, version, signature,
-/// token, rate limit. Returns the action, or an error (with the action when known).
+/// token, rate limit. Returns the action and whose key signed it (None for the one
+/// action STS takes unsigned), or an error (with the action when known).
 pub(super) fn authenticate(
     shared: &Shared,
     parts: &hyper::http::request::Parts,
     body: &[u8],
     now: i64,
-) -> Result<Action, (Option<Action>, Fail)> {
+) -> Result<(Action, Option<Principal>), (Option<Action>, Fail)> {
     let header =
         |name: &str| -> Option<&str> { parts.headers.get(name).and_then(|v| v.to_str().ok()) };
     if parts.method != Method::POST {
@@ -58,6 +60,7 @@ pub(super) fn authenticate(
         )
     })?;
     let err = |f: Fail| (Some(action), f);
+    let service = action.service();
     match header("X-TC-Version") {
         None | Some("") => {
             return Err(err(fail(
@@ -65,16 +68,25 @@ pub(super) fn authenticate(
                 "The request is missing a required parameter `Version`.",
             )));
         }
-        Some(v) if v != VERSION => {
+        Some(v) if v != service.version() => {
             return Err(err(fail(
                 "NoSuchVersion",
                 format!(
-                    "The API version `{}` does not exist; use {VERSION}.",
-                    quote(v)
+                    "The API version `{}` does not exist; use {}.",
+                    quote(v),
+                    service.version()
                 ),
             )));
         }
         Some(_) => {}
+    }
+    // STS takes AssumeRoleWithWebIdentity unsigned: "Authorization 需要传入值 SKIP"
+    // (tencentcloud-sdk-go sts/v20180813/client.go); the web identity token is the proof.
+    if action == Action::AssumeRoleWithWebIdentity && header("Authorization") == Some("SKIP") {
+        if shared.over_rate(action, "SKIP") {
+            return Err(err(over_rate()));
+        }
+        return Ok((action, None));
     }
     let auth = header("Authorization")
         .and_then(sign::parse_authorization)
@@ -103,24 +115,32 @@ pub(super) fn authenticate(
             ),
         )));
     }
-    if auth.service != sign::SERVICE
+    if auth.service != service.name()
         || Some(auth.date.as_str()) != sign::utc_date(timestamp).as_deref()
     {
         return Err(err(fail(
             "AuthFailure.InvalidAuthorization",
-            "The credential scope must be <UTC date of X-TC-Timestamp>/postgres/tc3_request.",
+            format!(
+                "The credential scope must be <UTC date of X-TC-Timestamp>/{}/tc3_request.",
+                service.name()
+            ),
         )));
     }
-    let key = shared
-        .keys
-        .iter()
-        .find(|k| k.secret_id == auth.secret_id)
-        .ok_or_else(|| {
-            err(fail(
+    let (key, principal) = match shared.identities.find(&shared.keys, &auth.secret_id, now) {
+        Found::Key(key, principal) => (key, principal),
+        Found::Expired => {
+            return Err(err(fail(
+                "AuthFailure.TokenFailure",
+                "The temporary credential has expired; get a new one.",
+            )));
+        }
+        Found::Unknown => {
+            return Err(err(fail(
                 "AuthFailure.SecretIdNotFound",
                 "The SecretId is not found, please ensure that your SecretId is correct.",
-            ))
-        })?;
+            )));
+        }
+    };
     if let Some(token) = &key.token
         && header("X-TC-Token") != Some(token.expose())
     {
@@ -149,6 +169,7 @@ pub(super) fn authenticate(
         body
     };
     let expected = sign::sign(
+        service.name(),
         &key.secret_id,
         key.secret_key.expose(),
         timestamp,
@@ -168,12 +189,16 @@ pub(super) fn authenticate(
         )));
     }
     if shared.over_rate(action, &key.secret_id) {
-        return Err(err(fail(
-            "RequestLimitExceeded",
-            format!(
-                "Your current request times equals to `{RATE_LIMIT}` in a second, which exceeds the frequency limit `{RATE_LIMIT}` for a second. Please reduce the frequency of calls."
-            ),
-        )));
+        return Err(err(over_rate()));
     }
-    Ok(action)
+    Ok((action, Some(principal)))
+}
+
+fn over_rate() -> Fail {
+    fail(
+        "RequestLimitExceeded",
+        format!(
+            "Your current request times equals to `{RATE_LIMIT}` in a second, which exceeds the frequency limit `{RATE_LIMIT}` for a second. Please reduce the frequency of calls."
+        ),
+    )
 }

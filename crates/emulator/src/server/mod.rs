@@ -10,6 +10,9 @@ mod actions;
 mod auth;
 mod http;
 mod params;
+mod sts;
+
+pub use sts::METADATA_ROLES;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -48,6 +51,11 @@ pub type LogFn = Arc<dyn Fn(String) + Send + Sync>;
 pub struct Shared {
     pub fleet: Mutex<Fleet>,
     pub keys: Vec<Key>,
+    /// The account, its roles and the temporary keys handed out.
+    pub identities: super::identity::Identities,
+    /// Seconds the clock has been moved on at run time (tests of expiry), on top of
+    /// `--clock-offset`.
+    advanced: std::sync::atomic::AtomicI64,
     pub faults: Faults,
     pub task_seconds: i64,
     pub ca: Arc<super::ca::CertificateAuthority>,
@@ -64,7 +72,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(
         fleet: Fleet,
-        keys: Vec<Key>,
+        (keys, identities): (Vec<Key>, super::identity::Identities),
         faults: Faults,
         task_seconds: i64,
         ca: Arc<super::ca::CertificateAuthority>,
@@ -75,6 +83,8 @@ impl Shared {
             tls,
             fleet: Mutex::new(fleet),
             keys,
+            identities,
+            advanced: std::sync::atomic::AtomicI64::new(0),
             faults,
             task_seconds,
             ca_pem: ca.cert_pem(),
@@ -116,8 +126,16 @@ impl Shared {
     }
 
     /// The emulator's clock, with the injected offset.
-    fn now(&self) -> i64 {
-        pgssl_wire::clock::unix_now().saturating_add(self.faults.args.clock_offset)
+    pub fn now(&self) -> i64 {
+        pgssl_wire::clock::unix_now()
+            .saturating_add(self.faults.args.clock_offset)
+            .saturating_add(self.advanced.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// Move the emulator's clock on (tests of temporary keys expiring, with a fast clock).
+    pub fn advance_clock(&self, secs: i64) {
+        self.advanced
+            .fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn ca_url(&self) -> String {
@@ -190,6 +208,18 @@ pub async fn handle(
     if parts.method == Method::GET && parts.uri.path() == CA_PATH {
         return Ok(ca_reply(&shared.ca_pem));
     }
+    if parts.method == Method::GET && parts.uri.path().starts_with("/latest/meta-data/") {
+        let reply = sts::metadata(&shared, parts.uri.path(), now);
+        if let Some(log) = &shared.log {
+            log(format!(
+                "{} GET {} {}",
+                pgssl_wire::clock::now_rfc3339(),
+                quote(parts.uri.path()),
+                reply.status().as_u16()
+            ));
+        }
+        return Ok(reply);
+    }
     let request_id = pgssl_wire::ids::uuid4();
     let Ok(collected) = Limited::new(body, MAX_BODY).collect().await else {
         let result = Err(fail(
@@ -214,7 +244,7 @@ pub async fn handle(
 
     let (action, result, damage) = match authenticate(&shared, &parts, &body, now) {
         Err((action, f)) => (action, Err(f), Damage::None),
-        Ok(action) => {
+        Ok((action, caller)) => {
             let damage = shared.faults.decide(action);
             let result = if damage == Damage::Fail {
                 let code = shared
@@ -228,7 +258,14 @@ pub async fn handle(
                     code,
                 })
             } else {
-                execute(&shared, action, region.as_deref(), &body, now)
+                execute(
+                    &shared,
+                    action,
+                    caller.as_ref(),
+                    region.as_deref(),
+                    &body,
+                    now,
+                )
             };
             (Some(action), result, damage)
         }

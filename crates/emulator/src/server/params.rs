@@ -19,7 +19,21 @@ type Param = (&'static str, Ty, bool);
 fn schema(action: Action) -> &'static [Param] {
     use Ty::{Bool, Filters, Int, Str};
     match action {
-        Action::DescribeRegions => &[],
+        Action::DescribeRegions | Action::GetCallerIdentity => &[],
+        // The optional policy, tags and MFA parameters are not emulated: sent, they are
+        // refused as unknown rather than silently ignored.
+        Action::AssumeRole => &[
+            ("RoleArn", Str, true),
+            ("RoleSessionName", Str, true),
+            ("DurationSeconds", Int, false),
+        ],
+        Action::AssumeRoleWithWebIdentity => &[
+            ("ProviderId", Str, true),
+            ("WebIdentityToken", Str, true),
+            ("RoleArn", Str, true),
+            ("RoleSessionName", Str, true),
+            ("DurationSeconds", Int, false),
+        ],
         Action::DescribeDBInstances => &[
             ("Filters", Filters, false),
             ("Limit", Int, false),

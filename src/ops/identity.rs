@@ -1,0 +1,241 @@
+//! Who the credential is: STS GetCallerIdentity, asked once per session and kept in
+//! memory, and the account guards a change must pass (config.toml's `allowed_accounts`,
+//! `forbidden_accounts`, per profile `readonly`), checked before anything is sent.
+
+use serde::Serialize;
+
+use super::{OpsError, Session};
+use crate::store::config::Effective;
+use crate::text::{clean, sanitize};
+use pgssl_wire::sts::{GetCallerIdentityRequest, GetCallerIdentityResponse};
+
+/// The account a credential belongs to, as GetCallerIdentity says, checked on entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// The main account's uin (`AccountId`): what the guards compare.
+    pub account_id: String,
+    /// `CAMUser`, `CAMRole`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub arn: String,
+    /// The user's uin, or `roleId:sessionName` for a role.
+    pub user_id: String,
+}
+
+impl Account {
+    /// Checked on entry: an AccountId that is not a uin is not one to compare with.
+    pub fn from_reply(reply: &GetCallerIdentityResponse) -> Result<Account, String> {
+        let account_id = reply.AccountId.as_deref().unwrap_or("").trim();
+        if account_id.is_empty()
+            || account_id.len() > 20
+            || !account_id.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(format!(
+                "GetCallerIdentity answered an AccountId that is not an account id ('{}')",
+                crate::text::truncate(&sanitize(account_id), 32)
+            ));
+        }
+        let short =
+            |v: &Option<String>| crate::text::truncate(&clean(v.as_deref().unwrap_or("")), 200);
+        Ok(Account {
+            account_id: account_id.to_string(),
+            kind: short(&reply.Type),
+            arn: short(&reply.Arn),
+            user_id: short(&reply.UserId),
+        })
+    }
+
+    /// `account 100000000001 (CAM user 100000000002)`, `account ... (role session pgssl-...)`.
+    pub fn line(&self) -> String {
+        let who = match self.kind.as_str() {
+            "CAMUser" => format!("CAM user {}", self.user_id),
+            "CAMRole" => match self.user_id.split_once(':') {
+                Some((role, session)) => format!("role {role}, session {session}"),
+                None => format!("role {}", self.user_id),
+            },
+            "" => self.arn.clone(),
+            other => format!("{other} {}", self.user_id),
+        };
+        format!("account {} ({who})", self.account_id)
+    }
+}
+
+/// What is known of the account: the answer, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Known(Account),
+    Unknown(String),
+}
+
+impl Identity {
+    pub fn line(&self) -> String {
+        match self {
+            Identity::Known(a) => a.line(),
+            Identity::Unknown(why) => format!("account unknown ({why})"),
+        }
+    }
+
+    pub fn account_id(&self) -> Option<&str> {
+        match self {
+            Identity::Known(a) => Some(&a.account_id),
+            Identity::Unknown(_) => None,
+        }
+    }
+}
+
+impl Session {
+    /// The account, asked of STS once per session (the answer, or the refusal, is kept).
+    pub async fn identity(&self) -> Identity {
+        self.identity
+            .get_or_init(|| async {
+                match self.client.call(None, &GetCallerIdentityRequest {}).await {
+                    Ok(reply) => match Account::from_reply(&reply) {
+                        Ok(a) => Identity::Known(a),
+                        Err(e) => Identity::Unknown(e),
+                    },
+                    Err(e) => Identity::Unknown(match e.code() {
+                        Some(code) => format!("GetCallerIdentity refused: {code}"),
+                        None => format!("GetCallerIdentity failed: {}", e.kind().replace('_', " ")),
+                    }),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// Whether a change may be sent with this session: not read-only, and the account
+    /// allowed. Asks for the account when a guard needs it. Nothing is sent on refusal.
+    pub async fn guard_change(&self) -> Result<(), OpsError> {
+        self.guard_readonly()?;
+        self.guard_account().await
+    }
+
+    /// The profile is not read-only.
+    pub fn guard_readonly(&self) -> Result<(), OpsError> {
+        if self.guard.readonly {
+            return Err(OpsError::Invalid(format!(
+                "profile '{}' is read-only (config.toml [profiles.{}] readonly = true): changes are disabled; nothing was sent",
+                self.guard.profile.as_deref().unwrap_or("?"),
+                self.guard.profile.as_deref().unwrap_or("?"),
+            )));
+        }
+        Ok(())
+    }
+
+    /// The account is allowed and not forbidden (asked of STS when a guard is set).
+    pub async fn guard_account(&self) -> Result<(), OpsError> {
+        if self.guard.allowed.is_empty() && self.guard.forbidden.is_empty() {
+            return Ok(());
+        }
+        check_account(&self.guard, &self.identity().await).map_err(OpsError::Invalid)
+    }
+}
+
+/// The guards against one account (pure). Fails closed: an unknown account passes only
+/// when no allow list is set.
+pub fn check_account(guard: &Effective, identity: &Identity) -> Result<(), String> {
+    match identity {
+        Identity::Known(account) => {
+            let id = &account.account_id;
+            if let Some((scope, _)) = guard.forbidden.iter().find(|(_, a)| a == id) {
+                let key = if scope == "allowed_accounts" {
+                    "forbidden_accounts".to_string()
+                } else {
+                    format!("{scope} forbidden_accounts")
+                };
+                return Err(format!(
+                    "account {id} is forbidden by config.toml ({key}); nothing was sent. Use a credential of another account (--profile)"
+                ));
+            }
+            if let Some((scope, _)) = guard.allowed.iter().find(|(_, list)| !list.contains(id)) {
+                let key = if scope == "allowed_accounts" {
+                    "allowed_accounts".to_string()
+                } else {
+                    format!("{scope} allowed_accounts")
+                };
+                return Err(format!(
+                    "account {id} is not in config.toml's {key}; nothing was sent. Use a credential of an allowed account (--profile), or add {id} to the list"
+                ));
+            }
+            Ok(())
+        }
+        Identity::Unknown(why) if !guard.allowed.is_empty() => Err(format!(
+            "cannot tell which account this credential belongs to ({why}), and config.toml sets allowed_accounts: refusing to send (fail closed); nothing was sent"
+        )),
+        Identity::Unknown(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(id: &str) -> Identity {
+        Identity::Known(Account {
+            account_id: id.into(),
+            kind: "CAMUser".into(),
+            arn: String::new(),
+            user_id: "1".into(),
+        })
+    }
+
+    #[test]
+    fn guards_allow_forbid_and_fail_closed() {
+        let open = Effective::default();
+        assert!(check_account(&open, &known("1")).is_ok());
+        assert!(check_account(&open, &Identity::Unknown("x".into())).is_ok());
+
+        let allow = Effective {
+            allowed: vec![("allowed_accounts".into(), vec!["100".into()])],
+            ..Effective::default()
+        };
+        assert!(check_account(&allow, &known("100")).is_ok());
+        let e = check_account(&allow, &known("200")).expect_err("not allowed");
+        assert!(
+            e.contains("account 200") && e.contains("allowed_accounts"),
+            "{e}"
+        );
+        let e = check_account(&allow, &Identity::Unknown("refused".into())).expect_err("closed");
+        assert!(e.contains("fail closed"), "{e}");
+
+        // A profile's list and the global one must both pass.
+        let both = Effective {
+            allowed: vec![
+                ("allowed_accounts".into(), vec!["100".into(), "200".into()]),
+                ("[profiles.prod]".into(), vec!["200".into()]),
+            ],
+            ..Effective::default()
+        };
+        let e = check_account(&both, &known("100")).expect_err("profile list");
+        assert!(e.contains("[profiles.prod] allowed_accounts"), "{e}");
+        assert!(check_account(&both, &known("200")).is_ok());
+
+        let forbid = Effective {
+            forbidden: vec![("[profiles.dev]".into(), "300".into())],
+            ..Effective::default()
+        };
+        let e = check_account(&forbid, &known("300")).expect_err("forbidden");
+        assert!(e.contains("[profiles.dev] forbidden_accounts"), "{e}");
+        assert!(check_account(&forbid, &Identity::Unknown("x".into())).is_ok());
+    }
+
+    #[test]
+    fn account_ids_are_checked_on_entry() {
+        let reply = |id: &str| GetCallerIdentityResponse {
+            AccountId: Some(id.into()),
+            Type: Some("CAMRole".into()),
+            UserId: Some("4611686018427397919:ops\u{1b}[2J".into()),
+            Arn: Some("qcs::sts:100000000001:assumed-role/4611686018427397919".into()),
+            ..GetCallerIdentityResponse::default()
+        };
+        let a = Account::from_reply(&reply("100000000001")).expect("good");
+        assert!(!a.user_id.contains('\u{1b}'));
+        assert!(
+            a.line()
+                .starts_with("account 100000000001 (role 4611686018427397919, session ops")
+        );
+        assert!(Account::from_reply(&reply("1e5")).is_err());
+        assert!(Account::from_reply(&reply("")).is_err());
+        assert!(Account::from_reply(&reply("100000000001\u{1b}")).is_err());
+    }
+}
