@@ -238,6 +238,7 @@ impl Context {
                     sts,
                     metadata,
                     options: options.clone(),
+                    clock: self.clock.clone(),
                 };
                 let provider = credentials::provider(&r, &places)
                     .await

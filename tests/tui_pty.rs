@@ -237,6 +237,8 @@ fn sighup_mid_request_restores_the_terminal_and_leaves_an_unknown_record() {
     );
     let sb = imported(&emu);
     let ep = emu.endpoint();
+    // The demo fleet lists tasks of other operations already: wait for one more.
+    let before = emu.fleet(|f| f.tasks.len());
     let mut tui = Tui::spawn(&sb, &["--endpoint", &ep, "--region", "ap-guangzhou"]);
     tui.settle_on("billing");
     tui.keys("/billing\r");
@@ -249,7 +251,7 @@ fn sighup_mid_request_restores_the_terminal_and_leaves_an_unknown_record() {
     tui.keys("y");
     // The request is in the emulator's hands (and delayed there).
     let deadline = Instant::now() + Duration::from_secs(20);
-    while emu.fleet(|f| f.tasks.len()) == 0 {
+    while emu.fleet(|f| f.tasks.len()) == before {
         assert!(Instant::now() < deadline, "the change never arrived");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -160,9 +160,11 @@ impl std::fmt::Display for ApiError {
                 "{action} answered with something pgssl cannot use: {detail} (RequestId {request_id})."
             )?,
             ApiError::Credential { action, problem } => {
+                let problem = problem.to_string();
+                let stop = if problem.ends_with('.') { "" } else { "." };
                 write!(
                     f,
-                    "{action} was not sent: no key to sign it with: {problem}."
+                    "{action} was not sent: no key to sign it with: {problem}{stop}"
                 )?;
             }
         }

@@ -177,13 +177,15 @@ pub fn permission_warning(path: &Path) -> Option<String> {
 }
 
 /// Where STS and the metadata service are, for the providers that need them.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Places {
     pub sts: Endpoint,
     /// Base URL of the metadata service.
     pub metadata: String,
     /// Timeouts, proxies, rate limits: as for the API itself.
     pub options: ClientOptions,
+    /// The clock STS requests are stamped with (tests move it on).
+    pub clock: Option<provider::Clock>,
 }
 
 /// The STS session name pgssl uses where tccli's SDK would generate one (TKE OIDC):
@@ -205,7 +207,11 @@ pub async fn provider(resolved: &Resolved, places: &Places) -> Result<Provider, 
             Some(c) => Provider::fixed(c),
             None => Provider::unsigned(),
         };
-        Client::new(provider, options).map_err(CredentialError::Unavailable)
+        let client = Client::new(provider, options).map_err(CredentialError::Unavailable)?;
+        Ok::<Client, CredentialError>(match &places.clock {
+            Some(clock) => client.with_clock(clock.clone()),
+            None => client,
+        })
     };
     Ok(match &resolved.how {
         How::Keys(c) => Provider::fixed(c.clone()),
@@ -260,3 +266,6 @@ pub async fn provider(resolved: &Resolved, places: &Places) -> Result<Provider, 
         })),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -73,7 +73,10 @@ pub fn read_profile_file(path: &Path) -> Result<Option<ProfileFile>, CredentialE
     // tccli writes the STS ExpiredTime, an integer; accept a numeric string too.
     let expires_at = json.get("expiresAt").and_then(|v| {
         v.as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().split('.').next()?.parse().ok()))
+            .or_else(|| {
+                v.as_str()
+                    .and_then(|s| s.trim().split('.').next()?.parse().ok())
+            })
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
     });
     Ok(Some(ProfileFile {
