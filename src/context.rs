@@ -20,13 +20,16 @@ pub struct Globals {
     pub readonly: bool,
 }
 
-/// Where the credential comes from: the normal chain, or one given (demo, tests).
+/// Where the credential comes from: the normal chain, one given (demo, tests), or the
+/// CVM role chosen in the TUI.
 #[derive(Clone)]
 pub enum CredentialChoice {
     Chain,
     Fixed(Credential, CredentialSource),
+    CvmRole,
 }
 
+#[derive(Clone)]
 pub struct Context {
     pub store: Store,
     /// What the person chose, as read at start.
@@ -45,6 +48,13 @@ pub struct Context {
     pub metadata: Option<String>,
     /// The clock temporary credentials are judged by (tests move it on).
     pub clock: Option<crate::credentials::provider::Clock>,
+    /// Where tccli's profiles are looked for instead of $HOME (the demo's own).
+    pub home: Option<PathBuf>,
+    /// Credentials only from `home`: not the environment, not /etc (the demo never
+    /// picks up the person's real keys).
+    pub isolated: bool,
+    /// The key `Fixed` started with, to switch back to (the demo's).
+    pub fixed: Option<(Credential, CredentialSource)>,
 }
 
 /// A session plus what the person should be told about how it was made.
@@ -58,6 +68,23 @@ pub struct Opened {
 }
 
 impl Opened {
+    /// The credential in a few words, for the TUI's header: source, masked SecretId and,
+    /// for a temporary key, until when.
+    pub fn short_line(&self) -> String {
+        let provider = self.session.client.provider();
+        let id = provider
+            .cached()
+            .map_or_else(|| "key not fetched yet".to_string(), |c| c.masked_id());
+        let until = provider
+            .status()
+            .filter(|s| s.expires_at > 0)
+            .and_then(|s| pgssl_wire::clock::rfc3339(s.expires_at))
+            .map_or_else(String::new, |t| {
+                format!(" until {}", t.get(11..16).unwrap_or(t.as_str()))
+            });
+        format!("{} · {id}{until}", self.session.source.brief())
+    }
+
     /// The credential line for a person, once the key is held: its source, the masked
     /// SecretId (and for a temporary key what it is and until when), the endpoint.
     pub fn credential_line(&self) -> String {
@@ -167,13 +194,23 @@ impl Context {
             sts_endpoint,
             metadata,
             clock: None,
+            home: None,
+            isolated: false,
+            fixed: None,
         })
     }
 
     /// The chain's answer for this context (files and environment only; nothing sent).
     pub fn resolve(&self) -> Result<credentials::Resolved, OpsError> {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let env = |k: &str| std::env::var(k).ok();
+        let home = self.home_dir();
+        let isolated = self.isolated;
+        let env = move |k: &str| {
+            if isolated {
+                None
+            } else {
+                std::env::var(k).ok()
+            }
+        };
         let system_file = PathBuf::from("/etc/tencentcloud/credentials");
         let now = self
             .clock
@@ -183,7 +220,7 @@ impl Context {
             profile: self.globals.profile.as_deref(),
             config_profile: self.config.profile.as_deref(),
             home: home.as_deref(),
-            system_file: Some(&system_file),
+            system_file: (!isolated).then_some(system_file.as_path()),
             env: &env,
             now,
         })
@@ -196,6 +233,16 @@ impl Context {
         let resolved = match &self.credentials {
             CredentialChoice::Fixed(..) => None,
             CredentialChoice::Chain => Some(self.resolve()?),
+            CredentialChoice::CvmRole => Some(credentials::Resolved {
+                how: credentials::How::CvmRole { named: true },
+                source: CredentialSource::CvmRole { profile: None },
+                profile: None,
+                region: None,
+                endpoint: None,
+                sts_endpoint: None,
+                tried: Vec::new(),
+                warnings: Vec::new(),
+            }),
         };
         let endpoint_text = self
             .globals
@@ -216,15 +263,7 @@ impl Context {
                 .map_err(|p| OpsError::Invalid(format!("the tccli profile's sts.endpoint: {p}")))?,
             (None, None) => Endpoint::sts_beside(&endpoint),
         };
-        // A loopback endpoint means an emulator world: nothing leaves this machine, the
-        // metadata service included.
-        let metadata = self.metadata.clone().unwrap_or_else(|| {
-            if endpoint.is_loopback() {
-                endpoint.to_string()
-            } else {
-                credentials::fetch::METADATA_BASE.to_string()
-            }
-        });
+        let metadata = self.metadata_for(&endpoint);
         let mut options = self.client_options.clone().unwrap_or_default();
         options.endpoint = endpoint;
         options.sts_endpoint = sts.clone();
@@ -233,7 +272,7 @@ impl Context {
             (CredentialChoice::Fixed(c, s), _) => {
                 (Provider::fixed(c.clone()), s.clone(), vec![], None, None)
             }
-            (CredentialChoice::Chain, Some(r)) => {
+            (CredentialChoice::Chain | CredentialChoice::CvmRole, Some(r)) => {
                 let places = credentials::Places {
                     sts,
                     metadata,
@@ -245,7 +284,7 @@ impl Context {
                     .map_err(|e| credential_error(&e))?;
                 (provider, r.source, r.warnings, r.region, r.profile)
             }
-            (CredentialChoice::Chain, None) => {
+            (CredentialChoice::Chain | CredentialChoice::CvmRole, None) => {
                 return Err(OpsError::Invalid("no credential chain was resolved".into()));
             }
         };
@@ -269,6 +308,90 @@ impl Context {
         };
         opened.banner = opened.credential_line();
         Ok(opened)
+    }
+
+    fn home_dir(&self) -> Option<PathBuf> {
+        self.home
+            .clone()
+            .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+    }
+
+    /// Where the metadata service is: `PGSSL_METADATA_ENDPOINT`, else beside a loopback
+    /// API endpoint (an emulator world: nothing leaves this machine, the metadata service
+    /// included), else the CVM's own.
+    fn metadata_for(&self, endpoint: &Endpoint) -> String {
+        self.metadata.clone().unwrap_or_else(|| {
+            if endpoint.is_loopback() {
+                endpoint.to_string()
+            } else {
+                credentials::fetch::METADATA_BASE.to_string()
+            }
+        })
+    }
+
+    fn metadata_base(&self) -> String {
+        let endpoint = self
+            .globals
+            .endpoint
+            .as_deref()
+            .or(self.config.endpoint.as_deref())
+            .and_then(|e| Endpoint::parse(e).ok())
+            .unwrap_or_default();
+        self.metadata_for(&endpoint)
+    }
+
+    /// The credentials a person can switch to (the TUI's `P`): tccli profiles, the
+    /// environment's keys, the CVM role (asked of the metadata service, briefly).
+    pub async fn choices(&self) -> Vec<credentials::choices::Choice> {
+        let environment = !self.isolated
+            && std::env::var_os("TENCENTCLOUD_SECRET_ID").is_some_and(|v| !v.is_empty())
+            && std::env::var_os("TENCENTCLOUD_SECRET_KEY").is_some_and(|v| !v.is_empty());
+        let role = match credentials::fetch::CvmRole::new(&self.metadata_base()) {
+            Ok(cvm) => cvm.role_name().await.ok().flatten(),
+            Err(_) => None,
+        };
+        let now = self
+            .clock
+            .as_ref()
+            .map_or_else(pgssl_wire::clock::unix_now, |c| c());
+        let mut out = Vec::new();
+        if self.fixed.is_some() {
+            out.push(credentials::choices::Choice::Demo);
+        }
+        out.extend(credentials::choices::list(
+            self.home_dir().as_deref(),
+            environment,
+            role,
+            now,
+        ));
+        out
+    }
+
+    /// This context with another credential chosen.
+    pub fn with_choice(&self, choice: &credentials::choices::Choice) -> Context {
+        use credentials::choices::Choice;
+        let mut ctx = self.clone();
+        match choice {
+            Choice::Profile { name, .. } => {
+                ctx.globals.profile = Some(name.clone());
+                ctx.credentials = CredentialChoice::Chain;
+            }
+            Choice::Environment => {
+                ctx.globals.profile = None;
+                ctx.credentials = CredentialChoice::Chain;
+            }
+            Choice::CvmRole { .. } => {
+                ctx.globals.profile = None;
+                ctx.credentials = CredentialChoice::CvmRole;
+            }
+            Choice::Demo => {
+                ctx.globals.profile = None;
+                if let Some((c, s)) = &self.fixed {
+                    ctx.credentials = CredentialChoice::Fixed(c.clone(), s.clone());
+                }
+            }
+        }
+        ctx
     }
 
     /// Whether `region` is one to send to. One of the 18 regions Tencent documents for the

@@ -121,14 +121,74 @@ pub async fn start(
     };
     let credential = Credential::new(&key.secret_id, key.secret_key.expose(), None)
         .map_err(|e| OpsError::Invalid(e.to_string()))?;
-    ctx.credentials = CredentialChoice::Fixed(credential, CredentialSource::Demo);
+    ctx.credentials = CredentialChoice::Fixed(credential.clone(), CredentialSource::Demo);
+    // `P` switches between the demo's own tccli profiles (and the emulated CVM role),
+    // never to the person's real keys.
+    let home = dir.join("home");
+    demo_profiles(&home, &key).map_err(|e| {
+        OpsError::Invalid(format!(
+            "cannot write the demo's profiles in {} ({e})",
+            home.display()
+        ))
+    })?;
+    ctx.home = Some(home);
+    ctx.isolated = true;
+    ctx.fixed = Some((credential, CredentialSource::Demo));
 
     // Seed the throwaway config with the fleet, as `instances import` would.
     let opened = ctx.open().await?;
     ops::inventory::import(&opened.session, &regions).await?;
-    ctx.store
-        .config
-        .update(|c| c.region = Some("ap-guangzhou".into()))?;
+    ctx.store.config.update(|c| {
+        c.region = Some("ap-guangzhou".into());
+        // Guards to try: a protected profile confirms by typing the instance id.
+        for (name, protected, readonly) in
+            [("demo-prod", true, false), ("demo-readonly", false, true)]
+        {
+            c.guards.profiles.insert(
+                name.into(),
+                crate::store::config::Guard {
+                    readonly,
+                    protected,
+                    ..crate::store::config::Guard::default()
+                },
+            );
+        }
+    })?;
     ctx.config = ctx.store.config.load()?;
     Ok((demo, ctx))
+}
+
+/// Three tccli profiles for the demo: the emulator's key (`demo-ops`), a role assumed with
+/// it (`demo-prod`, protected in the demo's config) and a read-only one.
+fn demo_profiles(home: &std::path::Path, key: &emulator::Key) -> std::io::Result<()> {
+    let dir = home.join(".tccli");
+    ensure_private_dir(home)?;
+    ensure_private_dir(&dir)?;
+    let keys = serde_json::json!({
+        "secretId": key.secret_id,
+        "secretKey": key.secret_key.expose(),
+    });
+    let mut prod = keys.clone();
+    prod["role-arn"] = format!(
+        "qcs::cam::uin/{}:roleName/{}",
+        emulator::identity::DEMO_ACCOUNT,
+        emulator::identity::DEMO_ROLE
+    )
+    .into();
+    prod["role-session-name"] = "pgssl-demo".into();
+    for (name, cred) in [
+        ("demo-ops", &keys),
+        ("demo-prod", &prod),
+        ("demo-readonly", &keys),
+    ] {
+        crate::store::write_atomic(
+            &dir.join(format!("{name}.credential")),
+            cred.to_string().as_bytes(),
+        )?;
+        crate::store::write_atomic(
+            &dir.join(format!("{name}.configure")),
+            br#"{"_sys_param":{"region":"ap-guangzhou"}}"#,
+        )?;
+    }
+    Ok(())
 }

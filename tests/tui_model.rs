@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgssl::addresses::{Address, AddressKind};
+use pgssl::credentials::CredentialEvent;
+use pgssl::credentials::choices::Choice;
 use pgssl::domain::{Instance, InstanceKind, InstanceStatus, SslSeen, SslState, Task, TaskStatus};
 use pgssl::ops::{FollowEnd, Intent, Plan, Sent, plan};
 use pgssl::store::SavedInstance;
-use pgssl::tui::app::{App, ChangeEvent, Cmd, Msg, Overlay, Shown};
+use pgssl::tui::app::{App, ChangeEvent, Cmd, Msg, Overlay, Shown, Switched, Who};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -769,6 +771,11 @@ fn with_log(mut a: App) -> App {
 
 fn sized(w: u16, h: u16) -> App {
     let mut a = with_log(app());
+    a.update(Msg::Who(Who {
+        credential: "env keys · AKID****abcd".into(),
+        account: Some("account 100000000001 (CAM user 100000000002)".into()),
+        ..Who::default()
+    }));
     a.update(Msg::Resize(w, h));
     a
 }
@@ -839,4 +846,230 @@ fn the_view_fits_every_size_without_panicking() {
             let _ = render(&a, w, h);
         }
     }
+}
+
+// ------------------------------------------------------------ credentials (issue 12)
+
+fn profile(name: &str, kind: &str, region: &str) -> Choice {
+    Choice::Profile {
+        name: name.into(),
+        kind: kind.into(),
+        region: Some(region.into()),
+    }
+}
+
+fn who(profile: &str, protected: bool, readonly: bool) -> Who {
+    Who {
+        credential: format!("profile {profile} · AKID****wxyz"),
+        account: None,
+        problem: None,
+        profile: Some(profile.into()),
+        protected,
+        readonly,
+    }
+}
+
+/// `P`, wait for the list, move `down` rows, Enter: the command it gives.
+fn pick(a: &mut App, items: Vec<Choice>, down: usize) -> Vec<Cmd> {
+    let cmds = a.update(key(KeyCode::Char('P')));
+    assert!(matches!(cmds.as_slice(), [Cmd::ListChoices]), "{cmds:?}");
+    assert!(matches!(a.overlay, Overlay::Profiles(_)));
+    a.update(Msg::Choices(items));
+    for _ in 0..down {
+        a.update(key(KeyCode::Down));
+    }
+    a.update(key(KeyCode::Enter))
+}
+
+#[test]
+fn p_switches_credentials_guards_and_default_region_without_restarting() {
+    let mut a = sized(80, 24);
+    assert_eq!(a.default_region, "ap-guangzhou");
+    let items = vec![
+        Choice::Environment,
+        profile("ops", "keys", "ap-singapore"),
+        profile("prod", "assumes role dba", "eu-frankfurt"),
+    ];
+    // The list shows every choice with its source and region.
+    a.update(key(KeyCode::Char('P')));
+    a.update(Msg::Choices(items.clone()));
+    let text = render(&a, 80, 24);
+    assert!(
+        text.contains("ops") && text.contains("region ap-singapore"),
+        "{text}"
+    );
+    assert!(text.contains("assumes role dba"), "{text}");
+    // Esc leaves it: nothing switched.
+    assert!(a.update(key(KeyCode::Esc)).is_empty());
+    assert!(matches!(a.overlay, Overlay::None));
+
+    let cmds = pick(&mut a, items.clone(), 1);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Switch(Choice::Profile { name, .. })] if name == "ops"),
+        "{cmds:?}"
+    );
+    // The core answers: a read-only profile whose region is ap-singapore.
+    let cmds = a.update(Msg::Switched(Ok(Switched {
+        who: who("ops", false, true),
+        region: Some("ap-singapore".into()),
+        warnings: vec![],
+    })));
+    assert_eq!(a.default_region, "ap-singapore");
+    assert!(
+        a.readonly,
+        "a read-only profile's guard is in force at once"
+    );
+    assert!(
+        cmds.iter().any(|c| matches!(c, Cmd::Refresh(_))),
+        "what is on screen is read again with the new credential: {cmds:?}"
+    );
+    assert!(
+        a.update(key(KeyCode::Enter)).is_empty(),
+        "no form while read-only"
+    );
+    assert!(render(&a, 80, 24).contains("read-only"));
+
+    // Switching on to a protected profile lifts read-only and marks the header.
+    pick(&mut a, items, 2);
+    a.update(Msg::Switched(Ok(Switched {
+        who: who("prod", true, false),
+        region: Some("eu-frankfurt".into()),
+        warnings: vec![],
+    })));
+    assert!(!a.readonly);
+    assert_eq!(a.default_region, "eu-frankfurt");
+    a.update(Msg::Account(
+        "account 100000000001 (role dba, session pgssl-1)".into(),
+    ));
+    let header: String = render(&a, 80, 24).lines().take(2).collect();
+    assert!(header.contains("[PROTECTED] prod"), "{header}");
+    assert!(header.contains("account 100000000001"), "{header}");
+
+    // A failed switch keeps the old credential and says so.
+    pick(&mut a, vec![Choice::Environment], 0);
+    a.update(Msg::Switched(Err(pgssl::ops::OpsError::Invalid(
+        "the environment has TENCENTCLOUD_SECRET_ID without TENCENTCLOUD_SECRET_KEY".into(),
+    ))));
+    assert!(a.who.protected && a.who.profile.as_deref() == Some("prod"));
+    assert!(a.notice.as_deref().unwrap_or("").contains("not switched"));
+}
+
+#[test]
+fn the_readonly_flag_outlives_a_profile_switch() {
+    let mut a = app_of(fleet(), true);
+    a.update(Msg::Switched(Ok(Switched {
+        who: who("ops", false, false),
+        region: None,
+        warnings: vec![],
+    })));
+    assert!(
+        a.readonly,
+        "--readonly is the person's word, not the profile's"
+    );
+}
+
+#[test]
+fn no_switch_while_a_change_is_being_sent() {
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    submit(&mut a);
+    assert!(
+        !sent_plan(&a.update(key(KeyCode::Char('y'))))
+            .request()
+            .DBInstanceId
+            .is_empty()
+    );
+    let cmds = pick(&mut a, vec![Choice::Environment], 0);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(a.notice.as_deref().unwrap_or("").contains("in flight"));
+}
+
+#[test]
+fn a_protected_profile_confirms_only_by_typing_the_instance_id() {
+    let mut a = sized(120, 40);
+    a.update(Msg::Who(who("prod", true, false)));
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Down));
+    submit(&mut a);
+    assert!(render(&a, 120, 40).contains("type the instance id"));
+    // `y`, `q` and a wrong id are text, not answers.
+    for c in ["y", "q", "postgres-6bwgamo"] {
+        assert!(chars(&mut a, c).is_empty());
+    }
+    assert!(matches!(a.overlay, Overlay::Confirm(..)));
+    assert!(
+        a.update(key(KeyCode::Enter)).is_empty(),
+        "a wrong id sends nothing"
+    );
+    assert!(a.notice.as_deref().unwrap_or("").contains("exactly"));
+    // Clear what was typed, then type the id.
+    for _ in 0..40 {
+        a.update(key(KeyCode::Backspace));
+    }
+    assert!(
+        chars(&mut a, "postgres-6bwgamo3").is_empty(),
+        "typing never sends"
+    );
+    let cmds = a.update(key(KeyCode::Enter));
+    let req = sent_plan(&cmds).request();
+    assert_eq!(req.DBInstanceId, "postgres-6bwgamo3");
+    assert_eq!(req.ConnectAddress.as_deref(), Some("203.0.113.17"));
+}
+
+#[test]
+fn esc_leaves_a_protected_confirm_with_nothing_sent() {
+    let mut a = app();
+    a.update(Msg::Who(who("prod", true, false)));
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    submit(&mut a);
+    chars(&mut a, "postgres-6bwgamo3");
+    assert!(a.update(key(KeyCode::Esc)).is_empty());
+    assert!(!matches!(a.overlay, Overlay::Confirm(..)));
+    assert!(a.inflight.is_empty());
+}
+
+#[test]
+fn a_failed_renewal_is_said_in_the_header_and_the_log_and_cleared_by_the_next() {
+    let mut a = sized(120, 40);
+    a.update(Msg::Credential(CredentialEvent::RenewFailed {
+        message: "metadata service: connection refused\u{1b}[2J".into(),
+    }));
+    let text = render(&a, 120, 40);
+    let header: String = text.lines().take(2).collect();
+    assert!(
+        header.contains("key not renewed: metadata service"),
+        "{header}"
+    );
+    assert!(!text.contains('\u{1b}'), "the message is cleaned");
+    assert!(
+        text.contains("renewal failed"),
+        "and it is in the log: {text}"
+    );
+    a.update(Msg::Credential(CredentialEvent::Renewed {
+        what: "CVM role pgssl-bastion".into(),
+        expires_at: 1_800_000_000,
+    }));
+    let text = render(&a, 120, 40);
+    let header: String = text.lines().take(2).collect();
+    assert!(!header.contains("not renewed"), "{header}");
+    assert!(text.contains("renewed CVM role pgssl-bastion"), "{text}");
+}
+
+#[test]
+fn the_protected_mark_survives_no_color() {
+    let mut a = sized(80, 24);
+    a.no_color = true;
+    a.update(Msg::Who(who("prod", true, false)));
+    let text = render(&a, 80, 24);
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap_or("")
+            .contains("[PROTECTED] prod"),
+        "{text}"
+    );
 }

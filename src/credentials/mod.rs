@@ -6,6 +6,7 @@
 //! - `provider`: the key to sign with now, renewed before it expires.
 
 pub mod chain;
+pub mod choices;
 pub mod fetch;
 pub mod provider;
 pub mod tccli;
@@ -84,7 +85,34 @@ impl fmt::Display for CredentialSource {
     }
 }
 
+/// The role's name in a role ARN (`qcs::cam::uin/1:roleName/dba` → `dba`), else the ARN.
+pub fn role_name(arn: &str) -> &str {
+    arn.rsplit_once("roleName/").map_or(arn, |(_, name)| name)
+}
+
 impl CredentialSource {
+    /// A few words for the TUI's header: `profile ops`, `role dba via profile prod`.
+    pub fn brief(&self) -> String {
+        match self {
+            CredentialSource::Env => "env keys".into(),
+            CredentialSource::Profile { name, .. } => format!("profile {}", sanitize(name)),
+            CredentialSource::Login { kind, name, .. } => {
+                format!("{} login {}", kind.name(), sanitize(name))
+            }
+            CredentialSource::CredentialsFile { .. } => "credentials file".into(),
+            CredentialSource::CvmRole { .. } => "CVM role".into(),
+            CredentialSource::AssumeRole { role_arn, keys } => format!(
+                "role {} via {}",
+                sanitize(role_name(role_arn)),
+                keys.brief()
+            ),
+            CredentialSource::Oidc { role_arn } => {
+                format!("role {} via TKE OIDC", sanitize(role_name(role_arn)))
+            }
+            CredentialSource::Demo => "demo key".into(),
+        }
+    }
+
     /// Short form for the journal.
     pub fn tag(&self) -> String {
         match self {

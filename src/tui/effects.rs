@@ -2,11 +2,14 @@
 //! back as messages, so the render loop never waits on the network or the disk. Nothing
 //! here decides anything: each command is one call into the core.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::app::{ChangeEvent, CheckShown, Cmd, Msg};
+use super::app::{ChangeEvent, CheckShown, Cmd, Msg, Switched, Who};
+use crate::context::{Context, Opened};
 use crate::domain::{Instance, Task};
 use crate::ops::change::{self, ChangeObserver, ExecuteOptions, VerifyAfter};
 use crate::ops::{self, FollowEnd, FollowOptions, OpsError, Sent, Session, Verified};
@@ -17,9 +20,81 @@ const LOG_ENTRIES: usize = 500;
 
 pub struct Effects {
     pub store: Store,
-    pub session: Result<Session, OpsError>,
+    /// The session commands use; replaced when the person switches credentials.
+    pub session: Arc<Mutex<Result<Session, OpsError>>>,
+    /// What sessions are opened from (a switch opens another with a different choice).
+    pub ctx: Context,
     pub tx: UnboundedSender<Msg>,
     pub follow: FollowOptions,
+    /// Which session the header speaks for: bumped by each switch, so that an account
+    /// answer or a renewal of the session switched away from never reaches the header.
+    pub generation: Generation,
+}
+
+/// A counter of sessions: a message about session N is dropped once N is not the latest.
+#[derive(Debug, Clone, Default)]
+pub struct Generation(Arc<AtomicU64>);
+
+impl Generation {
+    fn current(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn next(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Send `msg` only while `of` is still the latest session.
+    fn send_if(&self, of: u64, tx: &UnboundedSender<Msg>, msg: Msg) {
+        if self.current() == of {
+            send(tx, msg);
+        }
+    }
+}
+
+/// The header's line for an opened session (the account is asked separately).
+pub fn who_of(opened: &Opened) -> Who {
+    let guard = &opened.session.guard;
+    Who {
+        credential: opened.short_line(),
+        account: None,
+        problem: None,
+        profile: opened.session.profile.clone(),
+        protected: guard.protected,
+        readonly: guard.readonly,
+    }
+}
+
+/// Wire a new session to the TUI: its requests and its key renewals become messages.
+pub fn attach(mut session: Session, tx: &UnboundedSender<Msg>, generation: &Generation) -> Session {
+    let calls = tx.clone();
+    session.client = session.client.with_observer(Arc::new(move |record| {
+        let _ = calls.send(Msg::Call(record.clone()));
+    }));
+    let events = tx.clone();
+    let (of, generation) = (generation.current(), generation.clone());
+    session.client.provider().on_event(Arc::new(move |event| {
+        generation.send_if(of, &events, Msg::Credential(event.clone()));
+    }));
+    session
+}
+
+/// Ask who the credential is, then send the header's line with the account (and the
+/// SecretId of a temporary key, now fetched).
+pub fn announce(opened: Opened, tx: UnboundedSender<Msg>, generation: &Generation) {
+    let (of, generation) = (generation.current(), generation.clone());
+    tokio::spawn(async move {
+        let identity = opened.session.identity().await;
+        let mut who = who_of(&opened);
+        who.account = Some(identity.line());
+        who.problem = opened
+            .session
+            .client
+            .provider()
+            .status()
+            .and_then(|s| s.problem);
+        generation.send_if(of, &tx, Msg::Who(who));
+    });
 }
 
 fn send(tx: &UnboundedSender<Msg>, msg: Msg) {
@@ -56,14 +131,51 @@ impl Effects {
                     send(&tx, Msg::RegionsSaved(result));
                 });
             }
-            api_cmd => match &self.session {
-                Ok(session) => {
-                    let session = session.clone();
-                    let follow = self.follow;
-                    tokio::spawn(async move { api(session, follow, api_cmd, tx).await });
+            Cmd::ListChoices => {
+                let ctx = self.ctx.clone();
+                tokio::spawn(async move {
+                    send(&tx, Msg::Choices(ctx.choices().await));
+                });
+            }
+            Cmd::Switch(choice) => {
+                let ctx = self.ctx.with_choice(&choice);
+                let shared = self.session.clone();
+                let generation = self.generation.clone();
+                tokio::spawn(async move {
+                    match ctx.open().await {
+                        Ok(mut opened) => {
+                            generation.next();
+                            opened.session = attach(opened.session, &tx, &generation);
+                            if let Ok(mut current) = shared.lock() {
+                                *current = Ok(opened.session.clone());
+                            }
+                            send(
+                                &tx,
+                                Msg::Switched(Ok(Switched {
+                                    who: who_of(&opened),
+                                    region: opened.credential_region.clone(),
+                                    warnings: opened.warnings.clone(),
+                                })),
+                            );
+                            announce(opened, tx, &generation);
+                        }
+                        Err(e) => send(&tx, Msg::Switched(Err(e))),
+                    }
+                });
+            }
+            api_cmd => {
+                let session = match self.session.lock() {
+                    Ok(s) => s.clone(),
+                    Err(p) => p.into_inner().clone(),
+                };
+                match session {
+                    Ok(session) => {
+                        let follow = self.follow;
+                        tokio::spawn(async move { api(session, follow, api_cmd, tx).await });
+                    }
+                    Err(e) => send(&tx, failed(&api_cmd, &e)),
                 }
-                Err(e) => send(&tx, failed(&api_cmd, e)),
-            },
+            }
         }
     }
 
@@ -250,7 +362,12 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
         }
         Cmd::Add { region, id } => Msg::Added(ops::inventory::add(&session, &region, &id).await),
         Cmd::Import(regions) => Msg::Imported(ops::inventory::import(&session, &regions).await),
-        Cmd::Copy(_) | Cmd::ReloadJournal | Cmd::Remove(_) | Cmd::SaveRegions(_) => return,
+        Cmd::Copy(_)
+        | Cmd::ReloadJournal
+        | Cmd::Remove(_)
+        | Cmd::SaveRegions(_)
+        | Cmd::ListChoices
+        | Cmd::Switch(_) => return,
     };
     send(&tx, msg);
 }

@@ -22,6 +22,10 @@ pub enum Mode {
     Remove,
     /// The help overlay.
     Help,
+    /// Choosing the credential (`P`).
+    Profiles,
+    /// Confirming a change with a protected profile: the instance id is typed.
+    TypeConfirm,
 }
 
 impl Mode {
@@ -35,6 +39,8 @@ impl Mode {
             Mode::Add => "Add instance",
             Mode::Remove => "Remove instance",
             Mode::Help => "Help",
+            Mode::Profiles => "Credentials",
+            Mode::TypeConfirm => "Confirm change (protected profile)",
         }
     }
 }
@@ -63,6 +69,7 @@ pub enum Action {
     Verify,
     FetchCa,
     Help,
+    Profiles,
     Back,
     Toggle,
     NextField,
@@ -90,7 +97,7 @@ const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
 
 /// How many modes there are: a binding listed for all of them works anywhere.
-pub const MODE_COUNT: usize = 8;
+pub const MODE_COUNT: usize = 10;
 
 pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::Browse,
@@ -101,6 +108,8 @@ pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::Add,
     Mode::Remove,
     Mode::Help,
+    Mode::Profiles,
+    Mode::TypeConfirm,
 ];
 
 pub static BINDINGS: &[Binding] = &[
@@ -110,7 +119,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "k/↑",
         action: Action::Up,
         desc: "move up",
-        modes: &[Mode::Browse, Mode::Regions, Mode::Form],
+        modes: &[Mode::Browse, Mode::Regions, Mode::Form, Mode::Profiles],
         hint: false,
     },
     Binding {
@@ -118,7 +127,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "j/↓",
         action: Action::Down,
         desc: "move down",
-        modes: &[Mode::Browse, Mode::Regions, Mode::Form],
+        modes: &[Mode::Browse, Mode::Regions, Mode::Form, Mode::Profiles],
         hint: false,
     },
     Binding {
@@ -224,6 +233,14 @@ pub static BINDINGS: &[Binding] = &[
         desc: "regions",
         modes: &[Mode::Browse],
         hint: true,
+    },
+    Binding {
+        keys: &[(Char('P'), SHIFT), (Char('P'), NONE)],
+        label: "P",
+        action: Action::Profiles,
+        desc: "credentials: switch tccli profile, environment or CVM role",
+        modes: &[Mode::Browse],
+        hint: false,
     },
     Binding {
         keys: &[(Char('c'), NONE)],
@@ -332,6 +349,22 @@ pub static BINDINGS: &[Binding] = &[
         modes: &[Mode::Confirm, Mode::Remove],
         hint: true,
     },
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Send,
+        desc: "send, once the instance id is typed",
+        modes: &[Mode::TypeConfirm],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Submit,
+        desc: "use this credential",
+        modes: &[Mode::Profiles],
+        hint: true,
+    },
     // Regions / Add
     Binding {
         keys: &[(Enter, NONE)],
@@ -354,6 +387,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::Add,
             Mode::Remove,
             Mode::Help,
+            Mode::Profiles,
+            Mode::TypeConfirm,
         ],
         hint: true,
     },
@@ -421,6 +456,15 @@ mod tests {
             Some(Action::Regions)
         );
         assert_eq!(lookup(Mode::Confirm, &key(Esc, NONE)), Some(Action::Back));
+        assert_eq!(
+            lookup(Mode::TypeConfirm, &key(Char('y'), NONE)),
+            None,
+            "y is text when the instance id must be typed"
+        );
+        assert_eq!(
+            lookup(Mode::Browse, &key(Char('P'), SHIFT)),
+            Some(Action::Profiles)
+        );
         assert_eq!(
             lookup(Mode::Confirm, &key(Enter, NONE)),
             None,

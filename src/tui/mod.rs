@@ -53,8 +53,10 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
     } else if let Some(r) = ctx.config.region.clone() {
         app.default_region = r;
     }
+    app.region_fixed = ctx.config.region.is_some() || ctx.globals.region.is_some();
+    let generation = effects::Generation::default();
     let session = match ctx.open().await {
-        Ok(opened) => {
+        Ok(mut opened) => {
             app.notice = Some(
                 opened
                     .warnings
@@ -64,15 +66,15 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
             );
             if let Some(r) = opened
                 .credential_region
-                .filter(|_| ctx.config.region.is_none() && ctx.globals.region.is_none())
+                .clone()
+                .filter(|_| !app.region_fixed)
             {
                 app.default_region = r;
             }
-            let observer_tx = tx.clone();
-            let mut session = opened.session;
-            session.client = session.client.with_observer(Arc::new(move |record| {
-                let _ = observer_tx.send(Msg::Call(record.clone()));
-            }));
+            opened.session = effects::attach(opened.session, &tx, &generation);
+            let session = opened.session.clone();
+            app.update(Msg::Who(effects::who_of(&opened)));
+            effects::announce(opened, tx.clone(), &generation);
             Ok(session)
         }
         Err(e) => {
@@ -83,11 +85,14 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
     if let Some(note) = options.note.or_else(|| ctx.notes.first().cloned()) {
         app.notice = Some(note);
     }
+    let started = session.is_ok();
     let effects = effects::Effects {
         store: ctx.store.clone(),
-        session,
+        session: Arc::new(std::sync::Mutex::new(session)),
+        ctx: ctx.clone(),
         tx: tx.clone(),
         follow: options.follow,
+        generation,
     };
 
     let mut guard = match term::enter() {
@@ -103,7 +108,7 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
         app.size = (size.width, size.height);
     }
     effects.watch_journal();
-    if effects.session.is_ok() {
+    if started {
         for cmd in app.refresh_visible() {
             effects.run(cmd);
         }

@@ -15,7 +15,7 @@ VENV="${PGSSL_VENV:-$repo/.venv}"
 
 sdk_ok() {
     [ -x "$VENV/bin/python" ] &&
-        "$VENV/bin/python" -c 'import tencentcloud.postgres.v20170312.postgres_client, tencentcloud.common.abstract_client' \
+        "$VENV/bin/python" -c 'import tencentcloud.postgres.v20170312.postgres_client, tencentcloud.common.abstract_client, tencentcloud.sts.v20180813.sts_client' \
             >/dev/null 2>&1
 }
 
@@ -25,6 +25,8 @@ if ! sdk_ok; then
         python3 -m venv "$VENV"
     fi
     "$VENV/bin/pip" install -q "tencentcloud-sdk-python-common>=3.1.194,<4" "tencentcloud-sdk-python-postgres>=3.1.194,<4"
+    # STS models and errorcodes (the package stops at 3.0.x; its models need only the common base).
+    "$VENV/bin/pip" install -q --no-deps "tencentcloud-sdk-python-sts==3.0.1459"
     sdk_ok || { echo "conformance: the SDK is still not importable from $VENV" >&2; exit 1; }
 fi
 

@@ -108,6 +108,7 @@ impl App {
                 }
             }
             Action::Help => self.overlay = Overlay::Help,
+            Action::Profiles => return self.open_profiles(),
             Action::FetchCa => {
                 if let Some(row) = self.selected_row() {
                     let (region, id) = (row.region().to_string(), row.id().to_string());

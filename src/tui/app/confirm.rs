@@ -34,6 +34,8 @@ pub struct Confirm {
     /// After a revision, a first `y` only says it was seen: a `y` typed for the old plan
     /// must never send the new one. The next `y` sends.
     pub acknowledged: bool,
+    /// With a protected profile: what has been typed of the instance id.
+    pub typed: String,
 }
 
 impl From<Prepared> for Shown {
@@ -76,6 +78,7 @@ impl App {
             shown_at: self.frames,
             revised: false,
             acknowledged: false,
+            typed: String::new(),
         }));
         vec![Cmd::Prepare(intent)]
     }
@@ -140,7 +143,7 @@ impl App {
         }
     }
 
-    fn send_shown(&mut self) -> Vec<Cmd> {
+    pub(super) fn send_shown(&mut self) -> Vec<Cmd> {
         if self.readonly {
             self.notice = Some("read-only mode: nothing is sent".into());
             return vec![];

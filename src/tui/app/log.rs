@@ -17,6 +17,8 @@ pub enum LogKind {
     Read,
     /// A TLS check.
     Verify,
+    /// A temporary key renewed, or not.
+    Credential,
 }
 
 /// One line of the log pane.

@@ -10,6 +10,7 @@ pub mod log;
 mod regions;
 mod results;
 mod rows;
+mod who;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -19,6 +20,7 @@ pub use confirm::{Confirm, Shown};
 pub use form::SslForm;
 pub use log::{LogItem, LogKind};
 pub use rows::Row;
+pub use who::{ProfilePicker, Switched, Who};
 
 use super::keys::{self, Action, Mode};
 use crate::api::client::CallRecord;
@@ -66,6 +68,8 @@ pub enum Overlay {
     Add(AddForm),
     Remove(String),
     Help,
+    /// Choosing the credential.
+    Profiles(ProfilePicker),
 }
 
 /// Effects the runner carries out; their results come back as messages.
@@ -101,6 +105,10 @@ pub enum Cmd {
         region: String,
         id: String,
     },
+    /// Find the credentials a person can switch to.
+    ListChoices,
+    /// Use this credential from now on.
+    Switch(crate::credentials::choices::Choice),
 }
 
 /// A step of a change being carried out, as `ops::change::execute` reports it.
@@ -175,6 +183,16 @@ pub enum Msg {
         id: String,
         result: Result<CheckShown, OpsError>,
     },
+    /// The credential in use at start (its account follows as `Account`).
+    Who(Who),
+    /// GetCallerIdentity's answer, as a line.
+    Account(String),
+    /// A temporary key was renewed, or renewing it failed.
+    Credential(crate::credentials::CredentialEvent),
+    /// The credentials found for `P`.
+    Choices(Vec<crate::credentials::choices::Choice>),
+    /// A switch of credentials finished.
+    Switched(Result<Switched, OpsError>),
 }
 
 pub struct App {
@@ -193,6 +211,12 @@ pub struct App {
     pub progress: HashMap<i64, Task>,
     pub log_selected: usize,
     pub readonly: bool,
+    /// `--readonly` itself (a read-only profile adds to it while in use).
+    pub readonly_flag: bool,
+    /// `--region` or the config's region: a credential's default region does not move it.
+    pub region_fixed: bool,
+    /// The credential, its account and guards, for the header.
+    pub who: Who,
     pub notice: Option<String>,
     /// Instances with a change in flight.
     pub inflight: HashSet<String>,
@@ -240,6 +264,9 @@ impl App {
             progress: HashMap::new(),
             log_selected: 0,
             readonly,
+            readonly_flag: readonly,
+            region_fixed: false,
+            who: Who::default(),
             notice: None,
             inflight: HashSet::new(),
             busy: 0,
@@ -274,11 +301,13 @@ impl App {
             Overlay::None => Mode::Browse,
             Overlay::Filter => Mode::Filter,
             Overlay::Form(_) => Mode::Form,
+            Overlay::Confirm(..) if self.who.protected => Mode::TypeConfirm,
             Overlay::Confirm(..) => Mode::Confirm,
             Overlay::Regions(_) => Mode::Regions,
             Overlay::Add(_) => Mode::Add,
             Overlay::Remove(_) => Mode::Remove,
             Overlay::Help => Mode::Help,
+            Overlay::Profiles(_) => Mode::Profiles,
         }
     }
 
@@ -435,6 +464,8 @@ impl App {
             }
             Mode::Form => self.form_key(action, key),
             Mode::Confirm => self.confirm_key(action),
+            Mode::TypeConfirm => self.typed_confirm_key(action, key),
+            Mode::Profiles => self.profiles_key(action),
             Mode::Regions => self.regions_key(action),
             Mode::Add => self.add_key(action, key),
             Mode::Remove => self.remove_key(action),

@@ -13,6 +13,28 @@ impl App {
     pub(super) fn on_result(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
             Msg::Key(_) | Msg::Resize(..) | Msg::Quit => {}
+            Msg::Who(who) => {
+                self.readonly = self.readonly_flag || who.readonly;
+                self.who = who;
+            }
+            Msg::Account(line) => self.who.account = Some(crate::text::clean(&line)),
+            Msg::Credential(event) => self.credential_event(&event),
+            Msg::Choices(items) => self.choices_listed(items),
+            Msg::Switched(result) => {
+                self.done();
+                match result {
+                    Ok(s) => {
+                        self.switched(s);
+                        // What is on screen is read again with the new credential.
+                        return self.refresh_visible();
+                    }
+                    Err(e) => {
+                        self.notice = Some(format!(
+                            "credentials not switched (still the old ones): {e}"
+                        ));
+                    }
+                }
+            }
             Msg::RefreshDone(error) => {
                 self.done();
                 if let Some(e) = error {

@@ -16,7 +16,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     match &app.overlay {
         Overlay::None | Overlay::Filter => {}
         Overlay::Form(form) => form_dialog(frame, app, theme, area, form),
-        Overlay::Confirm(c) => confirm_dialog(frame, theme, area, c),
+        Overlay::Confirm(c) => confirm_dialog(frame, app, theme, area, c),
+        Overlay::Profiles(p) => profiles_dialog(frame, app, theme, area, p),
         Overlay::Regions(picker) => {
             let mut lines = vec![Line::from(Span::styled(
                 "Regions shown and imported (none chosen shows all):",
@@ -148,8 +149,57 @@ fn dialog(
     );
 }
 
-fn confirm_dialog(frame: &mut Frame, theme: Theme, area: Rect, c: &Confirm) {
+fn profiles_dialog(
+    frame: &mut Frame,
+    app: &App,
+    theme: Theme,
+    area: Rect,
+    p: &crate::tui::app::ProfilePicker,
+) {
+    let mut lines = vec![Line::from(Span::styled(
+        format!("Now: {}", crate::text::clean(&app.who.credential)),
+        theme.dim(),
+    ))];
+    match &p.items {
+        None => lines.push(Line::from(Span::styled(
+            "Looking for tccli profiles, the environment and a CVM role…",
+            theme.dim(),
+        ))),
+        Some(items) if items.is_empty() => lines.push(Line::from(
+            "No tccli profiles (~/.tccli), no TENCENTCLOUD_SECRET_ID/KEY, no CVM role found.",
+        )),
+        Some(items) => {
+            for (i, c) in items.iter().enumerate() {
+                let text = format!(
+                    "{} {:<16} {}",
+                    if i == p.cursor { ">" } else { " " },
+                    crate::text::truncate(&crate::text::clean(&c.label()), 16),
+                    crate::text::clean(&c.detail())
+                );
+                lines.push(if i == p.cursor {
+                    Line::from(Span::styled(text, theme.selected()))
+                } else {
+                    Line::from(text)
+                });
+            }
+        }
+    }
+    lines.push(keys_line(theme, Mode::Profiles));
+    let h = wrapped_height(&lines, 76.min(area.width).saturating_sub(2));
+    dialog(frame, theme, area, " Credentials ", lines, 76, h);
+}
+
+fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Confirm) {
     let mut lines: Vec<Line> = Vec::new();
+    if app.who.protected {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "[PROTECTED] profile {}: type the instance id to send",
+                app.who.profile.as_deref().unwrap_or("?")
+            ),
+            theme.protected(),
+        )));
+    }
     if c.revised {
         lines.push(Line::from(Span::styled(
             "The instance changed while this was open: this is the new plan. Read it again.",
@@ -185,7 +235,18 @@ fn confirm_dialog(frame: &mut Frame, theme: Theme, area: Rect, c: &Confirm) {
         }
     }
     lines.push(Line::from(""));
-    lines.push(keys_line(theme, Mode::Confirm));
+    if app.who.protected {
+        lines.push(Line::from(vec![
+            Span::raw(format!("Type {} to send: ", c.intent.instance_id)),
+            Span::styled(
+                format!("{}█", crate::text::clean(&c.typed)),
+                theme.selected(),
+            ),
+        ]));
+        lines.push(keys_line(theme, Mode::TypeConfirm));
+    } else {
+        lines.push(keys_line(theme, Mode::Confirm));
+    }
     let h = wrapped_height(&lines, 76.min(area.width).saturating_sub(2));
     dialog(frame, theme, area, " Confirm change ", lines, 76, h);
 }

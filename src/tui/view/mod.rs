@@ -24,11 +24,11 @@ pub struct Areas {
 }
 
 pub fn layout(area: Rect) -> Areas {
-    let body = area.height.saturating_sub(2);
+    let body = area.height.saturating_sub(3);
     let details = 6.min(body / 3);
     let log = (body / 3).max(5).min(body.saturating_sub(details + 4));
     let [header, list, details, log, footer] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(2),
         Constraint::Fill(1),
         Constraint::Length(details),
         Constraint::Length(log),
@@ -83,6 +83,17 @@ impl Theme {
     }
     pub fn key(self) -> Style {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    /// A protected profile: white on magenta, bold; reversed without colour.
+    pub fn protected(self) -> Style {
+        if self.no_color {
+            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::default()
+                .fg(Color::White)
+                .bg(Color::Magenta)
+                .add_modifier(Modifier::BOLD)
+        }
     }
 }
 
@@ -148,7 +159,50 @@ fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         // Notices carry paths, API messages and errors: cleaned at the last moment too.
         spans.push(Span::styled(crate::text::clean(n), theme.warn()));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(spans), who_line(app, theme)]),
+        area,
+    );
+}
+
+/// The header's second line: who pgssl acts as. A protected profile is marked in words
+/// (`[PROTECTED]`, which survives NO_COLOR) and in colour.
+fn who_line(app: &App, theme: Theme) -> Line<'static> {
+    // Most important first, since a narrow terminal cuts the end: the protected mark,
+    // the account, a failed renewal, then the key's source, masked id and expiry.
+    let who = &app.who;
+    let mut spans = vec![Span::raw(" ")];
+    if who.protected {
+        spans.push(Span::styled(
+            format!(
+                "[PROTECTED] {}",
+                crate::text::clean(who.profile.as_deref().unwrap_or(""))
+            ),
+            theme.protected(),
+        ));
+        spans.push(Span::raw(" · "));
+    }
+    if who.credential.is_empty() {
+        spans.push(Span::styled("no credentials", theme.dim()));
+        return Line::from(spans);
+    }
+    match &who.account {
+        Some(a) => spans.push(Span::raw(crate::text::clean(a))),
+        None => spans.push(Span::styled("account: asking STS…", theme.dim())),
+    }
+    if let Some(p) = &who.problem {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("key not renewed: {}", crate::text::clean(p)),
+            theme.error(),
+        ));
+    }
+    spans.push(Span::raw(" · "));
+    spans.push(Span::styled(
+        crate::text::clean(&who.credential),
+        theme.dim(),
+    ));
+    Line::from(spans)
 }
 
 fn footer(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {

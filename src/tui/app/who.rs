@@ -1,0 +1,188 @@
+//! Who the TUI acts as: the credential line and account in the header, renewals of a
+//! temporary key in the log, the profile picker (`P`) that switches credentials without
+//! restarting, and the protected profile's confirm (type the instance id, not `y`).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::log::{LogItem, LogKind};
+use super::{App, Cmd, Overlay};
+use crate::credentials::CredentialEvent;
+use crate::credentials::choices::Choice;
+use crate::tui::keys::Action;
+
+const RENEW_FAILED: &str = "temporary key not renewed: ";
+
+/// The header's second line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Who {
+    /// Source, masked SecretId, temporary until when.
+    pub credential: String,
+    /// The account line; None while STS is being asked.
+    pub account: Option<String>,
+    /// Renewing the temporary key failed, and why.
+    pub problem: Option<String>,
+    /// The tccli profile in effect.
+    pub profile: Option<String>,
+    /// config.toml marks the profile protected: typed confirms, a marked header.
+    pub protected: bool,
+    /// config.toml marks the profile read-only.
+    pub readonly: bool,
+}
+
+/// A credential switched to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switched {
+    pub who: Who,
+    /// The credential's default region (profile or TENCENTCLOUD_REGION).
+    pub region: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The `P` overlay: the credentials found (None while looking), and the cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfilePicker {
+    pub items: Option<Vec<Choice>>,
+    pub cursor: usize,
+}
+
+impl App {
+    pub(super) fn open_profiles(&mut self) -> Vec<Cmd> {
+        self.overlay = Overlay::Profiles(ProfilePicker {
+            items: None,
+            cursor: 0,
+        });
+        vec![Cmd::ListChoices]
+    }
+
+    pub(super) fn profiles_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        let Overlay::Profiles(p) = &mut self.overlay else {
+            return vec![];
+        };
+        let len = p.items.as_ref().map_or(0, Vec::len);
+        match action {
+            Some(Action::Up) => p.cursor = p.cursor.saturating_sub(1),
+            Some(Action::Down) => p.cursor = (p.cursor + 1).min(len.saturating_sub(1)),
+            Some(Action::Back) => self.overlay = Overlay::None,
+            Some(Action::Submit) => {
+                let chosen = p.items.as_ref().and_then(|i| i.get(p.cursor)).cloned();
+                if let Some(choice) = chosen {
+                    if !self.inflight.is_empty() {
+                        self.notice = Some(
+                            "a change is in flight: switch credentials once it has been sent"
+                                .into(),
+                        );
+                        return vec![];
+                    }
+                    self.overlay = Overlay::None;
+                    self.busy += 1;
+                    self.notice = Some(format!("switching to {}…", choice.label()));
+                    return vec![Cmd::Switch(choice)];
+                }
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    pub(super) fn choices_listed(&mut self, items: Vec<Choice>) {
+        if let Overlay::Profiles(p) = &mut self.overlay {
+            p.cursor = p.cursor.min(items.len().saturating_sub(1));
+            p.items = Some(items);
+        }
+    }
+
+    /// A new credential is in use: its line, guards and default region.
+    pub(super) fn switched(&mut self, s: Switched) {
+        self.readonly = self.readonly_flag || s.who.readonly;
+        self.notice = Some(
+            s.warnings
+                .first()
+                .cloned()
+                .unwrap_or_else(|| format!("now {}", s.who.credential)),
+        );
+        self.who = s.who;
+        if let Some(r) = s.region
+            && !self.region_fixed
+        {
+            self.default_region = r;
+        }
+    }
+
+    pub(super) fn credential_event(&mut self, event: &CredentialEvent) {
+        let (status, error) = match event {
+            CredentialEvent::Renewed { what, expires_at } => {
+                self.who.problem = None;
+                if self
+                    .notice
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with(RENEW_FAILED))
+                {
+                    self.notice = None;
+                }
+                (
+                    format!(
+                        "renewed {what} until {}",
+                        pgssl_wire::clock::rfc3339(*expires_at).unwrap_or_default()
+                    ),
+                    None,
+                )
+            }
+            CredentialEvent::RenewFailed { message } => {
+                let message = crate::text::clean(message);
+                self.who.problem = Some(message.clone());
+                self.notice = Some(format!("{RENEW_FAILED}{message}"));
+                ("renewal failed".to_string(), Some(message))
+            }
+        };
+        self.calls.push_back(LogItem {
+            time: crate::store::now_rfc3339(),
+            kind: LogKind::Credential,
+            instance: String::new(),
+            action: "credential".into(),
+            task_id: None,
+            request_id: None,
+            status: crate::text::clean(&status),
+            error,
+        });
+        while self.calls.len() > super::CALLS_KEPT {
+            self.calls.pop_front();
+        }
+        self.rebuild_log();
+    }
+
+    /// The protected confirm: typing the instance id, Backspace, Enter to send.
+    pub(super) fn typed_confirm_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Cmd> {
+        let Overlay::Confirm(c) = &mut self.overlay else {
+            return vec![];
+        };
+        match action {
+            Some(Action::Send) => {
+                let id = c.intent.instance_id.clone();
+                if c.typed.trim() == id {
+                    return self.send_shown();
+                }
+                self.notice = Some(format!(
+                    "protected profile: type {id} exactly, then Enter (Esc goes back)"
+                ));
+                vec![]
+            }
+            Some(Action::Back) => self.confirm_key(Some(Action::Back)),
+            _ => {
+                match key.code {
+                    KeyCode::Backspace => {
+                        c.typed.pop();
+                    }
+                    KeyCode::Char(ch)
+                        if !key.modifiers.contains(KeyModifiers::CONTROL)
+                            && !ch.is_control()
+                            && c.typed.chars().count() < 64 =>
+                    {
+                        c.typed.push(ch);
+                    }
+                    _ => {}
+                }
+                vec![]
+            }
+        }
+    }
+}
