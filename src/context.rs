@@ -18,6 +18,8 @@ pub struct Globals {
     pub endpoint: Option<String>,
     /// `--readonly`: nothing that changes an instance may be sent.
     pub readonly: bool,
+    /// `--use-cvm-role` (tccli's flag): the instance role, whatever the profile says.
+    pub use_cvm_role: bool,
 }
 
 /// Where the credential comes from: the normal chain, one given (demo, tests), or the
@@ -180,6 +182,11 @@ impl Context {
                 .map_err(|e| OpsError::Invalid(format!("PGSSL_ADDRESS_MAP: {e}")))?,
             Err(_) => Vec::new(),
         };
+        let credentials = if globals.use_cvm_role {
+            CredentialChoice::CvmRole
+        } else {
+            CredentialChoice::Chain
+        };
         Ok(Context {
             reach: Reach {
                 map,
@@ -188,7 +195,7 @@ impl Context {
             store,
             config,
             globals,
-            credentials: CredentialChoice::Chain,
+            credentials,
             client_options: None,
             notes,
             sts_endpoint,
@@ -373,10 +380,12 @@ impl Context {
         let mut ctx = self.clone();
         match choice {
             Choice::Profile { name, .. } => {
+                ctx.globals.use_cvm_role = false;
                 ctx.globals.profile = Some(name.clone());
                 ctx.credentials = CredentialChoice::Chain;
             }
             Choice::Environment => {
+                ctx.globals.use_cvm_role = false;
                 ctx.globals.profile = None;
                 ctx.credentials = CredentialChoice::Chain;
             }

@@ -112,6 +112,7 @@ pub async fn start(
         endpoint: Some(demo.emulator.endpoint()),
         region: globals.region,
         readonly: globals.readonly,
+        use_cvm_role: false,
     };
     let mut ctx = Context::load(paths, globals)?;
     // The demo never connects outside this machine: only the stand-in is checked.

@@ -51,6 +51,7 @@ async fn run(args: Cli) -> i32 {
         region: options.region.clone(),
         endpoint: options.endpoint.clone(),
         readonly: options.readonly,
+        use_cvm_role: options.use_cvm_role,
     };
     let tui = matches!(args.command, None | Some(Command::Tui(_)));
     // The PostgreSQL stand-in only helps the commands that can reach it.

@@ -82,7 +82,11 @@ fn a_bastion_with_a_cvm_role_needs_no_keys() {
         "{r:#?}"
     );
     assert!(r.stderr.contains("(temporary, until "), "{r:#?}");
-    assert!(r.stderr.contains("(role 4611686"), "{r:#?}");
+    assert!(
+        r.stderr
+            .contains(&format!("account {ACCOUNT} (role session ")),
+        "{r:#?}"
+    );
     // The journal says which source and which account made the change.
     let lines = sb.journal_lines();
     assert_eq!(lines[0]["source"], "cvm-role");
@@ -93,6 +97,29 @@ fn a_bastion_with_a_cvm_role_needs_no_keys() {
             .expect("log")
             .iter()
             .any(|l| l.contains("GET /latest/meta-data/cam/security-credentials/pgssl-bastion 200"))
+    );
+}
+
+#[test]
+fn use_cvm_role_wins_over_keys_in_the_environment_as_in_tccli() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("PGSSL_METADATA_ENDPOINT", &emu.endpoint());
+    let ep = emu.endpoint();
+    let r = sb.run(&enable(&ep, &["--use-cvm-role"]));
+    r.ok();
+    assert!(
+        r.stderr
+            .contains("using credentials from CVM instance role"),
+        "{r:#?}"
+    );
+    assert_eq!(sb.journal_lines()[0]["source"], "cvm-role");
+    // Without the flag the same shell signs with its keys.
+    let r = sb.run(&["--endpoint", &ep, "--region", GZ, "ssl", "show", PRIMARY]);
+    r.ok();
+    assert!(
+        r.stderr.contains("using credentials from environment"),
+        "{r:#?}"
     );
 }
 

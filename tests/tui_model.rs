@@ -939,7 +939,7 @@ fn p_switches_credentials_guards_and_default_region_without_restarting() {
     assert!(!a.readonly);
     assert_eq!(a.default_region, "eu-frankfurt");
     a.update(Msg::Account(
-        "account 100000000001 (role dba, session pgssl-1)".into(),
+        "account 100000000001 (role session pgssl-1)".into(),
     ));
     let header: String = render(&a, 80, 24).lines().take(2).collect();
     assert!(header.contains("[PROTECTED] prod"), "{header}");

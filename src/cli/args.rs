@@ -54,6 +54,9 @@ pub struct ApiArgs {
     /// API endpoint: a host (https), or http://127.0.0.1:PORT for a local emulator
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// Sign with this CVM's instance role, from the metadata service (as tccli's flag)
+    #[arg(long)]
+    pub use_cvm_role: bool,
 }
 
 /// The options of a command that talks to the API.
@@ -339,6 +342,7 @@ pub struct Options {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint: Option<String>,
+    pub use_cvm_role: bool,
     pub demo: bool,
     pub readonly: bool,
     pub output: Output,
@@ -359,6 +363,7 @@ impl Cli {
             profile: mine.profile.or_else(|| before.profile.clone()),
             region: mine.region.or_else(|| before.region.clone()),
             endpoint: mine.endpoint.or_else(|| before.endpoint.clone()),
+            use_cvm_role: mine.use_cvm_role || before.use_cvm_role,
             demo: mine.demo || self.demo,
             readonly: mine.readonly || self.readonly,
             // Given after the command, it wins, whichever value it names.
@@ -373,6 +378,7 @@ fn from_common(c: &Common, readonly: bool) -> (Options, Option<Output>) {
         profile: c.api.profile.clone(),
         region: c.api.region.clone(),
         endpoint: c.api.endpoint.clone(),
+        use_cvm_role: c.api.use_cvm_role,
         demo: c.local.demo,
         readonly,
         output: Output::Text,
@@ -416,6 +422,7 @@ impl Command {
                     profile: t.api.profile.clone(),
                     region: t.api.region.clone(),
                     endpoint: t.api.endpoint.clone(),
+                    use_cvm_role: t.api.use_cvm_role,
                     demo: t.demo,
                     readonly: t.readonly,
                     output: Output::Text,

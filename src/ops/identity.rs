@@ -49,9 +49,11 @@ impl Account {
     pub fn line(&self) -> String {
         let who = match self.kind.as_str() {
             "CAMUser" => format!("CAM user {}", self.user_id),
+            // UserId is ROLEID:SESSION; a role id means nothing to a person, the session
+            // name says whose it is.
             "CAMRole" => match self.user_id.split_once(':') {
-                Some((role, session)) => format!("role {role}, session {session}"),
-                None => format!("role {}", self.user_id),
+                Some((_, session)) => format!("role session {session}"),
+                None => "a role".to_string(),
             },
             "" => self.arn.clone(),
             other => format!("{other} {}", self.user_id),
@@ -232,7 +234,7 @@ mod tests {
         assert!(!a.user_id.contains('\u{1b}'));
         assert!(
             a.line()
-                .starts_with("account 100000000001 (role 4611686018427397919, session ops")
+                .starts_with("account 100000000001 (role session ops")
         );
         assert!(Account::from_reply(&reply("1e5")).is_err());
         assert!(Account::from_reply(&reply("")).is_err());
