@@ -376,12 +376,17 @@ fn an_invalid_form_cannot_be_sent() {
         problem.contains("not one of postgres-6bwgamo3's addresses"),
         "{problem}"
     );
-    // Typing junk: not an IP at all.
+    // Typing junk: kept as typed, and the form says what is wrong with it.
     chars(&mut a, "x");
     let Overlay::Form(form) = &a.overlay else {
         panic!()
     };
-    assert_eq!(form.other_ip, "10.9.9.9", "non-IP characters are not typed");
+    assert_eq!(form.other_ip, "10.9.9.9x");
+    let problem = form.problem(a.selected_row().expect("row")).expect("junk");
+    assert!(
+        problem.contains("is not an IPv4 or IPv6 address"),
+        "{problem}"
+    );
     // A busy instance cannot be changed either.
     let mut a = app();
     select(&mut a, "postgres-w2c6r9tm");
@@ -1070,6 +1075,280 @@ fn the_protected_mark_survives_no_color() {
             .nth(1)
             .unwrap_or("")
             .contains("[PROTECTED] prod"),
+        "{text}"
+    );
+}
+
+// ------------------------------------------------- unfinished changes (issue 13, item 1)
+
+/// A change in a made-up journal: id, instance, its task as last seen, whether its
+/// outcome is known.
+type Change<'a> = (&'a str, &'a str, Option<(i64, TaskStatus)>, bool);
+
+/// postgres-6bwgamo3's change, its task 100017 last seen running.
+const RUNNING: Change<'static> = (
+    "a",
+    "postgres-6bwgamo3",
+    Some((100017, TaskStatus::Running)),
+    true,
+);
+
+fn journal_of(entries: &[Change<'_>]) -> Msg {
+    use pgssl::store::journal::{Outcome, Record, RequestInfo, fold};
+    let mut records = Vec::new();
+    for (id, instance, task, known) in entries {
+        records.push(Record::Request(RequestInfo {
+            profile: None,
+            account: None,
+            id: (*id).into(),
+            time: "2026-11-28T04:51:23Z".into(),
+            source: "env".into(),
+            SecretId: "AKID****abcd".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            region: "ap-guangzhou".into(),
+            action: pgssl::api::Action::ModifyDBInstanceSSLConfig,
+            DBInstanceId: (*instance).into(),
+            SSLEnabled: true,
+            ConnectAddress: Some("203.0.113.17".parse().expect("ip")),
+        }));
+        if !known {
+            continue;
+        }
+        records.push(Record::Outcome {
+            id: (*id).into(),
+            time: "2026-11-28T04:51:24Z".into(),
+            outcome: Outcome::Ok {
+                RequestId: "e39921c1-2d50-4c55-8bca-8bdff0a387e8".into(),
+                TaskId: task.map(|t| t.0),
+            },
+        });
+        if let Some((task_id, status)) = task {
+            records.push(Record::Task {
+                id: (*id).into(),
+                time: "2026-11-28T04:51:30Z".into(),
+                TaskId: *task_id,
+                Status: *status,
+                Progress: Some(0),
+            });
+        }
+    }
+    Msg::Journal(fold(records))
+}
+
+fn resumed(cmds: &[Cmd]) -> Vec<(String, Option<i64>)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Cmd::Resume(u) => Some((u.instance_id.clone(), u.task_id)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn unfinished_changes_in_the_journal_are_followed_once_each() {
+    let mut a = app();
+    let cmds = a.update(journal_of(&[
+        RUNNING,
+        (
+            "b",
+            "postgres-5gevh7gr",
+            Some((100018, TaskStatus::Success)),
+            true,
+        ),
+        ("c", "pgro-ro9x2k1q", None, false), // sent, no outcome: unknown
+        (
+            "d",
+            "postgres-w2c6r9tm",
+            Some((100019, TaskStatus::WaitSwitch)),
+            true,
+        ),
+    ]));
+    assert_eq!(
+        resumed(&cmds),
+        vec![
+            ("postgres-6bwgamo3".into(), Some(100017)),
+            ("pgro-ro9x2k1q".into(), None),
+            ("postgres-w2c6r9tm".into(), Some(100019)),
+        ],
+        "running and waiting tasks are followed, an unknown outcome checked, a finished one left"
+    );
+    assert!(
+        a.notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("following 3 unfinished changes")
+    );
+    // The journal read again (the watcher, another process's line) starts nothing twice.
+    let again = a.update(journal_of(&[
+        RUNNING,
+        (
+            "e",
+            "postgres-5gevh7gr",
+            Some((100020, TaskStatus::Running)),
+            true,
+        ),
+    ]));
+    assert_eq!(
+        resumed(&again),
+        vec![("postgres-5gevh7gr".into(), Some(100020))]
+    );
+}
+
+#[test]
+fn a_change_this_session_sends_is_not_picked_up_twice() {
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    submit(&mut a);
+    a.update(key(KeyCode::Char('y')));
+    // The journal watcher may see the line before the Sent event arrives.
+    let cmds = a.update(journal_of(&[RUNNING]));
+    assert!(resumed(&cmds).is_empty(), "{cmds:?}");
+}
+
+fn sent_event(journal_id: &str, instance: &str, task: i64) -> Msg {
+    Msg::Change(ChangeEvent::Sent(Sent {
+        journal_id: journal_id.into(),
+        instance_id: instance.into(),
+        region: "ap-guangzhou".into(),
+        task_id: Some(task),
+        request_id: "e39921c1-2d50-4c55-8bca-8bdff0a387e8".into(),
+    }))
+}
+
+#[test]
+fn quitting_while_a_change_runs_asks_once_then_leaves_the_command_to_follow_it() {
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    submit(&mut a);
+    a.update(key(KeyCode::Char('y')));
+    a.update(sent_event("a", "postgres-6bwgamo3", 100017));
+    a.update(key(KeyCode::Char('q')));
+    assert!(!a.quit, "the first q only warns");
+    let notice = a.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("task 100017 on postgres-6bwgamo3 is still running")
+            && notice.contains("q again to quit"),
+        "{notice}"
+    );
+    a.update(key(KeyCode::Char('q')));
+    assert!(a.quit);
+    assert_eq!(a.exit_code, None);
+    let farewell = a.farewell().join("\n");
+    assert!(
+        farewell.contains("pgssl task show 100017 --wait"),
+        "{farewell}"
+    );
+
+    // Once the change is done, q quits at once and leaves nothing to say.
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    submit(&mut a);
+    a.update(key(KeyCode::Char('y')));
+    a.update(sent_event("a", "postgres-6bwgamo3", 100017));
+    a.update(Msg::Executed {
+        id: "postgres-6bwgamo3".into(),
+        result: Ok(()),
+    });
+    a.update(key(KeyCode::Char('q')));
+    assert!(a.quit);
+    assert!(a.farewell().is_empty());
+}
+
+#[test]
+fn ctrl_c_quits_with_130() {
+    let mut a = app();
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(a.quit);
+    assert_eq!(a.exit_code, Some(130));
+}
+
+/// The "other IP" field of the form, emptied, with `text` typed into it.
+fn typed_other_ip(text: &str) -> (App, String, Option<String>) {
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Down));
+    a.update(key(KeyCode::Down));
+    let cmds = chars(&mut a, text);
+    assert!(cmds.is_empty(), "typing starts nothing: {cmds:?}");
+    let Overlay::Form(form) = &a.overlay else {
+        panic!("typing left the form: {:?}", a.overlay)
+    };
+    let (typed, problem) = (
+        form.other_ip.clone(),
+        form.problem(a.selected_row().expect("row")),
+    );
+    (a, typed, problem)
+}
+
+#[test]
+fn text_fields_take_every_printable_character() {
+    // Letters that are also keys (e, a, c, q, j, ?, /) and a leading space are text.
+    let (a, typed, problem) = typed_other_ip(" db.example.com");
+    assert_eq!(typed, " db.example.com");
+    assert!(!a.quit);
+    let problem = problem.expect("a name is not an IP");
+    assert!(
+        problem.contains("is a name") && problem.contains("IP"),
+        "{problem}"
+    );
+    let (_, typed, problem) = typed_other_ip("q?/jk 10.100.0.5");
+    assert_eq!(typed, "q?/jk 10.100.0.5");
+    assert!(problem.is_some());
+    // An address with its port says to leave the port out.
+    let (_, _, problem) = typed_other_ip("10.100.0.5:5432");
+    let problem = problem.expect("port");
+    assert!(
+        problem.contains("without the port (10.100.0.5)"),
+        "{problem}"
+    );
+    let (_, _, problem) = typed_other_ip("[2001:db8::1]:5432");
+    assert!(
+        problem
+            .expect("port")
+            .contains("without the port (2001:db8::1)")
+    );
+    // The instance's own IP, with spaces around it, is fine.
+    let (_, _, problem) = typed_other_ip(" 203.0.113.17 ");
+    assert_eq!(problem, None);
+}
+
+#[test]
+fn only_a_lowercase_y_sends_and_going_back_says_nothing_was_sent() {
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    submit(&mut a);
+    let shifted = a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('Y'),
+        KeyModifiers::SHIFT,
+    )));
+    assert!(shifted.is_empty(), "Y is not y: {shifted:?}");
+    assert!(matches!(a.overlay, Overlay::Confirm(..)));
+    for back in [KeyCode::Char('n'), KeyCode::Esc] {
+        a.update(key(back));
+        assert_eq!(a.notice.as_deref(), Some("nothing was sent"));
+        assert!(matches!(a.overlay, Overlay::Form(_)));
+        submit(&mut a);
+    }
+    assert!(a.inflight.is_empty());
+}
+
+#[test]
+fn the_form_shows_a_group_address_with_its_port_before_the_name() {
+    let mut a = sized(120, 40);
+    select(&mut a, "pgro-ro9x2k1q");
+    a.update(key(KeyCode::Enter));
+    let text = render(&a, 120, 40);
+    assert!(
+        text.contains("group 10.6.0.20:5432 (orders-readers)"),
         "{text}"
     );
 }

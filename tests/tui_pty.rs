@@ -274,9 +274,9 @@ fn a_terminal_below_the_minimum_says_how_large_it_must_be() {
     let sb = Sandbox::new();
     let mut tui = Tui::spawn_sized(&sb, &[], 12, 50);
     tui.wait_for("needs at least 64x18");
-    // Without credentials the TUI still starts, and Ctrl-C quits.
+    // Without credentials the TUI still starts, and Ctrl-C quits (130, as a shell's ^C).
     tui.keys("\x03");
-    assert_eq!(tui.wait_exit(), 0);
+    assert_eq!(tui.wait_exit(), 130);
 }
 
 #[test]
@@ -299,4 +299,55 @@ fn sigint_sigterm_and_sigquit_all_restore_the_terminal() {
         );
         assert!(contains(&raw, SHOW_CURSOR), "{signal}: cursor shown again");
     }
+}
+
+#[test]
+fn quit_mid_task_warns_once_and_the_next_start_follows_it_to_the_end() {
+    let emu = Emu::start(FaultArgs::default(), 6);
+    let sb = imported(&emu);
+    let ep = emu.endpoint();
+    let args = ["--endpoint", ep.as_str(), "--region", "ap-guangzhou"];
+    let mut tui = Tui::spawn_sized(&sb, &args, 40, 120);
+    tui.settle_on("orders-db");
+    tui.keys("/6bwgamo3\r");
+    tui.settle_on("1/5 instances");
+    tui.keys("\r");
+    tui.settle_on("SSL now: off");
+    tui.keys("\tj\r");
+    tui.settle_on("Confirm change");
+    tui.keys("y");
+    tui.wait_for("TaskId 100017");
+    tui.keys("q");
+    tui.wait_for("q again to quit");
+    tui.keys("q");
+    assert_eq!(tui.wait_exit(), 0);
+    let raw = String::from_utf8_lossy(&tui.raw_output()).into_owned();
+    assert!(
+        raw.contains("task 100017 on postgres-6bwgamo3 is still running"),
+        "{raw}"
+    );
+    assert!(raw.contains("pgssl task show 100017 --wait"), "{raw}");
+    let ended = |sb: &Sandbox| {
+        sb.journal_lines()
+            .iter()
+            .any(|l| l["kind"] == "task" && l["Status"] == "Success")
+    };
+    assert!(!ended(&sb), "quit before the task ended");
+
+    // The next start finds the change unfinished in the journal and follows it.
+    let mut tui = Tui::spawn_sized(&sb, &args, 40, 120);
+    tui.wait_for("following 1 unfinished change");
+    tui.wait_for("Success 100%");
+    tui.keys("q");
+    assert_eq!(
+        tui.wait_exit(),
+        0,
+        "nothing of this run is running: q quits"
+    );
+    assert!(ended(&sb));
+    assert_eq!(
+        emu.count("ModifyDBInstanceSSLConfig"),
+        1,
+        "nothing sent again"
+    );
 }

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use super::check::{Wanted, check};
 use super::{OpsError, Session, read};
-use crate::domain::{Task, TaskStatus};
-use crate::store::journal::Record;
+use crate::domain::{CheckResult, Task, TaskStatus};
+use crate::store::journal::{Entry, Outcome, Record};
 use crate::store::now_rfc3339;
 
 /// The longest pgssl follows a task.
@@ -84,4 +85,140 @@ pub async fn follow_task(
         }
         tokio::time::sleep(options.poll.min(deadline - now)).await;
     }
+}
+
+/// How far back the journal is searched for changes still under way (a week of a busy
+/// fleet; a task older than `MAX_FOLLOW` is not followed anyway).
+pub const UNFINISHED_LOOKBACK: usize = 2_000;
+
+/// A change the journal holds as not finished: its task was last seen running (or never
+/// seen), or its outcome is unknown and no check has settled it. Sent by this process or
+/// by another (the CLI, an earlier TUI that quit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    pub journal_id: String,
+    pub region: String,
+    pub instance_id: String,
+    /// None: the outcome is unknown (a check, not a follow, comes first).
+    pub task_id: Option<i64>,
+    /// When it was sent (RFC 3339, as journaled).
+    pub sent: String,
+    /// Its last journaled status and progress, if any.
+    pub last: Option<(TaskStatus, Option<i64>)>,
+    /// What it asked for (to compare the instance with when its outcome is unknown).
+    pub enabled: bool,
+    pub address: Option<std::net::IpAddr>,
+}
+
+impl Unfinished {
+    pub fn of(entry: &Entry) -> Option<Unfinished> {
+        if entry.request.action != crate::api::Action::ModifyDBInstanceSSLConfig {
+            return None;
+        }
+        let task_id = match &entry.outcome {
+            Some(Outcome::Ok {
+                TaskId: Some(id), ..
+            }) => Some(*id),
+            // Accepted without a TaskId: nothing to follow.
+            Some(Outcome::Ok { TaskId: None, .. } | Outcome::Error { .. }) => return None,
+            Some(Outcome::Unknown { .. }) | None => {
+                if !entry.is_unresolved_unknown() {
+                    return None;
+                }
+                None
+            }
+        };
+        if entry.task.as_ref().is_some_and(|t| t.status.is_finished()) {
+            return None;
+        }
+        Some(Unfinished {
+            journal_id: entry.request.id.clone(),
+            region: entry.request.region.clone(),
+            instance_id: entry.request.DBInstanceId.clone(),
+            task_id,
+            sent: entry.request.time.clone(),
+            last: entry.task.as_ref().map(|t| (t.status, t.progress)),
+            enabled: entry.request.SSLEnabled,
+            address: entry.request.ConnectAddress,
+        })
+    }
+}
+
+/// The unfinished changes among `entries`, oldest first.
+pub fn unfinished(entries: &[Entry]) -> Vec<Unfinished> {
+    entries.iter().filter_map(Unfinished::of).collect()
+}
+
+/// The unfinished changes the journal holds (its latest `UNFINISHED_LOOKBACK` changes).
+pub fn unfinished_in(store: &crate::store::Store) -> Result<Vec<Unfinished>, OpsError> {
+    let journal = &store.journal;
+    let (entries, _) = journal
+        .latest(UNFINISHED_LOOKBACK, None)
+        .map_err(|e| OpsError::Journal(journal.read_error(&e)))?;
+    Ok(unfinished(&entries))
+}
+
+/// What picking up an unfinished change came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumed {
+    /// Its task was followed (to its end, or until the follow gave up).
+    Followed(FollowEnd),
+    /// Its outcome was unknown: the instance was looked at and the finding journaled.
+    Checked(CheckResult),
+}
+
+/// Pick up an unfinished change: follow its task (journaling each new status under the
+/// change), or, when its outcome is unknown, look at the instance and journal what was
+/// found. Never sends anything.
+pub async fn resume(
+    session: &Session,
+    u: &Unfinished,
+    options: FollowOptions,
+    on_update: impl FnMut(&Task),
+) -> Result<Resumed, OpsError> {
+    if let Some(task_id) = u.task_id {
+        return follow_task(
+            session,
+            &u.region,
+            task_id,
+            Some(&u.journal_id),
+            options,
+            on_update,
+        )
+        .await
+        .map(Resumed::Followed);
+    }
+    // Its outcome is unknown: look at the instance, and journal what was found.
+    let wanted = Wanted {
+        enabled: u.enabled,
+        address: u.address,
+        sent_at: pgssl_wire::clock::rfc3339_to_unix(&u.sent).unwrap_or(0),
+    };
+    let found = check(session, &u.region, &u.instance_id, wanted).await;
+    let _ = session.store.journal.append(&Record::Check {
+        id: u.journal_id.clone(),
+        time: now_rfc3339(),
+        result: found.result,
+        detail: found.detail.clone(),
+    });
+    Ok(Resumed::Checked(found))
+}
+
+/// Look once at every unfinished change (no waiting): each task's status as it is now
+/// is journaled, each unknown outcome checked. What the CLI does before a change, so the
+/// journal and `pgssl log` never go on saying "Running 0%" about a task long ended.
+pub async fn settle_unfinished(session: &Session) -> Vec<(Unfinished, Result<Resumed, OpsError>)> {
+    let Ok(list) = unfinished_in(&session.store) else {
+        return Vec::new();
+    };
+    let once = FollowOptions {
+        poll: Duration::ZERO,
+        timeout: Duration::ZERO,
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for u in list {
+        let r = resume(session, &u, once, |_| {}).await;
+        out.push((u, r));
+    }
+    out
 }

@@ -360,6 +360,24 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
                 .map(|_| ());
             Msg::Executed { id, result }
         }
+        Cmd::Resume(u) => {
+            let mut relay = Relay {
+                tx: tx.clone(),
+                instance_id: u.instance_id.clone(),
+            };
+            let result = ops::follow::resume(&session, &u, follow, |t| relay.task(t)).await;
+            if let Ok(ops::follow::Resumed::Followed(end)) = &result {
+                relay.settled(end);
+                if let Ok(now) = ops::inventory::describe(&session, &u.region, &u.instance_id).await
+                {
+                    relay.refreshed(&now);
+                }
+            }
+            Msg::Resumed {
+                unfinished: u,
+                result,
+            }
+        }
         Cmd::Add { region, id } => Msg::Added(ops::inventory::add(&session, &region, &id).await),
         Cmd::Import(regions) => Msg::Imported(ops::inventory::import(&session, &regions).await),
         Cmd::Copy(_)

@@ -165,5 +165,8 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
         dirty = true;
     }
     drop(guard);
-    code
+    for line in app.farewell() {
+        println!("{}", crate::text::clean(&line));
+    }
+    app.exit_code.unwrap_or(code)
 }

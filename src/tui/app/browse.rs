@@ -13,7 +13,11 @@ impl App {
         let log_len = self.log_items().len();
         let on_log = self.focus == Pane::Log;
         match action {
-            Action::Quit | Action::ForceQuit => self.quit = true,
+            Action::Quit => self.quit_key(),
+            Action::ForceQuit => {
+                self.quit = true;
+                self.exit_code = Some(130);
+            }
             Action::Up if on_log => self.log_selected = self.log_selected.saturating_sub(1),
             Action::Down if on_log => {
                 self.log_selected = (self.log_selected + 1).min(log_len.saturating_sub(1));

@@ -12,6 +12,40 @@ use crate::ops::Intent;
 use crate::ops::{Prepared, Want};
 use crate::tui::keys::Action;
 
+/// Starts the form's remark when what is chosen is the instance's current state: a hint,
+/// not an error (the form opens that way for an instance whose SSL is on).
+pub const UNCHANGED_PREFIX: &str = "as it is: ";
+
+/// Longest text the "other IP" field keeps (an IPv6 address with a zone is under 64).
+const OTHER_IP_MAX: usize = 64;
+
+/// A typed address, or what is wrong with it in words a person can act on.
+fn parse_typed_ip(typed: &str) -> Result<IpAddr, String> {
+    if let Ok(ip) = typed.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let shown = crate::text::clean(typed);
+    if let Ok(sa) = typed.parse::<std::net::SocketAddr>() {
+        return Err(format!(
+            "'{shown}': give the IP without the port ({}); the port is the instance's own",
+            sa.ip()
+        ));
+    }
+    // A host name: letters, digits, dots and dashes, its last label starting with a
+    // letter (as every top-level domain does), unlike a mistyped IP such as 10.0.0.9x.
+    let last_label = typed.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    if last_label.starts_with(|c: char| c.is_ascii_alphabetic())
+        && typed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(format!(
+            "'{shown}' is a name: the API protects an IP; type the IP it resolves to"
+        ));
+    }
+    Err(format!("'{shown}' is not an IPv4 or IPv6 address"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Ssl,
@@ -118,11 +152,10 @@ impl SslForm {
         };
     }
 
+    /// Every printable character is text here (a name, a port, a space: what is wrong
+    /// with it is said, not swallowed).
     pub fn type_char(&mut self, c: char) {
-        if self.typing_ip()
-            && self.other_ip.len() < 45
-            && (c.is_ascii_hexdigit() || c == '.' || c == ':')
-        {
+        if self.typing_ip() && self.other_ip.chars().count() < OTHER_IP_MAX && !c.is_control() {
             self.other_ip.push(c);
             self.choice = self.choices.len();
         }
@@ -147,9 +180,7 @@ impl SslForm {
                 "type an IP, or choose one of the addresses above".into()
             });
         }
-        let ip: IpAddr = typed
-            .parse()
-            .map_err(|_| format!("'{typed}' is not an IPv4 or IPv6 address"))?;
+        let ip = parse_typed_ip(typed)?;
         if self.choices.is_empty() || self.choices.iter().any(|a: &Address| a.ip == ip) {
             Ok(ip)
         } else {
@@ -180,7 +211,7 @@ impl SslForm {
         match crate::ops::plan::plan(instance, &want) {
             Err(e) => Some(e),
             Ok(Prepared::Unchanged(i)) => Some(format!(
-                "{} already has SSL {}: nothing to change",
+                "{UNCHANGED_PREFIX}{} has SSL {} now: switch SSL off or choose another address",
                 i.id,
                 i.ssl_state()
                     .map(crate::domain::SslState::describe)
@@ -199,7 +230,6 @@ impl App {
         // While typing an IP, printable keys are text, not commands.
         if form.typing_ip()
             && let KeyCode::Char(c) = key.code
-            && c != ' '
             && !key.modifiers.contains(KeyModifiers::CONTROL)
         {
             form.type_char(c);

@@ -10,6 +10,7 @@ pub mod log;
 mod regions;
 mod results;
 mod rows;
+mod tasks;
 mod who;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -109,6 +110,8 @@ pub enum Cmd {
     ListChoices,
     /// Use this credential from now on.
     Switch(crate::credentials::choices::Choice),
+    /// Follow a change the journal holds as unfinished (never sends anything).
+    Resume(crate::ops::follow::Unfinished),
 }
 
 /// A step of a change being carried out, as `ops::change::execute` reports it.
@@ -193,6 +196,11 @@ pub enum Msg {
     Choices(Vec<crate::credentials::choices::Choice>),
     /// A switch of credentials finished.
     Switched(Result<Switched, OpsError>),
+    /// Picking up an unfinished change came to this.
+    Resumed {
+        unfinished: crate::ops::follow::Unfinished,
+        result: Result<crate::ops::follow::Resumed, OpsError>,
+    },
 }
 
 pub struct App {
@@ -220,6 +228,14 @@ pub struct App {
     pub notice: Option<String>,
     /// Instances with a change in flight.
     pub inflight: HashSet<String>,
+    /// The TaskId of each change in flight, once sent.
+    pub sent_tasks: HashMap<String, i64>,
+    /// Journal ids of the unfinished changes being (or already) picked up.
+    pub following: HashSet<String>,
+    /// `q` was pressed once while a change was running: the next `q` quits.
+    pub quit_warned: bool,
+    /// The exit status when it is not 0 (Ctrl-C: 130).
+    pub exit_code: Option<i32>,
     pub busy: usize,
     pub size: (u16, u16),
     pub quit: bool,
@@ -269,6 +285,10 @@ impl App {
             who: Who::default(),
             notice: None,
             inflight: HashSet::new(),
+            sent_tasks: HashMap::new(),
+            following: HashSet::new(),
+            quit_warned: false,
+            exit_code: None,
             busy: 0,
             size: (80, 24),
             quit: false,
@@ -454,6 +474,7 @@ impl App {
         let action = keys::lookup(mode, &key);
         if action == Some(Action::ForceQuit) {
             self.quit = true;
+            self.exit_code = Some(130);
             return vec![];
         }
         match mode {

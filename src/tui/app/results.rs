@@ -60,6 +60,7 @@ impl App {
             Msg::Change(event) => return self.on_change(event),
             Msg::Executed { id, result } => {
                 self.inflight.remove(&id);
+                self.sent_tasks.remove(&id);
                 if let Err(e) = result {
                     self.notice = Some(e.to_string());
                 }
@@ -119,7 +120,9 @@ impl App {
             Msg::Journal(entries) => {
                 self.journal = entries.iter().map(log::from_entry).collect();
                 self.rebuild_log();
+                return self.pick_up(&entries);
             }
+            Msg::Resumed { unfinished, result } => return self.resumed(&unfinished, result),
             Msg::Call(record) => {
                 // Task polls show up as the task's progress, not as lines of their own.
                 let quiet = record.error.is_none()
@@ -202,6 +205,10 @@ impl App {
     fn on_change(&mut self, event: ChangeEvent) -> Vec<Cmd> {
         match event {
             ChangeEvent::Sent(sent) => {
+                self.following.insert(sent.journal_id.clone());
+                if let Some(t) = sent.task_id {
+                    self.sent_tasks.insert(sent.instance_id.clone(), t);
+                }
                 self.notice = Some(format!(
                     "{}: change sent, TaskId {}, RequestId {}; following the task",
                     sent.instance_id,

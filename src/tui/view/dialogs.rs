@@ -316,10 +316,9 @@ fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &Ss
             Span::raw(lead),
             Span::styled(
                 format!(
-                    "({}) {}:{}",
+                    "({}) {}",
                     if chosen { "•" } else { " " },
-                    a.label(),
-                    a.port_or_default()
+                    a.label_with_port()
                 ),
                 addr_style(chosen, focus(Field::Address)),
             ),
@@ -354,6 +353,9 @@ fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &Ss
             "ready: Enter reviews the change before anything is sent",
             theme.ok(),
         ))),
+        Some(Some(problem)) if problem.starts_with(crate::tui::app::form::UNCHANGED_PREFIX) => {
+            lines.push(Line::from(Span::styled(problem, theme.dim())));
+        }
         Some(Some(problem)) => lines.push(Line::from(Span::styled(
             format!("✗ {problem}"),
             theme.error(),

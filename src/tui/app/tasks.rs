@@ -1,0 +1,115 @@
+//! Changes followed to their end whatever happens to the session: the journal's
+//! unfinished changes (from an earlier run, or sent by the CLI meanwhile) are picked up
+//! and followed; quitting while a change of this session still runs asks once, then
+//! leaves the TaskId and the command to follow it on the terminal.
+
+use super::{App, Cmd};
+use crate::ops::follow::{Resumed, Unfinished, unfinished};
+use crate::ops::{FollowEnd, OpsError};
+use crate::store::journal::Entry;
+
+impl App {
+    /// A fresh read of the journal: follow every unfinished change nobody here follows yet.
+    pub(super) fn pick_up(&mut self, entries: &[Entry]) -> Vec<Cmd> {
+        let mut cmds = Vec::new();
+        for u in unfinished(entries) {
+            // A change this session is sending is followed by its own execute.
+            if self.inflight.contains(&u.instance_id)
+                || !self.following.insert(u.journal_id.clone())
+            {
+                continue;
+            }
+            cmds.push(Cmd::Resume(u));
+        }
+        if !cmds.is_empty() {
+            let n = cmds.len();
+            self.notice = Some(format!(
+                "following {n} unfinished change{}",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        cmds
+    }
+
+    pub(super) fn resumed(
+        &mut self,
+        u: &Unfinished,
+        result: Result<Resumed, OpsError>,
+    ) -> Vec<Cmd> {
+        match result {
+            // The follow's own Settled event said how it ended.
+            Ok(Resumed::Followed(FollowEnd::Finished(_) | FollowEnd::TimedOut(_))) => {}
+            Ok(Resumed::Checked(found)) => {
+                self.notice = Some(format!(
+                    "earlier change to {} (outcome unknown): {}",
+                    u.instance_id,
+                    crate::text::clean(&found.detail)
+                ));
+            }
+            Err(e) => {
+                self.notice = Some(format!(
+                    "could not follow {} on {}: {e}",
+                    u.task_id
+                        .map_or_else(|| "the earlier change".to_string(), |t| format!("task {t}")),
+                    u.instance_id
+                ));
+            }
+        }
+        vec![Cmd::ReloadJournal]
+    }
+
+    /// This session's changes still under way: (instance, TaskId once known).
+    pub fn running_changes(&self) -> Vec<(String, Option<i64>)> {
+        let mut out: Vec<(String, Option<i64>)> = self
+            .inflight
+            .iter()
+            .map(|id| (id.clone(), self.sent_tasks.get(id).copied()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// `q`: quits, unless a change of this session still runs and this is the first `q`.
+    pub(super) fn quit_key(&mut self) {
+        let running = self.running_changes();
+        if running.is_empty() || self.quit_warned {
+            self.quit = true;
+            return;
+        }
+        self.quit_warned = true;
+        let what = running
+            .iter()
+            .map(|(id, task)| match task {
+                Some(t) => format!("task {t} on {id}"),
+                None => format!("the change to {id}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        // The request first: a narrow header cuts the end.
+        self.notice = Some(format!(
+            "q again to quit: {what} {} still running and will go on without pgssl",
+            if running.len() == 1 { "is" } else { "are" }
+        ));
+    }
+
+    /// What to leave on the terminal after quitting: each change still running, with the
+    /// command that follows it.
+    pub fn farewell(&self) -> Vec<String> {
+        let demo = if self.label == "demo" {
+            " (the demo's emulator stops with pgssl, so its task ends here)"
+        } else {
+            ""
+        };
+        self.running_changes()
+            .into_iter()
+            .map(|(id, task)| match task {
+                Some(t) => format!(
+                    "pgssl: task {t} on {id} is still running{demo}; follow it with: pgssl task show {t} --wait"
+                ),
+                None => format!(
+                    "pgssl: the change to {id} was being sent when pgssl quit; see what came of it with: pgssl log"
+                ),
+            })
+            .collect()
+    }
+}
