@@ -1352,3 +1352,146 @@ fn the_form_shows_a_group_address_with_its_port_before_the_name() {
         "{text}"
     );
 }
+
+// ------------------------------------------ messages readable in full (issue 13, 3, 4, 7)
+
+fn read_call(error: Option<&str>) -> Msg {
+    use pgssl::api::ApiError;
+    use pgssl::api::client::CallRecord;
+    Msg::Call(CallRecord {
+        action: pgssl::api::Action::DescribeDBInstanceSSLConfig,
+        region: Some("ap-guangzhou".into()),
+        request_id: Some("5878440a-028f-4fe4-8786-240665d0105e".into()),
+        error: error.map(|m| ApiError::Api {
+            action: pgssl::api::Action::DescribeDBInstanceSSLConfig,
+            code: "UnauthorizedOperation".into(),
+            message: m.into(),
+            request_id: "5878440a-028f-4fe4-8786-240665d0105e".into(),
+            clock_skew: None,
+        }),
+        elapsed: std::time::Duration::from_millis(30),
+    })
+}
+
+#[test]
+fn reads_fold_into_one_line_failures_stay_and_l_shows_each() {
+    let mut a = sized(120, 40);
+    let cmds = a.update(key(KeyCode::Char('r')));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Refresh(t)] if t.len() == 4),
+        "{cmds:?}"
+    );
+    for _ in 0..150 {
+        a.update(read_call(None));
+    }
+    a.update(read_call(Some(
+        "CAM denies it: grant QcloudPostgreSQLReadOnlyAccess",
+    )));
+    a.update(Msg::Refreshed {
+        id: "postgres-6bwgamo3".into(),
+        result: Ok(learned(&a, "postgres-6bwgamo3")),
+    });
+    let items = a.log_items();
+    assert_eq!(
+        items[0].status,
+        "refreshed 1/4 · 150 reads ok (L shows each)"
+    );
+    let reads = items
+        .iter()
+        .filter(|i| i.action == "DescribeDBInstanceSSLConfig")
+        .count();
+    assert_eq!(reads, 1, "only the failed read is a line of its own");
+    assert!(
+        items.iter().any(|i| i.task_id == Some(100017)),
+        "changes stay in view"
+    );
+    let text = render(&a, 120, 40);
+    assert!(text.contains("refreshed 1/4"), "{text}");
+    a.update(key(KeyCode::Char('L')));
+    assert_eq!(
+        a.log_items()
+            .iter()
+            .filter(|i| i.action == "DescribeDBInstanceSSLConfig")
+            .count(),
+        151
+    );
+}
+
+#[test]
+fn enter_on_a_log_line_shows_every_field_scrolls_and_copies() {
+    let mut a = sized(80, 24);
+    a.update(read_call(Some(
+        "You are not authorized to perform operation (postgres:DescribeDBInstanceSSLConfig). Please check your CAM policies, and ensure that you are using the correct secretId and secretKey",
+    )));
+    a.update(key(KeyCode::Tab));
+    assert!(a.focus == pgssl::tui::app::Pane::Log);
+    // Down to the change with the error (newest first: the failed read, then changes).
+    let target = a
+        .log_items()
+        .iter()
+        .position(|i| i.status.starts_with("error OperationDenied"))
+        .expect("the failed change");
+    for _ in 0..target {
+        a.update(key(KeyCode::Down));
+    }
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(
+        cmds.is_empty(),
+        "Enter in the log opens no SSL form: {cmds:?}"
+    );
+    assert!(
+        matches!(a.overlay, Overlay::LogDetail(..)),
+        "{:?}",
+        a.overlay
+    );
+    let text = render(&a, 80, 24);
+    for field in [
+        "Outcome: error OperationDenied.InstanceStatusLimitError",
+        "RequestId: 5878440a-028f-4fe4-8786-240665d0105e",
+        "wait for its current task to",
+        "Endpoint: http://127.0.0.1:1",
+    ] {
+        assert!(text.contains(field), "{field}\n{text}");
+    }
+    let cmds = a.update(key(KeyCode::Char('c')));
+    let [Cmd::Copy(copied)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert!(copied.contains("Message: The instance is busy or not running"));
+    assert!(
+        a.notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("select the text by hand")
+    );
+    a.update(key(KeyCode::Down));
+    assert!(matches!(a.overlay, Overlay::LogDetail(_, 1)));
+    a.update(key(KeyCode::Esc));
+    assert!(matches!(a.overlay, Overlay::None));
+    // The failed read's full CAM message is one Enter away too.
+    a.update(key(KeyCode::Char('g')));
+    a.update(key(KeyCode::Enter));
+    let text = render(&a, 80, 24);
+    assert!(text.contains("correct secretId and secretKey"), "{text}");
+}
+
+#[test]
+fn the_confirm_never_splits_a_value_of_the_request() {
+    for (w, h) in [(80u16, 24u16), (120, 40), (64, 30)] {
+        let mut a = sized(w, h);
+        select(&mut a, "postgres-6bwgamo3");
+        a.update(key(KeyCode::Enter));
+        a.update(key(KeyCode::Tab));
+        a.update(key(KeyCode::Down));
+        submit(&mut a);
+        let text = render(&a, w, h);
+        assert!(
+            text.contains("\"ConnectAddress\":\"203.0.113.17\"}"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(
+            text.contains("\"DBInstanceId\":\"postgres-6bwgamo3\""),
+            "{w}x{h}:\n{text}"
+        );
+    }
+}

@@ -26,6 +26,8 @@ pub enum Mode {
     Profiles,
     /// Confirming a change with a protected profile: the instance id is typed.
     TypeConfirm,
+    /// One log line in full (Enter in the log).
+    LogDetail,
 }
 
 impl Mode {
@@ -41,6 +43,7 @@ impl Mode {
             Mode::Help => "Help",
             Mode::Profiles => "Credentials",
             Mode::TypeConfirm => "Confirm change (protected profile)",
+            Mode::LogDetail => "Log line",
         }
     }
 }
@@ -77,6 +80,7 @@ pub enum Action {
     Submit,
     Send,
     Cancel,
+    ToggleReads,
 }
 
 pub struct Binding {
@@ -97,7 +101,7 @@ const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
 
 /// How many modes there are: a binding listed for all of them works anywhere.
-pub const MODE_COUNT: usize = 10;
+pub const MODE_COUNT: usize = 11;
 
 pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::Browse,
@@ -110,6 +114,7 @@ pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::Help,
     Mode::Profiles,
     Mode::TypeConfirm,
+    Mode::LogDetail,
 ];
 
 pub static BINDINGS: &[Binding] = &[
@@ -119,7 +124,13 @@ pub static BINDINGS: &[Binding] = &[
         label: "k/↑",
         action: Action::Up,
         desc: "move up",
-        modes: &[Mode::Browse, Mode::Regions, Mode::Form, Mode::Profiles],
+        modes: &[
+            Mode::Browse,
+            Mode::Regions,
+            Mode::Form,
+            Mode::Profiles,
+            Mode::LogDetail,
+        ],
         hint: false,
     },
     Binding {
@@ -127,7 +138,13 @@ pub static BINDINGS: &[Binding] = &[
         label: "j/↓",
         action: Action::Down,
         desc: "move down",
-        modes: &[Mode::Browse, Mode::Regions, Mode::Form, Mode::Profiles],
+        modes: &[
+            Mode::Browse,
+            Mode::Regions,
+            Mode::Form,
+            Mode::Profiles,
+            Mode::LogDetail,
+        ],
         hint: false,
     },
     Binding {
@@ -135,7 +152,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "g",
         action: Action::Top,
         desc: "jump to the first",
-        modes: &[Mode::Browse, Mode::Regions],
+        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail],
         hint: false,
     },
     Binding {
@@ -143,7 +160,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "G",
         action: Action::Bottom,
         desc: "jump to the last",
-        modes: &[Mode::Browse, Mode::Regions],
+        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail],
         hint: false,
     },
     Binding {
@@ -151,7 +168,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "PgUp",
         action: Action::PageUp,
         desc: "page up",
-        modes: &[Mode::Browse],
+        modes: &[Mode::Browse, Mode::LogDetail],
         hint: false,
     },
     Binding {
@@ -159,7 +176,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "PgDn",
         action: Action::PageDown,
         desc: "page down",
-        modes: &[Mode::Browse],
+        modes: &[Mode::Browse, Mode::LogDetail],
         hint: false,
     },
     Binding {
@@ -182,7 +199,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[(Enter, NONE)],
         label: "Enter",
         action: Action::OpenForm,
-        desc: "SSL form",
+        desc: "SSL form (in the log: the whole line)",
         modes: &[Mode::Browse],
         hint: true,
     },
@@ -247,6 +264,22 @@ pub static BINDINGS: &[Binding] = &[
         label: "c",
         action: Action::Copy,
         desc: "copy id / TaskId (OSC 52)",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('c'), NONE)],
+        label: "c",
+        action: Action::Copy,
+        desc: "copy the whole line (OSC 52)",
+        modes: &[Mode::LogDetail],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('L'), SHIFT), (Char('L'), NONE)],
+        label: "L",
+        action: Action::ToggleReads,
+        desc: "log: show every read / fold reads into one line",
         modes: &[Mode::Browse],
         hint: false,
     },
@@ -406,6 +439,7 @@ pub static BINDINGS: &[Binding] = &[
             Mode::Help,
             Mode::Profiles,
             Mode::TypeConfirm,
+            Mode::LogDetail,
         ],
         hint: true,
     },
@@ -413,8 +447,8 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[(Char('q'), NONE), (Char('?'), NONE)],
         label: "q/?",
         action: Action::Back,
-        desc: "close help",
-        modes: &[Mode::Help],
+        desc: "close",
+        modes: &[Mode::Help, Mode::LogDetail],
         hint: false,
     },
     Binding {

@@ -37,6 +37,20 @@ impl App {
                 }
             }
             Action::StartFilter => self.overlay = Overlay::Filter,
+            Action::OpenForm if on_log => {
+                if let Some(item) = self.log_items().get(self.log_selected).cloned() {
+                    self.overlay = Overlay::LogDetail(Box::new(item), 0);
+                }
+            }
+            Action::ToggleReads => {
+                self.show_reads = !self.show_reads;
+                self.notice = Some(if self.show_reads {
+                    "the log shows every read (L folds them again)".into()
+                } else {
+                    "reads folded into one line; failed reads still show (L shows each)".into()
+                });
+                self.rebuild_log();
+            }
             Action::OpenForm => {
                 if self.readonly {
                     self.notice = Some("read-only mode (--readonly): changes are disabled".into());
@@ -107,7 +121,9 @@ impl App {
                     self.selected_id()
                 };
                 if let Some(text) = text {
-                    self.notice = Some(format!("copied {text} to the clipboard (OSC 52)"));
+                    self.notice = Some(format!(
+                        "sent {text} to the terminal's clipboard (OSC 52; if it does not arrive, select it by hand)"
+                    ));
                     return vec![Cmd::Copy(text)];
                 }
             }
@@ -157,5 +173,35 @@ impl App {
                 _ => {}
             },
         }
+    }
+}
+
+impl App {
+    /// A log line in full: scroll, copy it all, Esc back.
+    pub(super) fn log_detail_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        let Overlay::LogDetail(item, scroll) = &mut self.overlay else {
+            return vec![];
+        };
+        let last = item.detail.len().saturating_sub(1);
+        let page = usize::from(self.size.1 / 2).max(1);
+        match action {
+            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+            Some(Action::Down) => *scroll = (*scroll + 1).min(last),
+            Some(Action::PageUp) => *scroll = scroll.saturating_sub(page),
+            Some(Action::PageDown) => *scroll = (*scroll + page).min(last),
+            Some(Action::Top) => *scroll = 0,
+            Some(Action::Bottom) => *scroll = last,
+            Some(Action::Copy) => {
+                let text = item.detail.join("\n");
+                self.notice = Some(format!(
+                    "sent {} lines to the terminal's clipboard (OSC 52; some terminals ignore it: select the text by hand)",
+                    item.detail.len()
+                ));
+                return vec![Cmd::Copy(text)];
+            }
+            Some(Action::Back) => self.overlay = Overlay::None,
+            _ => {}
+        }
+        vec![]
     }
 }

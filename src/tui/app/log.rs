@@ -33,6 +33,17 @@ pub struct LogItem {
     /// Outcome, task status and progress, e.g. "ok" or "Running 40%".
     pub status: String,
     pub error: Option<String>,
+    /// Every field, one per line, in full (Enter on the line shows them; `c` copies them).
+    pub detail: Vec<String>,
+}
+
+/// The line that stands for the reads folded away, and a refresh in progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Folded {
+    /// Reads that succeeded and are not shown one by one.
+    pub reads: usize,
+    /// The refresh under way (or last run): instances read so far, of how many.
+    pub refresh: Option<(usize, usize)>,
 }
 
 /// Journal lines (with live task progress) and other lines, merged newest first.
@@ -61,6 +72,48 @@ pub fn merged<S: std::hash::BuildHasher>(
     items
 }
 
+/// The log as shown: with reads folded (`show_reads` off), successful reads leave the list
+/// and one line on top counts them, with the refresh's progress.
+pub fn shown<S: std::hash::BuildHasher>(
+    journal: &[LogItem],
+    calls: &VecDeque<LogItem>,
+    progress: &HashMap<i64, Task, S>,
+    show_reads: bool,
+    folded: Folded,
+) -> Vec<LogItem> {
+    if show_reads {
+        return merged(journal, calls, progress);
+    }
+    let kept: VecDeque<LogItem> = calls
+        .iter()
+        .filter(|c| c.kind != LogKind::Read || c.error.is_some())
+        .cloned()
+        .collect();
+    let mut items = merged(journal, &kept, progress);
+    if folded.reads > 0 || folded.refresh.is_some() {
+        let refresh = folded
+            .refresh
+            .map(|(done, total)| format!("refreshed {done}/{total} · "))
+            .unwrap_or_default();
+        let status = format!("{refresh}{} reads ok (L shows each)", folded.reads);
+        items.insert(
+            0,
+            LogItem {
+                time: crate::store::now_rfc3339(),
+                kind: LogKind::Read,
+                instance: String::new(),
+                action: "reads".into(),
+                task_id: None,
+                request_id: None,
+                detail: vec![status.clone()],
+                status,
+                error: None,
+            },
+        );
+    }
+    items
+}
+
 pub fn from_call(r: &CallRecord) -> LogItem {
     LogItem {
         time: crate::store::now_rfc3339(),
@@ -75,7 +128,24 @@ pub fn from_call(r: &CallRecord) -> LogItem {
             "ok".into()
         },
         error: r.error.as_ref().map(|e| clean(&e.to_string())),
+        detail: call_detail(r),
     }
+}
+
+fn call_detail(r: &CallRecord) -> Vec<String> {
+    let mut d = vec![format!("Action: {}", r.action.name())];
+    if let Some(region) = &r.region {
+        d.push(format!("Region: {}", clean(region)));
+    }
+    d.push(format!(
+        "RequestId: {}",
+        r.request_id.as_deref().map_or_else(|| "-".into(), clean)
+    ));
+    match &r.error {
+        Some(e) => d.push(format!("Error: {}", clean(&e.to_string()))),
+        None => d.push("Result: ok".into()),
+    }
+    d
 }
 
 pub fn from_entry(e: &Entry) -> LogItem {
@@ -125,5 +195,94 @@ pub fn from_entry(e: &Entry) -> LogItem {
         request_id: request_id.as_deref().map(clean),
         status: clean(&status),
         error: error.as_deref().map(clean),
+        detail: entry_detail(e),
     }
+}
+
+/// Every field of a change, as the journal holds it.
+fn entry_detail(e: &Entry) -> Vec<String> {
+    let r = &e.request;
+    let mut d = vec![
+        format!("Change: {} on {}", r.action.name(), clean(&r.DBInstanceId)),
+        format!("Sent: {}", clean(&r.time)),
+        format!("Region: {}", clean(&r.region)),
+        format!(
+            "Request: SSLEnabled {}, ConnectAddress {}",
+            r.SSLEnabled,
+            r.ConnectAddress
+                .map_or_else(|| "-".into(), |a| a.to_string())
+        ),
+        format!(
+            "Credential: {}, SecretId {}{}{}",
+            clean(&r.source),
+            clean(&r.SecretId),
+            r.profile
+                .as_deref()
+                .map(|p| format!(", profile {}", clean(p)))
+                .unwrap_or_default(),
+            r.account
+                .as_deref()
+                .map(|a| format!(", account {}", clean(a)))
+                .unwrap_or_default()
+        ),
+        format!("Endpoint: {}", clean(&r.endpoint)),
+    ];
+    match &e.outcome {
+        Some(Outcome::Ok { RequestId, TaskId }) => {
+            d.push("Outcome: accepted".into());
+            d.push(format!("RequestId: {}", clean(RequestId)));
+            d.push(format!(
+                "TaskId: {}",
+                TaskId.map_or_else(|| "-".into(), |t| t.to_string())
+            ));
+        }
+        Some(Outcome::Error {
+            Code,
+            Message,
+            RequestId,
+        }) => {
+            d.push(format!("Outcome: error {}", clean(Code)));
+            d.push(format!("Message: {}", clean(Message)));
+            d.push(format!(
+                "RequestId: {}",
+                RequestId.as_deref().map_or_else(|| "-".into(), clean)
+            ));
+        }
+        Some(Outcome::Unknown { detail }) => {
+            d.push(format!("Outcome: unknown ({})", clean(detail)));
+        }
+        None => d.push(
+            "Outcome: unknown (interrupted before a reply: check before sending again)".into(),
+        ),
+    }
+    if let Some(t) = &e.task {
+        d.push(format!(
+            "Task {}: {}{} (as of {})",
+            t.task_id,
+            t.status,
+            t.progress.map(|p| format!(" {p}%")).unwrap_or_default(),
+            clean(&t.time)
+        ));
+        if !t.status.is_finished() {
+            d.push(format!("Follow it: pgssl task show {} --wait", t.task_id));
+        }
+    }
+    if let Some(c) = &e.check {
+        d.push(format!(
+            "Checked {}: {} — {}",
+            clean(&c.time),
+            c.result,
+            clean(&c.detail)
+        ));
+    }
+    if let Some(v) = &e.verify {
+        d.push(format!(
+            "TLS check {} of {}: {} — {}",
+            clean(&v.time),
+            clean(&v.address),
+            v.result,
+            clean(&v.detail)
+        ));
+    }
+    d
 }

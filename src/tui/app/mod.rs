@@ -71,6 +71,8 @@ pub enum Overlay {
     Help,
     /// Choosing the credential.
     Profiles(ProfilePicker),
+    /// One log line in full, scrolled by `scroll` lines.
+    LogDetail(Box<LogItem>, usize),
 }
 
 /// Effects the runner carries out; their results come back as messages.
@@ -236,6 +238,10 @@ pub struct App {
     pub quit_warned: bool,
     /// The exit status when it is not 0 (Ctrl-C: 130).
     pub exit_code: Option<i32>,
+    /// The log shows every read (`L`), not one line counting them.
+    pub show_reads: bool,
+    /// The reads folded away and the refresh's progress.
+    pub folded: log::Folded,
     pub busy: usize,
     pub size: (u16, u16),
     pub quit: bool,
@@ -289,6 +295,8 @@ impl App {
             following: HashSet::new(),
             quit_warned: false,
             exit_code: None,
+            show_reads: false,
+            folded: log::Folded::default(),
             busy: 0,
             size: (80, 24),
             quit: false,
@@ -328,6 +336,7 @@ impl App {
             Overlay::Remove(_) => Mode::Remove,
             Overlay::Help => Mode::Help,
             Overlay::Profiles(_) => Mode::Profiles,
+            Overlay::LogDetail(..) => Mode::LogDetail,
         }
     }
 
@@ -401,7 +410,13 @@ impl App {
 
     /// Rebuild the log after the journal, the calls or a task's progress changed.
     fn rebuild_log(&mut self) {
-        self.log_cache = log::merged(&self.journal, &self.calls, &self.progress);
+        self.log_cache = log::shown(
+            &self.journal,
+            &self.calls,
+            &self.progress,
+            self.show_reads,
+            self.folded,
+        );
     }
 
     /// Keep what was learned about an instance (saved or not: an unsaved one is ignored).
@@ -449,6 +464,8 @@ impl App {
             return vec![];
         }
         self.busy += 1;
+        self.folded.refresh = Some((0, targets.len()));
+        self.rebuild_log();
         vec![Cmd::Refresh(targets)]
     }
 
@@ -486,6 +503,7 @@ impl App {
             Mode::Form => self.form_key(action, key),
             Mode::Confirm => self.confirm_key(action),
             Mode::TypeConfirm => self.typed_confirm_key(action, key),
+            Mode::LogDetail => self.log_detail_key(action),
             Mode::Profiles => self.profiles_key(action),
             Mode::Regions => self.regions_key(action),
             Mode::Add => self.add_key(action, key),

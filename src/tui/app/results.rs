@@ -45,7 +45,13 @@ impl App {
                 self.done();
                 self.read(&id, result);
             }
-            Msg::Refreshed { id, result } => self.read(&id, result),
+            Msg::Refreshed { id, result } => {
+                if let Some((done, total)) = &mut self.folded.refresh {
+                    *done = (*done + 1).min(*total);
+                }
+                self.read(&id, result);
+                self.rebuild_log();
+            }
             Msg::Prepared { intent, result } => {
                 self.done();
                 let shown = match result {
@@ -128,6 +134,9 @@ impl App {
                 let quiet = record.error.is_none()
                     && matches!(record.action, crate::api::Action::DescribeTasks);
                 if !quiet && record.action.is_read() {
+                    if record.error.is_none() {
+                        self.folded.reads += 1;
+                    }
                     self.calls.push_back(log::from_call(&record));
                     while self.calls.len() > super::CALLS_KEPT {
                         self.calls.pop_front();
@@ -160,15 +169,20 @@ impl App {
         id: String,
         result: Result<super::CheckShown, crate::ops::OpsError>,
     ) -> Vec<Cmd> {
-        let (status, error) = match result {
+        let (status, error, detail) = match result {
             Ok(check) => {
                 self.notice = check.lines.first().map(|l| format!("{id}: {l}"));
-                self.verify_report = Some((id.clone(), check.lines));
-                (format!("tls {}", check.result), None)
+                self.verify_report = Some((id.clone(), check.lines.clone()));
+                (format!("tls {}", check.result), None, check.lines)
             }
             Err(e) => {
                 self.notice = Some(format!("{id}: TLS check not run: {e}"));
-                ("tls not run".to_string(), Some(e.to_string()))
+                let why = e.to_string();
+                (
+                    "tls not run".to_string(),
+                    Some(why.clone()),
+                    vec![format!("TLS check of {id} not run: {why}")],
+                )
             }
         };
         self.calls.push_back(LogItem {
@@ -180,6 +194,7 @@ impl App {
             request_id: None,
             status,
             error,
+            detail: detail.iter().map(|l| crate::text::clean(l)).collect(),
         });
         self.rebuild_log();
         vec![Cmd::ReloadJournal]

@@ -141,6 +141,9 @@ impl App {
             action: "credential".into(),
             task_id: None,
             request_id: None,
+            detail: std::iter::once(format!("Credential: {}", crate::text::clean(&status)))
+                .chain(error.iter().map(|e| format!("Error: {e}")))
+                .collect(),
             status: crate::text::clean(&status),
             error,
         });

@@ -18,6 +18,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Overlay::Form(form) => form_dialog(frame, app, theme, area, form),
         Overlay::Confirm(c) => confirm_dialog(frame, app, theme, area, c),
         Overlay::Profiles(p) => profiles_dialog(frame, app, theme, area, p),
+        Overlay::LogDetail(item, scroll) => log_detail_dialog(frame, theme, area, item, *scroll),
         Overlay::Regions(picker) => {
             let mut lines = vec![Line::from(Span::styled(
                 "Regions shown and imported (none chosen shows all):",
@@ -149,6 +150,46 @@ fn dialog(
     );
 }
 
+/// One log line in full: every field wrapped to the width there is, scrolled, copyable.
+fn log_detail_dialog(
+    frame: &mut Frame,
+    theme: Theme,
+    area: Rect,
+    item: &crate::tui::app::LogItem,
+    scroll: usize,
+) {
+    let w = area.width.saturating_sub(4).max(20);
+    let h = area.height.saturating_sub(4).max(3);
+    let rect = centered(area, w, h);
+    frame.render_widget(Clear, rect);
+    let title = format!(
+        " {} {} ",
+        item.time.get(..19).unwrap_or(&item.time),
+        if item.instance.is_empty() {
+            &item.action
+        } else {
+            &item.instance
+        }
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(crate::text::clean(&title), theme.title()));
+    let mut lines: Vec<Line> = item
+        .detail
+        .iter()
+        .skip(scroll)
+        .map(|l| Line::from(crate::text::clean(l)))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(keys_line(theme, Mode::LogDetail));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
 fn profiles_dialog(
     frame: &mut Frame,
     app: &App,
@@ -231,7 +272,9 @@ fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Co
                 ),
                 theme.title(),
             )));
-            lines.push(Line::from(body));
+            // Never break a value: wider than the dialog, the request goes one field a line.
+            let inner = usize::from(confirm_width(area).saturating_sub(2));
+            lines.extend(request_lines(&body, inner).into_iter().map(Line::from));
         }
     }
     lines.push(Line::from(""));
@@ -247,8 +290,33 @@ fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Co
     } else {
         lines.push(keys_line(theme, Mode::Confirm));
     }
-    let h = wrapped_height(&lines, 76.min(area.width).saturating_sub(2));
-    dialog(frame, theme, area, " Confirm change ", lines, 76, h);
+    let w = confirm_width(area);
+    let h = wrapped_height(&lines, w.min(area.width).saturating_sub(2));
+    dialog(frame, theme, area, " Confirm change ", lines, w, h);
+}
+
+/// The confirm uses the width there is, up to 120 columns.
+fn confirm_width(area: Rect) -> u16 {
+    area.width.saturating_sub(2).clamp(40, 120)
+}
+
+/// The exact request body, on one line when it fits `width`, else one field a line,
+/// split only between fields (`,"`), never inside a value.
+fn request_lines(body: &str, width: usize) -> Vec<String> {
+    if body.chars().count() <= width {
+        return vec![body.to_string()];
+    }
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(i) = rest.find(",\"") {
+        out.push(rest[..=i].to_string());
+        rest = &rest[i + 1..];
+    }
+    out.push(rest.to_string());
+    out.iter()
+        .enumerate()
+        .map(|(i, l)| if i == 0 { l.clone() } else { format!(" {l}") })
+        .collect()
 }
 
 /// How many rows `lines` take once wrapped to `width` columns.

@@ -216,8 +216,14 @@ fn footer(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         if app.readonly && matches!(b.action, keys::Action::OpenForm) {
             continue;
         }
+        // Enter does what the focused pane needs: the SSL form, or the log line in full.
+        let desc = match b.action {
+            keys::Action::OpenForm if app.focus == crate::tui::app::Pane::Log => "the whole line",
+            keys::Action::OpenForm => "SSL form",
+            _ => b.desc,
+        };
         spans.push(Span::styled(b.label, theme.key()));
-        spans.push(Span::raw(format!(" {}  ", b.desc)));
+        spans.push(Span::raw(format!(" {desc}  ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
