@@ -772,16 +772,16 @@ fn instances_import_add_list_remove_and_regions() {
     assert_eq!(list.len(), 146);
     let ro = list
         .iter()
-        .find(|i| i["id"] == "pgro-ro9x2k1q")
+        .find(|i| i["DBInstanceId"] == "pgro-ro9x2k1q")
         .expect("read-only saved");
-    assert_eq!(ro["kind"], "readonly");
-    assert_eq!(ro["master"], PRIMARY);
+    assert_eq!(ro["DBInstanceType"], "readonly");
+    assert_eq!(ro["MasterDBInstanceId"], PRIMARY);
     assert!(
-        ro["addresses"]
+        ro["Addresses"]
             .as_array()
             .expect("addresses")
             .iter()
-            .any(|a| a["kind"] == "group" && a["ip"] == "10.6.0.20")
+            .any(|a| a["kind"] == "group" && a["Ip"] == "10.6.0.20")
     );
 
     let regions = sb.run(&["regions", "list"]);

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::InstancesCommand;
+use super::json::InstanceJson;
 use super::{Io, Report, Text, instance_id, open, region, regions_to_use};
 use crate::context::Context;
 use crate::domain::Instance;
@@ -69,7 +70,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
                 super::confirm(ctx, &opened, region, io).await?;
             }
             let imported = ops::inventory::import(&opened.session, &regions).await?;
-            io.emit(&imported);
+            io.emit(&Imported(imported));
             Ok(())
         }
     }
@@ -98,8 +99,8 @@ impl Row {
 
     fn json(&self) -> Value {
         let mut v = match (&self.learned, &self.saved) {
-            (Some(i), _) => serde_json::to_value(i).expect("an instance serializes"),
-            (None, Some(s)) => serde_json::json!({"id": s.id, "region": s.region}),
+            (Some(i), _) => serde_json::to_value(InstanceJson::of(i)).unwrap_or(Value::Null),
+            (None, Some(s)) => serde_json::json!({"DBInstanceId": s.id, "Region": s.region}),
             (None, None) => Value::Null,
         };
         if let (Some(label), Value::Object(o)) =
@@ -196,9 +197,14 @@ impl Report for Saved {
     }
 }
 
-#[derive(Serialize)]
 struct Removed {
     removed: String,
+}
+
+impl Serialize for Removed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_json::json!({"DBInstanceId": self.removed, "result": "removed"}).serialize(s)
+    }
 }
 
 impl Report for Removed {
@@ -210,15 +216,32 @@ impl Report for Removed {
     }
 }
 
-impl Report for ops::inventory::Imported {
+/// What an import did: the regions (as the API names one) and the counts.
+struct Imported(ops::inventory::Imported);
+
+impl Serialize for Imported {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let i = &self.0;
+        serde_json::json!({
+            "Regions": i.regions,
+            "added": i.added,
+            "updated": i.updated,
+            "unchanged": i.unchanged,
+        })
+        .serialize(s)
+    }
+}
+
+impl Report for Imported {
     fn text(&self, out: &mut Text) {
+        let i = &self.0;
         out.line(format!(
             "imported {} instances from {}: {} new, {} updated, {} unchanged",
-            self.instances.len(),
-            self.regions.join(", "),
-            self.added,
-            self.updated,
-            self.unchanged
+            i.instances.len(),
+            i.regions.join(", "),
+            i.added,
+            i.updated,
+            i.unchanged
         ));
     }
 }

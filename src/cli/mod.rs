@@ -4,6 +4,7 @@
 
 pub mod args;
 mod instances;
+mod json;
 mod log;
 pub mod output;
 mod regions;

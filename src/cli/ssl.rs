@@ -3,9 +3,10 @@
 use serde::Serialize;
 
 use super::args::{ChangeArgs, SslCommand};
+use super::json::InstanceJson;
 use super::output::TaskProgress;
 use super::{Io, Report, Text, instance_id, open, region};
-use crate::addresses::{Address, AddressSpec};
+use crate::addresses::AddressSpec;
 use crate::context::Context;
 use crate::domain::{Instance, SslState, Task, TaskStatus};
 use crate::ops::change::{self, ChangeObserver, ExecuteOptions, Outcome, Sent, VerifyAfter};
@@ -29,58 +30,30 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
     }
 }
 
-#[derive(Serialize)]
-#[allow(non_snake_case)]
-struct Show<'a> {
-    DBInstanceId: &'a str,
-    DBInstanceName: &'a str,
-    Region: &'a str,
-    DBInstanceType: &'a str,
-    DBInstanceStatus: &'a str,
-    SSLEnabled: Option<bool>,
-    ConnectAddress: Option<std::net::IpAddr>,
-    CAUrl: Option<&'a str>,
-    Addresses: &'a [Address],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    UnusableAddresses: &'a [String],
-}
+/// `ssl show`: the instance, in the vocabulary every command's JSON uses.
+struct Show<'a>(&'a Instance);
 
-impl<'a> Show<'a> {
-    fn of(i: &'a Instance) -> Show<'a> {
-        let ssl = i.ssl_state();
-        Show {
-            DBInstanceId: &i.id,
-            DBInstanceName: &i.name,
-            Region: &i.region,
-            DBInstanceType: i.kind.as_api(),
-            DBInstanceStatus: i.status.as_str(),
-            SSLEnabled: ssl.map(|s| s.enabled),
-            ConnectAddress: ssl.and_then(|s| s.protected),
-            CAUrl: ssl.and_then(|s| s.ca_url.as_deref()),
-            Addresses: &i.addresses,
-            UnusableAddresses: &i.unusable,
-        }
+impl Serialize for Show<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        InstanceJson::of(self.0).serialize(s)
     }
 }
 
 impl Report for Show<'_> {
     fn text(&self, out: &mut Text) {
+        let i = self.0;
+        let state = i.ssl_state();
         out.line(format!(
             "{}  {}  {}  {}  {}",
-            self.DBInstanceId,
-            self.DBInstanceName,
-            self.DBInstanceType,
-            self.DBInstanceStatus,
-            self.Region
+            i.id,
+            i.name,
+            i.kind.as_api(),
+            i.status.as_str(),
+            i.region
         ));
-        let state = self.SSLEnabled.map(|enabled| SslState {
-            enabled,
-            protected: self.ConnectAddress,
-            ca_url: None,
-        });
         out.line(format!(
             "SSL:       {}",
-            match (&state, self.DBInstanceStatus) {
+            match (state, i.status.as_str()) {
                 (Some(s), _) => s.describe(),
                 (None, "running") => "unknown".into(),
                 (None, status) => format!(
@@ -88,16 +61,16 @@ impl Report for Show<'_> {
                 ),
             }
         ));
-        if let Some(url) = self.CAUrl {
+        if let Some(url) = state.and_then(|s| s.ca_url.as_deref()) {
             out.line(format!("CA URL:    {url}"));
         }
+        let protected = state.filter(|s| s.enabled).and_then(|s| s.protected);
         out.line("Addresses:");
-        if self.Addresses.is_empty() {
+        if i.addresses.is_empty() {
             out.line("  (none reported)");
         }
         let mut dns_names = Vec::new();
-        for a in self.Addresses {
-            let protected = self.SSLEnabled == Some(true) && self.ConnectAddress == Some(a.ip);
+        for a in &i.addresses {
             if let Some(d) = &a.dns {
                 dns_names.push(d.as_str());
             }
@@ -123,19 +96,17 @@ impl Report for Show<'_> {
                         a.status.as_deref().unwrap_or("?")
                     )
                 },
-                if protected {
+                if protected == Some(a.ip) {
                     "  <- protected by SSL"
                 } else {
                     ""
                 }
             ));
         }
-        for u in self.UnusableAddresses {
+        for u in &i.unusable {
             out.line(format!("  unusable: {u} (never offered or sent)"));
         }
-        if let (Some(true), Some(ip), false) =
-            (self.SSLEnabled, self.ConnectAddress, dns_names.is_empty())
-        {
+        if let (Some(ip), false) = (protected, dns_names.is_empty()) {
             out.line(format!(
                 "Note:      the certificate names {ip}: clients using sslmode=verify-full must connect to {ip}, not to {}",
                 dns_names.join(" or ")
@@ -155,7 +126,7 @@ async fn show(ctx: &Context, instance: &str, io: &mut Io<'_>) -> Result<(), OpsE
     );
     super::announce(&opened, &identity, io);
     let info = info?;
-    io.emit(&Show::of(&info));
+    io.emit(&Show(&info));
     Ok(())
 }
 

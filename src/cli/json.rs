@@ -1,0 +1,89 @@
+//! The one vocabulary of `--output json`, for every command: what the Tencent API has a
+//! name for is named as the API names it (DBInstanceId, DBInstanceName, Region,
+//! DBInstanceType, DBInstanceStatus, SSLEnabled, ConnectAddress, CAUrl, TaskId,
+//! RequestId, Status, Progress, ...); what pgssl adds (its own verdicts and bookkeeping)
+//! is snake_case (kind, result, timed_out, label, read_at, ...). README's "JSON fields"
+//! lists them.
+
+use serde::Serialize;
+
+use crate::addresses::Address;
+use crate::domain::Instance;
+
+/// An instance, as `ssl show`, `instances list` and `instances add` give it.
+#[derive(Serialize)]
+#[allow(non_snake_case)]
+pub struct InstanceJson<'a> {
+    pub DBInstanceId: &'a str,
+    pub DBInstanceName: &'a str,
+    pub Region: &'a str,
+    pub DBInstanceType: &'a str,
+    pub DBInstanceStatus: &'a str,
+    /// The primary of a read-only instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub MasterDBInstanceId: Option<&'a str>,
+    /// Null when not known (not read yet, or the API does not answer for the instance now).
+    pub SSLEnabled: Option<bool>,
+    pub ConnectAddress: Option<std::net::IpAddr>,
+    pub CAUrl: Option<&'a str>,
+    pub Addresses: Vec<AddressJson<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub UnusableAddresses: &'a [String],
+    /// When the instance was described (RFC 3339, UTC).
+    pub read_at: &'a str,
+}
+
+impl<'a> InstanceJson<'a> {
+    pub fn of(i: &'a Instance) -> InstanceJson<'a> {
+        let ssl = i.ssl_state();
+        InstanceJson {
+            DBInstanceId: &i.id,
+            DBInstanceName: &i.name,
+            Region: &i.region,
+            DBInstanceType: i.kind.as_api(),
+            DBInstanceStatus: i.status.as_str(),
+            MasterDBInstanceId: i.master.as_deref(),
+            SSLEnabled: ssl.map(|s| s.enabled),
+            ConnectAddress: ssl.and_then(|s| s.protected),
+            CAUrl: ssl.and_then(|s| s.ca_url.as_deref()),
+            Addresses: i.addresses.iter().map(AddressJson::of).collect(),
+            UnusableAddresses: &i.unusable,
+            read_at: &i.read_at,
+        }
+    }
+}
+
+/// One address the certificate could protect, with the names of the API's
+/// DBInstanceNetInfo (and of the read-only group it belongs to).
+#[derive(Serialize)]
+#[allow(non_snake_case)]
+pub struct AddressJson<'a> {
+    /// pgssl's word for it: private, public or group (the keyword `--address` takes).
+    pub kind: &'static str,
+    pub Ip: std::net::IpAddr,
+    pub Port: u16,
+    /// The DNS name, when the API gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub Address: Option<&'a str>,
+    /// The network's status (opened, closed, initing, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub Status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ReadOnlyGroupId: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ReadOnlyGroupName: Option<&'a str>,
+}
+
+impl<'a> AddressJson<'a> {
+    pub fn of(a: &'a Address) -> AddressJson<'a> {
+        AddressJson {
+            kind: a.kind.keyword(),
+            Ip: a.ip,
+            Port: a.port_or_default(),
+            Address: a.dns.as_deref(),
+            Status: a.status.as_deref(),
+            ReadOnlyGroupId: a.group_id.as_deref(),
+            ReadOnlyGroupName: a.group_name.as_deref(),
+        }
+    }
+}
