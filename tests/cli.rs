@@ -119,10 +119,10 @@ fn enable_wait_journals_the_whole_story() {
     let json = sb.run(&["log", "--json"]);
     let entry: serde_json::Value =
         serde_json::from_str(json.stdout.lines().next().expect("line")).expect("json");
-    assert_eq!(entry["outcome"]["outcome"], "ok");
-    // Named fields, not a tuple.
-    assert_eq!(entry["task"]["status"], "Success");
-    assert_eq!(entry["task"]["task_id"], 100017);
+    assert_eq!(entry["outcome"], "ok");
+    // Named fields, not a tuple, in the API's words.
+    assert_eq!(entry["task"]["Status"], "Success");
+    assert_eq!(entry["task"]["TaskId"], 100017);
 }
 
 #[test]

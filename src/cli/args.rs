@@ -100,7 +100,7 @@ pub enum Command {
     /// Tasks (the asynchronous side of a change)
     #[command(subcommand)]
     Task(TaskCommand),
-    /// The journal of changes pgssl has sent
+    /// The journal of changes pgssl has sent, newest first (--oldest-first for the other order)
     Log(LogArgs),
     /// Check the protected address over TLS against the instance's CA
     Verify(VerifyArgs),
@@ -322,15 +322,18 @@ pub struct LogArgs {
     /// One JSON object per change (same as --output json)
     #[arg(long)]
     pub json: bool,
-    /// Show only the last N changes
+    /// Show only the latest N changes (still newest first)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Oldest first (the journal's order); the default is newest first, as in the TUI
+    #[arg(long)]
+    pub oldest_first: bool,
     /// Only changes to this instance
     #[arg(long, value_name = "ID")]
     pub instance: Option<String>,
     /// Start a new journal file now (it also happens by itself past 64 MiB); the old one
     /// is kept next to it and `pgssl log` still reads it
-    #[arg(long, conflicts_with_all = ["limit", "instance", "json"])]
+    #[arg(long, conflicts_with_all = ["limit", "instance", "json", "oldest_first"])]
     pub rotate: bool,
     #[command(flatten)]
     pub local: Local,

@@ -1,4 +1,8 @@
-//! `pgssl log`: the journal, one line per change (or one JSON object per line).
+//! `pgssl log`: the journal, one line per change (or one JSON object per line), newest
+//! first.
+
+use serde::Serialize;
+use serde_json::json;
 
 use super::args::LogArgs;
 use super::{Io, instance_id};
@@ -21,7 +25,7 @@ pub fn run(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsErro
         return Ok(());
     }
     // With --limit, read from the end: the cost is the changes shown, not the journal's size.
-    let (entries, skipped) = match args.limit {
+    let (mut entries, skipped) = match args.limit {
         Some(n) => journal.latest(n, only.as_deref()),
         None => journal.entries().map(|(all, skipped)| {
             let mine: Vec<Entry> = all
@@ -32,6 +36,10 @@ pub fn run(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsErro
         }),
     }
     .map_err(|e| journal.read_error(&e))?;
+    // Newest first, as the TUI's log; --oldest-first for the journal's own order.
+    if !args.oldest_first {
+        entries.reverse();
+    }
     if skipped > 0 {
         io.info(format!(
             "warning: {skipped} unreadable lines in {path} were skipped"
@@ -39,7 +47,7 @@ pub fn run(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsErro
     }
     if io.json_mode() {
         for e in &entries {
-            io.json_line(e);
+            io.json_line(&EntryJson(e));
         }
     } else if entries.is_empty() {
         io.info(format!("no changes recorded yet in {path}"));
@@ -101,4 +109,63 @@ pub fn entry_line(e: &Entry) -> String {
         "{}  {}  {:<18} {:<22} {outcome}{task}{check}{verify}",
         r.time, r.region, r.DBInstanceId, what
     ))
+}
+
+/// One change as `log --json` gives it, in the vocabulary of every command's JSON: the
+/// request and its reply flat, what was learned later (task, check, verify) as objects.
+struct EntryJson<'a>(&'a Entry);
+
+impl Serialize for EntryJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let r = &e.request;
+        let (request_id, code, message, detail) = match &e.outcome {
+            Some(Outcome::Ok { RequestId, .. }) => (Some(RequestId), None, None, None),
+            Some(Outcome::Error {
+                Code,
+                Message,
+                RequestId,
+            }) => (RequestId.as_ref(), Some(Code), Some(Message), None),
+            Some(Outcome::Unknown { detail }) => (None, None, None, Some(detail.as_str())),
+            None => (None, None, None, Some("interrupted before a reply")),
+        };
+        json!({
+            "change_id": r.id,
+            "time": r.time,
+            "DBInstanceId": r.DBInstanceId,
+            "Region": r.region,
+            "Action": r.action,
+            "SSLEnabled": r.SSLEnabled,
+            "ConnectAddress": r.ConnectAddress,
+            "source": r.source,
+            "profile": r.profile,
+            "account": r.account,
+            "SecretId": r.SecretId,
+            "endpoint": r.endpoint,
+            "outcome": e.outcome_word(),
+            "RequestId": request_id,
+            "TaskId": e.task_id(),
+            "Code": code,
+            "Message": message,
+            "detail": detail,
+            "task": e.task.as_ref().map(|t| json!({
+                "TaskId": t.task_id,
+                "Status": t.status,
+                "Progress": t.progress,
+                "time": t.time,
+            })),
+            "check": e.check.as_ref().map(|c| json!({
+                "result": c.result,
+                "detail": c.detail,
+                "time": c.time,
+            })),
+            "verify": e.verify.as_ref().map(|v| json!({
+                "address": v.address,
+                "result": v.result,
+                "detail": v.detail,
+                "time": v.time,
+            })),
+        })
+        .serialize(s)
+    }
 }
