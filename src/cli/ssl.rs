@@ -197,6 +197,10 @@ struct Printer<'a, 'b> {
     io: &'a mut Io<'b>,
     enable: bool,
     progress: TaskProgress,
+    /// The task ended (Success, Fail or Pause): only then is the instance's state after it
+    /// worth a line. While it still runs, the state read is the old one and would read as
+    /// if the change had failed.
+    ended: bool,
 }
 
 impl ChangeObserver for Printer<'_, '_> {
@@ -218,8 +222,12 @@ impl ChangeObserver for Printer<'_, '_> {
         self.progress.see(self.io, t);
     }
 
+    fn settled(&mut self, end: &FollowEnd) {
+        self.ended = matches!(end, FollowEnd::Finished(_));
+    }
+
     fn refreshed(&mut self, now: &Instance) {
-        if let (Some(state), false) = (now.ssl_state(), self.io.json_mode()) {
+        if let (Some(state), false, true) = (now.ssl_state(), self.io.json_mode(), self.ended) {
             self.io
                 .line(format!("{} now has SSL {}", now.id, state.describe()));
         }
@@ -322,6 +330,7 @@ async fn ssl_change(
         io,
         enable: plan.enables(),
         progress: TaskProgress::default(),
+        ended: false,
     };
     let outcome = change::execute(session, &plan, &options, &mut printer).await?;
     finish(&plan, &outcome, args, io)
@@ -345,7 +354,7 @@ fn finish(
         if !args.wait {
             io.line(match sent.task_id {
                 Some(t) => format!(
-                    "the change runs in the background and restarts the instance; follow it with: pgssl task show {t} --region {region} --wait"
+                    "the change runs in the background and restarts the instance; follow it with: pgssl task show {t} --wait"
                 ),
                 None => format!(
                     "the API gave no TaskId; watch the instance with: pgssl ssl show {id} --region {region}"
@@ -400,13 +409,12 @@ fn finish(
                     .unwrap_or_default()
             )))
         }
-        Some(FollowEnd::TimedOut(t)) => Err(OpsError::Failed(format!(
-            "gave up waiting for task {} after {}s (last status {}); it continues on Tencent's side",
-            sent.task_id.map_or_else(|| "-".into(), |t| t.to_string()),
+        Some(FollowEnd::TimedOut(last)) => Err(super::task::gave_up(
+            sent.task_id.unwrap_or_default(),
+            Some(id),
+            last.as_ref(),
             args.follow.timeout,
-            t.as_ref()
-                .map_or_else(|| "(not listed yet)".to_string(), |t| t.status.to_string())
-        ))),
+        )),
         _ => Ok(()),
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::args::TaskCommand;
 use super::output::TaskProgress;
 use super::ssl::TaskJson;
-use super::{Io, Report, Text, open};
+use super::{Io, Report, Text};
 use crate::context::Context;
 use crate::domain::Task;
 use crate::ops::{self, FollowEnd, OpsError};
@@ -20,16 +20,43 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
     } = cmd;
     let task_id = validate::task_id(&task_id).map_err(OpsError::Invalid)?;
     let options = follow.options()?;
-    let opened = open(ctx, io).await?;
-    // The journal entry this task belongs to: its status is recorded there, and its
-    // region is the task's.
-    let entry = ctx.store.journal.for_task(task_id).ok().flatten();
+    let opened = super::open_quietly(ctx).await?;
+    // The change this task belongs to, if pgssl sent it: its status is recorded there, and
+    // its region and instance are the task's. `--region` still decides; a task of the same
+    // id in another region is another task.
+    let entry = ctx
+        .store
+        .journal
+        .for_task(task_id)
+        .unwrap_or_else(|e| {
+            io.info(format!("warning: {}", ctx.store.journal.read_error(&e)));
+            None
+        })
+        .filter(|e| {
+            ctx.globals
+                .region
+                .as_ref()
+                .is_none_or(|r| *r == e.request.region)
+        });
+    // The region is settled before anything is asked of the API: without one, nothing is sent.
     let region = match (&ctx.globals.region, &entry) {
         (None, Some(e)) => e.request.region.clone(),
-        _ => super::region(ctx, &opened, None, io).await?,
+        (Some(_), _) => ctx.region_for(None, None)?,
+        (None, None) => ctx
+            .region_for(None, opened.credential_region.as_deref())
+            .map_err(|_| {
+                OpsError::Invalid(format!(
+                    "task {task_id} is not in pgssl's journal, so its region is unknown: pass --region REGION (e.g. --region ap-guangzhou); nothing was sent"
+                ))
+            })?,
     };
+    let identity = opened.session.identity().await;
+    super::announce(&opened, &identity, io);
+    if entry.is_none() {
+        super::confirm(ctx, &opened, &region, io).await?;
+    }
     let session = &opened.session;
-    let (task, timed_out) = if wait {
+    let (mut task, timed_out) = if wait {
         let mut progress = TaskProgress::default();
         let end = ops::follow::follow_task(
             session,
@@ -37,7 +64,12 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
             task_id,
             entry.as_ref().map(|e| e.request.id.as_str()),
             options,
-            |t| progress.see(io, t),
+            // The end is said once, by the result line below.
+            |t| {
+                if !t.status.is_finished() {
+                    progress.see(io, t);
+                }
+            },
         )
         .await?;
         match end {
@@ -65,29 +97,63 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
             })
             .map(|t| (t, false))?
     };
+    if let (None, Some(e)) = (&task.instance_id, &entry) {
+        task.instance_id = Some(e.request.DBInstanceId.clone());
+    }
+    if timed_out {
+        // The error line says where it stands; a result line would say it twice.
+        if io.json_mode() {
+            io.emit(&Shown {
+                task: &task,
+                region: &region,
+                timed_out,
+            });
+        }
+        return Err(gave_up(
+            task_id,
+            task.instance_id.as_deref(),
+            Some(&task),
+            options.timeout.as_secs(),
+        ));
+    }
     io.emit(&Shown {
         task: &task,
+        region: &region,
         timed_out,
     });
-    if timed_out {
-        return Err(OpsError::Failed(format!(
-            "gave up waiting for task {task_id} after {}s; it continues on Tencent's side",
-            options.timeout.as_secs()
-        )));
-    }
     Ok(())
+}
+
+/// Waiting gave up while the task still runs: where it stands, and the command that
+/// follows it (the journal knows its region).
+pub fn gave_up(
+    task_id: i64,
+    instance: Option<&str>,
+    last: Option<&Task>,
+    timeout_secs: u64,
+) -> OpsError {
+    OpsError::Failed(format!(
+        "gave up waiting after {timeout_secs}s: task {task_id}{} is still running ({}) and goes on without pgssl; follow it with: pgssl task show {task_id} --wait",
+        instance.map(|i| format!(" on {i}")).unwrap_or_default(),
+        last.map_or_else(
+            || "not listed yet".to_string(),
+            |t| format!("last status {} {}%", t.status, t.progress.unwrap_or(0))
+        ),
+    ))
 }
 
 struct Shown<'a> {
     task: &'a Task,
+    region: &'a str,
     timed_out: bool,
 }
 
 impl Serialize for Shown<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut v = serde_json::to_value(TaskJson::from(self.task, self.timed_out))
-            .expect("a task serializes");
+            .map_err(serde::ser::Error::custom)?;
         v["DBInstanceId"] = serde_json::json!(self.task.instance_id);
+        v["Region"] = serde_json::json!(self.region);
         v["StartTime"] = serde_json::json!(self.task.start_time);
         v["EndTime"] = serde_json::json!(self.task.end_time);
         v.serialize(s)
