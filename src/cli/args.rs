@@ -157,9 +157,12 @@ pub enum SslCommand {
         #[command(flatten)]
         change: ChangeArgs,
     },
-    /// Turn SSL off
+    /// Turn SSL off (it takes no --address: no address is protected once SSL is off)
     Disable {
         instance: String,
+        /// Taken only to be refused in one line: disabling protects no address.
+        #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "")]
+        address: Option<String>,
         #[command(flatten)]
         change: ChangeArgs,
     },

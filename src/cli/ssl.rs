@@ -23,9 +23,17 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             let spec = AddressSpec::parse(&address).map_err(OpsError::Invalid)?;
             ssl_change(ctx, &instance, Want::Enable(spec), &change, io).await
         }
-        SslCommand::Disable { instance, change } => {
-            ssl_change(ctx, &instance, Want::Disable, &change, io).await
-        }
+        SslCommand::Disable {
+            instance,
+            address: Some(_),
+            ..
+        } => Err(OpsError::Invalid(format!(
+            "ssl disable takes no --address: turning SSL off protects no address; drop --address (to move the protection elsewhere instead, use `pgssl ssl enable {} --address ADDR`); nothing was sent",
+            crate::text::clean(&instance)
+        ))),
+        SslCommand::Disable {
+            instance, change, ..
+        } => ssl_change(ctx, &instance, Want::Disable, &change, io).await,
         SslCommand::Ca { instance, out, .. } => ca(ctx, &instance, out.as_deref(), io).await,
     }
 }
