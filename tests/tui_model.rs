@@ -476,7 +476,7 @@ fn navigation_keys_follow_conventions() {
     assert_eq!(a.selected, 1);
     // Ctrl-C quits from anywhere, even a dialog.
     a.update(key(KeyCode::Char('?')));
-    assert!(matches!(a.overlay, Overlay::Help));
+    assert!(matches!(a.overlay, Overlay::Help(0)));
     a.update(Msg::Key(KeyEvent::new(
         KeyCode::Char('c'),
         KeyModifiers::CONTROL,
@@ -1494,4 +1494,70 @@ fn the_confirm_never_splits_a_value_of_the_request() {
             "{w}x{h}:\n{text}"
         );
     }
+}
+
+#[test]
+fn t_lists_changes_in_flight_with_status_step_and_age_and_enter_opens_one() {
+    let mut a = sized(120, 40);
+    a.update(journal_of(&[
+        RUNNING,
+        ("c", "pgro-ro9x2k1q", None, false),
+        (
+            "b",
+            "postgres-5gevh7gr",
+            Some((100018, TaskStatus::Success)),
+            true,
+        ),
+    ]));
+    let task = Task {
+        task_id: 100017,
+        status: TaskStatus::Running,
+        progress: Some(40),
+        instance_id: Some("postgres-6bwgamo3".into()),
+        task_type: None,
+        start_time: None,
+        end_time: None,
+        started_unix: None,
+        message: None,
+        current_step: Some("Restarting".into()),
+    };
+    a.update(Msg::Change(ChangeEvent::Task {
+        instance_id: "postgres-6bwgamo3".into(),
+        task,
+    }));
+    a.update(key(KeyCode::Char('t')));
+    assert!(matches!(a.overlay, Overlay::Tasks(0)));
+    let text = render(&a, 120, 40);
+    assert!(text.contains("100017"), "{text}");
+    assert!(
+        text.contains("Running 40%") && text.contains("Restarting"),
+        "{text}"
+    );
+    assert!(text.contains("outcome unknown"), "{text}");
+    let listed: Vec<Option<i64>> = a.task_rows().iter().map(|r| r.task_id).collect();
+    assert_eq!(
+        listed,
+        vec![Some(100017), None],
+        "an ended task is not in flight"
+    );
+    // Enter: the change in full.
+    a.update(key(KeyCode::Enter));
+    let Overlay::LogDetail(item, _) = &a.overlay else {
+        panic!("{:?}", a.overlay)
+    };
+    assert_eq!(item.task_id, Some(100017));
+    a.update(key(KeyCode::Esc));
+    // A task that ends leaves the view once the journal says so.
+    a.update(journal_of(&[(
+        "a",
+        "postgres-6bwgamo3",
+        Some((100017, TaskStatus::Success)),
+        true,
+    )]));
+    a.update(key(KeyCode::Char('t')));
+    assert!(render(&a, 120, 40).contains("No change in flight"));
+    // `?` lists the key.
+    a.update(key(KeyCode::Esc));
+    a.update(key(KeyCode::Char('?')));
+    assert!(render(&a, 120, 40).contains("t tasks: changes in flight"));
 }

@@ -28,6 +28,8 @@ pub enum Mode {
     TypeConfirm,
     /// One log line in full (Enter in the log).
     LogDetail,
+    /// Changes in flight and unresolved outcomes (`t`).
+    Tasks,
 }
 
 impl Mode {
@@ -44,6 +46,7 @@ impl Mode {
             Mode::Profiles => "Credentials",
             Mode::TypeConfirm => "Confirm change (protected profile)",
             Mode::LogDetail => "Log line",
+            Mode::Tasks => "Tasks",
         }
     }
 }
@@ -81,6 +84,7 @@ pub enum Action {
     Send,
     Cancel,
     ToggleReads,
+    Tasks,
 }
 
 pub struct Binding {
@@ -101,7 +105,7 @@ const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
 
 /// How many modes there are: a binding listed for all of them works anywhere.
-pub const MODE_COUNT: usize = 11;
+pub const MODE_COUNT: usize = 12;
 
 pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::Browse,
@@ -115,6 +119,7 @@ pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::Profiles,
     Mode::TypeConfirm,
     Mode::LogDetail,
+    Mode::Tasks,
 ];
 
 pub static BINDINGS: &[Binding] = &[
@@ -130,6 +135,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::Form,
             Mode::Profiles,
             Mode::LogDetail,
+            Mode::Tasks,
+            Mode::Help,
         ],
         hint: false,
     },
@@ -144,6 +151,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::Form,
             Mode::Profiles,
             Mode::LogDetail,
+            Mode::Tasks,
+            Mode::Help,
         ],
         hint: false,
     },
@@ -152,7 +161,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "g",
         action: Action::Top,
         desc: "jump to the first",
-        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail],
+        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail, Mode::Help],
         hint: false,
     },
     Binding {
@@ -168,7 +177,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "PgUp",
         action: Action::PageUp,
         desc: "page up",
-        modes: &[Mode::Browse, Mode::LogDetail],
+        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help],
         hint: false,
     },
     Binding {
@@ -176,7 +185,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "PgDn",
         action: Action::PageDown,
         desc: "page down",
-        modes: &[Mode::Browse, Mode::LogDetail],
+        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help],
         hint: false,
     },
     Binding {
@@ -274,6 +283,14 @@ pub static BINDINGS: &[Binding] = &[
         desc: "copy the whole line (OSC 52)",
         modes: &[Mode::LogDetail],
         hint: true,
+    },
+    Binding {
+        keys: &[(Char('t'), NONE)],
+        label: "t",
+        action: Action::Tasks,
+        desc: "tasks: changes in flight and unresolved outcomes",
+        modes: &[Mode::Browse],
+        hint: false,
     },
     Binding {
         keys: &[(Char('L'), SHIFT), (Char('L'), NONE)],
@@ -415,6 +432,14 @@ pub static BINDINGS: &[Binding] = &[
         modes: &[Mode::Profiles],
         hint: true,
     },
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Submit,
+        desc: "the change in full",
+        modes: &[Mode::Tasks],
+        hint: true,
+    },
     // Regions / Add
     Binding {
         keys: &[(Enter, NONE)],
@@ -440,6 +465,7 @@ pub static BINDINGS: &[Binding] = &[
             Mode::Profiles,
             Mode::TypeConfirm,
             Mode::LogDetail,
+            Mode::Tasks,
         ],
         hint: true,
     },
@@ -448,7 +474,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "q/?",
         action: Action::Back,
         desc: "close",
-        modes: &[Mode::Help, Mode::LogDetail],
+        modes: &[Mode::Help, Mode::LogDetail, Mode::Tasks],
         hint: false,
     },
     Binding {

@@ -127,7 +127,8 @@ impl App {
                     return vec![Cmd::Copy(text)];
                 }
             }
-            Action::Help => self.overlay = Overlay::Help,
+            Action::Help => self.overlay = Overlay::Help(0),
+            Action::Tasks => self.overlay = Overlay::Tasks(0),
             Action::Profiles => return self.open_profiles(),
             Action::FetchCa => {
                 if let Some(row) = self.selected_row() {

@@ -21,6 +21,7 @@ pub use confirm::{Confirm, Shown};
 pub use form::SslForm;
 pub use log::{LogItem, LogKind};
 pub use rows::Row;
+pub use tasks::TaskRow;
 pub use who::{ProfilePicker, Switched, Who};
 
 use super::keys::{self, Action, Mode};
@@ -34,6 +35,8 @@ use crate::store::journal::Entry;
 
 /// How many request lines (besides the journal) the log keeps.
 const CALLS_KEPT: usize = 500;
+/// How far the help can scroll (it has a line per mode, and some wrap).
+const HELP_LINES_MAX: usize = 40;
 /// Smallest usable terminal.
 pub const MIN_WIDTH: u16 = 64;
 pub const MIN_HEIGHT: u16 = 18;
@@ -68,11 +71,14 @@ pub enum Overlay {
     Regions(RegionPicker),
     Add(AddForm),
     Remove(String),
-    Help,
+    /// Every key, scrolled by this many lines.
+    Help(usize),
     /// Choosing the credential.
     Profiles(ProfilePicker),
     /// One log line in full, scrolled by `scroll` lines.
     LogDetail(Box<LogItem>, usize),
+    /// The tasks view, its cursor.
+    Tasks(usize),
 }
 
 /// Effects the runner carries out; their results come back as messages.
@@ -242,6 +248,8 @@ pub struct App {
     pub show_reads: bool,
     /// The reads folded away and the refresh's progress.
     pub folded: log::Folded,
+    /// The journal's changes still under way or of unknown outcome (the tasks view).
+    pub open_changes: Vec<crate::ops::follow::Unfinished>,
     pub busy: usize,
     pub size: (u16, u16),
     pub quit: bool,
@@ -297,6 +305,7 @@ impl App {
             exit_code: None,
             show_reads: false,
             folded: log::Folded::default(),
+            open_changes: Vec::new(),
             busy: 0,
             size: (80, 24),
             quit: false,
@@ -334,9 +343,10 @@ impl App {
             Overlay::Regions(_) => Mode::Regions,
             Overlay::Add(_) => Mode::Add,
             Overlay::Remove(_) => Mode::Remove,
-            Overlay::Help => Mode::Help,
+            Overlay::Help(_) => Mode::Help,
             Overlay::Profiles(_) => Mode::Profiles,
             Overlay::LogDetail(..) => Mode::LogDetail,
+            Overlay::Tasks(_) => Mode::Tasks,
         }
     }
 
@@ -504,13 +514,22 @@ impl App {
             Mode::Confirm => self.confirm_key(action),
             Mode::TypeConfirm => self.typed_confirm_key(action, key),
             Mode::LogDetail => self.log_detail_key(action),
+            Mode::Tasks => self.tasks_key(action),
             Mode::Profiles => self.profiles_key(action),
             Mode::Regions => self.regions_key(action),
             Mode::Add => self.add_key(action, key),
             Mode::Remove => self.remove_key(action),
             Mode::Help => {
-                if action == Some(Action::Back) {
-                    self.overlay = Overlay::None;
+                if let Overlay::Help(scroll) = &mut self.overlay {
+                    match action {
+                        Some(Action::Back) => self.overlay = Overlay::None,
+                        Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+                        Some(Action::Down) => *scroll = (*scroll + 1).min(HELP_LINES_MAX),
+                        Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
+                        Some(Action::PageDown) => *scroll = (*scroll + 10).min(HELP_LINES_MAX),
+                        Some(Action::Top) => *scroll = 0,
+                        _ => {}
+                    }
                 }
                 vec![]
             }

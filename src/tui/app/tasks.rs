@@ -3,16 +3,18 @@
 //! and followed; quitting while a change of this session still runs asks once, then
 //! leaves the TaskId and the command to follow it on the terminal.
 
-use super::{App, Cmd};
+use super::{App, Cmd, Overlay};
 use crate::ops::follow::{Resumed, Unfinished, unfinished};
 use crate::ops::{FollowEnd, OpsError};
 use crate::store::journal::Entry;
+use crate::tui::keys::Action;
 
 impl App {
     /// A fresh read of the journal: follow every unfinished change nobody here follows yet.
     pub(super) fn pick_up(&mut self, entries: &[Entry]) -> Vec<Cmd> {
         let mut cmds = Vec::new();
-        for u in unfinished(entries) {
+        self.open_changes = unfinished(entries);
+        for u in self.open_changes.clone() {
             // A change this session is sending is followed by its own execute.
             if self.inflight.contains(&u.instance_id)
                 || !self.following.insert(u.journal_id.clone())
@@ -111,5 +113,88 @@ impl App {
                 ),
             })
             .collect()
+    }
+}
+
+/// One row of the tasks view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRow {
+    pub task_id: Option<i64>,
+    pub instance_id: String,
+    /// Status and progress as last seen (live when followed), or the unknown outcome.
+    pub status: String,
+    pub step: String,
+    /// When the change was sent (RFC 3339).
+    pub sent: String,
+}
+
+impl App {
+    /// Changes in flight and unresolved outcomes, oldest first, with the latest status
+    /// pgssl has seen of each.
+    pub fn task_rows(&self) -> Vec<TaskRow> {
+        self.open_changes
+            .iter()
+            .map(|u| {
+                let live = u.task_id.and_then(|t| self.progress.get(&t));
+                let (status, step) = match (live, u.task_id, u.last) {
+                    (Some(t), _, _) => (
+                        format!(
+                            "{}{}",
+                            t.status,
+                            t.progress.map(|p| format!(" {p}%")).unwrap_or_default()
+                        ),
+                        t.current_step
+                            .as_deref()
+                            .map(crate::text::clean)
+                            .unwrap_or_default(),
+                    ),
+                    (None, Some(_), Some((s, p))) => (
+                        format!("{s}{}", p.map(|p| format!(" {p}%")).unwrap_or_default()),
+                        String::new(),
+                    ),
+                    (None, Some(_), None) => ("not listed yet".into(), String::new()),
+                    (None, None, _) => ("outcome unknown".into(), "being checked".into()),
+                };
+                TaskRow {
+                    task_id: u.task_id,
+                    instance_id: crate::text::clean(&u.instance_id),
+                    status,
+                    step,
+                    sent: crate::text::clean(&u.sent),
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn tasks_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        let Overlay::Tasks(cursor) = &mut self.overlay else {
+            return vec![];
+        };
+        let n = self.open_changes.len();
+        match action {
+            Some(Action::Up) => *cursor = cursor.saturating_sub(1),
+            Some(Action::Down) => *cursor = (*cursor + 1).min(n.saturating_sub(1)),
+            Some(Action::Back) => self.overlay = Overlay::None,
+            Some(Action::Submit) => {
+                let chosen = self.open_changes.get(*cursor).map(|u| u.journal_id.clone());
+                // The change's log line in full, found by its journal entry's task or time.
+                let item = chosen.and_then(|id| {
+                    let u = self.open_changes.iter().find(|u| u.journal_id == id)?;
+                    self.log_items()
+                        .iter()
+                        .find(|i| {
+                            i.kind == super::LogKind::Change
+                                && i.instance == u.instance_id
+                                && i.time == crate::text::clean(&u.sent)
+                        })
+                        .cloned()
+                });
+                if let Some(item) = item {
+                    self.overlay = Overlay::LogDetail(Box::new(item), 0);
+                }
+            }
+            _ => {}
+        }
+        vec![]
     }
 }

@@ -19,6 +19,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Overlay::Confirm(c) => confirm_dialog(frame, app, theme, area, c),
         Overlay::Profiles(p) => profiles_dialog(frame, app, theme, area, p),
         Overlay::LogDetail(item, scroll) => log_detail_dialog(frame, theme, area, item, *scroll),
+        Overlay::Tasks(cursor) => tasks_dialog(frame, app, theme, area, *cursor),
         Overlay::Regions(picker) => {
             let mut lines = vec![Line::from(Span::styled(
                 "Regions shown and imported (none chosen shows all):",
@@ -83,13 +84,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             ];
             dialog(frame, theme, area, " Remove instance ", lines, 70, 6);
         }
-        Overlay::Help => {
+        Overlay::Help(scroll) => {
             let mut lines = Vec::new();
-            // Remove has Confirm's keys, and Help is this overlay itself.
-            for &mode in keys::MODES
-                .iter()
-                .filter(|m| !matches!(m, Mode::Remove | Mode::Help))
-            {
+            // Help is this overlay itself.
+            for &mode in keys::MODES.iter().filter(|m| !matches!(m, Mode::Help)) {
                 let mut spans = vec![Span::styled(format!("{}: ", mode.title()), theme.title())];
                 for b in BINDINGS
                     .iter()
@@ -110,11 +108,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             }
             lines.push(Line::from(anywhere));
             lines.push(Line::from(Span::styled(
-                "Mouse capture is off: select text with the mouse as usual. Esc closes this.",
+                "Mouse capture is off: select text with the mouse as usual. j/k scroll, Esc closes this.",
                 theme.dim(),
             )));
+            let w = area.width.saturating_sub(4).clamp(40, 120);
             let h = area.height.saturating_sub(2);
-            dialog(frame, theme, area, " Keys ", lines, 100, h);
+            let shown = lines.into_iter().skip(*scroll).collect();
+            dialog(frame, theme, area, " Keys ", shown, w, h);
         }
     }
 }
@@ -148,6 +148,57 @@ fn dialog(
             .wrap(Wrap { trim: false }),
         rect,
     );
+}
+
+/// Changes in flight and unresolved outcomes: TaskId, instance, status, step, age.
+fn tasks_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, cursor: usize) {
+    let rows = app.task_rows();
+    let now = pgssl_wire::clock::unix_now();
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "  {:<8} {:<18} {:<16} {:>6}  {}",
+            "TASKID", "INSTANCE", "STATUS", "AGE", "STEP"
+        ),
+        theme.dim(),
+    ))];
+    if rows.is_empty() {
+        lines.push(Line::from(
+            "No change in flight, no unresolved outcome: every change in the journal has ended.",
+        ));
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let age = pgssl_wire::clock::rfc3339_to_unix(&r.sent)
+            .map_or_else(|| "?".to_string(), |t| age_text(now - t));
+        let text = format!(
+            "{} {:<8} {:<18} {:<16} {:>6}  {}",
+            if i == cursor { ">" } else { " " },
+            r.task_id.map_or_else(|| "-".to_string(), |t| t.to_string()),
+            r.instance_id,
+            r.status,
+            age,
+            r.step
+        );
+        lines.push(if i == cursor {
+            Line::from(Span::styled(text, theme.selected()))
+        } else {
+            Line::from(text)
+        });
+    }
+    lines.push(Line::from(""));
+    lines.push(keys_line(theme, Mode::Tasks));
+    let w = area.width.saturating_sub(4).clamp(40, 110);
+    let h = wrapped_height(&lines, w.saturating_sub(2));
+    dialog(frame, theme, area, " Tasks ", lines, w, h);
+}
+
+/// `45s`, `12m`, `3h`, `2d`.
+fn age_text(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
 }
 
 /// One log line in full: every field wrapped to the width there is, scrolled, copyable.
