@@ -1561,3 +1561,62 @@ fn t_lists_changes_in_flight_with_status_step_and_age_and_enter_opens_one() {
     a.update(key(KeyCode::Char('?')));
     assert!(render(&a, 120, 40).contains("t tasks: changes in flight"));
 }
+
+#[test]
+fn a_tls_report_and_the_ca_both_stay_and_v_shows_them_in_full() {
+    use pgssl::probe::VerifyResult;
+    use pgssl::tui::app::CheckShown;
+    let mut a = sized(120, 40);
+    select(&mut a, "postgres-5gevh7gr");
+    let report = vec![
+        "verify-full: 10.6.1.21:5432 presents a certificate for 10.6.1.21, signed by the instance's CA".to_string(),
+        "Subject: CN=10.6.1.21; SANs: IP 10.6.1.21".to_string(),
+        "Expires: 2027-11-28 (361 days)".to_string(),
+        "SHA-256: 3F:9A:...".to_string(),
+        "psql \"host=10.6.1.21 sslmode=verify-full sslrootcert=/tmp/ca.pem\"".to_string(),
+    ];
+    a.update(Msg::Verified {
+        id: "postgres-5gevh7gr".into(),
+        result: Ok(CheckShown {
+            result: VerifyResult::VerifyFull,
+            lines: report.clone(),
+        }),
+    });
+    a.update(Msg::CaFetched {
+        id: "postgres-5gevh7gr".into(),
+        result: Ok(vec![
+            "CA kept at /tmp/ca.pem: CN=TencentDB CA, valid until 2030-01-01".into(),
+            "SHA-256 fingerprint 11:22:...".into(),
+        ]),
+    });
+    let text = render(&a, 120, 40);
+    assert!(
+        text.contains("TLS: verify-full"),
+        "the CA did not replace the report: {text}"
+    );
+    assert!(text.contains("CA: CA kept at /tmp/ca.pem"), "{text}");
+    a.update(key(KeyCode::Char('V')));
+    let Overlay::LogDetail(item, _) = &a.overlay else {
+        panic!("{:?}", a.overlay)
+    };
+    for l in &report {
+        assert!(item.detail.contains(l), "{l}");
+    }
+    assert!(
+        item.detail
+            .iter()
+            .any(|l| l.contains("SHA-256 fingerprint 11:22"))
+    );
+    let cmds = a.update(key(KeyCode::Char('c')));
+    assert!(matches!(cmds.as_slice(), [Cmd::Copy(t)] if t.contains("sslmode=verify-full")));
+    // Nothing checked yet on another instance: V says how to get one.
+    a.update(key(KeyCode::Esc));
+    // Esc in the list clears the kept filter.
+    a.update(key(KeyCode::Esc));
+    assert!(a.filter.is_empty());
+    assert_eq!(a.visible.len(), 4);
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Char('V')));
+    assert!(matches!(a.overlay, Overlay::None));
+    assert!(a.notice.as_deref().unwrap_or("").contains("v checks TLS"));
+}

@@ -85,6 +85,7 @@ pub enum Action {
     Cancel,
     ToggleReads,
     Tasks,
+    Report,
 }
 
 pub struct Binding {
@@ -309,6 +310,14 @@ pub static BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
+        keys: &[(Char('V'), SHIFT), (Char('V'), NONE)],
+        label: "V",
+        action: Action::Report,
+        desc: "the last TLS report and CA in full",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
         keys: &[(Char('C'), SHIFT), (Char('C'), NONE)],
         label: "C",
         action: Action::FetchCa,
@@ -323,6 +332,14 @@ pub static BINDINGS: &[Binding] = &[
         desc: "all keys",
         modes: &[Mode::Browse],
         hint: true,
+    },
+    Binding {
+        keys: &[(Esc, NONE)],
+        label: "Esc",
+        action: Action::Back,
+        desc: "clear a kept filter",
+        modes: &[Mode::Browse],
+        hint: false,
     },
     Binding {
         keys: &[(Char('q'), NONE)],

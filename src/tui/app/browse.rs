@@ -129,6 +129,39 @@ impl App {
             }
             Action::Help => self.overlay = Overlay::Help(0),
             Action::Tasks => self.overlay = Overlay::Tasks(0),
+            Action::Back if !self.filter.is_empty() => {
+                self.filter.clear();
+                self.recompute();
+                self.notice = Some("filter cleared".into());
+            }
+            Action::Report => {
+                let Some(id) = self.selected_id() else {
+                    return vec![];
+                };
+                let lines = self
+                    .reports
+                    .get(&id)
+                    .map(super::Reports::lines)
+                    .unwrap_or_default();
+                if lines.is_empty() {
+                    self.notice = Some(format!(
+                        "no TLS report or CA for {id} this session: v checks TLS, C fetches the CA"
+                    ));
+                    return vec![];
+                }
+                let item = super::LogItem {
+                    time: crate::store::now_rfc3339(),
+                    kind: super::LogKind::Verify,
+                    instance: id,
+                    action: "report".into(),
+                    task_id: None,
+                    request_id: None,
+                    status: String::new(),
+                    error: None,
+                    detail: lines,
+                };
+                self.overlay = Overlay::LogDetail(Box::new(item), 0);
+            }
             Action::Profiles => return self.open_profiles(),
             Action::FetchCa => {
                 if let Some(row) = self.selected_row() {

@@ -81,6 +81,32 @@ pub enum Overlay {
     Tasks(usize),
 }
 
+/// What was found out about an instance by hand: a TLS check (`v`), its CA (`C`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reports {
+    pub tls: Option<Vec<String>>,
+    pub ca: Option<Vec<String>>,
+}
+
+impl Reports {
+    /// Both, in full, for the `V` view.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(tls) = &self.tls {
+            out.push("TLS check of the protected address:".to_string());
+            out.extend(tls.iter().cloned());
+        }
+        if let Some(ca) = &self.ca {
+            if !out.is_empty() {
+                out.push(String::new());
+            }
+            out.push("CA certificate:".to_string());
+            out.extend(ca.iter().cloned());
+        }
+        out
+    }
+}
+
 /// Effects the runner carries out; their results come back as messages.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
@@ -256,8 +282,9 @@ pub struct App {
     pub label: String,
     pub no_color: bool,
     pub default_region: String,
-    /// The last TLS report or CA description: (instance id, lines), shown in the details pane.
-    pub verify_report: Option<(String, Vec<String>)>,
+    /// The latest TLS report and CA description of each instance this session: the
+    /// details pane shows their first lines, `V` all of them.
+    pub reports: HashMap<String, Reports>,
     /// Frames drawn so far: a plan is sent only after it has been on screen.
     pub frames: u64,
     /// The log, newest first, built when the journal, calls or progress change (not per frame).
@@ -312,7 +339,7 @@ impl App {
             label: String::new(),
             no_color: false,
             default_region: "ap-guangzhou".into(),
-            verify_report: None,
+            reports: HashMap::new(),
             frames: 0,
             log_cache: Vec::new(),
         };

@@ -149,8 +149,9 @@ impl App {
                 self.done();
                 match result {
                     Ok(lines) => {
-                        self.notice = lines.first().cloned();
-                        self.verify_report = Some((id, lines));
+                        self.notice = lines.first().map(|l| format!("{id}: {l} (V shows it all)"));
+                        let lines = lines.iter().map(|l| crate::text::clean(l)).collect();
+                        self.reports.entry(id).or_default().ca = Some(lines);
                     }
                     Err(e) => self.notice = Some(format!("{id}: CA not fetched: {e}")),
                 }
@@ -171,8 +172,12 @@ impl App {
     ) -> Vec<Cmd> {
         let (status, error, detail) = match result {
             Ok(check) => {
-                self.notice = check.lines.first().map(|l| format!("{id}: {l}"));
-                self.verify_report = Some((id.clone(), check.lines.clone()));
+                self.notice = check
+                    .lines
+                    .first()
+                    .map(|l| format!("{id}: {l} (V shows the report)"));
+                let lines = check.lines.iter().map(|l| crate::text::clean(l)).collect();
+                self.reports.entry(id.clone()).or_default().tls = Some(lines);
                 (format!("tls {}", check.result), None, check.lines)
             }
             Err(e) => {

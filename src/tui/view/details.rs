@@ -88,26 +88,41 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     if let Some(master) = inst.and_then(|i| i.master.as_ref()) {
         lines.push(Line::from(format!("Primary: {master}")));
     }
-    if let Some((_, report)) = app.verify_report.as_ref().filter(|(id, _)| id == row.id()) {
-        for (i, l) in report.iter().take(2).enumerate() {
-            let style = if i > 0 || l.starts_with("CA kept") {
-                theme.dim()
-            } else if l.starts_with("verify-full") {
-                theme.ok()
-            } else if l.starts_with("only verify-ca") {
-                theme.warn()
-            } else {
-                theme.error()
-            };
-            let text = if i == 0 {
-                format!("TLS: {}", l.trim())
-            } else {
-                format!("     {}", l.trim())
-            };
-            lines.insert(2 + i, Line::from(Span::styled(text, style)));
-        }
-    } else if let Some(tls) = inst.and_then(|i| i.tls.as_ref()) {
-        // The last check, from an earlier session or the CLI: kept in the inventory.
+    let reports = app.reports.get(row.id());
+    let mut at = 2;
+    if let Some(l) = reports.and_then(|r| r.tls.as_ref()).and_then(|t| t.first()) {
+        let style = if l.starts_with("verify-full") {
+            theme.ok()
+        } else if l.starts_with("only verify-ca") {
+            theme.warn()
+        } else {
+            theme.error()
+        };
+        lines.insert(
+            at,
+            Line::from(vec![
+                Span::raw("TLS: "),
+                Span::styled(l.trim().to_string(), style),
+                Span::styled("  (V: the whole report)", theme.dim()),
+            ]),
+        );
+        at += 1;
+    }
+    if let Some(l) = reports.and_then(|r| r.ca.as_ref()).and_then(|c| c.first()) {
+        lines.insert(
+            at,
+            Line::from(vec![
+                Span::raw("CA: "),
+                Span::styled(l.trim().to_string(), theme.dim()),
+                Span::styled("  (V: all of it)", theme.dim()),
+            ]),
+        );
+    }
+    // Without a check this session, the last one kept in the inventory (an earlier
+    // session's, or the CLI's).
+    if !reports.is_some_and(|r| r.tls.is_some())
+        && let Some(tls) = inst.and_then(|i| i.tls.as_ref())
+    {
         let style = match tls.result {
             crate::probe::VerifyResult::VerifyFull => theme.ok(),
             crate::probe::VerifyResult::VerifyCa => theme.warn(),
