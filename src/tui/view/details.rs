@@ -120,7 +120,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     }
     // Without a check this session, the last one kept in the inventory (an earlier
     // session's, or the CLI's).
-    if !reports.is_some_and(|r| r.tls.is_some())
+    if reports.is_none_or(|r| r.tls.is_none())
         && let Some(tls) = inst.and_then(|i| i.tls.as_ref())
     {
         let style = match tls.result {
