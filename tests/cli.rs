@@ -982,8 +982,15 @@ fn concurrent_processes_share_the_journal_without_losing_lines() {
     for mut c in children {
         assert!(c.wait().expect("wait").success());
     }
+    // A request and its outcome each; a change may also note how another's task stands
+    // (each looks at the unfinished ones first), but never checks one still in flight.
     let lines = sb.journal_lines();
-    assert_eq!(lines.len(), 8);
+    let kinds = |k: &str| lines.iter().filter(|l| l["kind"] == k).count();
+    assert_eq!(
+        (kinds("request"), kinds("outcome"), kinds("check")),
+        (4, 4, 0)
+    );
+    assert_eq!(lines.len(), 8 + kinds("task"));
     let (entries, skipped) = pgssl::store::Journal::new(sb.journal_file())
         .entries()
         .expect("read");

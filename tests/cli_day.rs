@@ -349,3 +349,53 @@ fn disable_with_an_address_is_one_line_and_nothing_is_sent() {
     );
     assert!(help.stdout.contains("takes no --address"), "{help:#?}");
 }
+
+#[test]
+fn a_change_first_settles_what_an_earlier_wait_left_running() {
+    let emu = Emu::start(FaultArgs::default(), 2);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    // A wait that gives up leaves task 100017 "Running" in the journal.
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-guangzhou",
+        "ssl",
+        "enable",
+        "postgres-6bwgamo3",
+        "--address",
+        "private",
+        "--yes",
+        "--wait",
+        "--timeout",
+        "1",
+    ]);
+    assert_ne!(r.code, 0, "{r:#?}");
+    let ended = |sb: &Sandbox| {
+        sb.journal_lines()
+            .iter()
+            .any(|l| l["kind"] == "task" && l["TaskId"] == 100_017 && l["Status"] == "Success")
+    };
+    assert!(!ended(&sb));
+    // Another change, to another instance, once the task has ended on the emulator's side.
+    emu.running.shared.advance_clock(5);
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-guangzhou",
+        "ssl",
+        "disable",
+        "postgres-5gevh7gr",
+        "--yes",
+    ]);
+    r.ok();
+    assert!(
+        r.stderr
+            .contains("earlier task 100017 on postgres-6bwgamo3 ended Success (journal updated)"),
+        "{r:#?}"
+    );
+    assert!(ended(&sb), "the journal no longer says Running");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 2, "nothing re-sent");
+}

@@ -287,6 +287,9 @@ async fn ssl_change(
     }
     let region = region(ctx, &opened, Some(&id), io).await?;
     let session = &opened.session;
+    if !args.dry_run {
+        settle_earlier(session, io).await;
+    }
     let intent = Intent {
         region: region.clone(),
         instance_id: id.clone(),
@@ -342,6 +345,40 @@ async fn ssl_change(
     };
     let outcome = change::execute(session, &plan, &options, &mut printer).await?;
     finish(&plan, &outcome, args, io)
+}
+
+/// Before a change: look once at every change the journal holds as unfinished (an
+/// earlier `--wait` that gave up, a TUI that quit, another shell's), journal what each
+/// has come to and say it, so the journal never goes on saying "Running" about a task
+/// long ended. Never sends anything; a failure to look is said and does not stop the change.
+async fn settle_earlier(session: &crate::ops::Session, io: &mut Io<'_>) {
+    use crate::ops::follow::Resumed;
+    for (u, result) in crate::ops::follow::settle_unfinished(session).await {
+        let what = u.task_id.map_or_else(
+            || format!("the earlier change to {}", u.instance_id),
+            |t| format!("earlier task {t} on {}", u.instance_id),
+        );
+        io.info(match result {
+            Ok(Resumed::Followed(FollowEnd::Finished(t))) => {
+                format!("{what} ended {} (journal updated)", t.status)
+            }
+            Ok(Resumed::Followed(FollowEnd::TimedOut(Some(t)))) => format!(
+                "{what} is still {}{}",
+                t.status,
+                t.progress.map(|p| format!(" {p}%")).unwrap_or_default()
+            ),
+            Ok(Resumed::Followed(FollowEnd::TimedOut(None))) => {
+                format!("{what} is not listed by DescribeTasks yet")
+            }
+            Ok(Resumed::Checked(found)) => {
+                format!(
+                    "{what} had an unknown outcome: {}",
+                    crate::text::clean(&found.detail)
+                )
+            }
+            Err(e) => format!("{what}: could not look at it ({e})"),
+        });
+    }
 }
 
 /// After sending: the hint, the JSON result, and the exit code.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::check::{Wanted, check};
 use super::{OpsError, Session, read};
 use crate::domain::{CheckResult, Task, TaskStatus};
-use crate::store::journal::{Entry, Outcome, Record};
+use crate::store::journal::{Entry, Outcome, Record, SETTLE_AFTER_SECS};
 use crate::store::now_rfc3339;
 
 /// The longest pgssl follows a task.
@@ -111,7 +111,10 @@ pub struct Unfinished {
 }
 
 impl Unfinished {
-    pub fn of(entry: &Entry) -> Option<Unfinished> {
+    /// The change `entry` records, if it is unfinished at `now` (unix seconds). A request
+    /// with no outcome line yet that is younger than `SETTLE_AFTER_SECS` is taken to be in
+    /// flight in another process, not lost: that process will write its outcome.
+    pub fn of(entry: &Entry, now: i64) -> Option<Unfinished> {
         if entry.request.action != crate::api::Action::ModifyDBInstanceSSLConfig {
             return None;
         }
@@ -121,8 +124,15 @@ impl Unfinished {
             }) => Some(*id),
             // Accepted without a TaskId: nothing to follow.
             Some(Outcome::Ok { TaskId: None, .. } | Outcome::Error { .. }) => return None,
-            Some(Outcome::Unknown { .. }) | None => {
+            Some(Outcome::Unknown { .. }) => {
                 if !entry.is_unresolved_unknown() {
+                    return None;
+                }
+                None
+            }
+            None => {
+                let sent = pgssl_wire::clock::rfc3339_to_unix(&entry.request.time).unwrap_or(0);
+                if !entry.is_unresolved_unknown() || now - sent < SETTLE_AFTER_SECS {
                     return None;
                 }
                 None
@@ -144,9 +154,12 @@ impl Unfinished {
     }
 }
 
-/// The unfinished changes among `entries`, oldest first.
-pub fn unfinished(entries: &[Entry]) -> Vec<Unfinished> {
-    entries.iter().filter_map(Unfinished::of).collect()
+/// The unfinished changes among `entries` at `now` (unix seconds), oldest first.
+pub fn unfinished(entries: &[Entry], now: i64) -> Vec<Unfinished> {
+    entries
+        .iter()
+        .filter_map(|e| Unfinished::of(e, now))
+        .collect()
 }
 
 /// The unfinished changes the journal holds (its latest `UNFINISHED_LOOKBACK` changes).
@@ -155,7 +168,7 @@ pub fn unfinished_in(store: &crate::store::Store) -> Result<Vec<Unfinished>, Ops
     let (entries, _) = journal
         .latest(UNFINISHED_LOOKBACK, None)
         .map_err(|e| OpsError::Journal(journal.read_error(&e)))?;
-    Ok(unfinished(&entries))
+    Ok(unfinished(&entries, pgssl_wire::clock::unix_now()))
 }
 
 /// What picking up an unfinished change came to.

@@ -13,7 +13,7 @@ impl App {
     /// A fresh read of the journal: follow every unfinished change nobody here follows yet.
     pub(super) fn pick_up(&mut self, entries: &[Entry]) -> Vec<Cmd> {
         let mut cmds = Vec::new();
-        self.open_changes = unfinished(entries);
+        self.open_changes = unfinished(entries, pgssl_wire::clock::unix_now());
         for u in self.open_changes.clone() {
             // A change this session is sending is followed by its own execute.
             if self.inflight.contains(&u.instance_id)
