@@ -356,21 +356,20 @@ fn a_change_first_settles_what_an_earlier_wait_left_running() {
     let sb = Sandbox::for_emu(&emu);
     let ep = emu.endpoint();
     // A wait that gives up leaves task 100017 "Running" in the journal.
-    let r = sb.run(&[
-        "--endpoint",
+    let r = sb.run(&base(
         &ep,
-        "--region",
-        "ap-guangzhou",
-        "ssl",
-        "enable",
-        "postgres-6bwgamo3",
-        "--address",
-        "private",
-        "--yes",
-        "--wait",
-        "--timeout",
-        "1",
-    ]);
+        &[
+            "ssl",
+            "enable",
+            PRIMARY,
+            "--address",
+            "private",
+            "--yes",
+            "--wait",
+            "--timeout",
+            "1",
+        ],
+    ));
     assert_ne!(r.code, 0, "{r:#?}");
     let ended = |sb: &Sandbox| {
         sb.journal_lines()
@@ -380,16 +379,7 @@ fn a_change_first_settles_what_an_earlier_wait_left_running() {
     assert!(!ended(&sb));
     // Another change, to another instance, once the task has ended on the emulator's side.
     emu.running.shared.advance_clock(5);
-    let r = sb.run(&[
-        "--endpoint",
-        &ep,
-        "--region",
-        "ap-guangzhou",
-        "ssl",
-        "disable",
-        "postgres-5gevh7gr",
-        "--yes",
-    ]);
+    let r = sb.run(&base(&ep, &["ssl", "disable", BILLING, "--yes"]));
     r.ok();
     assert!(
         r.stderr
