@@ -193,7 +193,7 @@ fn enable_ssl_from_the_tui_and_watch_the_task_finish() {
     tui.keys("y");
     tui.wait_for("TaskId 100017");
     tui.wait_for("Success 100%");
-    tui.wait_for("on   203.0.113.17");
+    tui.wait_for("on   pub 203.0.113.17");
     tui.keys("q");
     assert_eq!(tui.wait_exit(), 0);
     let raw = tui.raw_output();

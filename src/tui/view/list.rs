@@ -18,18 +18,32 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     )]);
     let block = Block::default().borders(Borders::TOP).title(title);
     let wide = area.width >= 110;
+    // The region is a column whenever more than one region is shown; narrow, it is the
+    // region's city (guangzhou, frankfurt) and the type a short word.
+    let regions = app.regions.len() != 1;
+    // A name has what it needs (40 columns), not the whole width of a wide terminal: past
+    // that the protected address takes the rest.
+    let roomy = area.width >= 160;
     let mut widths = vec![
         Constraint::Length(2),
         Constraint::Length(17),
-        Constraint::Fill(1),
-        Constraint::Length(9),
+        if roomy {
+            Constraint::Length(40)
+        } else {
+            Constraint::Fill(1)
+        },
+        Constraint::Length(if wide { 9 } else { 3 }),
         Constraint::Length(10),
         Constraint::Length(4),
-        Constraint::Length(15),
+        if roomy {
+            Constraint::Fill(1)
+        } else {
+            Constraint::Length(if wide { 23 } else { 17 })
+        },
     ];
     let mut header = vec!["", "ID", "NAME", "TYPE", "STATUS", "SSL", "PROTECTED"];
-    if wide {
-        widths.insert(2, Constraint::Length(16));
+    if regions {
+        widths.insert(2, Constraint::Length(if wide { 16 } else { 9 }));
         header.insert(2, "REGION");
     }
     let height = area.height.saturating_sub(2) as usize;
@@ -46,7 +60,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 Some(s) if s.enabled => (
                     "on",
                     theme.ok(),
-                    s.protected.map(|a| a.to_string()).unwrap_or_default(),
+                    s.protected
+                        .map(|ip| protected_text(row.addresses(), ip, wide))
+                        .unwrap_or_default(),
                 ),
                 Some(_) => ("off", theme.dim(), String::new()),
                 None => ("?", theme.dim(), String::new()),
@@ -60,7 +76,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             } else {
                 theme.warn()
             };
-            let kind = row.kind_label().to_string();
+            let kind = if wide {
+                row.kind_label().to_string()
+            } else {
+                short_kind(row.kind_label()).to_string()
+            };
             let busy = app.inflight.contains(row.id());
             // The selection is the marker and the id in reverse video: visible without
             // colour, and cheap to move over a slow link (two short cells, not two rows).
@@ -87,8 +107,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 Cell::from(ssl).style(ssl_style),
                 Cell::from(protected),
             ];
-            if wide {
-                cells.insert(2, Cell::from(row.region().to_string()));
+            if regions {
+                let region = row.region();
+                let shown = if wide {
+                    region
+                } else {
+                    region.split_once('-').map_or(region, |(_, city)| city)
+                };
+                cells.insert(2, Cell::from(shown.to_string()));
             }
             Row::new(cells)
         })
@@ -108,4 +134,28 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         ]));
     }
     frame.render_widget(table, area);
+}
+
+/// The protected address with its kind: `private 10.6.1.21` (`priv` when narrow).
+fn protected_text(
+    addresses: &[crate::addresses::Address],
+    ip: std::net::IpAddr,
+    wide: bool,
+) -> String {
+    match addresses.iter().find(|a| a.ip == ip).map(|a| a.kind) {
+        Some(kind) if wide => format!("{kind} {ip}"),
+        Some(crate::addresses::AddressKind::Private) => format!("priv {ip}"),
+        Some(crate::addresses::AddressKind::Public) => format!("pub {ip}"),
+        Some(crate::addresses::AddressKind::Group) => format!("group {ip}"),
+        None => ip.to_string(),
+    }
+}
+
+/// `primary` → `pri`, `read-only` → `ro`: the type in three columns.
+fn short_kind(label: &str) -> &str {
+    match label {
+        "primary" => "pri",
+        "read-only" => "ro",
+        other => other.get(..3).unwrap_or(other),
+    }
 }
