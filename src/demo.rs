@@ -1,6 +1,12 @@
 //! `--demo`: the emulator in-process on a free loopback port, the demo fleet, generated
-//! credentials, and a throwaway config and journal. The user's real files are never
-//! touched: everything lives in a private temp directory removed at exit.
+//! credentials, and a config and journal of its own. The user's real files are never
+//! touched: everything lives in one demo directory (`<data dir>/demo`, or
+//! `PGSSL_DEMO_DIR`), kept between runs so a change made in the TUI is seen by the next
+//! `pgssl --demo log` or `task show`, until `pgssl --demo --reset`.
+//!
+//! One process at a time owns the directory (a lock): it saves the emulator's state
+//! (SSL states, tasks, the next TaskId) as it changes and at exit. Another `--demo` run
+//! meanwhile starts from the last saved state and shares the journal, but saves nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -10,13 +16,21 @@ use crate::ops::{self, OpsError, Reach};
 use crate::store::{Paths, ensure_private_dir};
 use pgssl_emulator::{self as emulator, EmulatorConfig, FaultArgs, Faults, Fleet, LogFn, Running};
 
-/// A running demo. Dropping it stops the emulator and deletes the temp directory.
+/// A running demo. Dropping it saves the emulator's state (when this process owns the
+/// demo directory) and stops the emulator.
 pub struct Demo {
     pub emulator: Running,
     dir: PathBuf,
     /// Said once at start: whether the TLS check can reach a real server.
     pub note: String,
+    /// Said once when the directory was made (or could not be kept).
+    pub kept: String,
     postgres: Option<std::thread::JoinHandle<()>>,
+    /// Held while this process owns the directory and saves its state.
+    owner: Option<std::fs::File>,
+    saver: Option<tokio::task::JoinHandle<()>>,
+    /// A temp directory used because no demo directory could be made: removed at exit.
+    throwaway: bool,
 }
 
 /// The demo instance a real local PostgreSQL stands in for, when PostgreSQL is installed.
@@ -24,14 +38,132 @@ pub const POSTGRES_INSTANCE: &str = "postgres-6bwgamo3";
 
 impl Drop for Demo {
     fn drop(&mut self) {
+        if let Some(s) = self.saver.take() {
+            s.abort();
+        }
+        if self.owner.is_some() {
+            // Best effort: the next run starts from the fleet file if this fails.
+            let _ = save_state(&self.dir, &self.emulator.shared);
+        }
         // Stop the PostgreSQL stand-in, waiting for it if it is still starting.
         self.emulator.shared.close();
         if let Some(t) = self.postgres.take() {
             let _ = t.join();
         }
         self.emulator.shared.close();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.throwaway {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
+}
+
+/// Where the demo keeps its state: `PGSSL_DEMO_DIR`, else `demo` in pgssl's data directory.
+pub fn demo_dir() -> Result<PathBuf, String> {
+    if let Some(d) = std::env::var_os("PGSSL_DEMO_DIR").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(d));
+    }
+    Ok(Paths::from_env()?.data_dir.join("demo"))
+}
+
+/// `pgssl --demo --reset`: remove the demo directory, unless a demo is running in it.
+pub fn reset() -> Result<String, OpsError> {
+    let dir = demo_dir().map_err(OpsError::Invalid)?;
+    let shown = crate::text::clean(&dir.display().to_string());
+    if !dir.exists() {
+        return Ok(format!("no demo state at {shown}: nothing to reset"));
+    }
+    if take_lock(&dir).is_none() {
+        return Err(OpsError::Invalid(format!(
+            "a pgssl --demo is running with the state in {shown}: quit it, then reset"
+        )));
+    }
+    std::fs::remove_dir_all(&dir)
+        .map_err(|e| OpsError::Invalid(format!("cannot remove {shown} ({e})")))?;
+    Ok(format!(
+        "demo state reset: removed {shown}; the next pgssl --demo starts from the demo fleet"
+    ))
+}
+
+/// The demo directory's lock, if no other process holds it.
+fn take_lock(dir: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(dir.join("lock"))
+        .ok()?;
+    file.try_lock().ok()?;
+    Some(file)
+}
+
+fn state_file(dir: &Path) -> PathBuf {
+    dir.join("emulator-state.json")
+}
+
+fn key_file(dir: &Path) -> PathBuf {
+    dir.join("emulator-key.json")
+}
+
+/// Write the emulator's state (atomically, 0600) if it changed since `last`.
+fn save_state(dir: &Path, shared: &pgssl_emulator::server::Shared) -> std::io::Result<String> {
+    let state = shared.fleet().saved_state();
+    let text = serde_json::to_string(&state).map_err(std::io::Error::other)?;
+    crate::store::write_atomic(&state_file(dir), text.as_bytes())?;
+    Ok(text)
+}
+
+/// The saved state, if there is a readable one (a damaged file is set aside, said, and
+/// the demo starts from the fleet file).
+fn load_state(dir: &Path) -> (Option<emulator::fleet::SavedState>, Option<String>) {
+    let path = state_file(dir);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return (None, None);
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(state) => (Some(state), None),
+        Err(e) => {
+            let _ = std::fs::rename(&path, path.with_extension("json.damaged"));
+            (
+                None,
+                Some(format!(
+                    "the demo's saved state was unreadable ({e}); it was set aside and the demo starts from its fleet"
+                )),
+            )
+        }
+    }
+}
+
+/// The demo's key: kept with its state so the journal's SecretId stays the same.
+fn demo_key(dir: &Path, owner: bool) -> emulator::Key {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Saved {
+        secret_id: String,
+        secret_key: String,
+    }
+    let saved: Option<Saved> = std::fs::read(key_file(dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|k: &Saved| {
+            crate::credentials::Credential::new(&k.secret_id, &k.secret_key, None).is_ok()
+        });
+    if let Some(k) = saved {
+        return emulator::Key {
+            secret_id: k.secret_id,
+            secret_key: crate::credentials::Secret::new(k.secret_key),
+            token: None,
+        };
+    }
+    let key = emulator::generated_key();
+    if owner {
+        let text = serde_json::json!({
+            "secret_id": key.secret_id,
+            "secret_key": key.secret_key.expose(),
+        });
+        let _ = crate::store::write_atomic(&key_file(dir), text.to_string().as_bytes());
+    }
+    key
 }
 
 impl Demo {
@@ -52,16 +184,53 @@ pub async fn start(
     globals: Globals,
     with_postgres: bool,
 ) -> Result<(Demo, Context), OpsError> {
-    let dir = std::env::temp_dir().join(format!(
-        "pgssl-demo-{}-{:x}",
-        std::process::id(),
-        crate::ids::random_u64()
-    ));
+    crate::hint::set_demo();
+    // The kept directory; a private temp one if it cannot be made (said once).
+    let (dir, throwaway, mut kept) = match demo_dir() {
+        Ok(d) => match ensure_private_dir(&d) {
+            Ok(()) => {
+                let fresh = !state_file(&d).exists() && !d.join("data").exists();
+                let said = if fresh {
+                    format!(
+                        "the demo keeps its state in {} (pgssl --demo --reset starts over)",
+                        crate::text::clean(&d.display().to_string())
+                    )
+                } else {
+                    String::new()
+                };
+                (d, false, said)
+            }
+            Err(e) => (
+                throwaway_dir(),
+                true,
+                format!(
+                    "cannot keep the demo's state in {} ({e}): this run's is thrown away at exit",
+                    crate::text::clean(&d.display().to_string())
+                ),
+            ),
+        },
+        Err(e) => (
+            throwaway_dir(),
+            true,
+            format!("{e}: this demo run's state is thrown away at exit"),
+        ),
+    };
     ensure_private_dir(&dir)
         .map_err(|e| OpsError::Invalid(format!("cannot create {} ({e})", dir.display())))?;
-    let fleet = Fleet::demo();
+    let owner = take_lock(&dir);
+    if owner.is_none() && kept.is_empty() {
+        kept = "another pgssl --demo is running: this one starts from its last saved state and shares its journal, but saves nothing".into();
+    }
+    let mut fleet = Fleet::demo();
+    let (saved, problem) = load_state(&dir);
+    if let Some(p) = problem {
+        kept = p;
+    }
+    if let Some(saved) = saved {
+        fleet.restore(saved, pgssl_wire::clock::unix_now());
+    }
     let regions = fleet.regions();
-    let key = emulator::generated_key();
+    let key = demo_key(&dir, owner.is_some());
     let running = emulator::start(EmulatorConfig {
         listen: ([127, 0, 0, 1], 0).into(),
         fleet,
@@ -77,11 +246,32 @@ pub async fn start(
     })
     .await
     .map_err(OpsError::Invalid)?;
+    // The owner saves the state as it changes, so a run beside it sees its changes.
+    let state_saver = owner.as_ref().map(|_| {
+        let (dir, shared) = (dir.clone(), running.shared.clone());
+        tokio::spawn(async move {
+            let mut last = String::new();
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                let state = shared.fleet().saved_state();
+                if let Ok(text) = serde_json::to_string(&state)
+                    && text != last
+                    && crate::store::write_atomic(&state_file(&dir), text.as_bytes()).is_ok()
+                {
+                    last = text;
+                }
+            }
+        })
+    });
     let mut demo = Demo {
         emulator: running,
         dir: dir.clone(),
         note: String::new(),
+        kept,
         postgres: None,
+        owner,
+        saver: state_saver,
+        throwaway,
     };
     let mut address_map = Vec::new();
     let postgres_installed = pgssl_emulator::pgserver::find_bin().is_some();
@@ -96,7 +286,7 @@ pub async fn start(
             port,
         ));
         demo.note = format!(
-            "a real PostgreSQL on 127.0.0.1:{port} stands in for {POSTGRES_INSTANCE}: enable SSL on it, then check with v (or pgssl verify)"
+            "a real PostgreSQL on 127.0.0.1:{port} stands in for {POSTGRES_INSTANCE}: enable SSL on it, then check with v (or pgssl --demo verify {POSTGRES_INSTANCE})"
         );
     } else if with_postgres {
         demo.note = format!(
@@ -136,9 +326,11 @@ pub async fn start(
     ctx.isolated = true;
     ctx.fixed = Some((credential, CredentialSource::Demo));
 
-    // Seed the throwaway config with the fleet, as `instances import` would.
-    let opened = ctx.open().await?;
-    ops::inventory::import(&opened.session, &regions).await?;
+    // Seed the demo's config with the fleet, as `instances import` would, the first time.
+    if ctx.config.instances().is_empty() {
+        let opened = ctx.open().await?;
+        ops::inventory::import(&opened.session, &regions).await?;
+    }
     ctx.store.config.update(|c| {
         c.region = Some("ap-guangzhou".into());
         // Guards to try: a protected profile confirms by typing the instance id.
@@ -157,6 +349,14 @@ pub async fn start(
     })?;
     ctx.config = ctx.store.config.load()?;
     Ok((demo, ctx))
+}
+
+fn throwaway_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "pgssl-demo-{}-{:x}",
+        std::process::id(),
+        crate::ids::random_u64()
+    ))
 }
 
 /// Three tccli profiles for the demo: the emulator's key (`demo-ops`), a role assumed with

@@ -13,6 +13,7 @@ pub mod credentials;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
+pub mod hint;
 pub mod ops;
 pub mod probe;
 pub mod store;

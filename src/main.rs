@@ -53,9 +53,24 @@ async fn run(args: Cli) -> i32 {
         readonly: options.readonly,
         use_cvm_role: options.use_cvm_role,
     };
+    #[cfg(feature = "demo")]
+    if args.reset {
+        return match pgssl::demo::reset() {
+            Ok(line) => {
+                eprintln!("{line}");
+                0
+            }
+            Err(e) => cli::report_error(&mut io, &e),
+        };
+    }
     let tui = matches!(args.command, None | Some(Command::Tui(_)));
-    // The PostgreSQL stand-in only helps the commands that can reach it.
-    let with_postgres = tui || matches!(args.command, Some(Command::Verify(_) | Command::Ssl(_)));
+    // The PostgreSQL stand-in only helps the commands that can reach it (a TLS check, or
+    // a change that may check after): others start without it, and do not mention it.
+    let with_postgres = tui
+        || matches!(
+            args.command,
+            Some(Command::Verify(_) | Command::Ssl(cli::SslCommand::Enable { .. }))
+        );
     let (demo, ctx) = match start(&options, globals, with_postgres).await {
         Ok(s) => s,
         Err(e) => return cli::report_error(&mut io, &e),
@@ -103,7 +118,12 @@ type DemoGuard = std::convert::Infallible;
 
 #[cfg(feature = "demo")]
 fn demo_note(d: &DemoGuard) -> String {
-    d.note.clone()
+    [d.kept.as_str(), d.note.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(not(feature = "demo"))]

@@ -1194,7 +1194,10 @@ fn the_demo_never_touches_the_real_config_or_journal() {
         !sb.journal_file().exists(),
         "the real journal was not written"
     );
-    // And the demo's own temp directory is gone afterwards.
+    // The demo keeps its own files apart, in the data directory's `demo`.
+    let demo = sb.dir.path().join("data/demo");
+    assert!(demo.join("data/journal.jsonl").exists());
+    // And no temp directory is left behind.
     let prefix = format!("pgssl-demo-{pid}-");
     let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
         .expect("tmp")

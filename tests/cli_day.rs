@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+
 use common::{Emu, Run, Sandbox};
 use pgssl_emulator::FaultArgs;
 use serde_json::Value;
@@ -388,4 +390,100 @@ fn a_change_first_settles_what_an_earlier_wait_left_running() {
     );
     assert!(ended(&sb), "the journal no longer says Running");
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 2, "nothing re-sent");
+}
+
+// ------------------------------------------------------------ the demo (issue 13, 14)
+
+#[test]
+fn the_demo_keeps_its_state_between_runs_until_reset() {
+    let sb = Sandbox::new();
+    let demo = sb.dir.path().join("data/demo");
+    let r = sb.run(&[
+        "--demo",
+        "ssl",
+        "enable",
+        PRIMARY,
+        "--address",
+        "private",
+        "--yes",
+    ]);
+    r.ok();
+    assert!(r.stdout.contains("TaskId 100017"), "{r:#?}");
+    assert!(
+        r.stderr.contains("the demo keeps its state in") && r.stderr.contains("--reset"),
+        "where it is is said the first time: {r:#?}"
+    );
+    // Every suggested command can be pasted as is.
+    assert!(
+        r.all().contains("pgssl --demo task show 100017 --wait"),
+        "{r:#?}"
+    );
+    // The next run sees the task, the journal and the new state (the task may still
+    // be running: --wait follows it to its end).
+    let task = sb.run(&["--demo", "task", "show", "100017", "--wait"]);
+    task.ok();
+    assert!(task.stdout.contains("Success"), "{task:#?}");
+    assert!(
+        !task.stderr.contains("keeps its state"),
+        "said once: {task:#?}"
+    );
+    let log = sb.run(&["--demo", "log"]);
+    log.ok();
+    assert!(log.stdout.contains("TaskId 100017"), "{log:#?}");
+    let show = sb.run(&["--demo", "ssl", "show", PRIMARY]);
+    show.ok();
+    assert!(show.stdout.contains("on, protecting 10.6.0.4"), "{show:#?}");
+    assert!(
+        !show.stderr.contains("stands in"),
+        "ssl show needs no PostgreSQL stand-in, and does not mention it: {show:#?}"
+    );
+    // A second change gets the next TaskId, never one already handed out.
+    let r = sb.run(&["--demo", "ssl", "disable", BILLING, "--yes"]);
+    r.ok();
+    assert!(r.stdout.contains("TaskId 100018"), "{r:#?}");
+    // Files that hold state are private.
+    for f in ["emulator-state.json", "emulator-key.json", "lock"] {
+        let mode = std::fs::metadata(demo.join(f))
+            .expect(f)
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{f} is {mode:o}");
+    }
+    // Reset: back to the demo fleet, with an empty journal.
+    let reset = sb.run(&["--demo", "--reset"]);
+    reset.ok();
+    assert!(reset.stderr.contains("demo state reset"), "{reset:#?}");
+    assert!(!demo.exists());
+    let log = sb.run(&["--demo", "log"]);
+    log.ok();
+    assert!(!log.stdout.contains("100017"), "{log:#?}");
+    let show = sb.run(&["--demo", "ssl", "show", PRIMARY]);
+    assert!(show.stdout.contains("SSL:       off"), "{show:#?}");
+}
+
+#[test]
+fn reset_refuses_while_a_demo_runs() {
+    let sb = Sandbox::new();
+    sb.run(&["--demo", "log"]).ok();
+    let demo = sb.dir.path().join("data/demo");
+    // Hold the demo's lock as a running demo does.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(demo.join("lock"))
+        .expect("lock file");
+    lock.try_lock().expect("lock");
+    let r = sb.run(&["--demo", "--reset"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("is running"), "{r:#?}");
+    assert!(demo.exists(), "nothing removed");
+    // A demo run beside it starts from the saved state, says so, and saves nothing.
+    let r = sb.run(&["--demo", "instances", "list"]);
+    r.ok();
+    assert!(
+        r.stderr.contains("another pgssl --demo is running"),
+        "{r:#?}"
+    );
+    drop(lock);
+    sb.run(&["--demo", "--reset"]).ok();
+    assert!(!demo.exists());
 }

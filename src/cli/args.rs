@@ -29,9 +29,13 @@ emulator with a demo fleet: no account needed, nothing leaves this machine.",
 pub struct Cli {
     #[command(flatten)]
     pub api: ApiArgs,
-    /// Run against the embedded emulator and a demo fleet, with throwaway config and journal
+    /// Run against the embedded emulator and a demo fleet, with a config and journal of its
+    /// own, kept between runs (in the data directory's `demo`, or PGSSL_DEMO_DIR)
     #[arg(long)]
     pub demo: bool,
+    /// With --demo: forget the demo's state (changes, journal, config) and exit
+    #[arg(long, requires = "demo")]
+    pub reset: bool,
     /// Browse, refresh and verify, but never send a change
     #[arg(long)]
     pub readonly: bool,

@@ -399,10 +399,12 @@ fn finish(
         if !args.wait {
             io.line(match sent.task_id {
                 Some(t) => format!(
-                    "the change runs in the background and restarts the instance; follow it with: pgssl task show {t} --wait"
+                    "the change runs in the background and restarts the instance; follow it with: {} task show {t} --wait",
+                    crate::hint::pgssl()
                 ),
                 None => format!(
-                    "the API gave no TaskId; watch the instance with: pgssl ssl show {id} --region {region}"
+                    "the API gave no TaskId; watch the instance with: {} ssl show {id} --region {region}",
+                    crate::hint::pgssl()
                 ),
             });
         } else if plan.enables()
@@ -410,7 +412,8 @@ fn finish(
             && outcome.task.as_ref().is_some_and(FollowEnd::succeeded)
         {
             io.line(format!(
-                "check it over TLS with: pgssl verify {id} --region {region}"
+                "check it over TLS with: {} verify {id} --region {region}",
+                crate::hint::pgssl()
             ));
         }
     }

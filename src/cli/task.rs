@@ -133,12 +133,13 @@ pub fn gave_up(
     timeout_secs: u64,
 ) -> OpsError {
     OpsError::Failed(format!(
-        "gave up waiting after {timeout_secs}s: task {task_id}{} is still running ({}) and goes on without pgssl; follow it with: pgssl task show {task_id} --wait",
+        "gave up waiting after {timeout_secs}s: task {task_id}{} is still running ({}) and goes on without pgssl; follow it with: {} task show {task_id} --wait",
         instance.map(|i| format!(" on {i}")).unwrap_or_default(),
         last.map_or_else(
             || "not listed yet".to_string(),
             |t| format!("last status {} {}%", t.status, t.progress.unwrap_or(0))
         ),
+        crate::hint::pgssl(),
     ))
 }
 

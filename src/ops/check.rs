@@ -80,10 +80,11 @@ pub async fn check(
         return CheckResult {
             result: Finding::InProgress,
             detail: format!(
-                "{} on {instance_id} is {} ({}%): {how}; do not send it again, follow it with `pgssl task show {} --wait`",
+                "{} on {instance_id} is {} ({}%): {how}; do not send it again, follow it with `{} task show {} --wait`",
                 describe(t),
                 t.status,
                 t.progress.unwrap_or(0),
+                crate::hint::pgssl(),
                 t.task_id,
             ),
         };

@@ -264,7 +264,11 @@ fn entry_detail(e: &Entry) -> Vec<String> {
             clean(&t.time)
         ));
         if !t.status.is_finished() {
-            d.push(format!("Follow it: pgssl task show {} --wait", t.task_id));
+            d.push(format!(
+                "Follow it: {} task show {} --wait",
+                crate::hint::pgssl(),
+                t.task_id
+            ));
         }
     }
     if let Some(c) = &e.check {

@@ -97,19 +97,15 @@ impl App {
     /// What to leave on the terminal after quitting: each change still running, with the
     /// command that follows it.
     pub fn farewell(&self) -> Vec<String> {
-        let demo = if self.label == "demo" {
-            " (the demo's emulator stops with pgssl, so its task ends here)"
-        } else {
-            ""
-        };
+        let pgssl = crate::hint::pgssl();
         self.running_changes()
             .into_iter()
             .map(|(id, task)| match task {
                 Some(t) => format!(
-                    "pgssl: task {t} on {id} is still running{demo}; follow it with: pgssl task show {t} --wait"
+                    "pgssl: task {t} on {id} is still running; follow it with: {pgssl} task show {t} --wait"
                 ),
                 None => format!(
-                    "pgssl: the change to {id} was being sent when pgssl quit; see what came of it with: pgssl log"
+                    "pgssl: the change to {id} was being sent when pgssl quit; see what came of it with: {pgssl} log"
                 ),
             })
             .collect()
