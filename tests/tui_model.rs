@@ -1620,3 +1620,64 @@ fn a_tls_report_and_the_ca_both_stay_and_v_shows_them_in_full() {
     assert!(matches!(a.overlay, Overlay::None));
     assert!(a.notice.as_deref().unwrap_or("").contains("v checks TLS"));
 }
+
+#[test]
+fn the_add_dialog_finds_a_region_by_typing_and_a_failed_add_keeps_what_was_typed() {
+    let mut a = sized(120, 40);
+    a.update(key(KeyCode::Char('a')));
+    chars(&mut a, "postgres-newone01");
+    a.update(key(KeyCode::Tab));
+    // eu-frankfurt in three keys, not nine presses of Right.
+    chars(&mut a, "fra");
+    let text = render(&a, 120, 40);
+    assert!(text.contains("> eu-frankfurt"), "{text}");
+    // A letter on the region field narrows it; it does not go into the id.
+    let Overlay::Add(form) = &a.overlay else {
+        panic!("{:?}", a.overlay)
+    };
+    assert_eq!(form.id, "postgres-newone01");
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Add { region, id }] if region == "eu-frankfurt" && id == "postgres-newone01"),
+        "{cmds:?}"
+    );
+    // The API says no: the dialog comes back with what was typed and why.
+    a.update(Msg::Added(Err(pgssl::ops::OpsError::Invalid(
+        "no instance postgres-newone01 in eu-frankfurt".into(),
+    ))));
+    let Overlay::Add(form) = &a.overlay else {
+        panic!("the dialog is back: {:?}", a.overlay)
+    };
+    assert_eq!(form.id, "postgres-newone01");
+    assert_eq!(pgssl::api::SSL_REGIONS[form.region], "eu-frankfurt");
+    assert!(form.error.as_deref().unwrap_or("").contains("no instance"));
+    // A filter that matches nothing says so and sends nothing.
+    a.update(key(KeyCode::Tab));
+    chars(&mut a, "zz");
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    assert!(render(&a, 120, 40).contains("no SSL region matches"));
+}
+
+#[test]
+fn saving_in_a_region_not_shown_and_saving_regions_are_said() {
+    let mut a = sized(120, 40);
+    a.regions = vec!["ap-guangzhou".into()];
+    a.recompute();
+    let mut other = learned(&a, "postgres-6bwgamo3");
+    other.id = "postgres-fra00001".into();
+    other.region = "eu-frankfurt".into();
+    a.update(Msg::Added(Ok(other)));
+    let notice = a.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("a region not shown") && notice.contains("R"),
+        "{notice}"
+    );
+    a.update(Msg::RegionsSaved(Ok(vec![
+        "ap-guangzhou".into(),
+        "eu-frankfurt".into(),
+    ])));
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("regions saved: showing ap-guangzhou, eu-frankfurt")
+    );
+}

@@ -11,12 +11,51 @@ impl App {
         let Overlay::Add(form) = &mut self.overlay else {
             return vec![];
         };
+        // On the region field, typing narrows the list (as `R`); arrows move in it.
+        if form.on_region {
+            match key.code {
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) && c != ' ' => {
+                    if form.region_filter.chars().count() < 24 {
+                        form.region_filter.push(c);
+                    }
+                    if let Some(&first) = form.region_matches().first() {
+                        form.region = first;
+                    }
+                    return vec![];
+                }
+                KeyCode::Backspace => {
+                    form.region_filter.pop();
+                    return vec![];
+                }
+                KeyCode::Up | KeyCode::Down | KeyCode::Left | KeyCode::Right => {
+                    let matches = form.region_matches();
+                    let at = matches.iter().position(|&i| i == form.region).unwrap_or(0);
+                    let next = if matches!(key.code, KeyCode::Up | KeyCode::Left) {
+                        at.saturating_sub(1)
+                    } else {
+                        (at + 1).min(matches.len().saturating_sub(1))
+                    };
+                    if let Some(&i) = matches.get(next) {
+                        form.region = i;
+                    }
+                    return vec![];
+                }
+                _ => {}
+            }
+        }
         match action {
             Some(Action::Back) => self.overlay = Overlay::None,
             Some(Action::NextField | Action::PrevField) => form.on_region = !form.on_region,
+            Some(Action::Submit) if form.on_region && form.region_matches().is_empty() => {
+                form.error = Some(format!(
+                    "no SSL region matches '{}': Backspace to widen",
+                    crate::text::clean(&form.region_filter)
+                ));
+            }
             Some(Action::Submit) => match crate::validate::instance_id(&form.id) {
                 Ok(id) => {
                     let region = SSL_REGIONS[form.region].to_string();
+                    self.last_add = Some(form.clone());
                     self.overlay = Overlay::None;
                     self.busy += 1;
                     self.notice = Some(format!("looking up {id} in {region}…"));
@@ -24,20 +63,14 @@ impl App {
                 }
                 Err(e) => form.error = Some(e),
             },
+            _ if form.on_region => {}
             _ => match key.code {
-                KeyCode::Left | KeyCode::Up if form.on_region => {
-                    form.region = (form.region + SSL_REGIONS.len() - 1) % SSL_REGIONS.len();
-                }
-                KeyCode::Right | KeyCode::Down if form.on_region => {
-                    form.region = (form.region + 1) % SSL_REGIONS.len();
-                }
-                KeyCode::Backspace if !form.on_region => {
+                KeyCode::Backspace => {
                     form.id.pop();
                     form.error = None;
                 }
                 KeyCode::Char(c)
-                    if !form.on_region
-                        && form.id.len() < 32
+                    if form.id.chars().count() < 32
                         && !key.modifiers.contains(KeyModifiers::CONTROL) =>
                 {
                     form.id.push(c);

@@ -95,6 +95,7 @@ impl App {
                     region,
                     on_region: false,
                     error: None,
+                    region_filter: String::new(),
                 });
             }
             Action::Remove => {

@@ -56,9 +56,25 @@ pub struct RegionPicker {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddForm {
     pub id: String,
+    /// Index into SSL_REGIONS.
     pub region: usize,
     pub on_region: bool,
     pub error: Option<String>,
+    /// Typed on the region field: narrows the regions listed (as `R`'s list).
+    pub region_filter: String,
+}
+
+impl AddForm {
+    /// The regions the filter leaves, as indexes into SSL_REGIONS.
+    pub fn region_matches(&self) -> Vec<usize> {
+        let f = self.region_filter.to_lowercase();
+        crate::api::SSL_REGIONS
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.contains(f.as_str()))
+            .map(|(i, _)| i)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -270,6 +286,8 @@ pub struct App {
     pub quit_warned: bool,
     /// The exit status when it is not 0 (Ctrl-C: 130).
     pub exit_code: Option<i32>,
+    /// The add dialog as last submitted: a failed add reopens it with what was typed.
+    pub last_add: Option<AddForm>,
     /// The log shows every read (`L`), not one line counting them.
     pub show_reads: bool,
     /// The reads folded away and the refresh's progress.
@@ -330,6 +348,7 @@ impl App {
             following: HashSet::new(),
             quit_warned: false,
             exit_code: None,
+            last_add: None,
             show_reads: false,
             folded: log::Folded::default(),
             open_changes: Vec::new(),

@@ -95,7 +95,17 @@ impl App {
                 self.done();
                 match result {
                     Ok(instance) => {
-                        self.notice = Some(format!("saved {}", instance.id));
+                        self.last_add = None;
+                        let shown =
+                            self.regions.is_empty() || self.regions.contains(&instance.region);
+                        self.notice = Some(if shown {
+                            format!("saved {}", instance.id)
+                        } else {
+                            format!(
+                                "saved {} in {}, a region not shown: R and Space on {} show it",
+                                instance.id, instance.region, instance.region
+                            )
+                        });
                         let id = instance.id.clone();
                         self.upsert(instance);
                         self.recompute();
@@ -105,7 +115,15 @@ impl App {
                             self.move_selection(pos);
                         }
                     }
-                    Err(e) => self.notice = Some(e.to_string()),
+                    Err(e) => {
+                        // What was typed comes back, with why it failed.
+                        if let Some(mut form) = self.last_add.take() {
+                            form.error = Some(crate::text::clean(&e.to_string()));
+                            form.on_region = false;
+                            self.overlay = super::Overlay::Add(form);
+                        }
+                        self.notice = Some(e.to_string());
+                    }
                 }
             }
             Msg::Removed(result) => match result {
@@ -118,6 +136,11 @@ impl App {
             },
             Msg::RegionsSaved(result) => match result {
                 Ok(regions) => {
+                    self.notice = Some(if regions.is_empty() {
+                        "regions saved: every region is shown".to_string()
+                    } else {
+                        format!("regions saved: showing {}", regions.join(", "))
+                    });
                     self.regions = regions;
                     self.recompute();
                 }

@@ -59,18 +59,50 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 ]),
                 Line::from(vec![
                     Span::raw("Region:      "),
+                    Span::styled(SSL_REGIONS[form.region].to_string(), field(form.on_region)),
                     Span::styled(
-                        format!("◂ {} ▸", SSL_REGIONS[form.region]),
-                        field(form.on_region),
+                        if form.on_region {
+                            format!(
+                                "   filter: {}█ (type to narrow, ↑/↓ choose)",
+                                form.region_filter
+                            )
+                        } else {
+                            "   (Tab, then type to find a region)".to_string()
+                        },
+                        theme.dim(),
                     ),
                 ]),
             ];
+            if form.on_region {
+                let matches = form.region_matches();
+                let at = matches.iter().position(|&i| i == form.region).unwrap_or(0);
+                let start = at.saturating_sub(4);
+                for &i in matches.iter().skip(start).take(8) {
+                    let text = format!(
+                        "{} {}",
+                        if i == form.region { ">" } else { " " },
+                        SSL_REGIONS[i]
+                    );
+                    lines.push(if i == form.region {
+                        Line::from(Span::styled(text, theme.selected()))
+                    } else {
+                        Line::from(text)
+                    });
+                }
+                if matches.is_empty() {
+                    lines.push(Line::from(Span::styled(
+                        "no SSL region matches",
+                        theme.error(),
+                    )));
+                }
+            }
             if let Some(e) = &form.error {
                 lines.push(Line::from(Span::styled(e.clone(), theme.error())));
             }
             lines.push(Line::from(""));
             lines.push(keys_line(theme, Mode::Add));
-            dialog(frame, theme, area, " Add an instance ", lines, 70, 8);
+            let h = wrapped_height(&lines, 68);
+            dialog(frame, theme, area, " Add an instance ", lines, 70, h);
         }
         Overlay::Remove(id) => {
             let lines = vec![
