@@ -1669,7 +1669,7 @@ fn saving_in_a_region_not_shown_and_saving_regions_are_said() {
     a.update(Msg::Added(Ok(other)));
     let notice = a.notice.clone().unwrap_or_default();
     assert!(
-        notice.contains("a region not shown") && notice.contains("R"),
+        notice.contains("a region not shown") && notice.contains("R and Space"),
         "{notice}"
     );
     a.update(Msg::RegionsSaved(Ok(vec![
