@@ -1681,3 +1681,43 @@ fn saving_in_a_region_not_shown_and_saving_regions_are_said() {
         Some("regions saved: showing ap-guangzhou, eu-frankfurt")
     );
 }
+
+#[test]
+fn a_group_address_names_the_other_members_and_their_ssl_in_form_and_confirm() {
+    let mut f = fleet();
+    let mut peer = instance(
+        "pgro-ro4m7c2z",
+        "ap-guangzhou",
+        "orders-db-ro-2",
+        InstanceKind::ReadOnly,
+        "running",
+    );
+    peer.master = Some("postgres-6bwgamo3".into());
+    peer.addresses = vec![
+        addr(AddressKind::Private, "10.6.0.11", None),
+        addr(AddressKind::Group, "10.6.0.20", Some("orders-readers")),
+    ];
+    peer.ssl = Some(ssl(false, None));
+    f.push(peer);
+    let mut a = app_of(f, false);
+    a.update(Msg::Resize(120, 40));
+    select(&mut a, "pgro-ro9x2k1q");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Down)); // the group address
+    let text = render(&a, 120, 40);
+    assert!(
+        text.contains("Tencent asks for") && text.contains("pgro-ro4m7c2z (SSL off)"),
+        "{text}"
+    );
+    submit(&mut a);
+    let text = render(&a, 120, 40);
+    assert!(
+        text.contains("pgro-ro4m7c2z (SSL off)"),
+        "the confirm says it too: {text}"
+    );
+    // Its own IP: no remark.
+    a.update(key(KeyCode::Esc));
+    a.update(key(KeyCode::Up));
+    assert!(!render(&a, 120, 40).contains("every member"));
+}

@@ -345,6 +345,11 @@ fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Co
         ))),
         Shown::Change(plan) => {
             lines.extend(plan.summary().into_iter().map(Line::from));
+            if let crate::ops::Target::On(a) = &plan.target
+                && let Some(remark) = app.group_remark(plan.instance_id(), a.ip)
+            {
+                lines.push(Line::from(Span::styled(remark, theme.warn())));
+            }
             let body = serde_json::to_string(&plan.request())
                 .expect("the request is plain data and serializes");
             lines.push(Line::from(""));
@@ -497,6 +502,12 @@ fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &Ss
             "  (disabling SSL ignores the address)",
             theme.dim(),
         )));
+    } else if let Some(remark) = form
+        .address()
+        .ok()
+        .and_then(|ip| app.group_remark(&form.instance_id, ip))
+    {
+        lines.push(Line::from(Span::styled(remark, theme.warn())));
     }
     lines.push(Line::from(""));
     match row.map(|r| form.problem(r)) {
@@ -514,6 +525,7 @@ fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &Ss
         None => {}
     }
     lines.push(keys_line(theme, Mode::Form));
-    let h = wrapped_height(&lines, 76.min(area.width).saturating_sub(2));
-    dialog(frame, theme, area, " SSL ", lines, 76, h);
+    let w = confirm_width(area);
+    let h = wrapped_height(&lines, w.min(area.width).saturating_sub(2));
+    dialog(frame, theme, area, " SSL ", lines, w, h);
 }
