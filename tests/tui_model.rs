@@ -1721,3 +1721,19 @@ fn a_group_address_names_the_other_members_and_their_ssl_in_form_and_confirm() {
     a.update(key(KeyCode::Up));
     assert!(!render(&a, 120, 40).contains("every member"));
 }
+
+#[test]
+fn a_long_message_is_cut_in_the_header_with_a_hint_and_bang_shows_it_all() {
+    let mut a = sized(80, 24);
+    let long = "an earlier change to postgres-6bwgamo3 (sent 2026-12-01T06:03:11Z) had an unknown outcome and task 100017 is Running (40%): do not send it again";
+    a.update(Msg::Notice(long.into()));
+    let header = render(&a, 80, 24).lines().next().unwrap_or("").to_string();
+    assert!(header.contains("… (! all)"), "{header}");
+    a.update(key(KeyCode::Char('!')));
+    let Overlay::LogDetail(item, _) = &a.overlay else {
+        panic!("{:?}", a.overlay)
+    };
+    assert_eq!(item.detail, vec![long.to_string()]);
+    let text = render(&a, 80, 24);
+    assert!(text.contains("do not send it again"), "{text}");
+}

@@ -86,6 +86,7 @@ pub enum Action {
     ToggleReads,
     Tasks,
     Report,
+    Notice,
 }
 
 pub struct Binding {
@@ -284,6 +285,14 @@ pub static BINDINGS: &[Binding] = &[
         desc: "copy the whole line (OSC 52)",
         modes: &[Mode::LogDetail],
         hint: true,
+    },
+    Binding {
+        keys: &[(Char('!'), NONE), (Char('!'), SHIFT)],
+        label: "!",
+        action: Action::Notice,
+        desc: "the header's last message in full",
+        modes: &[Mode::Browse],
+        hint: false,
     },
     Binding {
         keys: &[(Char('t'), NONE)],

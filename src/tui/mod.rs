@@ -78,7 +78,10 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
             Ok(session)
         }
         Err(e) => {
-            app.notice = Some(format!("no API access: {e}"));
+            // The way on first: a narrow header cuts the end (`!` shows it all).
+            app.notice = Some(format!(
+                "no API access, browsing what is saved; pgssl --demo needs no account: {e}"
+            ));
             Err(e)
         }
     };

@@ -130,6 +130,23 @@ impl App {
             }
             Action::Help => self.overlay = Overlay::Help(0),
             Action::Tasks => self.overlay = Overlay::Tasks(0),
+            Action::Notice => {
+                let Some(n) = self.notice.clone() else {
+                    return vec![];
+                };
+                let item = super::LogItem {
+                    time: crate::store::now_rfc3339(),
+                    kind: super::LogKind::Read,
+                    instance: String::new(),
+                    action: "message".into(),
+                    task_id: None,
+                    request_id: None,
+                    status: String::new(),
+                    error: None,
+                    detail: vec![crate::text::clean(&n)],
+                };
+                self.overlay = Overlay::LogDetail(Box::new(item), 0);
+            }
             Action::Back if !self.filter.is_empty() => {
                 self.filter.clear();
                 self.recompute();

@@ -157,7 +157,19 @@ fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     if let Some(n) = &app.notice {
         spans.push(Span::raw(" · "));
         // Notices carry paths, API messages and errors: cleaned at the last moment too.
-        spans.push(Span::styled(crate::text::clean(n), theme.warn()));
+        let n = crate::text::clean(n);
+        let used: usize = spans.iter().map(Span::width).sum();
+        let room = usize::from(area.width).saturating_sub(used);
+        if n.chars().count() > room {
+            // Cut, and say where the whole of it is.
+            const MORE: &str = "… (! all)";
+            let keep = room.saturating_sub(MORE.chars().count());
+            let cut: String = n.chars().take(keep).collect();
+            spans.push(Span::styled(cut, theme.warn()));
+            spans.push(Span::styled(MORE, theme.key()));
+        } else {
+            spans.push(Span::styled(n, theme.warn()));
+        }
     }
     frame.render_widget(
         Paragraph::new(vec![Line::from(spans), who_line(app, theme)]),
