@@ -1727,8 +1727,16 @@ fn a_long_message_is_cut_in_the_header_with_a_hint_and_bang_shows_it_all() {
     let mut a = sized(80, 24);
     let long = "an earlier change to postgres-6bwgamo3 (sent 2026-12-01T06:03:11Z) had an unknown outcome and task 100017 is Running (40%): do not send it again";
     a.update(Msg::Notice(long.into()));
-    let header = render(&a, 80, 24).lines().next().unwrap_or("").to_string();
-    assert!(header.contains("… (! all)"), "{header}");
+    let text = render(&a, 80, 24);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("instances · ↓ "), "{text}");
+    // The line above the keys has it, as much as fits, and says where the rest is.
+    assert!(
+        lines[22].contains("an earlier change to postgres-6bwgamo3")
+            && lines[22].contains("… (! all)"),
+        "{text}"
+    );
+    assert!(lines[23].contains("q quit"), "the keys stay: {text}");
     a.update(key(KeyCode::Char('!')));
     let Overlay::LogDetail(item, _) = &a.overlay else {
         panic!("{:?}", a.overlay)

@@ -156,7 +156,17 @@ impl App {
                 // Task polls show up as the task's progress, not as lines of their own.
                 let quiet = record.error.is_none()
                     && matches!(record.action, crate::api::Action::DescribeTasks);
-                if !quiet && record.action.is_read() {
+                // An instance that is isolated or being created refuses to show its SSL
+                // state: expected, and the details say why; not a failure to show.
+                let not_now = matches!(
+                    &record.error,
+                    Some(crate::api::ApiError::Api { code, .. })
+                        if code == "OperationDenied.InstanceStatusLimitError"
+                ) && !self.show_reads;
+                if not_now {
+                    self.folded.reads += 1;
+                    self.rebuild_log();
+                } else if !quiet && record.action.is_read() {
                     if record.error.is_none() {
                         self.folded.reads += 1;
                     }

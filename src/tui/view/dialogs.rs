@@ -242,7 +242,23 @@ fn log_detail_dialog(
     scroll: usize,
 ) {
     let w = area.width.saturating_sub(4).max(20);
-    let h = area.height.saturating_sub(4).max(3);
+    // As tall as the text, up to the screen.
+    let text_rows: u16 = item
+        .detail
+        .iter()
+        .skip(scroll)
+        .map(|l| {
+            let n = l
+                .chars()
+                .count()
+                .div_ceil(usize::from(w.saturating_sub(2)).max(1));
+            u16::try_from(n.max(1)).unwrap_or(u16::MAX)
+        })
+        .fold(0u16, u16::saturating_add);
+    let h = text_rows
+        .saturating_add(4)
+        .min(area.height.saturating_sub(2))
+        .max(5);
     let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);
     let title = format!(

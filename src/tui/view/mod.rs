@@ -117,15 +117,30 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     let areas = layout(area);
-    header(frame, app, theme, areas.header);
+    let notice_below = header(frame, app, theme, areas.header);
     list::draw(frame, app, theme, areas.list);
     details::draw(frame, app, theme, areas.details);
     log::draw(frame, app, theme, areas.log);
     footer(frame, app, theme, areas.footer);
+    if notice_below
+        && let Some(line) = footer_notice(app, theme, areas.footer.width)
+        && areas.log.height > 2
+    {
+        // A message too long for the header takes the line above the keys, whole.
+        let row = Rect::new(
+            areas.log.x,
+            areas.log.y + areas.log.height - 1,
+            areas.log.width,
+            1,
+        );
+        frame.render_widget(Paragraph::new(line), row);
+    }
     dialogs::draw(frame, app, theme, area);
 }
 
-fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+/// Draws the header; true when the notice did not fit and goes to the footer instead.
+fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) -> bool {
+    let mut below = false;
     let mut spans = vec![Span::styled(" pgssl ", theme.title())];
     if !app.label.is_empty() {
         spans.push(Span::styled(format!("[{}] ", app.label), theme.warn()));
@@ -158,23 +173,19 @@ fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         spans.push(Span::raw(" · "));
         // Notices carry paths, API messages and errors: cleaned at the last moment too.
         let n = crate::text::clean(n);
-        let used: usize = spans.iter().map(Span::width).sum();
-        let room = usize::from(area.width).saturating_sub(used);
-        if n.chars().count() > room {
-            // Cut, and say where the whole of it is.
-            const MORE: &str = "… (! all)";
-            let keep = room.saturating_sub(MORE.chars().count());
-            let cut: String = n.chars().take(keep).collect();
-            spans.push(Span::styled(cut, theme.warn()));
-            spans.push(Span::styled(MORE, theme.key()));
-        } else {
+        if notice_fits(app, &spans, area.width) {
             spans.push(Span::styled(n, theme.warn()));
+        } else {
+            // Too long for what is left of this line: it takes the footer's whole line.
+            spans.push(Span::styled("↓", theme.warn()));
+            below = true;
         }
     }
     frame.render_widget(
         Paragraph::new(vec![Line::from(spans), who_line(app, theme)]),
         area,
     );
+    below
 }
 
 /// The header's second line: who pgssl acts as. A protected profile is marked in words
@@ -215,6 +226,31 @@ fn who_line(app: &App, theme: Theme) -> Line<'static> {
         theme.dim(),
     ));
     Line::from(spans)
+}
+
+/// Whether the notice fits on the header's first line after `spans`.
+fn notice_fits(app: &App, spans: &[Span], width: u16) -> bool {
+    let used: usize = spans.iter().map(Span::width).sum();
+    app.notice.as_deref().is_none_or(|n| {
+        crate::text::clean(n).chars().count() <= usize::from(width).saturating_sub(used)
+    })
+}
+
+/// The notice in the whole width (it did not fit in the header), cut with a hint when
+/// even that is too short: `!` shows it whole.
+fn footer_notice(app: &App, theme: Theme, width: u16) -> Option<Line<'static>> {
+    const MORE: &str = "… (! all)";
+    let n = crate::text::clean(app.notice.as_deref()?);
+    let room = usize::from(width);
+    if n.chars().count() <= room {
+        return Some(Line::from(Span::styled(n, theme.warn())));
+    }
+    let keep = room.saturating_sub(MORE.chars().count());
+    let cut: String = n.chars().take(keep).collect();
+    Some(Line::from(vec![
+        Span::styled(cut, theme.warn()),
+        Span::styled(MORE, theme.key()),
+    ]))
 }
 
 fn footer(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
