@@ -1745,3 +1745,29 @@ fn a_long_message_is_cut_in_the_header_with_a_hint_and_bang_shows_it_all() {
     let text = render(&a, 80, 24);
     assert!(text.contains("do not send it again"), "{text}");
 }
+
+#[test]
+fn an_isolated_instance_refusing_its_ssl_state_is_not_a_failure_line() {
+    let mut a = sized(120, 40);
+    a.update(Msg::Call(pgssl::api::client::CallRecord {
+        action: pgssl::api::Action::DescribeDBInstanceSSLConfig,
+        region: Some("ap-guangzhou".into()),
+        request_id: Some("5878440a-028f-4fe4-8786-240665d0105e".into()),
+        error: Some(pgssl::api::ApiError::Api {
+            action: pgssl::api::Action::DescribeDBInstanceSSLConfig,
+            code: "OperationDenied.InstanceStatusLimitError".into(),
+            message: "The instance is isolated.".into(),
+            request_id: "5878440a-028f-4fe4-8786-240665d0105e".into(),
+            clock_skew: None,
+        }),
+        elapsed: std::time::Duration::from_millis(3),
+    }));
+    assert!(
+        !a.log_items()
+            .iter()
+            .any(|i| i.action == "DescribeDBInstanceSSLConfig"),
+        "{:?}",
+        a.log_items()
+    );
+    assert_eq!(a.folded.reads, 1);
+}
