@@ -1771,3 +1771,44 @@ fn an_isolated_instance_refusing_its_ssl_state_is_not_a_failure_line() {
     );
     assert_eq!(a.folded.reads, 1);
 }
+
+#[test]
+fn import_keeps_known_ssl_states_and_says_new_updated_unchanged() {
+    let mut a = sized(120, 40);
+    let mut billing = learned(&a, "postgres-5gevh7gr");
+    billing.ssl = None; // DescribeDBInstances says nothing of SSL
+    a.update(Msg::Imported(Ok(pgssl::ops::inventory::Imported {
+        regions: vec!["ap-guangzhou".into()],
+        added: 0,
+        updated: 0,
+        unchanged: 3,
+        instances: vec![billing],
+    })));
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("imported from ap-guangzhou: 0 new, 0 updated, 3 unchanged")
+    );
+    let row = a.row("postgres-5gevh7gr").expect("row");
+    assert!(
+        row.ssl().is_some_and(|s| s.enabled),
+        "the SSL state read before is kept, not reset to ?"
+    );
+}
+
+#[test]
+fn the_form_on_an_instance_already_on_opens_as_it_is_without_an_error() {
+    let mut a = sized(120, 40);
+    select(&mut a, "postgres-5gevh7gr");
+    a.update(key(KeyCode::Enter));
+    let text = render(&a, 120, 40);
+    assert!(text.contains("[x] on"), "{text}");
+    assert!(
+        text.contains("(•) private 10.6.1.21:5432"),
+        "the protected address is chosen: {text}"
+    );
+    assert!(
+        text.contains("as it is: postgres-5gevh7gr has SSL on"),
+        "{text}"
+    );
+    assert!(!text.contains('✗'), "not an error: {text}");
+}
