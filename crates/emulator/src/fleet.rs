@@ -378,7 +378,11 @@ impl Fleet {
     /// not have are dropped.
     pub fn restore(&mut self, saved: SavedState, now: i64) {
         let known: HashSet<String> = self.instances.iter().map(|i| i.id().to_string()).collect();
-        for s in saved.ssl.into_iter().filter(|s| known.contains(&s.DBInstanceId)) {
+        for s in saved
+            .ssl
+            .into_iter()
+            .filter(|s| known.contains(&s.DBInstanceId))
+        {
             self.ssl.insert(s.DBInstanceId.clone(), s);
         }
         let mut max_id = self.next_task_id - 1;
