@@ -381,6 +381,22 @@ fn a_change_first_settles_what_an_earlier_wait_left_running() {
     assert!(!ended(&sb));
     // Another change, to another instance, once the task has ended on the emulator's side.
     emu.running.shared.advance_clock(5);
+    // The wait gave up three minutes ago (a change only settles what was left behind,
+    // not what someone sent a moment ago): its request is moved back in the journal.
+    let journal = sb.journal_file();
+    let earlier = pgssl_wire::clock::rfc3339(pgssl_wire::clock::unix_now() - 180).expect("time");
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let mut moved = String::new();
+    for l in text.lines() {
+        let mut v: Value = serde_json::from_str(l).expect("line");
+        if v["kind"] == "request" {
+            v["time"] = Value::String(earlier.clone());
+        }
+        moved.push_str(&v.to_string());
+        moved.push('\n');
+    }
+    std::fs::write(&journal, moved).expect("write");
+    let _ = std::fs::remove_file(journal.with_extension("pending.json"));
     let r = sb.run(&base(&ep, &["ssl", "disable", BILLING, "--yes"]));
     r.ok();
     assert!(

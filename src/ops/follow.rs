@@ -87,9 +87,11 @@ pub async fn follow_task(
     }
 }
 
-/// How far back the journal is searched for changes still under way (a week of a busy
-/// fleet; a task older than `MAX_FOLLOW` is not followed anyway).
-pub const UNFINISHED_LOOKBACK: usize = 2_000;
+/// At most this many unfinished changes are looked at before a CLI change (oldest
+/// first), all at once: a change never waits on a long tail of old tasks.
+pub const SETTLE_AT_MOST: usize = 10;
+/// ... and only those sent at least this long ago (seconds).
+pub const SETTLE_MIN_AGE: i64 = 60;
 
 /// A change the journal holds as not finished: its task was last seen running (or never
 /// seen), or its outcome is unknown and no check has settled it. Sent by this process or
@@ -162,11 +164,11 @@ pub fn unfinished(entries: &[Entry], now: i64) -> Vec<Unfinished> {
         .collect()
 }
 
-/// The unfinished changes the journal holds (its latest `UNFINISHED_LOOKBACK` changes).
+/// The unfinished changes the journal holds (from its small index, not the whole file).
 pub fn unfinished_in(store: &crate::store::Store) -> Result<Vec<Unfinished>, OpsError> {
     let journal = &store.journal;
-    let (entries, _) = journal
-        .latest(UNFINISHED_LOOKBACK, None)
+    let entries = journal
+        .unfinished()
         .map_err(|e| OpsError::Journal(journal.read_error(&e)))?;
     Ok(unfinished(&entries, pgssl_wire::clock::unix_now()))
 }
@@ -228,10 +230,19 @@ pub async fn settle_unfinished(session: &Session) -> Vec<(Unfinished, Result<Res
         poll: Duration::ZERO,
         timeout: Duration::ZERO,
     };
-    let mut out = Vec::with_capacity(list.len());
-    for u in list {
-        let r = resume(session, &u, once, |_| {}).await;
-        out.push((u, r));
-    }
-    out
+    // Changes sent in the last minute are someone's to follow (a bulk run, another
+    // shell): only the ones left behind are looked at.
+    let now = pgssl_wire::clock::unix_now();
+    let left_behind = |u: &Unfinished| {
+        pgssl_wire::clock::rfc3339_to_unix(&u.sent).is_none_or(|t| now - t >= SETTLE_MIN_AGE)
+    };
+    let looks = list
+        .into_iter()
+        .filter(left_behind)
+        .take(SETTLE_AT_MOST)
+        .map(|u| async move {
+            let r = resume(session, &u, once, |_| {}).await;
+            (u, r)
+        });
+    futures_util::future::join_all(looks).await
 }

@@ -177,8 +177,8 @@ impl Entry {
         unknown && !settled
     }
 
-    /// The records that say what is known of this change (its request, outcome and latest
-    /// check): what a rotation carries into the new file.
+    /// The records that say what is known of this change (its request, outcome, latest
+    /// check and task status): what a rotation carries into the new file.
     pub fn records(&self) -> Vec<Record> {
         let mut out = vec![Record::Request(self.request.clone())];
         let id = &self.request.id;
@@ -195,6 +195,15 @@ impl Entry {
                 time: c.time.clone(),
                 result: c.result,
                 detail: c.detail.clone(),
+            });
+        }
+        if let Some(t) = &self.task {
+            out.push(Record::Task {
+                id: id.clone(),
+                time: t.time.clone(),
+                TaskId: t.task_id,
+                Status: t.status,
+                Progress: t.progress,
             });
         }
         out
@@ -376,11 +385,11 @@ impl Journal {
     /// file starts with copies of the changes whose outcome is still unknown. Returns the
     /// new file, locked, and the segment's name.
     fn rotate_locked(&self, old: &File) -> std::io::Result<(File, PathBuf)> {
-        let pending = pending::refresh_locked(self, old)?;
+        let (pending, running) = pending::refresh_locked(self, old)?;
         let segment = self.next_segment_name();
         let tmp = self.path.with_extension("jsonl.next");
         let mut carried = Vec::new();
-        for e in &pending {
+        for e in pending.iter().chain(&running) {
             carried.extend(e.records());
         }
         let mut body = Vec::new();
@@ -408,7 +417,7 @@ impl Journal {
             File::open(dir)?.sync_all()?;
         }
         let _ = old.unlock();
-        pending::reset_locked(self, &next, pending)?;
+        pending::reset_locked(self, &next, pending, running)?;
         Ok((next, segment))
     }
 

@@ -17,11 +17,21 @@ use serde::{Deserialize, Serialize};
 
 use super::{Entry, Journal, Outcome, Record};
 
+/// Bumped when the index holds something new (2: changes still running).
+const INDEX_VERSION: u32 = 2;
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Index {
+    /// What the index holds: an index of an earlier pgssl (no `running`) is rebuilt.
+    #[serde(default)]
+    version: u32,
     inode: u64,
     offset: u64,
     pending: BTreeMap<String, Entry>,
+    /// Changes the API accepted whose task was not yet seen to end: what pgssl follows
+    /// when it starts again (an older index without it is rebuilt with it).
+    #[serde(default)]
+    running: BTreeMap<String, Entry>,
 }
 
 fn index_path(journal: &Journal) -> PathBuf {
@@ -54,6 +64,14 @@ fn fold_into(index: &mut Index, records: impl IntoIterator<Item = Record>) {
                 });
             }
             Record::Outcome { id, outcome, .. } => match outcome {
+                ok @ Outcome::Ok {
+                    TaskId: Some(_), ..
+                } => {
+                    if let Some(mut e) = index.pending.remove(&id) {
+                        e.outcome = Some(ok);
+                        index.running.insert(id, e);
+                    }
+                }
                 Outcome::Ok { .. } | Outcome::Error { .. } => {
                     index.pending.remove(&id);
                 }
@@ -80,18 +98,41 @@ fn fold_into(index: &mut Index, records: impl IntoIterator<Item = Record>) {
                     }
                 }
             }
-            Record::Task { .. } | Record::Verify { .. } => {}
+            Record::Task {
+                id,
+                time,
+                TaskId,
+                Status,
+                Progress,
+            } => {
+                if Status.is_finished() {
+                    index.running.remove(&id);
+                } else if let Some(e) = index.running.get_mut(&id) {
+                    e.task = Some(super::TaskSeen {
+                        task_id: TaskId,
+                        status: Status,
+                        progress: Progress,
+                        time,
+                    });
+                }
+            }
+            Record::Verify { .. } => {}
         }
     }
 }
 
 /// Bring the index up to date with `file` (the current journal file, locked by the
-/// caller) and return every unresolved change, oldest first.
-pub(super) fn refresh_locked(journal: &Journal, file: &File) -> std::io::Result<Vec<Entry>> {
+/// caller) and return every unresolved change and every change still running, oldest
+/// first.
+pub(super) fn refresh_locked(
+    journal: &Journal,
+    file: &File,
+) -> std::io::Result<(Vec<Entry>, Vec<Entry>)> {
     let meta = file.metadata()?;
     let mut index = load(journal);
-    if index.inode != meta.ino() || index.offset > meta.len() {
+    if index.inode != meta.ino() || index.offset > meta.len() || index.version != INDEX_VERSION {
         index = Index {
+            version: INDEX_VERSION,
             inode: meta.ino(),
             ..Index::default()
         };
@@ -114,7 +155,9 @@ pub(super) fn refresh_locked(journal: &Journal, file: &File) -> std::io::Result<
     }
     let mut pending: Vec<Entry> = index.pending.into_values().collect();
     pending.sort_by(|a, b| a.request.time.cmp(&b.request.time));
-    Ok(pending)
+    let mut running: Vec<Entry> = index.running.into_values().collect();
+    running.sort_by(|a, b| a.request.time.cmp(&b.request.time));
+    Ok((pending, running))
 }
 
 /// After a rotation: the new current file starts with exactly `pending`.
@@ -122,15 +165,16 @@ pub(super) fn reset_locked(
     journal: &Journal,
     file: &File,
     pending: Vec<Entry>,
+    running: Vec<Entry>,
 ) -> std::io::Result<()> {
     let meta = file.metadata()?;
+    let by_id = |v: Vec<Entry>| v.into_iter().map(|e| (e.request.id.clone(), e)).collect();
     let index = Index {
+        version: INDEX_VERSION,
         inode: meta.ino(),
         offset: meta.len(),
-        pending: pending
-            .into_iter()
-            .map(|e| (e.request.id.clone(), e))
-            .collect(),
+        pending: by_id(pending),
+        running: by_id(running),
     };
     store(journal, &index)
 }
@@ -147,8 +191,25 @@ impl Journal {
         let result = refresh_locked(self, &file);
         let _ = file.unlock();
         Ok(result?
+            .0
             .into_iter()
             .filter(|e| e.request.DBInstanceId == instance_id)
             .collect())
+    }
+
+    /// Every change not known to have ended: outcome unknown and unsettled, or accepted
+    /// with a task not yet seen to end; oldest first. Reads only what was appended since
+    /// the last look (the index), however long the journal.
+    pub fn unfinished(&self) -> std::io::Result<Vec<Entry>> {
+        if !self.path.exists() {
+            return Ok(Vec::new());
+        }
+        let file = self.lock_current()?;
+        let result = refresh_locked(self, &file);
+        let _ = file.unlock();
+        let (mut all, running) = result?;
+        all.extend(running);
+        all.sort_by(|a, b| a.request.time.cmp(&b.request.time));
+        Ok(all)
     }
 }

@@ -348,3 +348,74 @@ fn concurrent_writers_lose_nothing_across_rotations() {
     let (entries, skipped) = j.entries().expect("read");
     assert_eq!((entries.len(), skipped), (400, 0));
 }
+
+#[test]
+fn changes_still_running_are_in_the_index_until_their_task_ends_even_across_a_rotation() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let j = Journal::new(dir.path().join("journal.jsonl"));
+    let ok = |id: &str, task: i64| Record::Outcome {
+        id: id.into(),
+        time: "t".into(),
+        outcome: Outcome::Ok {
+            RequestId: "r".into(),
+            TaskId: Some(task),
+        },
+    };
+    let task = |id: &str, task: i64, status: TaskStatus| Record::Task {
+        id: id.into(),
+        time: "2026-11-28T00:00:10Z".into(),
+        TaskId: task,
+        Status: status,
+        Progress: Some(40),
+    };
+    for r in [
+        request("a"),
+        ok("a", 7),
+        task("a", 7, TaskStatus::Running),
+        request("b"),
+        ok("b", 8),
+        request("c"), // no outcome: unknown
+        request("d"),
+        Record::Outcome {
+            id: "d".into(),
+            time: "t".into(),
+            outcome: Outcome::Error {
+                Code: "InvalidParameter".into(),
+                Message: "m".into(),
+                RequestId: None,
+            },
+        },
+    ] {
+        j.append(&r).expect("append");
+    }
+    let ids = |j: &Journal| {
+        j.unfinished()
+            .expect("index")
+            .into_iter()
+            .map(|e| e.request.id)
+            .collect::<Vec<_>>()
+    };
+    let mut got = ids(&j);
+    got.sort();
+    assert_eq!(got, ["a", "b", "c"]);
+    let a = j
+        .unfinished()
+        .expect("index")
+        .into_iter()
+        .find(|e| e.request.id == "a");
+    assert_eq!(
+        a.and_then(|e| e.task).map(|t| t.status),
+        Some(TaskStatus::Running)
+    );
+    // A rotation carries them forward, task status included.
+    j.rotate().expect("rotate");
+    let mut got = ids(&j);
+    got.sort();
+    assert_eq!(got, ["a", "b", "c"]);
+    // The task's end takes it out.
+    j.append(&task("a", 7, TaskStatus::Success))
+        .expect("append");
+    let mut got = ids(&j);
+    got.sort();
+    assert_eq!(got, ["b", "c"]);
+}
