@@ -352,7 +352,8 @@ def main():
         rows.append(("`pgssl log` (everything), 100 MB journal", "%.0f ms, %.1f MB" % (full[0] * 1000, full[1] / 1024), "", None))
         listed = subprocess.run([BIN, "--endpoint", emu.endpoint, "--region", "ap-singapore", "--output", "json",
                                  "instances", "list", "--remote"], env=penv, capture_output=True, text=True, check=True)
-        ids = [i["id"] for i in json.loads(listed.stdout) if i["kind"] == "primary" and i["status"] == "running"]
+        ids = [i["DBInstanceId"] for i in json.loads(listed.stdout)
+               if i["DBInstanceType"] == "primary" and i["DBInstanceStatus"] == "running"]
         per = max(5, args.runs // 3)
         if len(ids) < 2 * per + 1:
             raise SystemExit("the demo fleet has too few running primaries in ap-singapore")
