@@ -148,7 +148,12 @@ pub enum SslCommand {
     /// SSL state, protected address, CA URL and the addresses an instance has
     Show {
         /// Instance id, e.g. postgres-5gevh7gr
-        instance: String,
+        #[arg(required_unless_present = "all")]
+        instance: Option<String>,
+        /// Every instance of the regions (--region, else the saved regions), as the API
+        /// lists them, each with its SSL state, and how many are on, off and unknown
+        #[arg(long, conflicts_with = "instance")]
+        all: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -258,6 +263,10 @@ pub enum InstancesCommand {
         /// Ask the API (DescribeDBInstances) instead of showing the saved list
         #[arg(long)]
         remote: bool,
+        /// With --remote: read every instance's SSL state too (paced under the API's
+        /// 20 requests a second), kept with when it was read
+        #[arg(long, requires = "remote")]
+        ssl: bool,
         #[command(flatten)]
         common: Common,
     },

@@ -32,6 +32,11 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
             });
             Ok(())
         }
+        InstancesCommand::List {
+            remote: true,
+            ssl: true,
+            ..
+        } => fleet(ctx, io).await,
         InstancesCommand::List { remote: true, .. } => {
             let regions = regions_to_use(ctx, &[])?;
             let opened = open(ctx, io).await?;
@@ -73,6 +78,51 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
             io.emit(&Imported(imported));
             Ok(())
         }
+    }
+}
+
+/// Every instance of the regions with its SSL state (`instances list --remote --ssl`,
+/// `ssl show --all`): progress on stderr, the list, then how many are on, off, unknown.
+pub async fn fleet(ctx: &Context, io: &mut Io<'_>) -> Result<(), OpsError> {
+    let regions = regions_to_use(ctx, &[])?;
+    let opened = open(ctx, io).await?;
+    for region in &regions {
+        super::confirm(ctx, &opened, region, io).await?;
+    }
+    let started = std::time::Instant::now();
+    let json = io.json_mode();
+    let mut shown = 0;
+    let fleet = ops::inventory::fleet(&opened.session, &regions, |done, total| {
+        // A line every 10% (and the last), not one per instance.
+        let step = (total / 10).max(1);
+        if !json && (done == total || done >= shown + step) {
+            shown = done;
+            io.info(format!("SSL state {done}/{total}"));
+        }
+    })
+    .await?;
+    let (on, off, unknown) = fleet.counts();
+    for (id, why) in &fleet.unread {
+        io.info(format!("{id}: SSL state not read: {why}"));
+    }
+    let summary = format!(
+        "{} instances in {}: SSL on {on}, off {off}, unknown {unknown} (read in {:.1} s)",
+        fleet.instances.len(),
+        regions.join(", "),
+        started.elapsed().as_secs_f64()
+    );
+    io.emit(&Rows {
+        list: fleet.instances.into_iter().map(Row::learned).collect(),
+        empty: "no instances",
+        summary: Some(summary),
+    });
+    if fleet.unread.is_empty() {
+        Ok(())
+    } else {
+        Err(OpsError::Failed(format!(
+            "the SSL state of {} instance(s) could not be read (listed above)",
+            fleet.unread.len()
+        )))
     }
 }
 

@@ -14,7 +14,14 @@ use crate::ops::{self, FollowEnd, Intent, OpsError, Plan, Prepared, Verified, Wa
 
 pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), OpsError> {
     match cmd {
-        SslCommand::Show { instance, .. } => show(ctx, &instance, io).await,
+        SslCommand::Show { all: true, .. } => super::instances::fleet(ctx, io).await,
+        SslCommand::Show {
+            instance: Some(instance),
+            ..
+        } => show(ctx, &instance, io).await,
+        SslCommand::Show { instance: None, .. } => Err(OpsError::Invalid(
+            "ssl show needs an instance id, or --all for every instance of the regions".into(),
+        )),
         SslCommand::Enable {
             instance,
             address,

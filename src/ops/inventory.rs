@@ -165,3 +165,73 @@ pub async fn refresh(
     })?;
     Ok(count)
 }
+
+/// Every instance of `regions`, as the API lists them, each with its SSL state: the fleet
+/// at a glance (`instances list --remote --ssl`, `ssl show --all`).
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    pub instances: Vec<Instance>,
+    /// Instances whose SSL state could not be read, and why (one line each).
+    pub unread: Vec<(String, String)>,
+}
+
+impl Fleet {
+    /// How many have SSL on, off, and not known.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let on = self
+            .instances
+            .iter()
+            .filter(|i| i.ssl_state().is_some_and(|s| s.enabled))
+            .count();
+        let off = self
+            .instances
+            .iter()
+            .filter(|i| i.ssl_state().is_some_and(|s| !s.enabled))
+            .count();
+        (on, off, self.instances.len() - on - off)
+    }
+}
+
+/// Read the fleet: each region's instances (DescribeDBInstances, paged), then every SSL
+/// state at once, paced by the client's per-action limiter (under the API's 20 a second).
+/// What is read is kept in the inventory with when it was read. `on_read` sees the count
+/// read so far and the total, once per instance.
+pub async fn fleet(
+    session: &Session,
+    regions: &[String],
+    mut on_read: impl FnMut(usize, usize),
+) -> Result<Fleet, OpsError> {
+    let mut instances = Vec::new();
+    for region in regions {
+        instances.extend(read::discover(&session.client, region).await?);
+    }
+    let total = instances.len();
+    let client = &session.client;
+    let mut reads = futures_util::stream::FuturesUnordered::new();
+    for (i, inst) in instances.iter().enumerate() {
+        let (region, id) = (inst.region.clone(), inst.id.clone());
+        reads.push(async move { (i, read::ssl_state(client, &region, &id).await) });
+    }
+    let mut unread = Vec::new();
+    let mut done = 0;
+    while let Some((i, result)) = futures_util::StreamExt::next(&mut reads).await {
+        done += 1;
+        on_read(done, total);
+        match result {
+            Ok(seen) => instances[i].ssl = Some(seen),
+            // Isolated or being created: "not now", not a failure.
+            Err(e)
+                if e.code()
+                    .is_some_and(|c| c.starts_with("OperationDenied.InstanceStatusLimit")) => {}
+            Err(e) => unread.push((instances[i].id.clone(), crate::text::clean(&e.to_string()))),
+        }
+    }
+    drop(reads);
+    let kept = instances.clone();
+    session.store.inventory.update(move |inv| {
+        for i in kept {
+            inv.learn(i);
+        }
+    })?;
+    Ok(Fleet { instances, unread })
+}

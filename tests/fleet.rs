@@ -1,0 +1,113 @@
+//! The fleet at a glance (issue 14, item 1, the CLI's part): every instance of the
+//! regions with its SSL state, read under the API's rate ceiling, kept in the inventory.
+
+mod common;
+
+use common::{Emu, Sandbox};
+use pgssl_emulator::FaultArgs;
+use serde_json::Value;
+
+fn rate_limited(emu: &Emu) -> usize {
+    emu.log
+        .lock()
+        .expect("log")
+        .iter()
+        .filter(|l| l.contains("error RequestLimitExceeded"))
+        .count()
+}
+
+#[test]
+fn ssl_show_all_counts_on_off_unknown_and_keeps_what_it_read() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-guangzhou",
+        "ssl",
+        "show",
+        "--all",
+    ]);
+    r.ok();
+    assert!(
+        r.stderr
+            .contains("5 instances in ap-guangzhou: SSL on 1, off 3, unknown 1"),
+        "{r:#?}"
+    );
+    assert!(
+        r.stderr.contains("SSL state 5/5"),
+        "progress is said: {r:#?}"
+    );
+    assert!(
+        r.stdout.contains("postgres-5gevh7gr") && r.stdout.contains("on 10.6.1.21"),
+        "{r:#?}"
+    );
+    // Kept, with when it was read: the saved list shows it without asking again.
+    let inventory =
+        std::fs::read_to_string(sb.dir.path().join("data/inventory.json")).expect("inventory");
+    assert!(inventory.contains("pgro-ro4m7c2z") && inventory.contains("read_at"));
+    // JSON: one object per instance, SSLEnabled null where the API would not say (isolated).
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-guangzhou",
+        "--output",
+        "json",
+        "ssl",
+        "show",
+        "--all",
+    ]);
+    r.ok();
+    let list: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(list.len(), 5);
+    let ssl = |id: &str| {
+        list.iter()
+            .find(|i| i["DBInstanceId"] == id)
+            .map(|i| i["SSLEnabled"].clone())
+            .expect(id)
+    };
+    assert_eq!(ssl("postgres-5gevh7gr"), Value::Bool(true));
+    assert_eq!(ssl("postgres-6bwgamo3"), Value::Bool(false));
+    assert_eq!(ssl("postgres-k3j9w2qa"), Value::Null);
+    assert_eq!(rate_limited(&emu), 0);
+}
+
+#[test]
+fn the_whole_demo_fleet_is_read_without_one_request_over_the_ceiling() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-singapore",
+        "instances",
+        "list",
+        "--remote",
+        "--ssl",
+    ]);
+    r.ok();
+    assert!(
+        r.stderr
+            .contains("141 instances in ap-singapore: SSL on 0, off 141, unknown 0"),
+        "{r:#?}"
+    );
+    assert_eq!(emu.count("DescribeDBInstanceSSLConfig"), 141);
+    assert_eq!(rate_limited(&emu), 0, "the client keeps under 20 a second");
+}
+
+#[test]
+fn ssl_show_wants_an_instance_or_all_and_ssl_wants_remote() {
+    let sb = Sandbox::new();
+    let r = sb.run(&["ssl", "show"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    let r = sb.run(&["ssl", "show", "postgres-6bwgamo3", "--all"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    let r = sb.run(&["instances", "list", "--ssl"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.stderr.contains("--remote"), "{r:#?}");
+}
