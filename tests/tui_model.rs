@@ -1729,7 +1729,7 @@ fn a_long_message_is_cut_in_the_header_with_a_hint_and_bang_shows_it_all() {
     a.update(Msg::Notice(long.into()));
     let text = render(&a, 80, 24);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].contains("instances · ↓ "), "{text}");
+    assert!(lines[0].contains(" · ↓ "), "{text}");
     // The line above the keys has it, as much as fits, and says where the rest is.
     assert!(
         lines[22].contains("an earlier change to postgres-6bwgamo3")
@@ -1811,4 +1811,58 @@ fn the_form_on_an_instance_already_on_opens_as_it_is_without_an_error() {
         "{text}"
     );
     assert!(!text.contains('✗'), "not an error: {text}");
+}
+
+// ------------------------------------------------------ the fleet (issue 14, item 1)
+
+fn shown_ids(a: &App) -> Vec<String> {
+    a.visible
+        .iter()
+        .map(|&i| a.rows[i].id().to_string())
+        .collect()
+}
+
+#[test]
+fn the_filter_takes_fields_as_well_as_words() {
+    let mut a = app();
+    let filter = |a: &mut App, text: &str| {
+        a.update(key(KeyCode::Esc));
+        a.update(key(KeyCode::Char('/')));
+        chars(a, text);
+        a.update(key(KeyCode::Enter));
+        shown_ids(a)
+    };
+    assert_eq!(filter(&mut a, "ssl:on"), ["postgres-5gevh7gr"]);
+    assert_eq!(filter(&mut a, "ssl:off"), ["postgres-6bwgamo3"]);
+    assert_eq!(filter(&mut a, "ssl:?").len(), 2);
+    assert_eq!(filter(&mut a, "type:ro"), ["pgro-ro9x2k1q"]);
+    assert_eq!(filter(&mut a, "status:restart"), ["postgres-w2c6r9tm"]);
+    assert_eq!(filter(&mut a, "region:shanghai"), ["postgres-w2c6r9tm"]);
+    assert_eq!(filter(&mut a, "protected:private"), ["postgres-5gevh7gr"]);
+    assert_eq!(filter(&mut a, "protected:none").len(), 3);
+    // Fields and words together: all must match.
+    assert_eq!(filter(&mut a, "ssl:off orders"), ["postgres-6bwgamo3"]);
+    // An address with a port is a word, not a field.
+    assert!(filter(&mut a, "10.6.0.4:5432").is_empty());
+}
+
+#[test]
+fn the_header_counts_ssl_on_off_unknown_and_start_reads_the_unknown_first() {
+    let mut a = sized(120, 40);
+    let header = render(&a, 120, 40).lines().next().unwrap_or("").to_string();
+    assert!(header.contains("SSL on 1 off 1 ? 2"), "{header}");
+    let cmds = a.refresh_all();
+    let [Cmd::Refresh(targets)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        targets.len(),
+        4,
+        "every saved instance, not only those on screen"
+    );
+    let first_two: Vec<&str> = targets[..2].iter().map(|t| t.1.as_str()).collect();
+    assert!(
+        first_two.contains(&"pgro-ro9x2k1q") && first_two.contains(&"postgres-w2c6r9tm"),
+        "the unknown first: {targets:?}"
+    );
 }

@@ -218,7 +218,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[(Char('/'), NONE)],
         label: "/",
         action: Action::StartFilter,
-        desc: "filter",
+        desc: "filter: words, or ssl:off status:running region:sing type:ro protected:public",
         modes: &[Mode::Browse],
         hint: true,
     },

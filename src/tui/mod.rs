@@ -112,7 +112,7 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
     }
     effects.watch_journal();
     if started {
-        for cmd in app.refresh_visible() {
+        for cmd in app.refresh_all() {
             effects.run(cmd);
         }
     }

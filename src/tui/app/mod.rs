@@ -572,7 +572,50 @@ impl App {
             .collect()
     }
 
-    /// Refresh what is on screen (used at start and on `r`).
+    /// Read the SSL state of every saved instance of the regions shown (at start): the
+    /// unknown first, then the longest unread; the client's limiter keeps the pace under
+    /// the API's ceiling, and the log's reads line counts them.
+    pub fn refresh_all(&mut self) -> Vec<Cmd> {
+        let mut rows: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| self.regions.is_empty() || self.regions.iter().any(|g| g == r.region()))
+            .collect();
+        let read_at = |r: &Row| {
+            r.learned
+                .as_ref()
+                .and_then(|i| i.ssl.as_ref())
+                .map(|s| s.read_at.clone())
+        };
+        // None (never read) sorts first, then the oldest reads.
+        rows.sort_by_key(|r| read_at(r));
+        let targets: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r.region().to_string(), r.id().to_string()))
+            .collect();
+        if targets.is_empty() {
+            return vec![];
+        }
+        self.busy += 1;
+        self.folded.refresh = Some((0, targets.len()));
+        self.rebuild_log();
+        vec![Cmd::Refresh(targets)]
+    }
+
+    /// SSL on, off and unknown among the instances shown.
+    pub fn ssl_counts(&self) -> (usize, usize, usize) {
+        let (mut on, mut off, mut unknown) = (0, 0, 0);
+        for &i in &self.visible {
+            match self.rows[i].ssl() {
+                Some(s) if s.enabled => on += 1,
+                Some(_) => off += 1,
+                None => unknown += 1,
+            }
+        }
+        (on, off, unknown)
+    }
+
+    /// Refresh what is on screen (on `r`).
     pub fn refresh_visible(&mut self) -> Vec<Cmd> {
         let targets = self.visible_targets();
         if targets.is_empty() {

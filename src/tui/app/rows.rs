@@ -59,8 +59,42 @@ impl Row {
     }
 
     /// Does the filter word (lower case) match?
+    /// Does the filter word (lower case) match? `key:value` words match a field:
+    /// `ssl:on|off|unknown`, `status:running`, `region:sing`, `type:primary|ro`,
+    /// `protected:private|public|group|none`; any other word is searched in the id, name,
+    /// region, addresses and group names.
     pub fn matches(&self, word: &str) -> bool {
-        self.haystack.contains(word)
+        let Some((key, value)) = word.split_once(':') else {
+            return self.haystack.contains(word);
+        };
+        match key {
+            "ssl" => {
+                let state = match self.ssl() {
+                    Some(s) if s.enabled => "on",
+                    Some(_) => "off",
+                    None => "unknown",
+                };
+                state.starts_with(value) || (value == "?" && state == "unknown")
+            }
+            "status" => self
+                .status()
+                .is_some_and(|s| s.as_str().to_lowercase().starts_with(value)),
+            "region" => self.region().contains(value),
+            "type" | "kind" => {
+                let label = self.kind_label();
+                label.starts_with(value) || (value == "ro" && label == "read-only")
+            }
+            "protected" | "prot" => {
+                let ip = self.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
+                match ip.and_then(|ip| self.addresses().iter().find(|a| a.ip == ip)) {
+                    Some(a) => a.kind.keyword().starts_with(value),
+                    None if ip.is_some() => value == "other",
+                    None => value == "none",
+                }
+            }
+            // Not a field: an address with a port, an IPv6 address, text.
+            _ => self.haystack.contains(word),
+        }
     }
 
     pub fn id(&self) -> &str {

@@ -160,6 +160,13 @@ fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) -> bool {
         app.visible.len(),
         app.rows.len()
     )));
+    let (on, off, unknown) = app.ssl_counts();
+    spans.push(Span::raw(" · SSL "));
+    spans.push(Span::styled(format!("on {on}"), theme.ok()));
+    spans.push(Span::raw(format!(" off {off}")));
+    if unknown > 0 {
+        spans.push(Span::styled(format!(" ? {unknown}"), theme.dim()));
+    }
     if !app.filter.is_empty() {
         spans.push(Span::raw(format!(" · filter \"{}\"", app.filter)));
     }
@@ -268,6 +275,7 @@ fn footer(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         let desc = match b.action {
             keys::Action::OpenForm if app.focus == crate::tui::app::Pane::Log => "the whole line",
             keys::Action::OpenForm => "SSL form",
+            keys::Action::StartFilter => "filter",
             _ => b.desc,
         };
         spans.push(Span::styled(b.label, theme.key()));
