@@ -207,11 +207,17 @@ pub async fn fleet(
     }
     let total = instances.len();
     let client = &session.client;
-    let mut reads = futures_util::stream::FuturesUnordered::new();
-    for (i, inst) in instances.iter().enumerate() {
-        let (region, id) = (inst.region.clone(), inst.id.clone());
-        reads.push(async move { (i, read::ssl_state(client, &region, &id).await) });
-    }
+    let asks: Vec<(usize, String, String)> = instances
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| (i, inst.region.clone(), inst.id.clone()))
+        .collect();
+    let mut reads = futures_util::StreamExt::buffer_unordered(
+        futures_util::stream::iter(asks.into_iter().map(|(i, region, id)| async move {
+            (i, read::ssl_state(client, &region, &id).await)
+        })),
+        read::IN_FLIGHT,
+    );
     let mut unread = Vec::new();
     let mut done = 0;
     while let Some((i, result)) = futures_util::StreamExt::next(&mut reads).await {

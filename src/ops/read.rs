@@ -254,6 +254,9 @@ pub async fn discover(client: &Client, region: &str) -> Result<Vec<Instance>, Ap
         .collect())
 }
 
+/// How many SSL reads are under way at once when many are asked for.
+pub const IN_FLIGHT: usize = 32;
+
 /// These instances of one region, described with their SSL state: the instances in
 /// batches of 20 ids, the groups their read-only members need, then every SSL state at
 /// once (the client's limiter keeps the pace). Each result comes back on its own, so one
@@ -278,13 +281,23 @@ pub async fn describe_many(
     }
     let all: Vec<DBInstance> = listed.values().cloned().collect();
     let groups = groups_for(client, region, &all).await;
-    let states = join_all(
-        ids.iter()
-            .filter(|id| listed.contains_key(*id))
-            .map(|id| async move { (id.as_str(), ssl_state(client, region, id).await) }),
-    )
-    .await;
-    let mut states: HashMap<&str, Result<SslSeen, ApiError>> = states.into_iter().collect();
+    // At most IN_FLIGHT at once (the limiter paces them anyway): 10,000 instances do not
+    // mean 10,000 futures held in memory.
+    let wanted: Vec<String> = ids
+        .iter()
+        .filter(|id| listed.contains_key(*id))
+        .cloned()
+        .collect();
+    let states: Vec<(String, Result<SslSeen, ApiError>)> =
+        futures_util::StreamExt::collect(futures_util::StreamExt::buffer_unordered(
+            futures_util::stream::iter(wanted.into_iter().map(|id| async move {
+                let seen = ssl_state(client, region, &id).await;
+                (id, seen)
+            })),
+            IN_FLIGHT,
+        ))
+        .await;
+    let mut states: HashMap<String, Result<SslSeen, ApiError>> = states.into_iter().collect();
     ids.iter()
         .map(|id| {
             let result = match (listed.get(id), &list_error) {
@@ -298,7 +311,7 @@ pub async fn describe_many(
                         (Err(_), false) => Ok(&[][..]),
                         (Err(e), true) => Err(OpsError::from(e.clone())),
                     };
-                    match (groups, states.remove(id.as_str()).map(refused_is_unknown)) {
+                    match (groups, states.remove(id).map(refused_is_unknown)) {
                         (Err(e), _) => Err(e),
                         (Ok(_), Some(Err(e))) => Err(e.into()),
                         (Ok(groups), Some(Ok(ssl))) => {
