@@ -189,10 +189,17 @@ impl AddressSpec {
             "public" => Ok(AddressSpec::Kind(AddressKind::Public)),
             "group" => Ok(AddressSpec::Kind(AddressKind::Group)),
             other => other.parse::<IpAddr>().map(AddressSpec::Ip).map_err(|_| {
-                format!(
-                    "'{}' is not an address: give an IPv4/IPv6 address or one of private, public, group",
-                    crate::text::sanitize(input)
-                )
+                match other.parse::<std::net::SocketAddr>() {
+                    Ok(sa) => format!(
+                        "'{}': give the IP without the port ({}); the port is the instance's own",
+                        crate::text::sanitize(input),
+                        sa.ip()
+                    ),
+                    Err(_) => format!(
+                        "'{}' is not an address: give an IPv4/IPv6 address or one of private, public, group",
+                        crate::text::sanitize(input)
+                    ),
+                }
             }),
         }
     }

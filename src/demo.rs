@@ -170,6 +170,19 @@ impl Demo {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// This process owns the demo's state (no other `--demo` runs): changes may be sent.
+    pub fn owns_state(&self) -> bool {
+        self.owner.is_some()
+    }
+
+    /// Wait until the PostgreSQL stand-in is up and matches the emulator (a TLS check run
+    /// at once from the CLI would find it still starting).
+    pub fn wait_for_postgres(&mut self) {
+        if let Some(t) = self.postgres.take() {
+            let _ = tokio::task::block_in_place(|| t.join());
+        }
+    }
 }
 
 /// How long a demo SSL change takes: long enough to watch, short enough not to wait.
@@ -185,6 +198,11 @@ pub async fn start(
     with_postgres: bool,
 ) -> Result<(Demo, Context), OpsError> {
     crate::hint::set_demo();
+    if globals.endpoint.is_some() {
+        return Err(OpsError::Invalid(
+            "--demo runs its own emulator on 127.0.0.1: drop --endpoint (or drop --demo to use that endpoint)".into(),
+        ));
+    }
     // The kept directory; a private temp one if it cannot be made (said once).
     let (dir, throwaway, mut kept) = match demo_dir() {
         Ok(d) => match ensure_private_dir(&d) {
@@ -297,6 +315,7 @@ pub async fn start(
         config_dir: dir.join("config"),
         data_dir: dir.join("data"),
     };
+    let profile = globals.profile.clone();
     let globals = Globals {
         profile: None,
         endpoint: Some(demo.emulator.endpoint()),
@@ -325,6 +344,15 @@ pub async fn start(
     ctx.home = Some(home);
     ctx.isolated = true;
     ctx.fixed = Some((credential, CredentialSource::Demo));
+    // `--demo --profile demo-readonly`: the demo's own profiles, with their guards, as
+    // `P` in the TUI; a profile the demo does not have is refused when opened.
+    if let Some(name) = profile {
+        ctx = ctx.with_choice(&crate::credentials::choices::Choice::Profile {
+            name,
+            kind: String::new(),
+            region: None,
+        });
+    }
 
     // Seed the demo's config with the fleet, as `instances import` would, the first time.
     if ctx.config.instances().is_empty() {

@@ -75,7 +75,41 @@ async fn run(args: Cli) -> i32 {
         Ok(s) => s,
         Err(e) => return cli::report_error(&mut io, &e),
     };
-    let note = demo.as_ref().map(demo_note).filter(|n| !n.is_empty());
+    #[cfg(feature = "demo")]
+    let mut demo = demo;
+    #[cfg(feature = "demo")]
+    if let Some(d) = demo.as_mut() {
+        let change = matches!(
+            &args.command,
+            Some(Command::Ssl(
+                cli::SslCommand::Enable { change, .. } | cli::SslCommand::Disable { change, .. }
+            )) if !change.dry_run
+        );
+        if change && !d.owns_state() {
+            return cli::report_error(
+                &mut io,
+                &OpsError::Invalid(
+                    "another pgssl --demo is running and owns the demo's state: send the change there, or quit it first (reads work here); nothing was sent".into(),
+                ),
+            );
+        }
+        // A TLS check from the CLI runs at once: the stand-in must be up first.
+        if matches!(&args.command, Some(Command::Verify(_))) {
+            d.wait_for_postgres();
+        }
+    }
+    // A TUI beside a demo that owns the state browses it read-only (its changes would
+    // go to an emulator nobody keeps).
+    #[cfg(feature = "demo")]
+    let follower = demo.as_ref().is_some_and(|d| !d.owns_state());
+    #[cfg(not(feature = "demo"))]
+    let follower = false;
+    // The TUI says where the demo keeps its state and what stands in for what; the CLI
+    // only where it keeps its state, the first time (the rest is about TUI keys).
+    let note = demo
+        .as_ref()
+        .map(|d| if tui { demo_note(d) } else { demo_kept(d) })
+        .filter(|n| !n.is_empty());
     // `demo` lives until the face returns: dropping it stops the emulator and removes
     // the demo's temp files.
     let code = match args.command {
@@ -90,7 +124,7 @@ async fn run(args: Cli) -> i32 {
         }
         _ => {
             let tui_options = pgssl::tui::Options {
-                readonly: options.readonly,
+                readonly: options.readonly || follower,
                 label: if options.demo {
                     "demo".into()
                 } else {
@@ -128,6 +162,16 @@ fn demo_note(d: &DemoGuard) -> String {
 
 #[cfg(not(feature = "demo"))]
 fn demo_note(d: &DemoGuard) -> String {
+    match *d {}
+}
+
+#[cfg(feature = "demo")]
+fn demo_kept(d: &DemoGuard) -> String {
+    d.kept.clone()
+}
+
+#[cfg(not(feature = "demo"))]
+fn demo_kept(d: &DemoGuard) -> String {
     match *d {}
 }
 

@@ -503,3 +503,66 @@ fn reset_refuses_while_a_demo_runs() {
     sb.run(&["--demo", "--reset"]).ok();
     assert!(!demo.exists());
 }
+
+#[test]
+fn the_demo_honours_profile_and_refuses_endpoint_and_changes_beside_an_owner() {
+    let sb = Sandbox::new();
+    // The demo's read-only profile refuses a change, with nothing sent, as in the TUI.
+    let r = sb.run(&[
+        "--demo",
+        "--profile",
+        "demo-readonly",
+        "ssl",
+        "enable",
+        PRIMARY,
+        "--address",
+        "private",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("read-only"), "{r:#?}");
+    // A profile the demo does not have is refused.
+    let r = sb.run(&["--demo", "--profile", "nosuch", "ssl", "show", PRIMARY]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("nosuch"), "{r:#?}");
+    // --endpoint means another API: not the demo's.
+    let r = sb.run(&[
+        "--demo",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "ssl",
+        "show",
+        PRIMARY,
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("drop --endpoint"), "{r:#?}");
+    // Beside a demo that owns the state, a change is refused, reads work.
+    let demo = sb.dir.path().join("data/demo");
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(demo.join("lock"))
+        .expect("lock file");
+    lock.try_lock().expect("lock");
+    let r = sb.run(&["--demo", "ssl", "disable", BILLING, "--yes"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("owns the demo's state"), "{r:#?}");
+    sb.run(&["--demo", "ssl", "show", BILLING]).ok();
+    drop(lock);
+    // CLI: an address with its port is explained.
+    let r = sb.run(&[
+        "--demo",
+        "ssl",
+        "enable",
+        PRIMARY,
+        "--address",
+        "10.6.0.4:5432",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line().contains("without the port (10.6.0.4)"),
+        "{r:#?}"
+    );
+    // The CLI does not mention the TUI's keys.
+    assert!(!r.stderr.contains("check with v"), "{r:#?}");
+}

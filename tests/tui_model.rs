@@ -1866,3 +1866,104 @@ fn the_header_counts_ssl_on_off_unknown_and_start_reads_the_unknown_first() {
         "the unknown first: {targets:?}"
     );
 }
+
+#[test]
+fn every_q_warns_again_after_another_key() {
+    let mut a = app();
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    submit(&mut a);
+    a.update(key(KeyCode::Char('y')));
+    a.update(sent_event("a", "postgres-6bwgamo3", 100017));
+    a.update(key(KeyCode::Char('q')));
+    assert!(!a.quit);
+    // Something else in between (a move, another change): the next q warns again.
+    a.update(key(KeyCode::Down));
+    a.update(key(KeyCode::Char('q')));
+    assert!(!a.quit, "warned again");
+    a.update(key(KeyCode::Char('q')));
+    assert!(a.quit);
+}
+
+#[test]
+fn a_disable_that_ended_does_not_suggest_a_tls_check() {
+    let mut a = app();
+    // The journal knows task 100019 as a disable.
+    a.update(with_log_disable());
+    a.update(Msg::Change(ChangeEvent::Settled {
+        instance_id: "postgres-5gevh7gr".into(),
+        end: FollowEnd::Finished(Task {
+            task_id: 100019,
+            status: TaskStatus::Success,
+            progress: Some(100),
+            instance_id: Some("postgres-5gevh7gr".into()),
+            task_type: None,
+            start_time: None,
+            end_time: None,
+            started_unix: None,
+            message: None,
+            current_step: None,
+        }),
+    }));
+    let notice = a.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("ended Success") && !notice.contains("TLS"),
+        "{notice}"
+    );
+}
+
+fn with_log_disable() -> Msg {
+    use pgssl::store::journal::{Outcome, Record, RequestInfo, fold};
+    Msg::Journal(fold(vec![
+        Record::Request(RequestInfo {
+            profile: None,
+            account: None,
+            id: "d".into(),
+            time: "2026-11-28T04:40:02Z".into(),
+            source: "env".into(),
+            SecretId: "AKID****abcd".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            region: "ap-guangzhou".into(),
+            action: pgssl::api::Action::ModifyDBInstanceSSLConfig,
+            DBInstanceId: "postgres-5gevh7gr".into(),
+            SSLEnabled: false,
+            ConnectAddress: None,
+        }),
+        Record::Outcome {
+            id: "d".into(),
+            time: "2026-11-28T04:40:03Z".into(),
+            outcome: Outcome::Ok {
+                RequestId: "e39921c1-2d50-4c55-8bca-8bdff0a387e8".into(),
+                TaskId: Some(100019),
+            },
+        },
+    ]))
+}
+
+#[test]
+fn the_empty_list_says_what_to_do_in_full_at_80_columns() {
+    let mut a = sized(80, 24);
+    a.update(key(KeyCode::Char('/')));
+    chars(&mut a, "zzz");
+    a.update(key(KeyCode::Enter));
+    let text = render(&a, 80, 24);
+    assert!(
+        text.contains("nothing matches: Esc clears the filter, R chooses regions"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_help_stops_scrolling_at_its_end() {
+    let mut a = sized(120, 40);
+    a.update(key(KeyCode::Char('?')));
+    for _ in 0..100 {
+        a.update(key(KeyCode::Char('j')));
+    }
+    let Overlay::Help(scroll) = a.overlay else {
+        panic!("{:?}", a.overlay)
+    };
+    assert!(scroll < pgssl::tui::keys::MODE_COUNT, "{scroll}");
+    a.update(key(KeyCode::Char('k')));
+    assert!(matches!(a.overlay, Overlay::Help(s) if s + 1 == scroll));
+}

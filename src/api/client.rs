@@ -193,21 +193,32 @@ fn system_proxy(url: &reqwest::Url) -> Option<reqwest::Url> {
     reqwest::Url::parse(&with_scheme).ok()
 }
 
-/// Keeps each action under its per-second budget by spacing requests evenly.
+/// Keeps each action under its per-second budget by spacing requests evenly. The budget
+/// belongs to the endpoint, not to one client: every client of this process that talks to
+/// the same endpoint (a credential switched in the TUI, a client rebuilt with an observer,
+/// a renewal's STS client) takes its turn from the same schedule.
 struct Limiter {
     interval: Duration,
-    next: Mutex<HashMap<Action, tokio::time::Instant>>,
+    /// The endpoint the budget is for.
+    key: String,
+}
+
+/// When each (endpoint, action) may next send, for the whole process.
+fn schedule() -> &'static Mutex<HashMap<(String, Action), tokio::time::Instant>> {
+    static SCHEDULE: std::sync::OnceLock<Mutex<HashMap<(String, Action), tokio::time::Instant>>> =
+        std::sync::OnceLock::new();
+    SCHEDULE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 impl Limiter {
     async fn acquire(&self, action: Action) {
         let slot = {
             let now = tokio::time::Instant::now();
-            let mut next = match self.next.lock() {
+            let mut next = match schedule().lock() {
                 Ok(g) => g,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            let entry = next.entry(action).or_insert(now);
+            let entry = next.entry((self.key.clone(), action)).or_insert(now);
             let slot = (*entry).max(now);
             *entry = slot + self.interval;
             slot
@@ -285,7 +296,7 @@ impl Client {
                 http,
                 limiter: Limiter {
                     interval: Duration::from_secs(1) / rate,
-                    next: Mutex::new(HashMap::new()),
+                    key: options.endpoint.to_string(),
                 },
                 options,
                 provider,
@@ -314,7 +325,7 @@ impl Client {
                 provider: shared.provider.clone(),
                 limiter: Limiter {
                     interval: shared.limiter.interval,
-                    next: Mutex::new(HashMap::new()),
+                    key: shared.limiter.key.clone(),
                 },
                 clock: shared.clock.clone(),
                 observer: shared.observer.clone(),

@@ -50,7 +50,11 @@ pub fn run(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsErro
             io.json_line(&EntryJson(e));
         }
     } else if entries.is_empty() {
-        io.info(format!("no changes recorded yet in {path}"));
+        io.info(match (&only, args.limit) {
+            (Some(id), _) => format!("no change to {id} in {path}"),
+            (None, Some(0)) => "--limit 0: nothing to show".to_string(),
+            (None, _) => format!("no changes recorded yet in {path}"),
+        });
     } else {
         for e in &entries {
             io.line(entry_line(e));

@@ -53,7 +53,11 @@ impl App {
             }
             Action::OpenForm => {
                 if self.readonly {
-                    self.notice = Some("read-only mode (--readonly): changes are disabled".into());
+                    self.notice = Some(if self.readonly_flag {
+                        "read-only (--readonly): changes are disabled".into()
+                    } else {
+                        "read-only: this profile is readonly in config.toml, or another pgssl --demo owns the demo's state; changes are disabled".into()
+                    });
                     return vec![];
                 }
                 let Some(row) = self.selected_row() else {

@@ -36,7 +36,7 @@ use crate::store::journal::Entry;
 /// How many request lines (besides the journal) the log keeps.
 const CALLS_KEPT: usize = 500;
 /// How far the help can scroll (it has a line per mode, and some wrap).
-const HELP_LINES_MAX: usize = 40;
+const HELP_LINES_MAX: usize = crate::tui::keys::MODE_COUNT - 2;
 /// Smallest usable terminal.
 pub const MIN_WIDTH: u16 = 64;
 pub const MIN_HEIGHT: u16 = 18;
@@ -647,6 +647,10 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
         let mode = self.mode();
         let action = keys::lookup(mode, &key);
+        // A `q` warned about running changes; any other key makes the next `q` warn again.
+        if action != Some(Action::Quit) {
+            self.quit_warned = false;
+        }
         if action == Some(Action::ForceQuit) {
             self.quit = true;
             self.exit_code = Some(130);

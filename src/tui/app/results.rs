@@ -278,9 +278,20 @@ impl App {
             ChangeEvent::Settled { instance_id, end } => {
                 self.notice = Some(match &end {
                     FollowEnd::Finished(t) if t.status == crate::domain::TaskStatus::Success => {
+                        // Only a change that turned SSL on has something to check over TLS.
+                        let enabled = self
+                            .journal
+                            .iter()
+                            .find(|i| i.task_id == Some(t.task_id))
+                            .is_some_and(|i| i.action.starts_with("enable"));
                         format!(
-                            "task {} on {instance_id} ended Success; v checks it over TLS",
-                            t.task_id
+                            "task {} on {instance_id} ended Success{}",
+                            t.task_id,
+                            if enabled {
+                                "; v checks it over TLS"
+                            } else {
+                                ""
+                            }
                         )
                     }
                     FollowEnd::Finished(t) => {

@@ -185,7 +185,23 @@ impl App {
                         })
                         .cloned()
                 });
-                if let Some(item) = item {
+                if let Some(mut item) = item {
+                    // The journal may lag the follow: what the follow sees now comes first.
+                    if let Some(t) = item.task_id.and_then(|t| self.progress.get(&t)) {
+                        item.detail.insert(
+                            0,
+                            format!(
+                                "Now: task {} {}{}{}",
+                                t.task_id,
+                                t.status,
+                                t.progress.map(|p| format!(" {p}%")).unwrap_or_default(),
+                                t.current_step
+                                    .as_deref()
+                                    .map(|s| format!(" ({})", crate::text::clean(s)))
+                                    .unwrap_or_default()
+                            ),
+                        );
+                    }
                     self.overlay = Overlay::LogDetail(Box::new(item), 0);
                 }
             }

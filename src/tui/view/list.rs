@@ -32,7 +32,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         } else {
             Constraint::Fill(1)
         },
-        Constraint::Length(if wide { 9 } else { 3 }),
+        Constraint::Length(9),
         Constraint::Length(10),
         Constraint::Length(4),
         if roomy {
@@ -42,6 +42,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         },
     ];
     let mut header = vec!["", "ID", "NAME", "TYPE", "STATUS", "SSL", "PROTECTED"];
+    // Narrow, the type goes (the id says it: pgro- is read-only) and the name gains.
+    if !wide {
+        widths.remove(3);
+        header.remove(3);
+    }
     if regions {
         widths.insert(2, Constraint::Length(if wide { 16 } else { 9 }));
         header.insert(2, "REGION");
@@ -76,11 +81,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             } else {
                 theme.warn()
             };
-            let kind = if wide {
-                row.kind_label().to_string()
-            } else {
-                short_kind(row.kind_label()).to_string()
-            };
+            let kind = row.kind_label().to_string();
             let busy = app.inflight.contains(row.id());
             // The selection is the marker and the id in reverse video: visible without
             // colour, and cheap to move over a slow link (two short cells, not two rows).
@@ -107,6 +108,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 Cell::from(ssl).style(ssl_style),
                 Cell::from(protected),
             ];
+            if !wide {
+                cells.remove(3);
+            }
             if regions {
                 let region = row.region();
                 let shown = if wide {
@@ -119,21 +123,24 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Row::new(cells)
         })
         .collect();
-    let mut table = Table::new(rows, widths)
+    let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.dim()))
         .block(block)
         .column_spacing(1);
-    if app.visible.is_empty() {
-        table = table.footer(Row::new(vec![
-            Cell::from(""),
-            Cell::from(if app.rows.is_empty() {
-                "no saved instances: press i to import, a to add"
-            } else {
-                "nothing matches: Esc clears the filter, R chooses regions"
-            }),
-        ]));
-    }
     frame.render_widget(table, area);
+    if app.visible.is_empty() && area.height > 2 {
+        // Said in the list's whole width, under its header.
+        let line = Rect::new(area.x + 3, area.y + 2, area.width.saturating_sub(3), 1);
+        let text = if app.rows.is_empty() {
+            "no saved instances: press i to import, a to add"
+        } else {
+            "nothing matches: Esc clears the filter, R chooses regions"
+        };
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(text).style(theme.dim()),
+            line,
+        );
+    }
 }
 
 /// The protected address with its kind: `private 10.6.1.21` (`priv` when narrow).
@@ -148,14 +155,5 @@ fn protected_text(
         Some(crate::addresses::AddressKind::Public) => format!("pub {ip}"),
         Some(crate::addresses::AddressKind::Group) => format!("group {ip}"),
         None => ip.to_string(),
-    }
-}
-
-/// `primary` → `pri`, `read-only` → `ro`: the type in three columns.
-fn short_kind(label: &str) -> &str {
-    match label {
-        "primary" => "pri",
-        "read-only" => "ro",
-        other => other.get(..3).unwrap_or(other),
     }
 }

@@ -133,6 +133,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             areas.log.width,
             1,
         );
+        frame.render_widget(ratatui::widgets::Clear, row);
         frame.render_widget(Paragraph::new(line), row);
     }
     dialogs::draw(frame, app, theme, area);
