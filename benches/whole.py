@@ -47,11 +47,13 @@ def build():
 
 
 class Emulator:
-    def __init__(self, latency_ms=0):
+    def __init__(self, latency_ms=0, fleet=None, log=None):
         extra = ["--latency-ms", str(latency_ms)] if latency_ms else []
+        if fleet:
+            extra += ["--fleet", fleet]
         self.proc = subprocess.Popen(
             [BIN, "emulator", "--listen", "127.0.0.1:0", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY] + extra,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            stdout=subprocess.PIPE, stderr=log or subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         line = self.proc.stdout.readline().decode()
         m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
         if not m:
@@ -252,6 +254,36 @@ class Tui:
         return usage.ru_maxrss
 
 
+def fleet_state(rows):
+    """1,000 instances' SSL state read with `instances list --remote --ssl`: wall time
+    against the budget 1,000/20 s + 2 s, and how many requests the emulator refused."""
+    work = tempfile.mkdtemp(prefix="pgssl-bench-fleet-")
+    try:
+        path = os.path.join(work, "fleet.json")
+        with open(path, "w") as f:
+            json.dump({"Generate": [{"Region": "ap-guangzhou", "Count": 1000, "NamePrefix": "bench"}]}, f)
+        log_path = os.path.join(work, "emulator.log")
+        with open(log_path, "w") as log:
+            emu = Emulator(fleet=path, log=log)
+            try:
+                env = base_env(work)
+                wall, rss = run_measured([BIN, "--endpoint", emu.endpoint, "--region", "ap-guangzhou",
+                                          "instances", "list", "--remote", "--ssl"], env)
+            finally:
+                emu.stop()
+        with open(log_path) as f:
+            text = f.read()
+        refused = text.count("error RequestLimitExceeded")
+        asked = text.count(" DescribeDBInstanceSSLConfig ")
+        budget = 1000 / 20 + 2
+        rows.append(("fleet state of 1,000 instances (`instances list --remote --ssl`), %d SSL reads" % asked,
+                     "%.1f s, %.1f MB" % (wall, rss / 1024), "< %.0f s" % budget, wall < budget))
+        rows.append(("requests the emulator refused with RequestLimitExceeded meanwhile", "%d" % refused, "0",
+                     refused == 0))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=21)
@@ -259,6 +291,7 @@ def main():
     args = ap.parse_args()
     build()
     rows = []
+    fleet_state(rows)
     for latency in (0, 50):
         emu = Emulator(latency)
         home = tempfile.mkdtemp(prefix="pgssl-bench-")

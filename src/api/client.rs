@@ -37,7 +37,7 @@ pub struct ClientOptions {
     pub read_attempts: u32,
     /// Base delay of the exponential, jittered backoff between read retries.
     pub backoff: Duration,
-    /// Requests per second per action that pgssl allows itself (the API allows 20).
+    /// Requests in any second per action that pgssl allows itself: the API's 20.
     pub rate_per_action: u32,
 }
 
@@ -51,7 +51,7 @@ impl Default for ClientOptions {
             language: "en-US".into(),
             read_attempts: 4,
             backoff: Duration::from_millis(300),
-            rate_per_action: 18,
+            rate_per_action: 20,
         }
     }
 }
@@ -193,19 +193,26 @@ fn system_proxy(url: &reqwest::Url) -> Option<reqwest::Url> {
     reqwest::Url::parse(&with_scheme).ok()
 }
 
-/// Keeps each action under its per-second budget by spacing requests evenly. The budget
-/// belongs to the endpoint, not to one client: every client of this process that talks to
-/// the same endpoint (a credential switched in the TUI, a client rebuilt with an observer,
-/// a renewal's STS client) takes its turn from the same schedule.
+/// Keeps each action under the API's budget (`rate` requests in any second) as the API
+/// counts it: a sliding window. A request goes when fewer than `rate` were sent in the
+/// last `WINDOW` (a second and 20 ms, for the network's jitter), so the ceiling is used
+/// fully and never passed. The budget belongs to the endpoint, not to one client: every
+/// client of this process that talks to the same endpoint (a credential switched in the
+/// TUI, a client rebuilt with an observer, a renewal's STS client) shares one schedule.
 struct Limiter {
-    interval: Duration,
+    rate: usize,
     /// The endpoint the budget is for.
     key: String,
 }
 
-/// When each (endpoint, action) may next send, for the whole process.
-fn schedule() -> &'static Mutex<HashMap<(String, Action), tokio::time::Instant>> {
-    static SCHEDULE: std::sync::OnceLock<Mutex<HashMap<(String, Action), tokio::time::Instant>>> =
+/// A second, and room for requests sent 20 ms apart to arrive closer together.
+const WINDOW: Duration = Duration::from_millis(1020);
+
+type Slots = std::collections::VecDeque<tokio::time::Instant>;
+
+/// The send times given out for each (endpoint, action), for the whole process.
+fn schedule() -> &'static Mutex<HashMap<(String, Action), Slots>> {
+    static SCHEDULE: std::sync::OnceLock<Mutex<HashMap<(String, Action), Slots>>> =
         std::sync::OnceLock::new();
     SCHEDULE.get_or_init(|| Mutex::new(HashMap::new()))
 }
@@ -214,13 +221,23 @@ impl Limiter {
     async fn acquire(&self, action: Action) {
         let slot = {
             let now = tokio::time::Instant::now();
-            let mut next = match schedule().lock() {
+            let mut all = match schedule().lock() {
                 Ok(g) => g,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            let entry = next.entry((self.key.clone(), action)).or_insert(now);
-            let slot = (*entry).max(now);
-            *entry = slot + self.interval;
+            let slots = all.entry((self.key.clone(), action)).or_default();
+            // Forget the slots no window that matters can still hold.
+            while slots.front().is_some_and(|t| *t + WINDOW <= now) {
+                slots.pop_front();
+            }
+            // The `rate`-th slot back must be a whole window before this one.
+            let slot = if slots.len() >= self.rate {
+                let earliest = slots[slots.len() - self.rate] + WINDOW;
+                earliest.max(now)
+            } else {
+                now
+            };
+            slots.push_back(slot);
             slot
         };
         tokio::time::sleep_until(slot).await;
@@ -290,12 +307,12 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        let rate = options.rate_per_action.max(1);
+        let rate = usize::try_from(options.rate_per_action.max(1)).unwrap_or(usize::MAX);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 limiter: Limiter {
-                    interval: Duration::from_secs(1) / rate,
+                    rate,
                     key: options.endpoint.to_string(),
                 },
                 options,
@@ -324,7 +341,7 @@ impl Client {
                 options: shared.options.clone(),
                 provider: shared.provider.clone(),
                 limiter: Limiter {
-                    interval: shared.limiter.interval,
+                    rate: shared.limiter.rate,
                     key: shared.limiter.key.clone(),
                 },
                 clock: shared.clock.clone(),
