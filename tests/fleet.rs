@@ -111,3 +111,59 @@ fn ssl_show_wants_an_instance_or_all_and_ssl_wants_remote() {
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.stderr.contains("--remote"), "{r:#?}");
 }
+
+#[test]
+fn csv_for_lists_one_row_each_and_refused_elsewhere() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-guangzhou",
+        "--output",
+        "csv",
+        "ssl",
+        "show",
+        "--all",
+    ]);
+    r.ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "DBInstanceId,Region,DBInstanceName,DBInstanceType,DBInstanceStatus,SSLEnabled,ConnectAddress,protected_kind,read_at"
+    );
+    assert_eq!(lines.len(), 6, "{r:#?}");
+    let billing = lines
+        .iter()
+        .find(|l| l.starts_with("postgres-5gevh7gr,"))
+        .expect("billing");
+    assert!(
+        billing.contains(",primary,running,true,10.6.1.21,private,"),
+        "{billing}"
+    );
+    let isolated = lines
+        .iter()
+        .find(|l| l.starts_with("postgres-k3j9w2qa,"))
+        .expect("isolated");
+    assert!(
+        isolated.contains(",isolated,,,,"),
+        "unknown is empty: {isolated}"
+    );
+    // Not a list: refused before anything is asked.
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--output",
+        "csv",
+        "task",
+        "show",
+        "100017",
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line().contains("--output csv is for lists"),
+        "{r:#?}"
+    );
+}

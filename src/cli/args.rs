@@ -88,6 +88,8 @@ pub enum Output {
     #[default]
     Text,
     Json,
+    /// For lists (`instances list`, `ssl show --all`): a header row, then a row each.
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

@@ -161,6 +161,34 @@ impl Row {
         v
     }
 
+    /// The CSV row: the fields of the header in `Rows::csv`, empty where not known.
+    fn csv(&self) -> Vec<String> {
+        let (id, region) = match (&self.learned, &self.saved) {
+            (Some(i), _) => (i.id.clone(), i.region.clone()),
+            (None, Some(s)) => (s.id.clone(), s.region.clone()),
+            (None, None) => (String::new(), String::new()),
+        };
+        let i = self.learned.as_ref();
+        let ssl = i.and_then(Instance::ssl_state);
+        let protected = ssl.filter(|s| s.enabled).and_then(|s| s.protected);
+        let kind = protected
+            .and_then(|ip| i.and_then(|i| i.addresses.iter().find(|a| a.ip == ip)))
+            .map(|a| a.kind.keyword().to_string())
+            .unwrap_or_default();
+        vec![
+            id,
+            region,
+            i.map(|i| i.name.clone()).unwrap_or_default(),
+            i.map(|i| i.kind.as_api().to_string()).unwrap_or_default(),
+            i.map(|i| i.status.as_str().to_string()).unwrap_or_default(),
+            ssl.map(|s| s.enabled.to_string()).unwrap_or_default(),
+            protected.map(|p| p.to_string()).unwrap_or_default(),
+            kind,
+            i.and_then(|i| i.ssl.as_ref().map(|s| s.read_at.clone()))
+                .unwrap_or_default(),
+        ]
+    }
+
     fn text(&self) -> String {
         let (id, region) = match (&self.learned, &self.saved) {
             (Some(i), _) => (i.id.as_str(), i.region.as_str()),
@@ -218,6 +246,22 @@ impl Serialize for Rows {
 }
 
 impl Report for Rows {
+    fn csv(&self) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+        let header = vec![
+            "DBInstanceId",
+            "Region",
+            "DBInstanceName",
+            "DBInstanceType",
+            "DBInstanceStatus",
+            "SSLEnabled",
+            "ConnectAddress",
+            "protected_kind",
+            "read_at",
+        ];
+        let rows = self.list.iter().map(Row::csv).collect();
+        Some((header, rows))
+    }
+
     fn text(&self, out: &mut Text) {
         if self.list.is_empty() {
             out.note(self.empty);

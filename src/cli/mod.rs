@@ -25,6 +25,17 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
     for note in &ctx.notes {
         io.info(note);
     }
+    let is_list = matches!(
+        &command,
+        Command::Instances(args::InstancesCommand::List { .. })
+            | Command::Ssl(args::SslCommand::Show { all: true, .. })
+    );
+    if io.output == Output::Csv && !is_list {
+        return Err(OpsError::Invalid(
+            "--output csv is for lists: instances list, ssl show --all; use --output json here"
+                .into(),
+        ));
+    }
     match command {
         Command::Ssl(cmd) => ssl::run(ctx, cmd, io).await,
         Command::Instances(cmd) => instances::run(ctx, cmd, io).await,

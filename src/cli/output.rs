@@ -15,6 +15,25 @@ use crate::text::sanitize;
 /// A command's result: its JSON form comes from `Serialize`, its text form from `text`.
 pub trait Report: Serialize {
     fn text(&self, out: &mut Text);
+    /// Header and rows, for the reports that are lists (`--output csv`).
+    fn csv(&self) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+        None
+    }
+}
+
+/// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; text from
+/// the API is sanitized first, as in every other output. A field that a spreadsheet would
+/// run as a formula (=, +, -, @ first) is prefixed with a quote mark.
+fn csv_field(v: &str) -> String {
+    let mut v = sanitize(v).into_owned();
+    if v.starts_with(['=', '+', '-', '@']) {
+        v.insert(0, '\'');
+    }
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
 }
 
 /// Text output: lines for stdout (the result) and notes for stderr (what a person should
@@ -55,6 +74,28 @@ impl Io<'_> {
     pub fn emit(&mut self, report: &impl Report) {
         if self.json_mode() {
             self.json(report);
+        } else if self.output == Output::Csv {
+            let Some((header, rows)) = report.csv() else {
+                self.info(
+                    "--output csv is for lists (instances list, ssl show --all): nothing printed",
+                );
+                return;
+            };
+            let line = |fields: Vec<String>| {
+                fields
+                    .iter()
+                    .map(|f| csv_field(f))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let _ = writeln!(
+                self.out,
+                "{}",
+                line(header.iter().map(|h| (*h).to_string()).collect())
+            );
+            for r in rows {
+                let _ = writeln!(self.out, "{}", line(r));
+            }
         } else {
             let mut text = Text::default();
             report.text(&mut text);
@@ -221,5 +262,24 @@ mod tests {
         assert_eq!(v["list"][1], "ok");
         // A script still gets the information: the escape is visible text.
         assert_eq!(v["name"], "a\\x9b2J\\u{202e}b\\x7f");
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::csv_field;
+
+    #[test]
+    fn fields_are_quoted_sanitized_and_never_formulas() {
+        assert_eq!(csv_field("orders-db"), "orders-db");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("-1+2"), "'-1+2");
+        assert!(!csv_field("a\u{1b}[2Jb").contains('\u{1b}'));
+        assert!(
+            !csv_field("line\nbreak").contains('\n'),
+            "sanitized before quoting"
+        );
     }
 }
