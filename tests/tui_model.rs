@@ -1967,3 +1967,38 @@ fn the_help_stops_scrolling_at_its_end() {
     a.update(key(KeyCode::Char('k')));
     assert!(matches!(a.overlay, Overlay::Help(s) if s + 1 == scroll));
 }
+
+#[test]
+fn o_orders_the_list_by_ssl_status_region_type_and_back() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('o')));
+    assert_eq!(a.sort, pgssl::tui::app::SortBy::Ssl);
+    // Off first, unknown next, on last.
+    assert_eq!(
+        shown_ids(&a).first().map(String::as_str),
+        Some("postgres-6bwgamo3")
+    );
+    assert_eq!(
+        shown_ids(&a).last().map(String::as_str),
+        Some("postgres-5gevh7gr")
+    );
+    assert!(render(&a, 120, 40).contains("by SSL (off first)"));
+    a.update(key(KeyCode::Char('o')));
+    assert_eq!(
+        shown_ids(&a).first().map(String::as_str),
+        Some("postgres-w2c6r9tm"),
+        "not running first"
+    );
+    for _ in 0..4 {
+        a.update(key(KeyCode::Char('o')));
+    }
+    assert_eq!(a.sort, pgssl::tui::app::SortBy::Saved, "and round again");
+    // The selection stays on its instance when the order changes.
+    select(&mut a, "pgro-ro9x2k1q");
+    a.update(key(KeyCode::Esc));
+    a.update(key(KeyCode::Char('o')));
+    assert_eq!(
+        a.selected_row().map(pgssl::tui::app::Row::id),
+        Some("pgro-ro9x2k1q")
+    );
+}

@@ -87,6 +87,7 @@ pub enum Action {
     Tasks,
     Report,
     Notice,
+    Sort,
 }
 
 pub struct Binding {
@@ -291,6 +292,14 @@ pub static BINDINGS: &[Binding] = &[
         label: "!",
         action: Action::Notice,
         desc: "the header's last message in full",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('o'), NONE)],
+        label: "o",
+        action: Action::Sort,
+        desc: "order the list: as saved, SSL off first, not running first, region, type, protected kind",
         modes: &[Mode::Browse],
         hint: false,
     },

@@ -134,6 +134,14 @@ impl App {
             }
             Action::Help => self.overlay = Overlay::Help(0),
             Action::Tasks => self.overlay = Overlay::Tasks(0),
+            Action::Sort => {
+                self.sort = self.sort.next();
+                self.recompute();
+                self.notice = Some(format!(
+                    "ordered by {} (o for the next order)",
+                    self.sort.name()
+                ));
+            }
             Action::Notice => {
                 let Some(n) = self.notice.clone() else {
                     return vec![];

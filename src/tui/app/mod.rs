@@ -97,6 +97,87 @@ pub enum Overlay {
     Tasks(usize),
 }
 
+/// The order of the list (`o` cycles through them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortBy {
+    /// Region, then id: as saved.
+    #[default]
+    Saved,
+    /// SSL off first, then unknown, then on.
+    Ssl,
+    /// Not running first.
+    Status,
+    Region,
+    /// Primary, then read-only.
+    Type,
+    /// The protected address's kind: none first, then private, public, group.
+    Protected,
+}
+
+impl SortBy {
+    pub fn next(self) -> SortBy {
+        match self {
+            SortBy::Saved => SortBy::Ssl,
+            SortBy::Ssl => SortBy::Status,
+            SortBy::Status => SortBy::Region,
+            SortBy::Region => SortBy::Type,
+            SortBy::Type => SortBy::Protected,
+            SortBy::Protected => SortBy::Saved,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortBy::Saved => "as saved",
+            SortBy::Ssl => "SSL (off first)",
+            SortBy::Status => "status (not running first)",
+            SortBy::Region => "region",
+            SortBy::Type => "type",
+            SortBy::Protected => "protected address kind",
+        }
+    }
+
+    /// The key a row sorts by (rows with equal keys keep their saved order).
+    fn key(self, r: &Row) -> (u8, String) {
+        match self {
+            SortBy::Saved => (0, String::new()),
+            SortBy::Ssl => (
+                match r.ssl() {
+                    Some(s) if !s.enabled => 0,
+                    None => 1,
+                    Some(_) => 2,
+                },
+                String::new(),
+            ),
+            SortBy::Status => (
+                u8::from(
+                    r.status()
+                        .is_some_and(crate::domain::InstanceStatus::is_running),
+                ),
+                r.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+            SortBy::Region => (0, r.region().to_string()),
+            SortBy::Type => (0, r.kind_label().to_string()),
+            SortBy::Protected => {
+                let ip = r.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
+                let kind =
+                    ip.and_then(|ip| r.addresses().iter().find(|a| a.ip == ip).map(|a| a.kind));
+                (
+                    match kind {
+                        None => 0,
+                        Some(crate::addresses::AddressKind::Private) => 1,
+                        Some(crate::addresses::AddressKind::Public) => 2,
+                        Some(crate::addresses::AddressKind::Group) => 3,
+                    },
+                    String::new(),
+                )
+            }
+        }
+    }
+}
+
 /// What was found out about an instance by hand: a TLS check (`v`), its CA (`C`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reports {
@@ -300,6 +381,8 @@ pub struct App {
     pub label: String,
     pub no_color: bool,
     pub default_region: String,
+    /// The list's order.
+    pub sort: SortBy,
     /// The latest TLS report and CA description of each instance this session: the
     /// details pane shows their first lines, `V` all of them.
     pub reports: HashMap<String, Reports>,
@@ -359,6 +442,7 @@ impl App {
             no_color: false,
             default_region: "ap-guangzhou".into(),
             reports: HashMap::new(),
+            sort: SortBy::Saved,
             frames: 0,
             log_cache: Vec::new(),
         };
@@ -436,6 +520,11 @@ impl App {
             .filter(|(_, r)| words.iter().all(|w| r.matches(w)))
             .map(|(i, _)| i)
             .collect();
+        if self.sort != SortBy::Saved {
+            let sort = self.sort;
+            let rows = &self.rows;
+            self.visible.sort_by_cached_key(|&i| sort.key(&rows[i]));
+        }
         self.selected = keep
             .and_then(|id| self.visible.iter().position(|&i| self.rows[i].id() == id))
             .unwrap_or(0);

@@ -171,6 +171,9 @@ fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) -> bool {
     if !app.filter.is_empty() {
         spans.push(Span::raw(format!(" · filter \"{}\"", app.filter)));
     }
+    if app.sort != crate::tui::app::SortBy::Saved {
+        spans.push(Span::raw(format!(" · by {}", app.sort.name())));
+    }
     if app.busy > 0 || !app.inflight.is_empty() {
         spans.push(Span::styled(
             format!(" · {} pending", app.busy + app.inflight.len()),
