@@ -167,3 +167,65 @@ fn csv_for_lists_one_row_each_and_refused_elsewhere() {
         "{r:#?}"
     );
 }
+
+#[test]
+fn audit_exits_1_on_findings_0_when_compliant_with_json_and_csv() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    // ap-guangzhou: SSL off on three, so findings: exit 1, most severe first.
+    let r = sb.run(&["--endpoint", &ep, "--region", "ap-guangzhou", "audit"]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.stderr.contains(
+            "audit of 5 instances in ap-guangzhou: SSL on 1, off 3, unknown 1; 3 finding(s)"
+        ),
+        "{r:#?}"
+    );
+    assert!(r.stdout.lines().all(|l| l.starts_with("high")), "{r:#?}");
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-guangzhou",
+        "--output",
+        "json",
+        "audit",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    let v: Value = serde_json::from_str(&r.stdout).expect("one JSON document");
+    assert_eq!(v["instances"], 5);
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["findings"][0]["kind"], "ssl_off");
+    // eu-frankfurt: its one instance has SSL on and a CA far from expiry: compliant.
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "eu-frankfurt",
+        "--output",
+        "csv",
+        "audit",
+    ]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(r.stdout.trim(), "severity,kind,DBInstanceId,Region,detail");
+    assert!(emu.count("DescribeDBInstanceSSLConfig") >= 11);
+    assert_eq!(rate_limited(&emu), 0);
+}
+
+#[test]
+fn audit_exits_3_when_something_could_not_be_checked() {
+    let emu = Emu::start(
+        FaultArgs {
+            fail_with: Some("InternalError".into()),
+            fault_actions: vec!["DescribeDBInstanceSSLConfig".into()],
+            ..FaultArgs::default()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let r = sb.run(&["--endpoint", &ep, "--region", "eu-frankfurt", "audit"]);
+    assert_eq!(r.code, 3, "{r:#?}");
+    assert!(r.stdout.contains("unchecked"), "{r:#?}");
+}

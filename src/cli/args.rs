@@ -110,6 +110,9 @@ pub enum Command {
     Log(LogArgs),
     /// Check the protected address over TLS against the instance's CA
     Verify(VerifyArgs),
+    /// Every instance of the regions judged: SSL off, read-only groups that disagree, CAs
+    /// expired or expiring; exit 0 compliant, 1 a finding, 3 something not checked
+    Audit(AuditArgs),
     /// Run the local Tencent Cloud API emulator
     #[cfg(feature = "demo")]
     Emulator(Box<pgssl_emulator::EmulatorArgs>),
@@ -186,6 +189,12 @@ pub enum SslCommand {
         #[command(flatten)]
         common: Common,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -420,6 +429,7 @@ impl Command {
         match self {
             Command::Ssl(SslCommand::Show { common, .. } | SslCommand::Ca { common, .. })
             | Command::Verify(VerifyArgs { common, .. })
+            | Command::Audit(AuditArgs { common })
             | Command::Instances(
                 InstancesCommand::List { common, .. }
                 | InstancesCommand::Add { common, .. }

@@ -3,6 +3,7 @@
 //! scripts. Every command is a thin layer over `ops`.
 
 pub mod args;
+mod audit;
 mod instances;
 mod json;
 mod log;
@@ -29,6 +30,7 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         &command,
         Command::Instances(args::InstancesCommand::List { .. })
             | Command::Ssl(args::SslCommand::Show { all: true, .. })
+            | Command::Audit(_)
     );
     if io.output == Output::Csv && !is_list {
         return Err(OpsError::Invalid(
@@ -43,6 +45,7 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         Command::Task(cmd) => task::run(ctx, cmd, io).await,
         Command::Log(args) => log::run(ctx, &args, io),
         Command::Verify(args) => verify::run(ctx, &args, io).await,
+        Command::Audit(_) => audit::run(ctx, io).await,
         Command::Emulator(_) | Command::Tui(_) => Err(OpsError::Invalid(
             "this command is not run by the CLI dispatcher".into(),
         )),

@@ -11,6 +11,7 @@
 //! - `verify`: the instance's CA and the live TLS check;
 //! - `inventory`: import, add, remove and refresh of the saved instances.
 
+pub mod audit;
 pub mod change;
 pub mod check;
 pub mod follow;
@@ -82,6 +83,9 @@ pub enum OpsError {
     /// A TLS check could not reach the server.
     #[error("{0}")]
     Unreachable(String),
+    /// Some of what was asked could not be checked (an audit's unreadable instances).
+    #[error("{0}")]
+    Unchecked(String),
     /// A change may or may not have been made.
     #[error("{error} Checked since: {}", check.detail)]
     Unknown {
@@ -102,7 +106,7 @@ impl OpsError {
             | OpsError::NotFound(_)
             | OpsError::Failed(_)
             | OpsError::Journal(_) => 1,
-            OpsError::Unknown { .. } | OpsError::Unreachable(_) => 3,
+            OpsError::Unknown { .. } | OpsError::Unreachable(_) | OpsError::Unchecked(_) => 3,
         }
     }
 
@@ -115,6 +119,7 @@ impl OpsError {
             OpsError::NotFound(_) => "not_found",
             OpsError::Failed(_) => "failed",
             OpsError::Unreachable(_) => "unreachable",
+            OpsError::Unchecked(_) => "unchecked",
             OpsError::Journal(_) => "journal",
             OpsError::Unknown { .. } => "outcome_unknown",
             OpsError::Api(e) => e.kind(),

@@ -1,0 +1,93 @@
+//! `pgssl audit`: the fleet judged, for cron and for people.
+
+use serde::Serialize;
+
+use super::{Io, Report, Text, open, regions_to_use};
+use crate::context::Context;
+use crate::ops::OpsError;
+use crate::ops::audit::{self, Audit};
+
+pub async fn run(ctx: &Context, io: &mut Io<'_>) -> Result<(), OpsError> {
+    let regions = regions_to_use(ctx, &[])?;
+    let opened = open(ctx, io).await?;
+    for region in &regions {
+        super::confirm(ctx, &opened, region, io).await?;
+    }
+    let json = io.json_mode();
+    let mut shown = 0;
+    let result = audit::run(&opened.session, &regions, |done, total| {
+        let step = (total / 10).max(1);
+        if !json && (done == total || done >= shown + step) {
+            shown = done;
+            io.info(format!("SSL state {done}/{total}"));
+        }
+    })
+    .await?;
+    let code = audit::exit_code(&result.findings);
+    io.emit(&Report_(&result, regions.join(", ")));
+    match code {
+        0 => Ok(()),
+        // The findings are the output: the error line only says what the status means.
+        1 => Err(OpsError::Failed(format!(
+            "{} finding(s): see above (exit 1)",
+            result.findings.len()
+        ))),
+        _ => Err(OpsError::Unchecked(
+            "some instances could not be checked (exit 3): see above".into(),
+        )),
+    }
+}
+
+struct Report_<'a>(&'a Audit, String);
+
+impl Serialize for Report_<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl Report for Report_<'_> {
+    fn text(&self, out: &mut Text) {
+        let a = self.0;
+        out.note(format!(
+            "audit of {} instances in {}: SSL on {}, off {}, unknown {}; {} finding(s)",
+            a.instances,
+            self.1,
+            a.ssl_on,
+            a.ssl_off,
+            a.ssl_unknown,
+            a.findings.len()
+        ));
+        for f in &a.findings {
+            out.line(format!(
+                "{:<6} {:<15} {:<18} {:<14} {}",
+                format!("{:?}", f.severity).to_lowercase(),
+                f.kind,
+                f.DBInstanceId,
+                f.Region,
+                f.detail
+            ));
+        }
+    }
+
+    fn csv(&self) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+        let rows = self
+            .0
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    format!("{:?}", f.severity).to_lowercase(),
+                    f.kind.to_string(),
+                    f.DBInstanceId.clone(),
+                    f.Region.clone(),
+                    f.detail.clone(),
+                ]
+            })
+            .collect();
+        Some((
+            vec!["severity", "kind", "DBInstanceId", "Region", "detail"],
+            rows,
+        ))
+    }
+}
