@@ -66,11 +66,11 @@ async fn run(args: Cli) -> i32 {
     let tui = matches!(args.command, None | Some(Command::Tui(_)));
     // The PostgreSQL stand-in only helps the commands that can reach it (a TLS check, or
     // a change that may check after): others start without it, and do not mention it.
-    let with_postgres = tui
-        || matches!(
+    let with_postgres =
+        tui || matches!(
             args.command,
             Some(Command::Verify(_) | Command::Ssl(cli::SslCommand::Enable { .. }))
-        );
+        ) || matches!(&args.command, Some(Command::Audit(a)) if a.verify);
     let (demo, ctx) = match start(&options, globals, with_postgres).await {
         Ok(s) => s,
         Err(e) => return cli::report_error(&mut io, &e),
@@ -94,7 +94,9 @@ async fn run(args: Cli) -> i32 {
             );
         }
         // A TLS check from the CLI runs at once: the stand-in must be up first.
-        if matches!(&args.command, Some(Command::Verify(_))) {
+        let checks_tls = matches!(&args.command, Some(Command::Verify(_)))
+            || matches!(&args.command, Some(Command::Audit(a)) if a.verify);
+        if checks_tls {
             d.wait_for_postgres();
         }
     }

@@ -229,3 +229,26 @@ fn audit_exits_3_when_something_could_not_be_checked() {
     assert_eq!(r.code, 3, "{r:#?}");
     assert!(r.stdout.contains("unchecked"), "{r:#?}");
 }
+
+#[test]
+fn audit_verify_checks_live_and_an_unreachable_address_is_unchecked() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let mut sb = Sandbox::for_emu(&emu);
+    // eu-accounts protects 192.0.2.44: the check is sent to a closed loopback port
+    // instead, never to that address.
+    sb.set("PGSSL_ADDRESS_MAP", "192.0.2.44=127.0.0.1:9");
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "eu-frankfurt",
+        "audit",
+        "--verify",
+    ]);
+    assert_eq!(r.code, 3, "{r:#?}");
+    assert!(
+        r.stdout.contains("unchecked") && r.stdout.contains("192.0.2.44"),
+        "{r:#?}"
+    );
+}

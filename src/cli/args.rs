@@ -193,6 +193,9 @@ pub enum SslCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct AuditArgs {
+    /// Also check each protected address live over TLS (each check at most 10 s)
+    #[arg(long)]
+    pub verify: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -429,7 +432,7 @@ impl Command {
         match self {
             Command::Ssl(SslCommand::Show { common, .. } | SslCommand::Ca { common, .. })
             | Command::Verify(VerifyArgs { common, .. })
-            | Command::Audit(AuditArgs { common })
+            | Command::Audit(AuditArgs { common, .. })
             | Command::Instances(
                 InstancesCommand::List { common, .. }
                 | InstancesCommand::Add { common, .. }

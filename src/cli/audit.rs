@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::ops::OpsError;
 use crate::ops::audit::{self, Audit};
 
-pub async fn run(ctx: &Context, io: &mut Io<'_>) -> Result<(), OpsError> {
+pub async fn run(ctx: &Context, verify: bool, io: &mut Io<'_>) -> Result<(), OpsError> {
     let regions = regions_to_use(ctx, &[])?;
     let opened = open(ctx, io).await?;
     for region in &regions {
@@ -15,7 +15,7 @@ pub async fn run(ctx: &Context, io: &mut Io<'_>) -> Result<(), OpsError> {
     }
     let json = io.json_mode();
     let mut shown = 0;
-    let result = audit::run(&opened.session, &regions, |done, total| {
+    let result = audit::run(&opened.session, &regions, verify, |done, total| {
         let step = (total / 10).max(1);
         if !json && (done == total || done >= shown + step) {
             shown = done;

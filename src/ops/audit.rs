@@ -154,11 +154,60 @@ pub struct Audit {
     pub findings: Vec<Finding>,
 }
 
+/// How long one live TLS check may take in an audit (connect, handshake, all of it).
+pub const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Live checks under way at once.
+const CHECKS_AT_ONCE: usize = 8;
+
+/// What a live TLS check of an instance's protected address found, as a finding (None:
+/// verify-full, as it should be).
+pub fn tls_finding(i: &Instance, result: Result<crate::probe::Verdict, String>) -> Option<Finding> {
+    use crate::probe::Verdict;
+    let address = i
+        .ssl_state()
+        .and_then(|s| s.protected)
+        .map_or_else(|| "?".to_string(), |a| a.to_string());
+    let (severity, kind, detail) = match result {
+        Ok(Verdict::VerifyFull) => return None,
+        Ok(Verdict::VerifyCa(why)) => (
+            Severity::Medium,
+            "tls_verify_ca",
+            format!(
+                "{address}: the chain verifies but the certificate does not name the address ({why}): sslmode=verify-full fails"
+            ),
+        ),
+        Ok(Verdict::Failed(why)) => (Severity::High, "tls_failed", format!("{address}: {why}")),
+        Ok(Verdict::NoSsl) => (
+            Severity::High,
+            "tls_absent",
+            format!("{address} answers without TLS although SSL is on"),
+        ),
+        Ok(Verdict::Unreachable(why)) => (
+            Severity::Low,
+            "unchecked",
+            format!("{address} not reached for the TLS check: {why}"),
+        ),
+        Err(why) => (
+            Severity::Low,
+            "unchecked",
+            format!("TLS check not run: {why}"),
+        ),
+    };
+    Some(Finding {
+        severity,
+        kind,
+        DBInstanceId: i.id.clone(),
+        Region: i.region.clone(),
+        detail: crate::text::clean(&detail),
+    })
+}
+
 /// Read the fleet of `regions` (every instance the API lists), fetch the CA of each
-/// instance with SSL on, and judge.
+/// instance with SSL on, with `verify` check each protected address live, and judge.
 pub async fn run(
     session: &Session,
     regions: &[String],
+    verify: bool,
     on_read: impl FnMut(usize, usize),
 ) -> Result<Audit, OpsError> {
     let fleet = super::inventory::fleet(session, regions, on_read).await?;
@@ -185,12 +234,43 @@ pub async fn run(
         ca.insert(i.id.clone(), days);
     }
     let (on, off, unknown) = fleet.counts();
+    let mut found = findings(&fleet.instances, &fleet.unread, &ca);
+    if verify {
+        let checks = fleet
+            .instances
+            .iter()
+            .filter(|i| i.ssl_state().is_some_and(|s| s.enabled))
+            .map(|i| async move {
+                let request = super::VerifyRequest::default();
+                let result = match tokio::time::timeout(
+                    CHECK_TIMEOUT,
+                    super::verify::verify_described(session, i, &request),
+                )
+                .await
+                {
+                    Ok(Ok(v)) => Ok(v.report.verdict),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())),
+                };
+                tls_finding(i, result)
+            });
+        let checked: Vec<Option<Finding>> =
+            futures_util::StreamExt::collect(futures_util::StreamExt::buffer_unordered(
+                futures_util::stream::iter(checks),
+                CHECKS_AT_ONCE,
+            ))
+            .await;
+        found.extend(checked.into_iter().flatten());
+        found.sort_by(|a, b| {
+            (a.severity, &a.Region, &a.DBInstanceId).cmp(&(b.severity, &b.Region, &b.DBInstanceId))
+        });
+    }
     Ok(Audit {
         instances: fleet.instances.len(),
         ssl_on: on,
         ssl_off: off,
         ssl_unknown: unknown,
-        findings: findings(&fleet.instances, &fleet.unread, &ca),
+        findings: found,
     })
 }
 
@@ -299,5 +379,51 @@ mod tests {
         assert_eq!(exit_code(&[]), 0);
         let unchecked = findings(&[], &[("x".into(), "e".into())], &CaDays::new());
         assert_eq!(exit_code(&unchecked), 3);
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+    use crate::probe::Verdict;
+
+    #[test]
+    fn a_live_check_becomes_a_finding_unless_verify_full() {
+        let i = Instance {
+            id: "postgres-on".into(),
+            region: "ap-guangzhou".into(),
+            name: String::new(),
+            kind: crate::domain::InstanceKind::Primary,
+            status: crate::domain::InstanceStatus::from_api("running"),
+            master: None,
+            addresses: Vec::new(),
+            unusable: Vec::new(),
+            ssl: None,
+            read_at: String::new(),
+            ca: None,
+            tls: None,
+        };
+        assert_eq!(tls_finding(&i, Ok(Verdict::VerifyFull)), None);
+        let kind = |v| tls_finding(&i, v).map(|f| (f.kind, f.severity));
+        assert_eq!(
+            kind(Ok(Verdict::VerifyCa("names 10.0.0.2".into()))),
+            Some(("tls_verify_ca", Severity::Medium))
+        );
+        assert_eq!(
+            kind(Ok(Verdict::Failed("expired".into()))),
+            Some(("tls_failed", Severity::High))
+        );
+        assert_eq!(
+            kind(Ok(Verdict::NoSsl)),
+            Some(("tls_absent", Severity::High))
+        );
+        assert_eq!(
+            kind(Ok(Verdict::Unreachable("refused".into()))),
+            Some(("unchecked", Severity::Low))
+        );
+        assert_eq!(
+            kind(Err("timed out".into())),
+            Some(("unchecked", Severity::Low))
+        );
     }
 }
