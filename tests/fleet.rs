@@ -252,3 +252,65 @@ fn audit_verify_checks_live_and_an_unreachable_address_is_unchecked() {
         "{r:#?}"
     );
 }
+
+/// A one-shot server on loopback: reads a startup packet, answers `reply`, records what
+/// it was sent.
+fn fake_postgres(reply: Vec<u8>) -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).expect("len");
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+        s.read_exact(&mut body).expect("body");
+        s.write_all(&reply).expect("reply");
+        // Whatever else the client sends (it must send nothing more) is kept.
+        let mut rest = Vec::new();
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let _ = s.read_to_end(&mut rest);
+        let mut all = body;
+        all.extend(rest);
+        all
+    });
+    (addr, t)
+}
+
+#[test]
+fn the_plaintext_probe_reads_one_answer_and_never_sends_a_password() {
+    use pgssl::probe::{Plaintext, Target, Timeouts, plaintext};
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    // An authentication request (cleartext password asked): plaintext is open.
+    let (addr, server) = fake_postgres(vec![b'R', 0, 0, 0, 8, 0, 0, 0, 3]);
+    let target = Target {
+        address: "10.6.0.4".into(),
+        port: 5432,
+        via: Some(addr),
+    };
+    let got = rt.block_on(plaintext(&target, "dba", Timeouts::default()));
+    assert_eq!(got, Plaintext::Accepted);
+    let sent = server.join().expect("server");
+    let text = String::from_utf8_lossy(&sent);
+    assert!(text.contains("user\0dba\0"), "{text:?}");
+    assert!(
+        text.ends_with("database\0postgres\0\0"),
+        "the startup packet and nothing after it (no PasswordMessage): {text:?}"
+    );
+    // pg_hba refusing plaintext: an ErrorResponse.
+    let mut err = vec![b'E'];
+    let fields = b"SFATAL\0C28000\0Mno pg_hba.conf entry for host \"127.0.0.1\", user \"dba\", no encryption\0\0";
+    err.extend_from_slice(&u32::try_from(fields.len() + 4).expect("len").to_be_bytes());
+    err.extend_from_slice(fields);
+    let (addr, server) = fake_postgres(err);
+    let target = Target {
+        via: Some(addr),
+        ..target
+    };
+    let got = rt.block_on(plaintext(&target, "dba", Timeouts::default()));
+    assert!(
+        matches!(&got, Plaintext::Refused(m) if m.contains("no encryption")),
+        "{got:?}"
+    );
+    let _ = server.join();
+}

@@ -196,6 +196,11 @@ pub struct AuditArgs {
     /// Also check each protected address live over TLS (each check at most 10 s)
     #[arg(long)]
     pub verify: bool,
+    /// With --verify: also ask whether the address still accepts unencrypted connections,
+    /// with a plaintext StartupMessage for this user (stops at the server's first answer;
+    /// no password is ever sent)
+    #[arg(long, value_name = "USER", requires = "verify")]
+    pub plaintext_user: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }

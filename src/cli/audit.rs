@@ -7,7 +7,19 @@ use crate::context::Context;
 use crate::ops::OpsError;
 use crate::ops::audit::{self, Audit};
 
-pub async fn run(ctx: &Context, verify: bool, io: &mut Io<'_>) -> Result<(), OpsError> {
+pub async fn run(
+    ctx: &Context,
+    verify: bool,
+    plaintext_user: Option<&str>,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    if let Some(u) = plaintext_user
+        && (u.is_empty() || u.len() > 63 || u.contains('\0'))
+    {
+        return Err(OpsError::Invalid(
+            "--plaintext-user takes a PostgreSQL user name (1 to 63 bytes)".into(),
+        ));
+    }
     let regions = regions_to_use(ctx, &[])?;
     let opened = open(ctx, io).await?;
     for region in &regions {
@@ -15,13 +27,19 @@ pub async fn run(ctx: &Context, verify: bool, io: &mut Io<'_>) -> Result<(), Ops
     }
     let json = io.json_mode();
     let mut shown = 0;
-    let result = audit::run(&opened.session, &regions, verify, |done, total| {
-        let step = (total / 10).max(1);
-        if !json && (done == total || done >= shown + step) {
-            shown = done;
-            io.info(format!("SSL state {done}/{total}"));
-        }
-    })
+    let result = audit::run(
+        &opened.session,
+        &regions,
+        verify,
+        plaintext_user,
+        |done, total| {
+            let step = (total / 10).max(1);
+            if !json && (done == total || done >= shown + step) {
+                shown = done;
+                io.info(format!("SSL state {done}/{total}"));
+            }
+        },
+    )
     .await?;
     let code = audit::exit_code(&result.findings);
     io.emit(&Report_(&result, regions.join(", ")));

@@ -45,7 +45,9 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         Command::Task(cmd) => task::run(ctx, cmd, io).await,
         Command::Log(args) => log::run(ctx, &args, io),
         Command::Verify(args) => verify::run(ctx, &args, io).await,
-        Command::Audit(args) => audit::run(ctx, args.verify, io).await,
+        Command::Audit(args) => {
+            audit::run(ctx, args.verify, args.plaintext_user.as_deref(), io).await
+        }
         Command::Emulator(_) | Command::Tui(_) => Err(OpsError::Invalid(
             "this command is not run by the CLI dispatcher".into(),
         )),

@@ -202,12 +202,69 @@ pub fn tls_finding(i: &Instance, result: Result<crate::probe::Verdict, String>) 
     })
 }
 
+/// Does the protected address still take a connection without TLS? A plaintext
+/// StartupMessage for `user`, the server's first answer, and hang up (no password).
+pub async fn plaintext_finding(session: &Session, i: &Instance, user: &str) -> Option<Finding> {
+    let address = i
+        .ssl_state()
+        .filter(|s| s.enabled)
+        .and_then(|s| s.protected)?;
+    let shown = address.to_string();
+    let port = i
+        .addresses
+        .iter()
+        .find(|a| a.ip == address)
+        .map_or(5432, crate::addresses::Address::port_or_default);
+    let via = session
+        .reach
+        .map
+        .iter()
+        .find(|(a, _)| *a == shown)
+        .map(|(_, to)| *to);
+    let finding = |severity, kind, detail: String| Finding {
+        severity,
+        kind,
+        DBInstanceId: i.id.clone(),
+        Region: i.region.clone(),
+        detail: crate::text::clean(&detail),
+    };
+    if let Err(e) = session.reach.allows(&shown, via) {
+        return Some(finding(
+            Severity::Low,
+            "unchecked",
+            format!("plaintext check not run: {e}"),
+        ));
+    }
+    let target = crate::probe::Target {
+        address: shown.clone(),
+        port,
+        via,
+    };
+    match crate::probe::plaintext(&target, user, crate::probe::Timeouts::default()).await {
+        crate::probe::Plaintext::Accepted => Some(finding(
+            Severity::High,
+            "plaintext_accepted",
+            format!(
+                "{shown}:{port} still accepts unencrypted connections (a plaintext startup for user {user} went on to authentication): require SSL (hostssl in pg_hba, or the console's setting)"
+            ),
+        )),
+        crate::probe::Plaintext::Refused(_) => None,
+        crate::probe::Plaintext::Unreachable(why) => Some(finding(
+            Severity::Low,
+            "unchecked",
+            format!("plaintext check: {shown}:{port} not reached ({why})"),
+        )),
+    }
+}
+
 /// Read the fleet of `regions` (every instance the API lists), fetch the CA of each
-/// instance with SSL on, with `verify` check each protected address live, and judge.
+/// instance with SSL on, with `verify` check each protected address live (and, given a
+/// user, whether it still accepts plaintext), and judge.
 pub async fn run(
     session: &Session,
     regions: &[String],
     verify: bool,
+    plaintext_user: Option<&str>,
     on_read: impl FnMut(usize, usize),
 ) -> Result<Audit, OpsError> {
     let fleet = super::inventory::fleet(session, regions, on_read).await?;
@@ -252,9 +309,13 @@ pub async fn run(
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(_) => Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())),
                 };
-                tls_finding(i, result)
+                let mut found: Vec<Finding> = tls_finding(i, result).into_iter().collect();
+                if let Some(user) = plaintext_user {
+                    found.extend(plaintext_finding(session, i, user).await);
+                }
+                found
             });
-        let checked: Vec<Option<Finding>> =
+        let checked: Vec<Vec<Finding>> =
             futures_util::StreamExt::collect(futures_util::StreamExt::buffer_unordered(
                 futures_util::stream::iter(checks),
                 CHECKS_AT_ONCE,

@@ -20,7 +20,11 @@ pub struct Reach {
 }
 
 impl Reach {
-    fn allows(&self, address: &str, via: Option<std::net::SocketAddr>) -> Result<(), OpsError> {
+    pub(crate) fn allows(
+        &self,
+        address: &str,
+        via: Option<std::net::SocketAddr>,
+    ) -> Result<(), OpsError> {
         let local = via.map_or_else(
             || {
                 address
