@@ -98,7 +98,13 @@ impl App {
             s.warnings
                 .first()
                 .cloned()
-                .unwrap_or_else(|| format!("now {}", s.who.credential)),
+                // The source only: its key and account arrive a moment later (header).
+                .unwrap_or_else(|| {
+                    format!(
+                        "now {}",
+                        s.who.credential.split(" · ").next().unwrap_or_default()
+                    )
+                }),
         );
         self.who = s.who;
         if let Some(r) = s.region
