@@ -145,7 +145,7 @@ pub fn exit_code(findings: &[Finding]) -> i32 {
 }
 
 /// The audit's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Audit {
     pub instances: usize,
     pub ssl_on: usize,
@@ -293,28 +293,32 @@ pub async fn run(
     let (on, off, unknown) = fleet.counts();
     let mut found = findings(&fleet.instances, &fleet.unread, &ca);
     if verify {
-        let checks = fleet
+        // Owned, so the checks' futures borrow nothing from a closure's argument.
+        let on: Vec<Instance> = fleet
             .instances
             .iter()
             .filter(|i| i.ssl_state().is_some_and(|s| s.enabled))
-            .map(|i| async move {
-                let request = super::VerifyRequest::default();
-                let result = match tokio::time::timeout(
-                    CHECK_TIMEOUT,
-                    super::verify::verify_described(session, i, &request),
-                )
-                .await
-                {
-                    Ok(Ok(v)) => Ok(v.report.verdict),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(_) => Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())),
-                };
-                let mut found: Vec<Finding> = tls_finding(i, result).into_iter().collect();
-                if let Some(user) = plaintext_user {
-                    found.extend(plaintext_finding(session, i, user).await);
-                }
-                found
-            });
+            .cloned()
+            .collect();
+        let checks = on.into_iter().map(|i| async move {
+            let i = &i;
+            let request = super::VerifyRequest::default();
+            let result = match tokio::time::timeout(
+                CHECK_TIMEOUT,
+                super::verify::verify_described(session, i, &request),
+            )
+            .await
+            {
+                Ok(Ok(v)) => Ok(v.report.verdict),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())),
+            };
+            let mut found: Vec<Finding> = tls_finding(i, result).into_iter().collect();
+            if let Some(user) = plaintext_user {
+                found.extend(plaintext_finding(session, i, user).await);
+            }
+            found
+        });
         let checked: Vec<Vec<Finding>> =
             futures_util::StreamExt::collect(futures_util::StreamExt::buffer_unordered(
                 futures_util::stream::iter(checks),

@@ -258,6 +258,7 @@ fn failed(cmd: &Cmd, error: &OpsError) -> Msg {
             id: id.clone(),
             result: Err(e),
         },
+        Cmd::Audit(_) => Msg::Audited(Err(e)),
         _ => Msg::Notice(format!("cannot reach the API: {e}")),
     }
 }
@@ -377,6 +378,9 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
                 unfinished: u,
                 result,
             }
+        }
+        Cmd::Audit(regions) => {
+            Msg::Audited(ops::audit::run(&session, &regions, false, None, |_, _| {}).await)
         }
         Cmd::Add { region, id } => Msg::Added(ops::inventory::add(&session, &region, &id).await),
         Cmd::Import(regions) => Msg::Imported(ops::inventory::import(&session, &regions).await),

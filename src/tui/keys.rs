@@ -88,6 +88,7 @@ pub enum Action {
     Report,
     Notice,
     Sort,
+    Audit,
 }
 
 pub struct Binding {
@@ -300,6 +301,14 @@ pub static BINDINGS: &[Binding] = &[
         label: "o",
         action: Action::Sort,
         desc: "order the list: as saved, SSL off first, not running first, region, type, protected kind",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('A'), SHIFT), (Char('A'), NONE)],
+        label: "A",
+        action: Action::Audit,
+        desc: "audit the regions: findings, most severe first (as pgssl audit); Enter goes to one",
         modes: &[Mode::Browse],
         hint: false,
     },

@@ -134,6 +134,7 @@ impl App {
             }
             Action::Help => self.overlay = Overlay::Help(0),
             Action::Tasks => self.overlay = Overlay::Tasks(0),
+            Action::Audit => return self.open_audit(),
             Action::Sort => {
                 self.sort = self.sort.next();
                 self.recompute();

@@ -95,6 +95,8 @@ pub enum Overlay {
     LogDetail(Box<LogItem>, usize),
     /// The tasks view, its cursor.
     Tasks(usize),
+    /// The audit's findings (None while it runs), and the cursor.
+    Findings(Option<Box<crate::ops::audit::Audit>>, usize),
 }
 
 /// The order of the list (`o` cycles through them).
@@ -243,6 +245,8 @@ pub enum Cmd {
     Switch(crate::credentials::choices::Choice),
     /// Follow a change the journal holds as unfinished (never sends anything).
     Resume(crate::ops::follow::Unfinished),
+    /// Audit the regions (as `pgssl audit`, without live checks).
+    Audit(Vec<String>),
 }
 
 /// A step of a change being carried out, as `ops::change::execute` reports it.
@@ -327,6 +331,8 @@ pub enum Msg {
     Choices(Vec<crate::credentials::choices::Choice>),
     /// A switch of credentials finished.
     Switched(Result<Switched, OpsError>),
+    /// The audit's result, or why there is none.
+    Audited(Result<crate::ops::audit::Audit, OpsError>),
     /// Picking up an unfinished change came to this.
     Resumed {
         unfinished: crate::ops::follow::Unfinished,
@@ -476,7 +482,7 @@ impl App {
             Overlay::Help(_) => Mode::Help,
             Overlay::Profiles(_) => Mode::Profiles,
             Overlay::LogDetail(..) => Mode::LogDetail,
-            Overlay::Tasks(_) => Mode::Tasks,
+            Overlay::Tasks(_) | Overlay::Findings(..) => Mode::Tasks,
         }
     }
 
@@ -755,6 +761,9 @@ impl App {
             Mode::Confirm => self.confirm_key(action),
             Mode::TypeConfirm => self.typed_confirm_key(action, key),
             Mode::LogDetail => self.log_detail_key(action),
+            Mode::Tasks if matches!(self.overlay, Overlay::Findings(..)) => {
+                self.findings_key(action)
+            }
             Mode::Tasks => self.tasks_key(action),
             Mode::Profiles => self.profiles_key(action),
             Mode::Regions => self.regions_key(action),

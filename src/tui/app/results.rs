@@ -152,6 +152,7 @@ impl App {
                 return self.pick_up(&entries);
             }
             Msg::Resumed { unfinished, result } => return self.resumed(&unfinished, result),
+            Msg::Audited(result) => self.audited(result),
             Msg::Call(record) => {
                 // Task polls show up as the task's progress, not as lines of their own.
                 let quiet = record.error.is_none()

@@ -210,3 +210,81 @@ impl App {
         vec![]
     }
 }
+
+impl App {
+    /// `A`: audit the regions shown (all when none is chosen), as `pgssl audit`.
+    pub(super) fn open_audit(&mut self) -> Vec<Cmd> {
+        let regions = if self.regions.is_empty() {
+            let mut r: Vec<String> = self.rows.iter().map(|r| r.region().to_string()).collect();
+            r.sort();
+            r.dedup();
+            r
+        } else {
+            self.regions.clone()
+        };
+        if regions.is_empty() {
+            self.notice =
+                Some("nothing to audit: no region chosen and no instance saved (R, i)".into());
+            return vec![];
+        }
+        self.overlay = Overlay::Findings(None, 0);
+        self.busy += 1;
+        vec![Cmd::Audit(regions)]
+    }
+
+    pub(super) fn audited(&mut self, result: Result<crate::ops::audit::Audit, OpsError>) {
+        self.busy = self.busy.saturating_sub(1);
+        match result {
+            Ok(audit) => {
+                self.notice = Some(format!(
+                    "audit: {} instances, SSL on {}, off {}, unknown {}; {} finding(s)",
+                    audit.instances,
+                    audit.ssl_on,
+                    audit.ssl_off,
+                    audit.ssl_unknown,
+                    audit.findings.len()
+                ));
+                if let Overlay::Findings(slot, _) = &mut self.overlay {
+                    *slot = Some(Box::new(audit));
+                }
+            }
+            Err(e) => {
+                if matches!(self.overlay, Overlay::Findings(..)) {
+                    self.overlay = Overlay::None;
+                }
+                self.notice = Some(format!("audit not run: {e}"));
+            }
+        }
+    }
+
+    pub(super) fn findings_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        let Overlay::Findings(audit, cursor) = &mut self.overlay else {
+            return vec![];
+        };
+        let n = audit.as_ref().map_or(0, |a| a.findings.len());
+        match action {
+            Some(Action::Up) => *cursor = cursor.saturating_sub(1),
+            Some(Action::Down) => *cursor = (*cursor + 1).min(n.saturating_sub(1)),
+            Some(Action::Back) => self.overlay = Overlay::None,
+            Some(Action::Submit) => {
+                // Go to the instance of the finding.
+                let id = audit
+                    .as_ref()
+                    .and_then(|a| a.findings.get(*cursor))
+                    .map(|f| f.DBInstanceId.clone());
+                if let Some(id) = id {
+                    self.overlay = Overlay::None;
+                    self.filter.clear();
+                    self.recompute();
+                    if let Some(pos) = self.visible.iter().position(|&i| self.rows[i].id() == id) {
+                        self.move_selection(pos);
+                    } else {
+                        self.notice = Some(format!("{id} is not saved: i imports its region"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        vec![]
+    }
+}

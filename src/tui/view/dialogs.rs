@@ -20,6 +20,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Overlay::Profiles(p) => profiles_dialog(frame, app, theme, area, p),
         Overlay::LogDetail(item, scroll) => log_detail_dialog(frame, theme, area, item, *scroll),
         Overlay::Tasks(cursor) => tasks_dialog(frame, app, theme, area, *cursor),
+        Overlay::Findings(audit, cursor) => {
+            findings_dialog(frame, theme, area, audit.as_deref(), *cursor);
+        }
         Overlay::Regions(picker) => {
             let mut lines = vec![Line::from(Span::styled(
                 "Regions shown and imported (none chosen shows all):",
@@ -221,6 +224,64 @@ fn tasks_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, cursor: 
     let w = area.width.saturating_sub(4).clamp(40, 110);
     let h = wrapped_height(&lines, w.saturating_sub(2));
     dialog(frame, theme, area, " Tasks ", lines, w, h);
+}
+
+/// The audit's findings, most severe first.
+fn findings_dialog(
+    frame: &mut Frame,
+    theme: Theme,
+    area: Rect,
+    audit: Option<&crate::ops::audit::Audit>,
+    cursor: usize,
+) {
+    let mut lines = Vec::new();
+    match audit {
+        None => lines.push(Line::from(Span::styled(
+            "Reading every instance of the regions (SSL state, CAs)…",
+            theme.dim(),
+        ))),
+        Some(a) => {
+            lines.push(Line::from(format!(
+                "{} instances: SSL on {}, off {}, unknown {}; {} finding(s)",
+                a.instances,
+                a.ssl_on,
+                a.ssl_off,
+                a.ssl_unknown,
+                a.findings.len()
+            )));
+            if a.findings.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "Compliant: nothing to report.",
+                    theme.ok(),
+                )));
+            }
+            let h = usize::from(area.height.saturating_sub(8)).max(3);
+            let start = cursor.saturating_sub(h.saturating_sub(1));
+            for (i, f) in a.findings.iter().enumerate().skip(start).take(h) {
+                let sev = format!("{:?}", f.severity).to_lowercase();
+                let text = format!(
+                    "{} {:<6} {:<18} {}",
+                    if i == cursor { ">" } else { " " },
+                    sev,
+                    f.DBInstanceId,
+                    crate::text::clean(&f.detail)
+                );
+                let style = if i == cursor {
+                    theme.selected()
+                } else if sev == "high" {
+                    theme.error()
+                } else {
+                    theme.warn()
+                };
+                lines.push(Line::from(Span::styled(text, style)));
+            }
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(keys_line(theme, Mode::Tasks));
+    let w = area.width.saturating_sub(4).clamp(40, 120);
+    let h = area.height.saturating_sub(2);
+    dialog(frame, theme, area, " Audit ", lines, w, h.saturating_sub(2));
 }
 
 /// `45s`, `12m`, `3h`, `2d`.
