@@ -5,6 +5,7 @@
 mod add;
 mod browse;
 mod confirm;
+mod fleet;
 pub mod form;
 pub mod log;
 mod regions;
@@ -18,6 +19,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use crossterm::event::KeyEvent;
 
 pub use confirm::{Confirm, Shown};
+pub use fleet::SortBy;
 pub use form::SslForm;
 pub use log::{LogItem, LogKind};
 pub use rows::Row;
@@ -97,87 +99,6 @@ pub enum Overlay {
     Tasks(usize),
     /// The audit's findings (None while it runs), and the cursor.
     Findings(Option<Box<crate::ops::audit::Audit>>, usize),
-}
-
-/// The order of the list (`o` cycles through them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SortBy {
-    /// Region, then id: as saved.
-    #[default]
-    Saved,
-    /// SSL off first, then unknown, then on.
-    Ssl,
-    /// Not running first.
-    Status,
-    Region,
-    /// Primary, then read-only.
-    Type,
-    /// The protected address's kind: none first, then private, public, group.
-    Protected,
-}
-
-impl SortBy {
-    pub fn next(self) -> SortBy {
-        match self {
-            SortBy::Saved => SortBy::Ssl,
-            SortBy::Ssl => SortBy::Status,
-            SortBy::Status => SortBy::Region,
-            SortBy::Region => SortBy::Type,
-            SortBy::Type => SortBy::Protected,
-            SortBy::Protected => SortBy::Saved,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SortBy::Saved => "as saved",
-            SortBy::Ssl => "SSL (off first)",
-            SortBy::Status => "status (not running first)",
-            SortBy::Region => "region",
-            SortBy::Type => "type",
-            SortBy::Protected => "protected address kind",
-        }
-    }
-
-    /// The key a row sorts by (rows with equal keys keep their saved order).
-    fn key(self, r: &Row) -> (u8, String) {
-        match self {
-            SortBy::Saved => (0, String::new()),
-            SortBy::Ssl => (
-                match r.ssl() {
-                    Some(s) if !s.enabled => 0,
-                    None => 1,
-                    Some(_) => 2,
-                },
-                String::new(),
-            ),
-            SortBy::Status => (
-                u8::from(
-                    r.status()
-                        .is_some_and(crate::domain::InstanceStatus::is_running),
-                ),
-                r.status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-            ),
-            SortBy::Region => (0, r.region().to_string()),
-            SortBy::Type => (0, r.kind_label().to_string()),
-            SortBy::Protected => {
-                let ip = r.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
-                let kind =
-                    ip.and_then(|ip| r.addresses().iter().find(|a| a.ip == ip).map(|a| a.kind));
-                (
-                    match kind {
-                        None => 0,
-                        Some(crate::addresses::AddressKind::Private) => 1,
-                        Some(crate::addresses::AddressKind::Public) => 2,
-                        Some(crate::addresses::AddressKind::Group) => 3,
-                    },
-                    String::new(),
-                )
-            }
-        }
-    }
 }
 
 /// What was found out about an instance by hand: a TLS check (`v`), its CA (`C`).
@@ -570,65 +491,6 @@ impl App {
         );
     }
 
-    /// When `ip` is a read-only group's address on `instance_id`: the group's name and its
-    /// other members pgssl knows, with their SSL state. Tencent asks for SSL on every
-    /// member when the group address is protected.
-    pub fn group_peers(
-        &self,
-        instance_id: &str,
-        ip: std::net::IpAddr,
-    ) -> Option<(String, Vec<(String, String)>)> {
-        use crate::addresses::AddressKind;
-        let group = self
-            .row(instance_id)?
-            .addresses()
-            .iter()
-            .find(|a| a.kind == AddressKind::Group && a.ip == ip)?;
-        let name = group
-            .group_name
-            .clone()
-            .or_else(|| group.group_id.clone())
-            .unwrap_or_else(|| ip.to_string());
-        let peers = self
-            .rows
-            .iter()
-            .filter(|r| r.id() != instance_id)
-            .filter(|r| {
-                r.addresses()
-                    .iter()
-                    .any(|a| a.kind == AddressKind::Group && a.ip == ip)
-            })
-            .map(|r| {
-                let state = match r.ssl() {
-                    Some(s) if s.enabled => "on".to_string(),
-                    Some(_) => "off".to_string(),
-                    None => "unknown".to_string(),
-                };
-                (r.id().to_string(), state)
-            })
-            .collect();
-        Some((crate::text::clean(&name), peers))
-    }
-
-    /// The remark the form and the confirm show for a group address (None otherwise).
-    pub fn group_remark(&self, instance_id: &str, ip: std::net::IpAddr) -> Option<String> {
-        let (group, peers) = self.group_peers(instance_id, ip)?;
-        Some(if peers.is_empty() {
-            format!(
-                "{ip} is read-only group {group}'s address: Tencent asks for SSL on every member of the group"
-            )
-        } else {
-            let list = peers
-                .iter()
-                .map(|(id, state)| format!("{id} (SSL {state})"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!(
-                "{ip} is read-only group {group}'s address: Tencent asks for SSL on every member; the others are {list}"
-            )
-        })
-    }
-
     /// Keep what was learned about an instance (saved or not: an unsaved one is ignored).
     fn learn(&mut self, instance: Instance) {
         if let Some(r) = self.rows.iter_mut().find(|r| r.id() == instance.id) {
@@ -665,49 +527,6 @@ impl App {
                 )
             })
             .collect()
-    }
-
-    /// Read the SSL state of every saved instance of the regions shown (at start): the
-    /// unknown first, then the longest unread; the client's limiter keeps the pace under
-    /// the API's ceiling, and the log's reads line counts them.
-    pub fn refresh_all(&mut self) -> Vec<Cmd> {
-        let mut rows: Vec<&Row> = self
-            .rows
-            .iter()
-            .filter(|r| self.regions.is_empty() || self.regions.iter().any(|g| g == r.region()))
-            .collect();
-        let read_at = |r: &Row| {
-            r.learned
-                .as_ref()
-                .and_then(|i| i.ssl.as_ref())
-                .map(|s| s.read_at.clone())
-        };
-        // None (never read) sorts first, then the oldest reads.
-        rows.sort_by_key(|r| read_at(r));
-        let targets: Vec<(String, String)> = rows
-            .iter()
-            .map(|r| (r.region().to_string(), r.id().to_string()))
-            .collect();
-        if targets.is_empty() {
-            return vec![];
-        }
-        self.busy += 1;
-        self.folded.refresh = Some((0, targets.len()));
-        self.rebuild_log();
-        vec![Cmd::Refresh(targets)]
-    }
-
-    /// SSL on, off and unknown among the instances shown.
-    pub fn ssl_counts(&self) -> (usize, usize, usize) {
-        let (mut on, mut off, mut unknown) = (0, 0, 0);
-        for &i in &self.visible {
-            match self.rows[i].ssl() {
-                Some(s) if s.enabled => on += 1,
-                Some(_) => off += 1,
-                None => unknown += 1,
-            }
-        }
-        (on, off, unknown)
     }
 
     /// Refresh what is on screen (on `r`).

@@ -5,6 +5,9 @@
 //! answer to SSLRequest is read as exactly one byte, and anything but `S` or `N` is
 //! described, not printed. Certificate text is sanitized like any untrusted text.
 
+mod plaintext;
+pub use plaintext::{Plaintext, plaintext};
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -625,83 +628,4 @@ pub fn render(report: &Report, ca_path: Option<&str>, now_unix: i64) -> Vec<Stri
         ));
     }
     lines
-}
-
-/// Whether an address still accepts a connection without TLS.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plaintext {
-    /// The server went on to authentication for a plaintext connection.
-    Accepted,
-    /// The server refused it (its message, e.g. pg_hba's "no entry ... no encryption").
-    Refused(String),
-    Unreachable(String),
-}
-
-/// Send a plaintext StartupMessage for `user` and read the server's first answer, then
-/// hang up: no password is ever sent (an 'R' authentication request already says the
-/// plaintext path is open).
-pub async fn plaintext(target: &Target, user: &str, timeouts: Timeouts) -> Plaintext {
-    let connect = async {
-        match target.via {
-            Some(addr) => TcpStream::connect(addr).await,
-            None => TcpStream::connect((target.address.as_str(), target.port)).await,
-        }
-    };
-    let mut stream = match tokio::time::timeout(timeouts.connect, connect).await {
-        Err(_) => {
-            return Plaintext::Unreachable(format!(
-                "no connection within {}s",
-                timeouts.connect.as_secs()
-            ));
-        }
-        Ok(Err(e)) => return Plaintext::Unreachable(io_reason(&e)),
-        Ok(Ok(s)) => s,
-    };
-    let mut body = Vec::new();
-    body.extend_from_slice(&196_608u32.to_be_bytes()); // protocol 3.0
-    for (k, v) in [("user", user), ("database", "postgres")] {
-        body.extend_from_slice(k.as_bytes());
-        body.push(0);
-        body.extend_from_slice(v.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let Ok(len) = u32::try_from(body.len() + 4) else {
-        return Plaintext::Refused("the user name is too long".into());
-    };
-    let mut msg = len.to_be_bytes().to_vec();
-    msg.extend_from_slice(&body);
-    let answer = async {
-        stream.write_all(&msg).await?;
-        let mut head = [0u8; 5];
-        stream.read_exact(&mut head).await?;
-        let n = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-        let mut rest = vec![0u8; n.saturating_sub(4).min(4096)];
-        if head[0] == b'E' {
-            stream.read_exact(&mut rest).await?;
-        }
-        Ok::<(u8, Vec<u8>), std::io::Error>((head[0], rest))
-    };
-    match tokio::time::timeout(timeouts.answer, answer).await {
-        Err(_) => {
-            Plaintext::Unreachable(format!("no answer within {}s", timeouts.answer.as_secs()))
-        }
-        Ok(Err(e)) => Plaintext::Refused(io_reason(&e)),
-        Ok(Ok((b'R', _))) => Plaintext::Accepted,
-        Ok(Ok((b'E', fields))) => {
-            // ErrorResponse: typed fields, 'M' is the message.
-            let message = fields
-                .split(|b| *b == 0)
-                .find(|f| f.first() == Some(&b'M'))
-                .map_or_else(
-                    || "refused".into(),
-                    |f| clean(&String::from_utf8_lossy(&f[1..])),
-                );
-            Plaintext::Refused(message)
-        }
-        Ok(Ok((other, _))) => Plaintext::Refused(format!(
-            "an unexpected first answer ({})",
-            clean(&char::from(other).to_string())
-        )),
-    }
 }
