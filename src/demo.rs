@@ -43,7 +43,7 @@ impl Drop for Demo {
         }
         if self.owner.is_some() {
             // Best effort: the next run starts from the fleet file if this fails.
-            let _ = save_state(&self.dir, &self.emulator.shared);
+            let _ = save_state(&self.dir, &self.emulator.shared, "");
         }
         // Stop the PostgreSQL stand-in, waiting for it if it is still starting.
         self.emulator.shared.close();
@@ -106,11 +106,17 @@ fn key_file(dir: &Path) -> PathBuf {
     dir.join("emulator-key.json")
 }
 
-/// Write the emulator's state (atomically, 0600) if it changed since `last`.
-fn save_state(dir: &Path, shared: &pgssl_emulator::server::Shared) -> std::io::Result<String> {
+/// Write the emulator's state (atomically, 0600) unless it is `last`; the text written.
+fn save_state(
+    dir: &Path,
+    shared: &pgssl_emulator::server::Shared,
+    last: &str,
+) -> std::io::Result<String> {
     let state = shared.fleet().saved_state();
     let text = serde_json::to_string(&state).map_err(std::io::Error::other)?;
-    crate::store::write_atomic(&state_file(dir), text.as_bytes())?;
+    if text != last {
+        crate::store::write_atomic(&state_file(dir), text.as_bytes())?;
+    }
     Ok(text)
 }
 
@@ -271,11 +277,7 @@ pub async fn start(
             let mut last = String::new();
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                let state = shared.fleet().saved_state();
-                if let Ok(text) = serde_json::to_string(&state)
-                    && text != last
-                    && crate::store::write_atomic(&state_file(&dir), text.as_bytes()).is_ok()
-                {
+                if let Ok(text) = save_state(&dir, &shared, &last) {
                     last = text;
                 }
             }

@@ -336,6 +336,20 @@ impl Instance {
     pub fn ssl_state(&self) -> Option<&SslState> {
         self.ssl.as_ref().map(|s| &s.state)
     }
+
+    /// The IP the certificate protects, when SSL is on.
+    pub fn protected_ip(&self) -> Option<IpAddr> {
+        self.ssl_state()
+            .filter(|s| s.enabled)
+            .and_then(|s| s.protected)
+    }
+
+    /// The protected IP as one of the instance's addresses (its kind, port, group), when
+    /// SSL is on and the IP is one pgssl knows.
+    pub fn protected_address(&self) -> Option<&crate::addresses::Address> {
+        let ip = self.protected_ip()?;
+        self.addresses.iter().find(|a| a.ip == ip)
+    }
 }
 
 fn newest<T>(a: Option<T>, b: Option<T>, at: impl Fn(&T) -> &String) -> Option<T> {

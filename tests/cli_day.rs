@@ -410,6 +410,16 @@ fn a_change_first_settles_what_an_earlier_wait_left_running() {
 
 // ------------------------------------------------------------ the demo (issue 13, 14)
 
+/// Hold the demo directory's lock, as a running `pgssl --demo` does.
+fn hold_demo_lock(demo: &std::path::Path) -> std::fs::File {
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(demo.join("lock"))
+        .expect("lock file");
+    lock.try_lock().expect("lock");
+    lock
+}
+
 #[test]
 fn the_demo_keeps_its_state_between_runs_until_reset() {
     let sb = Sandbox::new();
@@ -482,12 +492,7 @@ fn reset_refuses_while_a_demo_runs() {
     let sb = Sandbox::new();
     sb.run(&["--demo", "log"]).ok();
     let demo = sb.dir.path().join("data/demo");
-    // Hold the demo's lock as a running demo does.
-    let lock = std::fs::OpenOptions::new()
-        .write(true)
-        .open(demo.join("lock"))
-        .expect("lock file");
-    lock.try_lock().expect("lock");
+    let lock = hold_demo_lock(&demo);
     let r = sb.run(&["--demo", "--reset"]);
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.error_line().contains("is running"), "{r:#?}");
@@ -537,12 +542,7 @@ fn the_demo_honours_profile_and_refuses_endpoint_and_changes_beside_an_owner() {
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.error_line().contains("drop --endpoint"), "{r:#?}");
     // Beside a demo that owns the state, a change is refused, reads work.
-    let demo = sb.dir.path().join("data/demo");
-    let lock = std::fs::OpenOptions::new()
-        .write(true)
-        .open(demo.join("lock"))
-        .expect("lock file");
-    lock.try_lock().expect("lock");
+    let lock = hold_demo_lock(&sb.dir.path().join("data/demo"));
     let r = sb.run(&["--demo", "ssl", "disable", BILLING, "--yes"]);
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.error_line().contains("owns the demo's state"), "{r:#?}");

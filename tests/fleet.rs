@@ -7,6 +7,14 @@ use common::{Emu, Sandbox};
 use pgssl_emulator::FaultArgs;
 use serde_json::Value;
 
+/// The emulator with the demo fleet, a sandbox holding its key, and its endpoint.
+fn fleet() -> (Emu, Sandbox, String) {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    (emu, sb, ep)
+}
+
 fn rate_limited(emu: &Emu) -> usize {
     emu.log
         .lock()
@@ -18,9 +26,7 @@ fn rate_limited(emu: &Emu) -> usize {
 
 #[test]
 fn ssl_show_all_counts_on_off_unknown_and_keeps_what_it_read() {
-    let emu = Emu::start(FaultArgs::default(), 1);
-    let sb = Sandbox::for_emu(&emu);
-    let ep = emu.endpoint();
+    let (emu, sb, ep) = fleet();
     let r = sb.run(&[
         "--endpoint",
         &ep,
@@ -77,9 +83,7 @@ fn ssl_show_all_counts_on_off_unknown_and_keeps_what_it_read() {
 
 #[test]
 fn the_whole_demo_fleet_is_read_without_one_request_over_the_ceiling() {
-    let emu = Emu::start(FaultArgs::default(), 1);
-    let sb = Sandbox::for_emu(&emu);
-    let ep = emu.endpoint();
+    let (emu, sb, ep) = fleet();
     let r = sb.run(&[
         "--endpoint",
         &ep,
@@ -114,9 +118,8 @@ fn ssl_show_wants_an_instance_or_all_and_ssl_wants_remote() {
 
 #[test]
 fn csv_for_lists_one_row_each_and_refused_elsewhere() {
-    let emu = Emu::start(FaultArgs::default(), 1);
-    let sb = Sandbox::for_emu(&emu);
-    let ep = emu.endpoint();
+    // The emulator stays up while the binding lives.
+    let (_emu, sb, ep) = fleet();
     let r = sb.run(&[
         "--endpoint",
         &ep,
@@ -170,9 +173,7 @@ fn csv_for_lists_one_row_each_and_refused_elsewhere() {
 
 #[test]
 fn audit_exits_1_on_findings_0_when_compliant_with_json_and_csv() {
-    let emu = Emu::start(FaultArgs::default(), 1);
-    let sb = Sandbox::for_emu(&emu);
-    let ep = emu.endpoint();
+    let (emu, sb, ep) = fleet();
     // ap-guangzhou: SSL off on three, so findings: exit 1, most severe first.
     let r = sb.run(&["--endpoint", &ep, "--region", "ap-guangzhou", "audit"]);
     assert_eq!(r.code, 1, "{r:#?}");

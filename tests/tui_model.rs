@@ -124,6 +124,22 @@ fn app() -> App {
     app
 }
 
+/// A task as DescribeTasks reports it, the fields the TUI shows.
+fn a_task(task_id: i64, instance: &str, status: TaskStatus, progress: i64) -> Task {
+    Task {
+        task_id,
+        status,
+        progress: Some(progress),
+        instance_id: Some(instance.into()),
+        task_type: None,
+        start_time: None,
+        end_time: None,
+        started_unix: None,
+        message: None,
+        current_step: None,
+    }
+}
+
 fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
@@ -606,18 +622,7 @@ fn a_change_is_followed_and_its_end_shown() {
     })));
     assert_eq!(cmds, vec![Cmd::ReloadJournal]);
     assert!(a.notice.as_deref().unwrap_or("").contains("TaskId 100017"));
-    let task = |status, progress| Task {
-        task_id: 100017,
-        status,
-        progress: Some(progress),
-        instance_id: Some("postgres-6bwgamo3".into()),
-        task_type: None,
-        start_time: None,
-        end_time: None,
-        started_unix: None,
-        message: None,
-        current_step: None,
-    };
+    let task = |status, progress| a_task(100017, "postgres-6bwgamo3", status, progress);
     a.update(Msg::Change(ChangeEvent::Task {
         instance_id: "postgres-6bwgamo3".into(),
         task: task(TaskStatus::Running, 40),
@@ -1510,16 +1515,8 @@ fn t_lists_changes_in_flight_with_status_step_and_age_and_enter_opens_one() {
         ),
     ]));
     let task = Task {
-        task_id: 100017,
-        status: TaskStatus::Running,
-        progress: Some(40),
-        instance_id: Some("postgres-6bwgamo3".into()),
-        task_type: None,
-        start_time: None,
-        end_time: None,
-        started_unix: None,
-        message: None,
         current_step: Some("Restarting".into()),
+        ..a_task(100017, "postgres-6bwgamo3", TaskStatus::Running, 40)
     };
     a.update(Msg::Change(ChangeEvent::Task {
         instance_id: "postgres-6bwgamo3".into(),
@@ -1892,18 +1889,12 @@ fn a_disable_that_ended_does_not_suggest_a_tls_check() {
     a.update(with_log_disable());
     a.update(Msg::Change(ChangeEvent::Settled {
         instance_id: "postgres-5gevh7gr".into(),
-        end: FollowEnd::Finished(Task {
-            task_id: 100019,
-            status: TaskStatus::Success,
-            progress: Some(100),
-            instance_id: Some("postgres-5gevh7gr".into()),
-            task_type: None,
-            start_time: None,
-            end_time: None,
-            started_unix: None,
-            message: None,
-            current_step: None,
-        }),
+        end: FollowEnd::Finished(a_task(
+            100019,
+            "postgres-5gevh7gr",
+            TaskStatus::Success,
+            100,
+        )),
     }));
     let notice = a.notice.clone().unwrap_or_default();
     assert!(

@@ -226,22 +226,27 @@ impl Limiter {
                 Err(poisoned) => poisoned.into_inner(),
             };
             let slots = all.entry((self.key.clone(), action)).or_default();
-            // Forget the slots no window that matters can still hold.
-            while slots.front().is_some_and(|t| *t + WINDOW <= now) {
-                slots.pop_front();
-            }
-            // The `rate`-th slot back must be a whole window before this one.
-            let slot = if slots.len() >= self.rate {
-                let earliest = slots[slots.len() - self.rate] + WINDOW;
-                earliest.max(now)
-            } else {
-                now
-            };
-            slots.push_back(slot);
-            slot
+            next_slot(slots, now, self.rate)
         };
         tokio::time::sleep_until(slot).await;
     }
+}
+
+/// The next send time given the ones already handed out (kept in `slots`): at most
+/// `rate` in any `WINDOW`. Pure but for `slots`, so the schedule can be tested.
+fn next_slot(slots: &mut Slots, now: tokio::time::Instant, rate: usize) -> tokio::time::Instant {
+    // Forget the slots no window that matters can still hold.
+    while slots.front().is_some_and(|t| *t + WINDOW <= now) {
+        slots.pop_front();
+    }
+    // The `rate`-th slot back must be a whole window before this one.
+    let slot = if slots.len() >= rate {
+        (slots[slots.len() - rate] + WINDOW).max(now)
+    } else {
+        now
+    };
+    slots.push_back(slot);
+    slot
 }
 
 /// A signed-request client for one credential and endpoint. Cheap to clone.
@@ -633,5 +638,28 @@ mod tests {
         );
         assert!(!text.contains("AKIDexample0000"));
         assert!(text.ends_with(r#"{"DBInstanceId":"postgres-abcd1234","SSLEnabled":false}"#));
+    }
+}
+
+#[cfg(test)]
+mod limiter_tests {
+    use super::{Slots, WINDOW, next_slot};
+
+    #[test]
+    fn no_window_ever_holds_more_than_rate_and_the_ceiling_is_used() {
+        let start = tokio::time::Instant::now();
+        let mut slots = Slots::new();
+        // 100 asked at once: the schedule they get.
+        let given: Vec<_> = (0..100).map(|_| next_slot(&mut slots, start, 20)).collect();
+        for (i, t) in given.iter().enumerate() {
+            let in_window = given[i..].iter().filter(|u| **u < *t + WINDOW).count();
+            assert!(in_window <= 20, "{in_window} within a window from slot {i}");
+        }
+        // Used fully: 100 at 20 per 1.02 s take four whole windows, not more.
+        assert_eq!(*given.last().expect("slots") - start, WINDOW * 4);
+        // Slots in the past are forgotten: after a quiet while, a request goes at once.
+        let later = start + WINDOW * 10;
+        assert_eq!(next_slot(&mut slots, later, 20), later);
+        assert!(slots.len() <= 21, "{}", slots.len());
     }
 }

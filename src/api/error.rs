@@ -61,6 +61,13 @@ impl ApiError {
         }
     }
 
+    /// The instance's status refuses the action for now (being created, isolated,
+    /// restarting): OperationDenied.InstanceStatusLimitError. "Not now", not a failure.
+    pub fn is_status_refusal(&self) -> bool {
+        self.code()
+            .is_some_and(|c| c.starts_with("OperationDenied.InstanceStatusLimit"))
+    }
+
     pub fn request_id(&self) -> Option<&str> {
         match self {
             ApiError::Api { request_id, .. } | ApiError::Unusable { request_id, .. } => {

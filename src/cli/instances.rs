@@ -170,9 +170,9 @@ impl Row {
         };
         let i = self.learned.as_ref();
         let ssl = i.and_then(Instance::ssl_state);
-        let protected = ssl.filter(|s| s.enabled).and_then(|s| s.protected);
-        let kind = protected
-            .and_then(|ip| i.and_then(|i| i.addresses.iter().find(|a| a.ip == ip)))
+        let protected = i.and_then(Instance::protected_ip);
+        let kind = i
+            .and_then(Instance::protected_address)
             .map(|a| a.kind.keyword().to_string())
             .unwrap_or_default();
         vec![

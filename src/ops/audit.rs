@@ -103,10 +103,7 @@ pub fn findings(instances: &[Instance], unread: &[(String, String)], ca: &CaDays
         }
     }
     for ((_, ip), members) in &groups {
-        let protecting = members.iter().any(|m| {
-            m.ssl_state()
-                .is_some_and(|s| s.enabled && s.protected == Some(*ip))
-        });
+        let protecting = members.iter().any(|m| m.protected_ip() == Some(*ip));
         if !protecting {
             continue;
         }
@@ -126,10 +123,15 @@ pub fn findings(instances: &[Instance], unread: &[(String, String)], ca: &CaDays
             });
         }
     }
-    out.sort_by(|a, b| {
+    sort(&mut out);
+    out
+}
+
+/// Most severe first, then by region and instance.
+fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
         (a.severity, &a.Region, &a.DBInstanceId).cmp(&(b.severity, &b.Region, &b.DBInstanceId))
     });
-    out
 }
 
 /// The exit status for these findings: 1 when any is a finding proper, else 3 when
@@ -164,8 +166,7 @@ const CHECKS_AT_ONCE: usize = 8;
 pub fn tls_finding(i: &Instance, result: Result<crate::probe::Verdict, String>) -> Option<Finding> {
     use crate::probe::Verdict;
     let address = i
-        .ssl_state()
-        .and_then(|s| s.protected)
+        .protected_ip()
         .map_or_else(|| "?".to_string(), |a| a.to_string());
     let (severity, kind, detail) = match result {
         Ok(Verdict::VerifyFull) => return None,
@@ -205,15 +206,10 @@ pub fn tls_finding(i: &Instance, result: Result<crate::probe::Verdict, String>) 
 /// Does the protected address still take a connection without TLS? A plaintext
 /// StartupMessage for `user`, the server's first answer, and hang up (no password).
 pub async fn plaintext_finding(session: &Session, i: &Instance, user: &str) -> Option<Finding> {
-    let address = i
-        .ssl_state()
-        .filter(|s| s.enabled)
-        .and_then(|s| s.protected)?;
+    let address = i.protected_ip()?;
     let shown = address.to_string();
     let port = i
-        .addresses
-        .iter()
-        .find(|a| a.ip == address)
+        .protected_address()
         .map_or(5432, crate::addresses::Address::port_or_default);
     let via = session
         .reach
@@ -269,17 +265,18 @@ pub async fn run(
 ) -> Result<Audit, OpsError> {
     let fleet = super::inventory::fleet(session, regions, on_read).await?;
     let now = pgssl_wire::clock::unix_now();
-    let mut ca = CaDays::new();
-    for i in &fleet.instances {
-        let Some(url) = i
-            .ssl_state()
-            .filter(|s| s.enabled)
-            .and_then(|s| s.ca_url.clone())
-            .filter(|u| !u.is_empty())
-        else {
-            continue;
-        };
-        let days = match super::verify::fetch_ca(&session.store.paths, &i.id, &url).await {
+    // Each CA with SSL on, CHECKS_AT_ONCE at a time; kept where `verify` reads it.
+    let wanted: Vec<(String, String)> = fleet
+        .instances
+        .iter()
+        .filter_map(|i| {
+            let url = i.ssl_state().filter(|s| s.enabled)?.ca_url.clone()?;
+            (!url.is_empty()).then(|| (i.id.clone(), url))
+        })
+        .collect();
+    let paths = &session.store.paths;
+    let fetches = wanted.into_iter().map(|(id, url)| async move {
+        let days = match super::verify::fetch_ca(paths, &id, &url).await {
             Ok(bundle) => bundle
                 .infos
                 .iter()
@@ -288,8 +285,13 @@ pub async fn run(
                 .ok_or_else(|| "no certificate in it".to_string()),
             Err(e) => Err(e.to_string()),
         };
-        ca.insert(i.id.clone(), days);
-    }
+        (id, days)
+    });
+    let ca: CaDays = futures_util::StreamExt::collect(futures_util::StreamExt::buffer_unordered(
+        futures_util::stream::iter(fetches),
+        CHECKS_AT_ONCE,
+    ))
+    .await;
     let (on, off, unknown) = fleet.counts();
     let mut found = findings(&fleet.instances, &fleet.unread, &ca);
     if verify {
@@ -300,9 +302,17 @@ pub async fn run(
             .filter(|i| i.ssl_state().is_some_and(|s| s.enabled))
             .cloned()
             .collect();
+        let ca = &ca;
         let checks = on.into_iter().map(|i| async move {
             let i = &i;
-            let request = super::VerifyRequest::default();
+            // The CA just fetched, from where it is kept: not downloaded a second time.
+            let request = super::VerifyRequest {
+                ca_file: ca
+                    .get(&i.id)
+                    .is_some_and(Result::is_ok)
+                    .then(|| session.store.paths.ca_file(&i.id)),
+                ..super::VerifyRequest::default()
+            };
             let result = match tokio::time::timeout(
                 CHECK_TIMEOUT,
                 super::verify::verify_described(session, i, &request),
@@ -326,9 +336,7 @@ pub async fn run(
             ))
             .await;
         found.extend(checked.into_iter().flatten());
-        found.sort_by(|a, b| {
-            (a.severity, &a.Region, &a.DBInstanceId).cmp(&(b.severity, &b.Region, &b.DBInstanceId))
-        });
+        sort(&mut found);
     }
     Ok(Audit {
         instances: fleet.instances.len(),

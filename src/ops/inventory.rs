@@ -223,12 +223,9 @@ pub async fn fleet(
     while let Some((i, result)) = futures_util::StreamExt::next(&mut reads).await {
         done += 1;
         on_read(done, total);
-        match result {
-            Ok(seen) => instances[i].ssl = Some(seen),
-            // Isolated or being created: "not now", not a failure.
-            Err(e)
-                if e.code()
-                    .is_some_and(|c| c.starts_with("OperationDenied.InstanceStatusLimit")) => {}
+        // Isolated or being created: "not now" (unknown), not a failure.
+        match read::refused_is_unknown(result) {
+            Ok(seen) => instances[i].ssl = seen,
             Err(e) => unread.push((instances[i].id.clone(), crate::text::clean(&e.to_string()))),
         }
     }

@@ -199,15 +199,12 @@ pub fn instance_from_api(
 /// The API refuses to read SSL for an instance being created, isolated or recycled
 /// (OperationDenied.InstanceStatusLimitError): that is "not now", shown with the
 /// instance's status, not a failure of the whole description.
-fn refused_is_unknown(ssl: Result<SslSeen, ApiError>) -> Result<Option<SslSeen>, ApiError> {
+pub(crate) fn refused_is_unknown(
+    ssl: Result<SslSeen, ApiError>,
+) -> Result<Option<SslSeen>, ApiError> {
     match ssl {
         Ok(s) => Ok(Some(s)),
-        Err(e)
-            if e.code()
-                .is_some_and(|c| c.starts_with("OperationDenied.InstanceStatusLimit")) =>
-        {
-            Ok(None)
-        }
+        Err(e) if e.is_status_refusal() => Ok(None),
         Err(e) => Err(e),
     }
 }

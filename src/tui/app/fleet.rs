@@ -67,9 +67,11 @@ impl SortBy {
             SortBy::Region => (0, r.region().to_string()),
             SortBy::Type => (0, r.kind_label().to_string()),
             SortBy::Protected => {
-                let ip = r.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
-                let kind =
-                    ip.and_then(|ip| r.addresses().iter().find(|a| a.ip == ip).map(|a| a.kind));
+                let kind = r
+                    .learned
+                    .as_deref()
+                    .and_then(crate::domain::Instance::protected_address)
+                    .map(|a| a.kind);
                 (
                     match kind {
                         None => 0,

@@ -159,11 +159,11 @@ impl App {
                     && matches!(record.action, crate::api::Action::DescribeTasks);
                 // An instance that is isolated or being created refuses to show its SSL
                 // state: expected, and the details say why; not a failure to show.
-                let not_now = matches!(
-                    &record.error,
-                    Some(crate::api::ApiError::Api { code, .. })
-                        if code == "OperationDenied.InstanceStatusLimitError"
-                ) && !self.show_reads;
+                let not_now = record
+                    .error
+                    .as_ref()
+                    .is_some_and(crate::api::ApiError::is_status_refusal)
+                    && !self.show_reads;
                 if not_now {
                     self.folded.reads += 1;
                     self.rebuild_log();

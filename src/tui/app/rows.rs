@@ -85,10 +85,10 @@ impl Row {
                 label.starts_with(value) || (value == "ro" && label == "read-only")
             }
             "protected" | "prot" => {
-                let ip = self.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
-                match ip.and_then(|ip| self.addresses().iter().find(|a| a.ip == ip)) {
+                let learned = self.learned.as_deref();
+                match learned.and_then(Instance::protected_address) {
                     Some(a) => a.kind.keyword().starts_with(value),
-                    None if ip.is_some() => value == "other",
+                    None if learned.and_then(Instance::protected_ip).is_some() => value == "other",
                     None => value == "none",
                 }
             }

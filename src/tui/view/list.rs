@@ -65,8 +65,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 Some(s) if s.enabled => (
                     "on",
                     theme.ok(),
-                    s.protected
-                        .map(|ip| protected_text(row.addresses(), ip, wide))
+                    row.learned
+                        .as_deref()
+                        .map(|i| protected_text(i, wide))
                         .unwrap_or_default(),
                 ),
                 Some(_) => ("off", theme.dim(), String::new()),
@@ -144,16 +145,16 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 }
 
 /// The protected address with its kind: `private 10.6.1.21` (`priv` when narrow).
-fn protected_text(
-    addresses: &[crate::addresses::Address],
-    ip: std::net::IpAddr,
-    wide: bool,
-) -> String {
-    match addresses.iter().find(|a| a.ip == ip).map(|a| a.kind) {
+fn protected_text(instance: &crate::domain::Instance, wide: bool) -> String {
+    use crate::addresses::AddressKind;
+    let Some(ip) = instance.protected_ip() else {
+        return String::new();
+    };
+    match instance.protected_address().map(|a| a.kind) {
         Some(kind) if wide => format!("{kind} {ip}"),
-        Some(crate::addresses::AddressKind::Private) => format!("priv {ip}"),
-        Some(crate::addresses::AddressKind::Public) => format!("pub {ip}"),
-        Some(crate::addresses::AddressKind::Group) => format!("group {ip}"),
+        Some(AddressKind::Private) => format!("priv {ip}"),
+        Some(AddressKind::Public) => format!("pub {ip}"),
+        Some(AddressKind::Group) => format!("group {ip}"),
         None => ip.to_string(),
     }
 }
