@@ -393,3 +393,25 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
     };
     send(&tx, msg);
 }
+
+#[cfg(test)]
+mod generation_tests {
+    use super::{Generation, Msg};
+
+    #[test]
+    fn an_answer_about_a_session_switched_away_from_is_dropped() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let generation = Generation::default();
+        let first = generation.current();
+        generation.send_if(first, &tx, Msg::Notice("first".into()));
+        let second = generation.next();
+        // The first session's late answer: dropped; the second's: delivered.
+        generation.send_if(first, &tx, Msg::Notice("late".into()));
+        generation.send_if(second, &tx, Msg::Notice("second".into()));
+        let mut got = Vec::new();
+        while let Ok(Msg::Notice(n)) = rx.try_recv() {
+            got.push(n);
+        }
+        assert_eq!(got, ["first", "second"]);
+    }
+}
