@@ -310,6 +310,24 @@ pub struct TlsKnown {
 }
 
 impl Instance {
+    /// An instance known only by its id and region (nothing read about it yet).
+    pub fn unread(id: &str, region: &str) -> Instance {
+        Instance {
+            id: id.to_string(),
+            region: region.to_string(),
+            name: String::new(),
+            kind: InstanceKind::Primary,
+            status: InstanceStatus::from_api("unknown"),
+            master: None,
+            addresses: vec![],
+            unusable: vec![],
+            ssl: None,
+            read_at: String::new(),
+            ca: None,
+            tls: None,
+        }
+    }
+
     /// Take what another read learned, unless it is older: reads finish out of order (a
     /// slow refresh after a change's own read), and an older one must not win. Each part
     /// keeps its newest reading: the description by `read_at`, SSL by its own `read_at`.

@@ -84,6 +84,9 @@ async fn run(args: Cli) -> i32 {
             Some(Command::Ssl(
                 cli::SslCommand::Enable { change, .. } | cli::SslCommand::Disable { change, .. }
             )) if !change.dry_run
+        ) || matches!(
+            &args.command,
+            Some(Command::Ssl(cli::SslCommand::Resume { .. }))
         );
         if change && !d.owns_state() {
             return cli::report_error(

@@ -745,6 +745,7 @@ fn with_log(mut a: App) -> App {
             DBInstanceId: instance.into(),
             SSLEnabled: address.is_some(),
             ConnectAddress: address.map(|a| a.parse().expect("ip")),
+            run: None,
         })
     };
     let entries = fold(vec![
@@ -1115,6 +1116,7 @@ fn journal_of(entries: &[Change<'_>]) -> Msg {
             DBInstanceId: (*instance).into(),
             SSLEnabled: true,
             ConnectAddress: Some("203.0.113.17".parse().expect("ip")),
+            run: None,
         }));
         if !known {
             continue;
@@ -1919,6 +1921,7 @@ fn with_log_disable() -> Msg {
             DBInstanceId: "postgres-5gevh7gr".into(),
             SSLEnabled: false,
             ConnectAddress: None,
+            run: None,
         }),
         Record::Outcome {
             id: "d".into(),

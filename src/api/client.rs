@@ -2,10 +2,9 @@
 //! retries for reads and a per-action rate limit. A change
 //! (ModifyDBInstanceSSLConfig) is sent at most once per call: never retried here.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -150,7 +149,16 @@ enum Signer<'a> {
     /// The client's provider, at the moment of sending.
     Provider,
     This(&'a Credential),
+    /// Exactly this credential, in a send slot already reserved (`Client::reserve`).
+    Reserved(&'a Credential),
     Nobody,
+}
+
+/// A send slot the limiter gave out: the request it is for goes without waiting again.
+/// Had before a change is journaled, so that the journal's "request" line is written
+/// the moment before the request leaves, not seconds ahead of it while it waits its turn.
+pub struct Slot {
+    _held: Permit,
 }
 
 fn body_of<R: ApiRequest>(request: &R) -> Vec<u8> {
@@ -193,61 +201,7 @@ fn system_proxy(url: &reqwest::Url) -> Option<reqwest::Url> {
     reqwest::Url::parse(&with_scheme).ok()
 }
 
-/// Keeps each action under the API's budget (`rate` requests in any second) as the API
-/// counts it: a sliding window. A request goes when fewer than `rate` were sent in the
-/// last `WINDOW` (a second and 20 ms, for the network's jitter), so the ceiling is used
-/// fully and never passed. The budget belongs to the endpoint, not to one client: every
-/// client of this process that talks to the same endpoint (a credential switched in the
-/// TUI, a client rebuilt with an observer, a renewal's STS client) shares one schedule.
-struct Limiter {
-    rate: usize,
-    /// The endpoint the budget is for.
-    key: String,
-}
-
-/// A second, and room for requests sent 20 ms apart to arrive closer together.
-const WINDOW: Duration = Duration::from_millis(1020);
-
-type Slots = std::collections::VecDeque<tokio::time::Instant>;
-
-/// The send times given out for each (endpoint, action), for the whole process.
-fn schedule() -> &'static Mutex<HashMap<(String, Action), Slots>> {
-    static SCHEDULE: std::sync::OnceLock<Mutex<HashMap<(String, Action), Slots>>> =
-        std::sync::OnceLock::new();
-    SCHEDULE.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-impl Limiter {
-    async fn acquire(&self, action: Action) {
-        let slot = {
-            let now = tokio::time::Instant::now();
-            let mut all = match schedule().lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            let slots = all.entry((self.key.clone(), action)).or_default();
-            next_slot(slots, now, self.rate)
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-}
-
-/// The next send time given the ones already handed out (kept in `slots`): at most
-/// `rate` in any `WINDOW`. Pure but for `slots`, so the schedule can be tested.
-fn next_slot(slots: &mut Slots, now: tokio::time::Instant, rate: usize) -> tokio::time::Instant {
-    // Forget the slots no window that matters can still hold.
-    while slots.front().is_some_and(|t| *t + WINDOW <= now) {
-        slots.pop_front();
-    }
-    // The `rate`-th slot back must be a whole window before this one.
-    let slot = if slots.len() >= rate {
-        (slots[slots.len() - rate] + WINDOW).max(now)
-    } else {
-        now
-    };
-    slots.push_back(slot);
-    slot
-}
+use super::limiter::{Limiter, Permit};
 
 /// A signed-request client for one credential and endpoint. Cheap to clone.
 #[derive(Clone)]
@@ -485,6 +439,29 @@ impl Client {
             .await
     }
 
+    /// Wait for a send slot for `action` (the limiter's pace), to send with `call_in`.
+    pub async fn reserve(&self, action: Action) -> Slot {
+        Slot {
+            _held: self.inner.limiter.acquire(action).await,
+        }
+    }
+
+    /// Send a request signed with exactly `credential`, in a slot already reserved.
+    pub async fn call_in<R: ApiRequest>(
+        &self,
+        slot: Slot,
+        credential: &Credential,
+        region: Option<&str>,
+        request: &R,
+    ) -> Result<R::Response, ApiError> {
+        // The slot is spent by this one request, and held until its reply.
+        let result = self
+            .call_as(Signer::Reserved(credential), region, request)
+            .await;
+        drop(slot);
+        result
+    }
+
     /// Send a request unsigned (`Authorization: SKIP`): only STS's
     /// AssumeRoleWithWebIdentity takes that.
     pub async fn call_unsigned<R: ApiRequest>(
@@ -510,12 +487,18 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.inner.limiter.acquire(R::ACTION).await;
+            // Held until the reply: a request counts against the budget from when it
+            // leaves until a window after its reply (see `limiter`).
+            let _permit = if attempt > 1 || !matches!(signer, Signer::Reserved(..)) {
+                Some(self.inner.limiter.acquire(R::ACTION).await)
+            } else {
+                None
+            };
             // Each attempt asks for the key anew: a retry after a long backoff may need
             // a renewed temporary key.
             let credential = match signer {
                 Signer::Provider => Some(self.credential(R::ACTION).await?),
-                Signer::This(c) => Some(c.clone()),
+                Signer::This(c) | Signer::Reserved(c) => Some(c.clone()),
                 Signer::Nobody => None,
             };
             let prepared = self.prepare_raw(
@@ -638,28 +621,5 @@ mod tests {
         );
         assert!(!text.contains("AKIDexample0000"));
         assert!(text.ends_with(r#"{"DBInstanceId":"postgres-abcd1234","SSLEnabled":false}"#));
-    }
-}
-
-#[cfg(test)]
-mod limiter_tests {
-    use super::{Slots, WINDOW, next_slot};
-
-    #[test]
-    fn no_window_ever_holds_more_than_rate_and_the_ceiling_is_used() {
-        let start = tokio::time::Instant::now();
-        let mut slots = Slots::new();
-        // 100 asked at once: the schedule they get.
-        let given: Vec<_> = (0..100).map(|_| next_slot(&mut slots, start, 20)).collect();
-        for (i, t) in given.iter().enumerate() {
-            let in_window = given[i..].iter().filter(|u| **u < *t + WINDOW).count();
-            assert!(in_window <= 20, "{in_window} within a window from slot {i}");
-        }
-        // Used fully: 100 at 20 per 1.02 s take four whole windows, not more.
-        assert_eq!(*given.last().expect("slots") - start, WINDOW * 4);
-        // Slots in the past are forgotten: after a quiet while, a request goes at once.
-        let later = start + WINDOW * 10;
-        assert_eq!(next_slot(&mut slots, later, 20), later);
-        assert!(slots.len() <= 21, "{}", slots.len());
     }
 }

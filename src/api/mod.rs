@@ -3,6 +3,7 @@
 pub mod client;
 pub mod endpoint;
 pub mod error;
+mod limiter;
 pub mod reply;
 
 pub use client::{Client, ClientOptions};

@@ -162,23 +162,46 @@ pub enum SslCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// Turn SSL on, protecting ADDR (an IP, or private / public / group)
+    /// Turn SSL on, protecting ADDR (an IP, or private / public / group); for many
+    /// instances at once: --all, --filter EXPR or --from FILE with an address kind
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["instance", "all", "filter", "from"]))]
     Enable {
-        instance: String,
-        /// The address the certificate protects: an IP, or private, public, group
+        /// Instance id, e.g. postgres-5gevh7gr
+        instance: Option<String>,
+        /// The address the certificate protects: an IP, or private, public, group (for many
+        /// instances: a kind, taken per instance)
         #[arg(long, value_name = "ADDR")]
         address: String,
         #[command(flatten)]
+        many: ManyArgs,
+        #[command(flatten)]
         change: ChangeArgs,
     },
-    /// Turn SSL off (it takes no --address: no address is protected once SSL is off)
+    /// Turn SSL off (it takes no --address: no address is protected once SSL is off); for
+    /// many instances at once: --all, --filter EXPR or --from FILE
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["instance", "all", "filter", "from"]))]
     Disable {
-        instance: String,
+        /// Instance id, e.g. postgres-5gevh7gr
+        instance: Option<String>,
         /// Taken only to be refused in one line: disabling protects no address.
         #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "")]
         address: Option<String>,
         #[command(flatten)]
+        many: ManyArgs,
+        #[command(flatten)]
         change: ChangeArgs,
+    },
+    /// Go on with a bulk change that was interrupted (quit, SIGHUP, kill -9): shows which
+    /// changes are done, running and never sent, and continues once confirmed. Nothing the
+    /// journal holds as sent is sent again.
+    Resume {
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        follow: FollowArgs,
+        #[command(flatten)]
+        common: Common,
     },
     /// Fetch the instance's CA certificate (CAUrl), keep it, and show it
     Ca {
@@ -220,6 +243,46 @@ pub struct VerifyArgs {
     pub via: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// Choosing many instances, and how a bulk change is carried out.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ManyArgs {
+    /// Every instance of the regions (--region, else the saved regions), as the API lists them
+    #[arg(long)]
+    pub all: bool,
+    /// The instances of the regions that match all these words (as the TUI's `/`):
+    /// ssl:on|off|unknown, status:running, region:sing, type:primary|ro,
+    /// protected:private|public|group|none, or text in the id, name and addresses
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// The instances listed in FILE: an id per line, optionally with its region (CSV from
+    /// `instances list --output csv` works); `-` reads stdin
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<std::path::PathBuf>,
+    /// How many instances may be restarting at once (a number, or `unlimited`); each change
+    /// restarts its instance. Default 5: a wrong change reaches at most five instances
+    /// before the first reports back
+    #[arg(long, value_name = "N")]
+    pub max_running: Option<String>,
+    /// Let a primary and its read-only instances restart at the same time (by default one
+    /// waits for the other)
+    #[arg(long)]
+    pub together: bool,
+    /// Send nothing more after the first change that fails (a task ending Fail or Pause,
+    /// a refusal, an unknown outcome); what was sent is still followed to its end
+    #[arg(long)]
+    pub stop_on_failure: bool,
+    /// With --address group: also change the other members of each read-only group whose
+    /// address is protected (Tencent asks for SSL on every member of the group)
+    #[arg(long)]
+    pub with_group: bool,
+}
+
+impl ManyArgs {
+    pub fn is_many(&self) -> bool {
+        self.all || self.filter.is_some() || self.from.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -435,7 +498,11 @@ fn from_local(l: &Local) -> (Options, Option<Output>) {
 impl Command {
     fn options(&self) -> (Options, Option<Output>) {
         match self {
-            Command::Ssl(SslCommand::Show { common, .. } | SslCommand::Ca { common, .. })
+            Command::Ssl(
+                SslCommand::Show { common, .. }
+                | SslCommand::Ca { common, .. }
+                | SslCommand::Resume { common, .. },
+            )
             | Command::Verify(VerifyArgs { common, .. })
             | Command::Audit(AuditArgs { common, .. })
             | Command::Instances(

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod audit;
+mod bulk;
 mod instances;
 mod json;
 mod log;

@@ -25,10 +25,14 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
         SslCommand::Enable {
             instance,
             address,
+            many,
             change,
         } => {
             let spec = AddressSpec::parse(&address).map_err(OpsError::Invalid)?;
-            ssl_change(ctx, &instance, Want::Enable(spec), &change, io).await
+            match instance {
+                Some(instance) => ssl_change(ctx, &instance, Want::Enable(spec), &change, io).await,
+                None => super::bulk::change(ctx, Want::Enable(spec), &many, &change, io).await,
+            }
         }
         SslCommand::Disable {
             instance,
@@ -36,11 +40,20 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             ..
         } => Err(OpsError::Invalid(format!(
             "ssl disable takes no --address: turning SSL off protects no address; drop --address (to move the protection elsewhere instead, use `pgssl ssl enable {} --address ADDR`); nothing was sent",
-            crate::text::clean(&instance)
+            crate::text::clean(instance.as_deref().unwrap_or("INSTANCE"))
         ))),
         SslCommand::Disable {
-            instance, change, ..
+            instance: Some(instance),
+            change,
+            ..
         } => ssl_change(ctx, &instance, Want::Disable, &change, io).await,
+        SslCommand::Disable {
+            instance: None,
+            many,
+            change,
+            ..
+        } => super::bulk::change(ctx, Want::Disable, &many, &change, io).await,
+        SslCommand::Resume { yes, follow, .. } => super::bulk::resume(ctx, yes, &follow, io).await,
         SslCommand::Ca { instance, out, .. } => ca(ctx, &instance, out.as_deref(), io).await,
     }
 }

@@ -97,7 +97,7 @@ pub async fn execute(
     options: &ExecuteOptions,
     observer: &mut impl ChangeObserver,
 ) -> Result<Outcome, OpsError> {
-    let sent = send(session, plan).await?;
+    let sent = send(session, plan, None).await?;
     observer.sent(&sent);
     let mut outcome = Outcome {
         sent,
@@ -148,8 +148,12 @@ pub async fn execute(
 
 /// Journal, send once, journal the outcome. Before sending, any earlier change to this
 /// instance whose outcome is still unknown is checked first; if a task may still be
-/// running, nothing is sent.
-async fn send(session: &Session, plan: &Plan) -> Result<Sent, OpsError> {
+/// running, nothing is sent. `run` ties the change to a bulk run (`ops::bulk`).
+pub(crate) async fn send(
+    session: &Session,
+    plan: &Plan,
+    run: Option<&str>,
+) -> Result<Sent, OpsError> {
     session.guard_change().await?;
     check::settle_unknowns(session, plan.region(), plan.instance_id()).await?;
     let request = plan.request();
@@ -167,6 +171,12 @@ async fn send(session: &Session, plan: &Plan) -> Result<Sent, OpsError> {
         super::Target::On(a) => Some(a.ip),
         super::Target::Off => None,
     };
+    // The send slot first: the "request" line goes out the moment before the request
+    // does, never seconds ahead while it waits for the API's per-second budget.
+    let slot = session
+        .client
+        .reserve(Action::ModifyDBInstanceSSLConfig)
+        .await;
     journal
         .append(&Record::Request(RequestInfo {
             id: id.clone(),
@@ -181,6 +191,7 @@ async fn send(session: &Session, plan: &Plan) -> Result<Sent, OpsError> {
             DBInstanceId: request.DBInstanceId.clone(),
             SSLEnabled: request.SSLEnabled,
             ConnectAddress: address,
+            run: run.map(str::to_string),
         }))
         .map_err(|e| JournalError {
             before_send: true,
@@ -193,7 +204,7 @@ async fn send(session: &Session, plan: &Plan) -> Result<Sent, OpsError> {
     };
     let result = session
         .client
-        .call_with(&credential, Some(plan.region()), &request)
+        .call_in(slot, &credential, Some(plan.region()), &request)
         .await;
     let time = now_rfc3339();
     match result {

@@ -12,6 +12,7 @@
 //! - `inventory`: import, add, remove and refresh of the saved instances.
 
 pub mod audit;
+pub mod bulk;
 pub mod change;
 pub mod check;
 pub mod follow;
@@ -19,6 +20,7 @@ pub mod identity;
 pub mod inventory;
 pub mod plan;
 pub mod read;
+pub mod select;
 pub mod verify;
 
 use crate::api::{ApiError, Client};

@@ -6,6 +6,7 @@ pub mod config;
 pub mod inventory;
 pub mod journal;
 mod legacy;
+pub mod runs;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -84,6 +85,8 @@ pub struct Store {
     pub config: ConfigFile,
     pub inventory: InventoryFile,
     pub journal: Journal,
+    /// Bulk runs, for resuming one that was interrupted.
+    pub runs: runs::Runs,
 }
 
 impl Store {
@@ -92,6 +95,7 @@ impl Store {
             config: ConfigFile::new(paths.config_file()),
             inventory: InventoryFile::new(paths.inventory_file()),
             journal: Journal::new(paths.journal_file()),
+            runs: runs::Runs::new(paths.data_dir.join("runs")),
             paths,
         }
     }

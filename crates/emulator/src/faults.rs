@@ -52,6 +52,14 @@ pub struct FaultArgs {
     /// Tasks end Fail instead of Success (the SSL state does not change)
     #[arg(long, conflicts_with = "task_status")]
     pub task_fail: bool,
+    /// Only the SSL tasks of this instance end Fail (repeatable): a rehearsal of one
+    /// failure in a bulk run
+    #[arg(
+        long = "task-fail-for",
+        value_name = "INSTANCE",
+        conflicts_with = "task_fail"
+    )]
+    pub task_fail_for: Vec<String>,
     /// Tasks end in this status instead of Success: pause (ended, SSL unchanged) or
     /// waitswitch (waiting for a switch window: not ended, SSL unchanged)
     #[arg(long, value_name = "STATUS", value_enum)]
@@ -86,6 +94,7 @@ impl Default for FaultArgs {
             http_status: None,
             http_status_share: 1.0,
             task_fail: false,
+            task_fail_for: Vec::new(),
             task_status: None,
             task_listed_after: 0,
             clock_offset: 0,
@@ -201,8 +210,11 @@ impl Faults {
         }
     }
 
-    /// How an SSL task ends.
-    pub fn task_end(&self) -> TaskEnd {
+    /// How an SSL task on `instance` ends.
+    pub fn task_end(&self, instance: &str) -> TaskEnd {
+        if self.args.task_fail_for.iter().any(|i| i == instance) {
+            return TaskEnd::Fail;
+        }
         match (self.args.task_fail, self.args.task_status) {
             (true, _) => TaskEnd::Fail,
             (false, Some(end)) => end,

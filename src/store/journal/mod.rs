@@ -115,6 +115,9 @@ pub struct RequestInfo {
     pub SSLEnabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ConnectAddress: Option<std::net::IpAddr>,
+    /// The bulk run this change belongs to (`store::runs`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 /// A change and everything later learned about it.

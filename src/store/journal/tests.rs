@@ -16,6 +16,7 @@ fn request(id: &str) -> Record {
         DBInstanceId: "postgres-6bwgamo3".into(),
         SSLEnabled: true,
         ConnectAddress: Some("10.0.0.8".parse().expect("ip")),
+        run: None,
     })
 }
 

@@ -37,16 +37,12 @@ impl Row {
                 .map(|i| i.name.clone())
                 .unwrap_or_default(),
         };
-        let mut h = format!("{} {} {}", self.id(), self.name(), self.region());
-        for a in self.addresses() {
-            h.push(' ');
-            h.push_str(&a.ip.to_string());
-            if let Some(g) = &a.group_name {
-                h.push(' ');
-                h.push_str(g);
-            }
-        }
-        self.haystack = h.to_lowercase();
+        self.haystack = crate::ops::select::haystack(
+            self.id(),
+            self.name(),
+            self.region(),
+            self.learned.as_deref(),
+        );
     }
 
     /// Take what a read learned, unless it is older than what is shown (`Instance::absorb`).
@@ -58,43 +54,15 @@ impl Row {
         self.index();
     }
 
-    /// Does the filter word (lower case) match?
-    /// Does the filter word (lower case) match? `key:value` words match a field:
-    /// `ssl:on|off|unknown`, `status:running`, `region:sing`, `type:primary|ro`,
-    /// `protected:private|public|group|none`; any other word is searched in the id, name,
-    /// region, addresses and group names.
+    /// Does the filter word (lower case) match? `key:value` words match a field (see
+    /// `ops::select::field`, shared with the CLI's `--filter`); any other word is searched
+    /// in the id, name, region, addresses and group names.
     pub fn matches(&self, word: &str) -> bool {
-        let Some((key, value)) = word.split_once(':') else {
-            return self.haystack.contains(word);
-        };
-        match key {
-            "ssl" => {
-                let state = match self.ssl() {
-                    Some(s) if s.enabled => "on",
-                    Some(_) => "off",
-                    None => "unknown",
-                };
-                state.starts_with(value) || (value == "?" && state == "unknown")
-            }
-            "status" => self
-                .status()
-                .is_some_and(|s| s.as_str().to_lowercase().starts_with(value)),
-            "region" => self.region().contains(value),
-            "type" | "kind" => {
-                let label = self.kind_label();
-                label.starts_with(value) || (value == "ro" && label == "read-only")
-            }
-            "protected" | "prot" => {
-                let learned = self.learned.as_deref();
-                match learned.and_then(Instance::protected_address) {
-                    Some(a) => a.kind.keyword().starts_with(value),
-                    None if learned.and_then(Instance::protected_ip).is_some() => value == "other",
-                    None => value == "none",
-                }
-            }
-            // Not a field: an address with a port, an IPv6 address, text.
-            _ => self.haystack.contains(word),
-        }
+        word.split_once(':')
+            .and_then(|(key, value)| {
+                crate::ops::select::field(self.learned.as_deref(), self.region(), key, value)
+            })
+            .unwrap_or_else(|| self.haystack.contains(word))
     }
 
     pub fn id(&self) -> &str {

@@ -191,6 +191,11 @@ pub struct Fleet {
     pub ssl: HashMap<String, SSLConfig>,
     pub tasks: Vec<Task>,
     next_task_id: i64,
+    /// The most instances ever restarting at once (what `--max-running` must bound).
+    pub peak_restarting: usize,
+    /// How many SSL changes started while the instance's primary or one of its read-only
+    /// instances was restarting (what a bulk run must avoid unless asked).
+    pub family_overlaps: usize,
 }
 
 impl Fleet {
@@ -285,6 +290,8 @@ impl Fleet {
             ssl,
             tasks,
             next_task_id: 100_017,
+            peak_restarting: 0,
+            family_overlaps: 0,
         }
     }
 
@@ -363,6 +370,21 @@ impl Fleet {
     ) -> i64 {
         let id = self.next_task_id;
         self.next_task_id += 1;
+        let family = |i: &DBInstance| i.master_id().unwrap_or(i.id()).to_string();
+        let restarting = |i: &&DBInstance| i.status() == "restarting";
+        if let Some(mine) = self
+            .instances
+            .iter()
+            .find(|i| i.id() == target.DBInstanceId)
+            .map(family)
+            && self
+                .instances
+                .iter()
+                .filter(restarting)
+                .any(|i| i.id() != target.DBInstanceId && family(i) == mine)
+        {
+            self.family_overlaps += 1;
+        }
         if let Some(i) = self
             .instances
             .iter_mut()
@@ -370,6 +392,7 @@ impl Fleet {
         {
             i.DBInstanceStatus = Some("restarting".into());
         }
+
         self.tasks.push(Task {
             id,
             instance_id: target.DBInstanceId.clone(),
@@ -383,6 +406,12 @@ impl Fleet {
             finished: None,
             given: None,
         });
+        self.peak_restarting = self.peak_restarting.max(
+            self.tasks
+                .iter()
+                .filter(|t| t.finished.is_none() && t.given.is_none())
+                .count(),
+        );
         id
     }
 

@@ -256,7 +256,7 @@ fn modify_ssl(
         target,
         now,
         shared.task_seconds,
-        shared.faults.task_end(),
+        shared.faults.task_end(&id),
         shared.faults.task_listed_after(),
     );
     to_value(ModifyDBInstanceSSLConfigResponse {

@@ -1,0 +1,434 @@
+//! One plan for many instances, carried out safely (issue 14, items 2 and 3, the CLI's
+//! part): the plan with what is skipped and why, confirmation, the API's ceiling, the cap
+//! on instances restarting at once, stop-on-failure, and resuming a run killed midway.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{Emu, Sandbox};
+use pgssl_emulator::FaultArgs;
+use serde_json::Value;
+
+/// What the emulator refused for going over the API's rate ceiling.
+fn rate_limited(emu: &Emu) -> Vec<String> {
+    emu.log
+        .lock()
+        .expect("log")
+        .iter()
+        .filter(|l| l.contains("error RequestLimitExceeded"))
+        .cloned()
+        .collect()
+}
+
+/// The ids of the demo fleet's instances in `region`, in fleet order.
+fn ids_in(emu: &Emu, region: &str) -> Vec<String> {
+    emu.fleet(|f| {
+        f.instances
+            .iter()
+            .filter(|i| i.Region.as_deref() == Some(region))
+            .map(|i| i.id().to_string())
+            .collect()
+    })
+}
+
+/// A `--from` file listing `ids`, in the sandbox.
+fn list_file(sb: &Sandbox, ids: &[String]) -> String {
+    let path = sb.dir.path().join("instances.txt");
+    std::fs::write(&path, format!("# tonight's batch\n{}\n", ids.join("\n"))).expect("write");
+    path.display().to_string()
+}
+
+/// The journal's change requests (records of kind "request").
+fn requests(sb: &Sandbox) -> Vec<Value> {
+    sb.journal_lines()
+        .into_iter()
+        .filter(|l| l["kind"] == "request")
+        .collect()
+}
+
+/// `pgssl ARGS --yes --poll 0.2 --endpoint EMU` (ARGS split at spaces).
+fn bulk(sb: &Sandbox, emu: &Emu, args: &str) -> common::Run {
+    let ep = emu.endpoint();
+    let mut all: Vec<&str> = args.split_whitespace().collect();
+    all.extend(["--yes", "--poll", "0.2", "--endpoint", &ep]);
+    sb.run(&all)
+}
+
+fn results(v: &Value) -> Vec<(String, String)> {
+    v["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["DBInstanceId"].as_str().unwrap_or("").to_string(),
+                c["result"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_whole_region_is_enabled_under_the_ceiling_with_one_task_each() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let r = bulk(
+        &sb,
+        &emu,
+        "ssl enable --filter sg-tenant --region ap-singapore --address private --max-running unlimited --output json",
+    );
+    r.ok();
+    let v = r.json();
+    let all = results(&v);
+    assert_eq!(all.len(), 140, "{}", r.stderr);
+    assert!(all.iter().all(|(_, w)| w == "success"), "{all:?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 140);
+    let refused = rate_limited(&emu);
+    assert!(
+        refused.is_empty(),
+        "the emulator refused some requests: {refused:?}"
+    );
+    let reqs = requests(&sb);
+    assert_eq!(reqs.len(), 140);
+    let run = v["run"].as_str().expect("run id");
+    assert!(
+        reqs.iter().all(|r| r["run"] == run),
+        "each change names its run"
+    );
+    let tasks: std::collections::BTreeSet<i64> = sb
+        .journal_lines()
+        .iter()
+        .filter(|l| l["kind"] == "outcome")
+        .filter_map(|l| l["TaskId"].as_i64())
+        .collect();
+    assert_eq!(tasks.len(), 140, "140 distinct TaskIds");
+    // The run is finished: nothing to resume.
+    let again = sb.run(&["ssl", "resume", "--endpoint", &emu.endpoint()]);
+    again.ok();
+    assert!(again.stderr.contains("nothing to resume"), "{again:#?}");
+}
+
+#[test]
+fn no_more_than_max_running_restart_and_a_family_waits_unless_together() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(9).collect();
+    let file = list_file(&sb, &ids);
+    let r = bulk(
+        &sb,
+        &emu,
+        &format!(
+            "ssl enable --from {} --region ap-singapore --address private --max-running 3",
+            file
+        ),
+    );
+    r.ok();
+    assert!(r.stdout.contains("9 changes: 9 success"), "{r:#?}");
+    assert_eq!(
+        emu.fleet(|f| f.peak_restarting),
+        3,
+        "the cap is used, never passed"
+    );
+
+    // ap-guangzhou: a primary and its two read-only instances, all off.
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let family = ["postgres-6bwgamo3", "pgro-ro9x2k1q", "pgro-ro4m7c2z"].map(String::from);
+    let file = list_file(&sb, &family);
+    let r = bulk(
+        &sb,
+        &emu,
+        &format!(
+            "ssl enable --from {} --region ap-guangzhou --address private --max-running unlimited",
+            file
+        ),
+    );
+    r.ok();
+    assert_eq!(emu.fleet(|f| f.family_overlaps), 0, "{r:#?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 3);
+    // Asked for: they restart together.
+    let r = bulk(
+        &sb,
+        &emu,
+        &format!(
+            "ssl disable --from {} --region ap-guangzhou --together --max-running unlimited",
+            file
+        ),
+    );
+    r.ok();
+    assert!(emu.fleet(|f| f.family_overlaps) >= 2, "{r:#?}");
+}
+
+#[test]
+fn stop_on_failure_sends_nothing_after_the_first_fail() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(4).collect();
+    let emu = Emu::start(
+        FaultArgs {
+            task_fail_for: vec![ids[1].clone()],
+            ..FaultArgs::default()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let file = list_file(&sb, &ids);
+    let r = bulk(
+        &sb,
+        &emu,
+        &format!(
+            "ssl enable --from {} --region ap-singapore --address private --max-running 1 --stop-on-failure --output json",
+            file
+        ),
+    );
+    assert_eq!(r.code, 1, "{r:#?}");
+    let v = r.json();
+    let words: Vec<String> = results(&v).into_iter().map(|(_, w)| w).collect();
+    assert_eq!(words, ["success", "fail", "not_sent", "not_sent"], "{r:#?}");
+    assert!(
+        v["stopped"]
+            .as_str()
+            .is_some_and(|s| s.contains(&format!("after {} ended fail", ids[1]))),
+        "{v}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 2);
+    assert!(r.stderr.contains("did not succeed"), "{}", r.stderr);
+}
+
+#[test]
+fn a_run_killed_midway_resumes_without_sending_anything_twice() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(6).collect();
+    let file = list_file(&sb, &ids);
+    let mut child = sb
+        .command(&[
+            "ssl",
+            "enable",
+            "--from",
+            &file,
+            "--region",
+            "ap-singapore",
+            "--address",
+            "private",
+            "--max-running",
+            "2",
+            "--yes",
+            "--poll",
+            "0.2",
+            "--endpoint",
+            &emu.endpoint(),
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("pgssl runs");
+    // Two changes sent (the cap): the rest wait for a task to end. Kill it there.
+    let mut seen = Vec::new();
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    while seen
+        .iter()
+        .filter(|l: &&String| l.starts_with("sent: "))
+        .count()
+        < 2
+    {
+        let line = lines
+            .next()
+            .expect("pgssl says what it sent")
+            .expect("line");
+        seen.push(line);
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+    let sent_before = emu.count("ModifyDBInstanceSSLConfig");
+    assert!(
+        (2..6).contains(&sent_before),
+        "killed midway: {sent_before} sent; {seen:?}"
+    );
+
+    // Without a terminal, resuming needs --yes: nothing is sent.
+    let r = sb.run(&[
+        "ssl",
+        "resume",
+        "--region",
+        "ap-singapore",
+        "--endpoint",
+        &emu.endpoint(),
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.stderr.contains(&format!("{} done", 0)) || r.stderr.contains("never sent"),
+        "{r:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), sent_before);
+
+    let r = bulk(&sb, &emu, "ssl resume --output json");
+    r.ok();
+    let all = results(&r.json());
+    assert_eq!(all.len(), 6, "{r:#?}");
+    assert!(all.iter().all(|(_, w)| w == "success"), "{all:?}");
+    // Each instance was sent exactly one change, over both runs.
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 6);
+    let reqs = requests(&sb);
+    for id in &ids {
+        let n = reqs
+            .iter()
+            .filter(|r| r["DBInstanceId"] == id.as_str())
+            .count();
+        assert_eq!(n, 1, "{id} journaled {n} times");
+    }
+    let again = sb.run(&["ssl", "resume", "--endpoint", &emu.endpoint()]);
+    assert!(again.stderr.contains("nothing to resume"), "{again:#?}");
+}
+
+#[test]
+fn the_plan_skips_with_why_refuses_bad_input_and_needs_yes() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    // Without a terminal and without --yes: the plan is printed, nothing is sent.
+    let r = sb.run(&[
+        "ssl",
+        "disable",
+        "--all",
+        "--region",
+        "ap-guangzhou",
+        "--endpoint",
+        &ep,
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+    assert!(r.stderr.contains("Skipped (1):"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("postgres-k3j9w2qa is 'isolated', not running"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("restarts its instance"), "{}", r.stderr);
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+    // --dry-run prints every request, signed, and sends none.
+    let r = sb.run(&[
+        "ssl",
+        "enable",
+        "--filter",
+        "ssl:off type:primary sg-tenant",
+        "--region",
+        "ap-singapore",
+        "--address",
+        "private",
+        "--dry-run",
+        "--endpoint",
+        &ep,
+        "--output",
+        "json",
+    ]);
+    r.ok();
+    let v = r.json();
+    assert_eq!(
+        v["requests"].as_array().map(Vec::len),
+        Some(140),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains(emu.key().secret_key.expose()));
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+    for (args, says) in [
+        (
+            vec!["--all", "--max-running", "0"],
+            "--max-running '0' is not a count",
+        ),
+        (vec!["--filter", "sll:off"], "'sll' is not a field"),
+        (
+            vec!["--all", "--wait", "--verify"],
+            "--verify checks one instance",
+        ),
+    ] {
+        let mut all = vec!["ssl", "enable", "--address", "private", "--endpoint", &ep];
+        all.extend(args);
+        let r = sb.run(&all);
+        assert_eq!(r.code, 2, "{r:#?}");
+        assert!(r.error_line().contains(says), "{r:#?}");
+        assert_eq!(
+            r.stderr.lines().filter(|l| l.starts_with("error:")).count(),
+            1
+        );
+    }
+    std::fs::write(
+        sb.dir.path().join("junk.txt"),
+        "postgres-aaaa1111\n; rm -rf /\n",
+    )
+    .expect("w");
+    let junk = sb.dir.path().join("junk.txt").display().to_string();
+    let r = sb.run(&["ssl", "disable", "--from", &junk, "--endpoint", &ep]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("line 2:"), "{r:#?}");
+    // Both an instance and a selection: clap refuses, exit 2.
+    let r = sb.run(&[
+        "ssl",
+        "disable",
+        "postgres-6bwgamo3",
+        "--all",
+        "--endpoint",
+        &ep,
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+    assert!(requests(&sb).is_empty());
+}
+
+#[test]
+fn the_group_address_for_one_member_offers_the_whole_group() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let one = list_file(&sb, &["pgro-ro9x2k1q".to_string()]);
+    let r = sb.run(&[
+        "ssl",
+        "enable",
+        "--from",
+        &one,
+        "--region",
+        "ap-guangzhou",
+        "--address",
+        "group",
+        "--dry-run",
+        "--endpoint",
+        &ep,
+        "--output",
+        "json",
+    ]);
+    r.ok();
+    assert_eq!(r.json()["requests"].as_array().map(Vec::len), Some(1));
+    assert!(
+        r.stderr.contains("pgro-ro4m7c2z also belong to it"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--with-group"), "{}", r.stderr);
+    let r = sb.run(&[
+        "ssl",
+        "enable",
+        "--from",
+        &one,
+        "--region",
+        "ap-guangzhou",
+        "--address",
+        "group",
+        "--with-group",
+        "--dry-run",
+        "--endpoint",
+        &ep,
+        "--output",
+        "json",
+    ]);
+    r.ok();
+    let text = r.stdout.clone();
+    assert_eq!(
+        r.json()["requests"].as_array().map(Vec::len),
+        Some(2),
+        "{text}"
+    );
+    assert!(text.contains("pgro-ro4m7c2z"), "{text}");
+}
