@@ -120,8 +120,7 @@ fn no_more_than_max_running_restart_and_a_family_waits_unless_together() {
         &sb,
         &emu,
         &format!(
-            "ssl enable --from {} --region ap-singapore --address private --max-running 3",
-            file
+            "ssl enable --from {file} --region ap-singapore --address private --max-running 3"
         ),
     );
     r.ok();
@@ -141,8 +140,7 @@ fn no_more_than_max_running_restart_and_a_family_waits_unless_together() {
         &sb,
         &emu,
         &format!(
-            "ssl enable --from {} --region ap-guangzhou --address private --max-running unlimited",
-            file
+            "ssl enable --from {file} --region ap-guangzhou --address private --max-running unlimited"
         ),
     );
     r.ok();
@@ -153,8 +151,7 @@ fn no_more_than_max_running_restart_and_a_family_waits_unless_together() {
         &sb,
         &emu,
         &format!(
-            "ssl disable --from {} --region ap-guangzhou --together --max-running unlimited",
-            file
+            "ssl disable --from {file} --region ap-guangzhou --together --max-running unlimited"
         ),
     );
     r.ok();
@@ -178,8 +175,7 @@ fn stop_on_failure_sends_nothing_after_the_first_fail() {
         &sb,
         &emu,
         &format!(
-            "ssl enable --from {} --region ap-singapore --address private --max-running 1 --stop-on-failure --output json",
-            file
+            "ssl enable --from {file} --region ap-singapore --address private --max-running 1 --stop-on-failure --output json"
         ),
     );
     assert_eq!(r.code, 1, "{r:#?}");
