@@ -15,6 +15,8 @@ use crate::ops::change::{self, ChangeObserver, ExecuteOptions, VerifyAfter};
 use crate::ops::{self, FollowEnd, FollowOptions, OpsError, Sent, Session, Verified};
 use crate::store::Store;
 
+mod bulk;
+
 /// How many of the latest changes the log pane holds (the journal itself may hold years).
 const LOG_ENTRIES: usize = 500;
 
@@ -29,6 +31,8 @@ pub struct Effects {
     /// Which session the header speaks for: bumped by each switch, so that an account
     /// answer or a renewal of the session switched away from never reaches the header.
     pub generation: Generation,
+    /// Stops the bulk run's sending (`x`); a new run gets a new switch.
+    pub bulk_stop: Arc<Mutex<Arc<std::sync::atomic::AtomicBool>>>,
 }
 
 /// A counter of sessions: a message about session N is dropped once N is not the latest.
@@ -163,6 +167,10 @@ impl Effects {
                     }
                 });
             }
+            bulk @ (Cmd::PrepareBulk { .. }
+            | Cmd::ExecuteBulk(..)
+            | Cmd::ResumeBulk(_)
+            | Cmd::StopBulk) => self.bulk(bulk),
             api_cmd => {
                 let session = match self.session.lock() {
                     Ok(s) => s.clone(),
@@ -177,6 +185,67 @@ impl Effects {
                 }
             }
         }
+    }
+
+    /// The session commands use now, or why there is none.
+    fn session(&self) -> Result<Session, OpsError> {
+        match self.session.lock() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Look for an interrupted bulk run (at start).
+    pub fn find_interrupted_run(&self) {
+        if let Ok(session) = self.session() {
+            tokio::spawn(bulk::find(session, self.tx.clone()));
+        }
+    }
+
+    fn bulk(&self, cmd: Cmd) {
+        if cmd == Cmd::StopBulk {
+            if let Ok(stop) = self.bulk_stop.lock() {
+                stop.store(true, Ordering::SeqCst);
+            }
+            return;
+        }
+        let tx = self.tx.clone();
+        let session = match self.session() {
+            Ok(s) => s,
+            Err(e) => {
+                send(
+                    &tx,
+                    Msg::Bulk(super::app::bulk::BulkEvent::Finished(Err(e))),
+                );
+                return;
+            }
+        };
+        let follow = self.follow;
+        match cmd {
+            Cmd::PrepareBulk { ids, want } => {
+                tokio::spawn(async move {
+                    let result = bulk::prepare(&session, &ids, &want).await;
+                    send(&tx, Msg::BulkPrepared(result));
+                });
+            }
+            Cmd::ExecuteBulk(plan, limits) => {
+                let stop = self.new_stop();
+                tokio::spawn(bulk::execute(session, *plan, limits, follow, stop, tx));
+            }
+            Cmd::ResumeBulk(found) => {
+                let stop = self.new_stop();
+                tokio::spawn(bulk::resume(session, *found, follow, stop, tx));
+            }
+            _ => {}
+        }
+    }
+
+    fn new_stop(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if let Ok(mut s) = self.bulk_stop.lock() {
+            *s = stop.clone();
+        }
+        stop
     }
 
     /// Watch the journal for lines other processes (the CLI) write, and send it on change.
@@ -384,6 +453,9 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
         }
         Cmd::Add { region, id } => Msg::Added(ops::inventory::add(&session, &region, &id).await),
         Cmd::Import(regions) => Msg::Imported(ops::inventory::import(&session, &regions).await),
+        Cmd::PrepareBulk { .. } | Cmd::ExecuteBulk(..) | Cmd::ResumeBulk(_) | Cmd::StopBulk => {
+            return;
+        }
         Cmd::Copy(_)
         | Cmd::ReloadJournal
         | Cmd::Remove(_)

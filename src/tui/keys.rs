@@ -30,6 +30,12 @@ pub enum Mode {
     LogDetail,
     /// Changes in flight and unresolved outcomes (`t`).
     Tasks,
+    /// One change for the marked instances.
+    BulkForm,
+    /// Confirming many changes: the count is typed.
+    TypeCount,
+    /// A bulk run's changes, live (`b`).
+    Run,
 }
 
 impl Mode {
@@ -47,6 +53,9 @@ impl Mode {
             Mode::TypeConfirm => "Confirm change (protected profile)",
             Mode::LogDetail => "Log line",
             Mode::Tasks => "Tasks",
+            Mode::BulkForm => "Change the marked instances",
+            Mode::TypeCount => "Confirm changes (type the count)",
+            Mode::Run => "Bulk run",
         }
     }
 }
@@ -89,6 +98,14 @@ pub enum Action {
     Notice,
     Sort,
     Audit,
+    /// Mark or unmark the selected instance for a change of many.
+    Mark,
+    /// Mark every instance shown (or, when all are, unmark them).
+    MarkAll,
+    /// The bulk run's outcome table.
+    Run,
+    /// Send nothing more in the bulk run (what was sent is still followed).
+    StopRun,
 }
 
 pub struct Binding {
@@ -109,7 +126,7 @@ const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
 
 /// How many modes there are: a binding listed for all of them works anywhere.
-pub const MODE_COUNT: usize = 12;
+pub const MODE_COUNT: usize = 15;
 
 pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::Browse,
@@ -124,6 +141,9 @@ pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::TypeConfirm,
     Mode::LogDetail,
     Mode::Tasks,
+    Mode::BulkForm,
+    Mode::TypeCount,
+    Mode::Run,
 ];
 
 pub static BINDINGS: &[Binding] = &[
@@ -141,6 +161,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::LogDetail,
             Mode::Tasks,
             Mode::Help,
+            Mode::BulkForm,
+            Mode::Run,
         ],
         hint: false,
     },
@@ -157,6 +179,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::LogDetail,
             Mode::Tasks,
             Mode::Help,
+            Mode::BulkForm,
+            Mode::Run,
         ],
         hint: false,
     },
@@ -376,6 +400,71 @@ pub static BINDINGS: &[Binding] = &[
         modes: &[Mode::Browse],
         hint: true,
     },
+    Binding {
+        keys: &[(Char(' '), NONE)],
+        label: "Space",
+        action: Action::Mark,
+        desc: "mark / unmark (Enter then changes every marked instance)",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('*'), NONE), (Char('*'), SHIFT)],
+        label: "*",
+        action: Action::MarkAll,
+        desc: "mark every instance shown (again: unmark)",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('b'), NONE)],
+        label: "b",
+        action: Action::Run,
+        desc: "the bulk run's changes, live",
+        modes: &[Mode::Browse],
+        hint: false,
+    },
+    // Bulk form, count, run
+    Binding {
+        keys: &[(Char(' '), NONE)],
+        label: "Space",
+        action: Action::Toggle,
+        desc: "change this field",
+        modes: &[Mode::BulkForm],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Tab, NONE)],
+        label: "Tab",
+        action: Action::NextField,
+        desc: "next field",
+        modes: &[Mode::BulkForm],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Submit,
+        desc: "read them fresh and plan",
+        modes: &[Mode::BulkForm],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Send,
+        desc: "send, once the count is typed",
+        modes: &[Mode::TypeCount],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('x'), NONE)],
+        label: "x",
+        action: Action::StopRun,
+        desc: "send nothing more (what was sent is followed)",
+        modes: &[Mode::Run],
+        hint: true,
+    },
     // Filter
     Binding {
         keys: &[(Enter, NONE)],
@@ -510,6 +599,9 @@ pub static BINDINGS: &[Binding] = &[
             Mode::TypeConfirm,
             Mode::LogDetail,
             Mode::Tasks,
+            Mode::BulkForm,
+            Mode::TypeCount,
+            Mode::Run,
         ],
         hint: true,
     },
@@ -518,7 +610,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "q/?",
         action: Action::Back,
         desc: "close",
-        modes: &[Mode::Help, Mode::LogDetail, Mode::Tasks],
+        modes: &[Mode::Help, Mode::LogDetail, Mode::Tasks, Mode::Run],
         hint: false,
     },
     Binding {

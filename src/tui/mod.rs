@@ -96,6 +96,7 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
         tx: tx.clone(),
         follow: options.follow,
         generation,
+        bulk_stop: Arc::default(),
     };
 
     let mut guard = match term::enter() {
@@ -115,6 +116,7 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
         for cmd in app.refresh_all() {
             effects.run(cmd);
         }
+        effects.find_interrupted_run();
     }
 
     let mut events = EventStream::new();

@@ -29,6 +29,8 @@ pub trait BulkObserver {
     fn changed(&mut self, _index: usize, _item: &Item) {}
     /// Sending stopped early, and why.
     fn stopped(&mut self, _why: &str) {}
+    /// An instance read again once its task ended (already kept in the inventory).
+    fn refreshed(&mut self, _now: &Instance) {}
 }
 
 impl BulkObserver for () {}
@@ -86,7 +88,7 @@ enum Event {
     Sent(usize, Result<crate::ops::Sent, OpsError>),
     Polled(usize, Result<Option<Task>, ApiError>),
     /// The instance read again after its task ended (kept in the inventory).
-    Refreshed,
+    Refreshed(Option<Box<Instance>>),
 }
 
 /// Carry out the run: send what the schedule lets go, follow every task to its end.
@@ -137,7 +139,12 @@ pub async fn execute(
             break;
         };
         match event {
-            Event::Refreshed => continue,
+            Event::Refreshed(now) => {
+                if let Some(now) = now {
+                    observer.refreshed(&now);
+                }
+                continue;
+            }
             Event::Sent(i, Ok(sent)) => {
                 schedule.items[i].journal_id = Some(sent.journal_id.clone());
                 match sent.task_id {
@@ -214,13 +221,13 @@ pub async fn execute(
                 if item.state.is_final() {
                     let plan = item.plan.clone();
                     jobs.push(Box::pin(async move {
-                        let _ = crate::ops::inventory::describe(
+                        let now = crate::ops::inventory::describe(
                             session,
                             plan.region(),
                             plan.instance_id(),
                         )
                         .await;
-                        Event::Refreshed
+                        Event::Refreshed(now.ok().map(Box::new))
                     }));
                 } else if errors[i] >= 5 {
                     schedule.set(
@@ -284,7 +291,7 @@ fn poll<'a>(session: &'a Session, plan: &Plan, i: usize, task_id: i64, after: Du
 }
 
 /// An interrupted run, as the journal shows it, ready to go on once confirmed.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Resumable {
     pub run: RunFile,
     /// Sent changes in their state (followed again if running) and never-sent ones

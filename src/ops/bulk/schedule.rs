@@ -160,7 +160,7 @@ impl Item {
 }
 
 /// The run's changes and the rules for sending them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     pub items: Vec<Item>,
     pub limits: Limits,

@@ -51,6 +51,21 @@ impl App {
                 });
                 self.rebuild_log();
             }
+            Action::Mark => self.toggle_mark(),
+            Action::MarkAll => self.mark_all_shown(),
+            Action::Run => {
+                if self.bulk.is_some() {
+                    self.overlay = Overlay::Run(0);
+                } else {
+                    self.notice = Some(
+                        "no bulk run this session: mark instances with Space (or * for all shown), then Enter".into(),
+                    );
+                }
+            }
+            Action::Back if self.filter.is_empty() && !self.marked.is_empty() => {
+                self.marked.clear();
+                self.notice = Some("marks cleared".into());
+            }
             Action::OpenForm => {
                 if self.readonly {
                     self.notice = Some(if self.readonly_flag {
@@ -58,6 +73,10 @@ impl App {
                     } else {
                         "read-only: this profile is readonly in config.toml, or another pgssl --demo owns the demo's state; changes are disabled".into()
                     });
+                    return vec![];
+                }
+                if !self.marked.is_empty() {
+                    self.open_bulk_form();
                     return vec![];
                 }
                 let Some(row) = self.selected_row() else {

@@ -4,6 +4,7 @@
 
 mod add;
 mod browse;
+pub mod bulk;
 mod confirm;
 mod fleet;
 pub mod form;
@@ -14,7 +15,7 @@ mod rows;
 mod tasks;
 mod who;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use crossterm::event::KeyEvent;
 
@@ -99,6 +100,14 @@ pub enum Overlay {
     Tasks(usize),
     /// The audit's findings (None while it runs), and the cursor.
     Findings(Option<Box<crate::ops::audit::Audit>>, usize),
+    /// One change for the marked instances.
+    BulkForm(Box<bulk::BulkForm>),
+    /// Reviewing the plan of many changes.
+    BulkConfirm(Box<bulk::BulkConfirm>),
+    /// The bulk run's changes, live, and the cursor.
+    Run(usize),
+    /// An interrupted bulk run found at start, offered for resuming.
+    Resume(Box<crate::ops::bulk::run::Resumable>),
 }
 
 /// What was found out about an instance by hand: a TLS check (`v`), its CA (`C`).
@@ -168,6 +177,20 @@ pub enum Cmd {
     Resume(crate::ops::follow::Unfinished),
     /// Audit the regions (as `pgssl audit`, without live checks).
     Audit(Vec<String>),
+    /// Read these (region, id) fresh and plan one change for them all.
+    PrepareBulk {
+        ids: Vec<(String, String)>,
+        want: crate::ops::Want,
+    },
+    /// Carry out exactly this plan of many changes (`ops::bulk::run`).
+    ExecuteBulk(
+        Box<crate::ops::bulk::BulkPlan>,
+        crate::ops::bulk::schedule::Limits,
+    ),
+    /// Go on with an interrupted run, as shown.
+    ResumeBulk(Box<crate::ops::bulk::run::Resumable>),
+    /// Send nothing more in the bulk run.
+    StopBulk,
 }
 
 /// A step of a change being carried out, as `ops::change::execute` reports it.
@@ -254,6 +277,12 @@ pub enum Msg {
     Switched(Result<Switched, OpsError>),
     /// The audit's result, or why there is none.
     Audited(Result<crate::ops::audit::Audit, OpsError>),
+    /// The plan of many changes, or why there is none.
+    BulkPrepared(Result<crate::ops::bulk::BulkPlan, OpsError>),
+    /// A step of the bulk run.
+    Bulk(bulk::BulkEvent),
+    /// At start: an interrupted bulk run, if any.
+    Resumable(Result<Option<Box<crate::ops::bulk::run::Resumable>>, OpsError>),
     /// Picking up an unfinished change came to this.
     Resumed {
         unfinished: crate::ops::follow::Unfinished,
@@ -317,6 +346,10 @@ pub struct App {
     pub frames: u64,
     /// The log, newest first, built when the journal, calls or progress change (not per frame).
     log_cache: Vec<LogItem>,
+    /// Instances marked (Space, `*`) for one change of many.
+    pub marked: BTreeSet<String>,
+    /// The bulk run of this session, if any.
+    pub bulk: Option<bulk::BulkRun>,
 }
 
 impl App {
@@ -372,6 +405,8 @@ impl App {
             sort: SortBy::Saved,
             frames: 0,
             log_cache: Vec::new(),
+            marked: BTreeSet::new(),
+            bulk: None,
         };
         app.recompute();
         app
@@ -396,7 +431,8 @@ impl App {
             Overlay::Filter => Mode::Filter,
             Overlay::Form(_) => Mode::Form,
             Overlay::Confirm(..) if self.who.protected => Mode::TypeConfirm,
-            Overlay::Confirm(..) => Mode::Confirm,
+            Overlay::BulkConfirm(c) if c.types_count(self.who.protected) => Mode::TypeCount,
+            Overlay::Confirm(..) | Overlay::BulkConfirm(_) | Overlay::Resume(_) => Mode::Confirm,
             Overlay::Regions(_) => Mode::Regions,
             Overlay::Add(_) => Mode::Add,
             Overlay::Remove(_) => Mode::Remove,
@@ -404,6 +440,8 @@ impl App {
             Overlay::Profiles(_) => Mode::Profiles,
             Overlay::LogDetail(..) => Mode::LogDetail,
             Overlay::Tasks(_) | Overlay::Findings(..) => Mode::Tasks,
+            Overlay::BulkForm(_) => Mode::BulkForm,
+            Overlay::Run(_) => Mode::Run,
         }
     }
 
@@ -577,6 +615,13 @@ impl App {
                 vec![]
             }
             Mode::Form => self.form_key(action, key),
+            Mode::BulkForm => self.bulk_form_key(action),
+            Mode::TypeCount => self.bulk_confirm_key(action, key),
+            Mode::Confirm if matches!(self.overlay, Overlay::BulkConfirm(_)) => {
+                self.bulk_confirm_key(action, key)
+            }
+            Mode::Confirm if matches!(self.overlay, Overlay::Resume(_)) => self.resume_key(action),
+            Mode::Run => self.run_key(action),
             Mode::Confirm => self.confirm_key(action),
             Mode::TypeConfirm => self.typed_confirm_key(action, key),
             Mode::LogDetail => self.log_detail_key(action),

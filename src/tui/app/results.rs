@@ -13,6 +13,9 @@ impl App {
     pub(super) fn on_result(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
             Msg::Key(_) | Msg::Resize(..) | Msg::Quit => {}
+            Msg::BulkPrepared(result) => self.bulk_prepared(result),
+            Msg::Bulk(event) => return self.bulk_event(event),
+            Msg::Resumable(found) => self.resumable(found),
             Msg::Who(who) => {
                 self.readonly = self.readonly_flag || who.readonly;
                 self.who = who;

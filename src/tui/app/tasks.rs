@@ -74,11 +74,22 @@ impl App {
     /// `q`: quits, unless a change of this session still runs and this is the first `q`.
     pub(super) fn quit_key(&mut self) {
         let running = self.running_changes();
-        if running.is_empty() || self.quit_warned {
+        let bulk = self
+            .bulk
+            .as_ref()
+            .is_some_and(super::bulk::BulkRun::is_running);
+        if (running.is_empty() && !bulk) || self.quit_warned {
             self.quit = true;
             return;
         }
         self.quit_warned = true;
+        if bulk {
+            self.notice = Some(format!(
+                "q again to quit: the bulk run stops sending (what was sent goes on without pgssl); {} ssl resume, or the next start, continues it",
+                crate::hint::pgssl()
+            ));
+            return;
+        }
         let what = running
             .iter()
             .map(|(id, task)| match task {
@@ -98,8 +109,19 @@ impl App {
     /// command that follows it.
     pub fn farewell(&self) -> Vec<String> {
         let pgssl = crate::hint::pgssl();
-        self.running_changes()
-            .into_iter()
+        let bulk = self
+            .bulk
+            .as_ref()
+            .filter(|b| b.is_running())
+            .map(|b| {
+                format!(
+                    "pgssl: the bulk run {} was interrupted ({}); see and continue it with: {pgssl} ssl resume",
+                    b.run_id.as_deref().unwrap_or("(starting)"),
+                    b.progress()
+                )
+            });
+        bulk.into_iter()
+            .chain(self.running_changes().into_iter()
             .map(|(id, task)| match task {
                 Some(t) => format!(
                     "pgssl: task {t} on {id} is still running; follow it with: {pgssl} task show {t} --wait"
@@ -107,7 +129,7 @@ impl App {
                 None => format!(
                     "pgssl: the change to {id} was being sent when pgssl quit; see what came of it with: {pgssl} log"
                 ),
-            })
+            }))
             .collect()
     }
 }

@@ -23,6 +23,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Overlay::Findings(audit, cursor) => {
             findings_dialog(frame, theme, area, audit.as_deref(), *cursor);
         }
+        Overlay::BulkForm(form) => super::bulk::form(frame, app, theme, area, form),
+        Overlay::BulkConfirm(c) => super::bulk::confirm(frame, app, theme, area, c),
+        Overlay::Run(cursor) => super::bulk::run(frame, app, theme, area, *cursor),
+        Overlay::Resume(r) => super::bulk::resume(frame, theme, area, r),
         Overlay::Regions(picker) => {
             let mut lines = vec![Line::from(Span::styled(
                 "Regions shown and imported (none chosen shows all):",
@@ -154,7 +158,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     }
 }
 
-fn keys_line(theme: Theme, mode: Mode) -> Line<'static> {
+pub(super) fn keys_line(theme: Theme, mode: Mode) -> Line<'static> {
     let mut spans = Vec::new();
     for b in keys::hints(mode) {
         spans.push(Span::styled(b.label, theme.key()));
@@ -163,7 +167,7 @@ fn keys_line(theme: Theme, mode: Mode) -> Line<'static> {
     Line::from(spans)
 }
 
-fn dialog(
+pub(super) fn dialog(
     frame: &mut Frame,
     theme: Theme,
     area: Rect,
@@ -285,7 +289,7 @@ fn findings_dialog(
 }
 
 /// `45s`, `12m`, `3h`, `2d`.
-fn age_text(secs: i64) -> String {
+pub(super) fn age_text(secs: i64) -> String {
     match secs.max(0) {
         s if s < 60 => format!("{s}s"),
         s if s < 3600 => format!("{}m", s / 60),
@@ -461,7 +465,7 @@ fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Co
 }
 
 /// The confirm uses the width there is, up to 120 columns.
-fn confirm_width(area: Rect) -> u16 {
+pub(super) fn confirm_width(area: Rect) -> u16 {
     area.width.saturating_sub(2).clamp(40, 120)
 }
 
@@ -485,7 +489,7 @@ fn request_lines(body: &str, width: usize) -> Vec<String> {
 }
 
 /// How many rows `lines` take once wrapped to `width` columns.
-fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+pub(super) fn wrapped_height(lines: &[Line], width: u16) -> u16 {
     let width = usize::from(width.max(1));
     let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
     u16::try_from(rows).unwrap_or(u16::MAX)

@@ -93,12 +93,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             } else {
                 Style::default()
             };
-            let marker = if selected {
-                "> "
-            } else if busy {
-                "* "
-            } else {
-                "  "
+            // Selected, marked for a change of many (+), a change in flight (*).
+            let is_marked = app.marked.contains(row.id());
+            let marker = match (selected, is_marked, busy) {
+                (true, true, _) => ">+",
+                (true, false, _) => "> ",
+                (false, true, _) => " +",
+                (false, false, true) => "* ",
+                (false, false, false) => "  ",
             };
             let mut cells = vec![
                 Cell::from(marker).style(id_style),

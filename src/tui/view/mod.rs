@@ -1,5 +1,6 @@
 //! Drawing: a pure function of the model. One file per pane or dialog.
 
+mod bulk;
 mod details;
 mod dialogs;
 mod list;
@@ -173,6 +174,19 @@ fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) -> bool {
     }
     if app.sort != crate::tui::app::SortBy::Saved {
         spans.push(Span::raw(format!(" · by {}", app.sort.name())));
+    }
+    if !app.marked.is_empty() {
+        spans.push(Span::styled(
+            format!(" · {} marked", app.marked.len()),
+            theme.title(),
+        ));
+    }
+    if let Some(run) = app.bulk.as_ref().filter(|r| r.is_running()) {
+        let (sent, total) = run.sent_of();
+        spans.push(Span::styled(
+            format!(" · run {sent}/{total} (b)"),
+            theme.warn(),
+        ));
     }
     if app.busy > 0 || !app.inflight.is_empty() {
         spans.push(Span::styled(

@@ -1,0 +1,521 @@
+//! One change for many instances: Space marks, `*` marks every instance shown, Enter on a
+//! marking opens one form (SSL on/off, the address kind, how many may restart at once,
+//! whether to stop at the first failure, and, for the group address, the rest of each
+//! group). Its plan is made by `ops` from a fresh read; the confirm lists every change,
+//! what is skipped and why, and above a few changes asks for the count to be typed. The
+//! run's table (`b`) updates live; `x` stops sending. An interrupted run found at start
+//! is offered for resuming.
+
+use std::collections::BTreeSet;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, Cmd, Overlay};
+use crate::addresses::{AddressKind, AddressSpec};
+use crate::domain::Instance;
+use crate::ops::bulk::run::Resumable;
+use crate::ops::bulk::schedule::{DEFAULT_MAX_RUNNING, Item, Limits, State};
+use crate::ops::bulk::{BulkPlan, GroupOffer, Skipped, TYPE_THE_COUNT_ABOVE};
+use crate::ops::{OpsError, Want};
+use crate::tui::keys::Action;
+
+/// The caps the form cycles through (None: no cap).
+const MAX_RUNNING_CHOICES: [Option<usize>; 5] =
+    [Some(1), Some(3), Some(DEFAULT_MAX_RUNNING), Some(10), None];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkField {
+    Ssl,
+    Address,
+    MaxRunning,
+    StopOnFailure,
+    Together,
+    Group,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkForm {
+    /// The marked instances, (region, id), in list order.
+    pub ids: Vec<(String, String)>,
+    pub enable: bool,
+    pub kind: AddressKind,
+    pub limits: Limits,
+    /// With the group address: also the group members not marked.
+    pub whole_group: bool,
+    pub field: BulkField,
+}
+
+impl BulkForm {
+    fn fields(&self, offers: bool) -> Vec<BulkField> {
+        let mut f = vec![BulkField::Ssl];
+        if self.enable {
+            f.push(BulkField::Address);
+        }
+        f.extend([
+            BulkField::MaxRunning,
+            BulkField::StopOnFailure,
+            BulkField::Together,
+        ]);
+        if self.enable && self.kind == AddressKind::Group && offers {
+            f.push(BulkField::Group);
+        }
+        f
+    }
+
+    pub fn want(&self) -> Want {
+        if self.enable {
+            Want::Enable(AddressSpec::Kind(self.kind))
+        } else {
+            Want::Disable
+        }
+    }
+
+    fn toggle(&mut self) {
+        match self.field {
+            BulkField::Ssl => self.enable = !self.enable,
+            BulkField::Address => {
+                self.kind = match self.kind {
+                    AddressKind::Private => AddressKind::Public,
+                    AddressKind::Public => AddressKind::Group,
+                    AddressKind::Group => AddressKind::Private,
+                }
+            }
+            BulkField::MaxRunning => {
+                let at = MAX_RUNNING_CHOICES
+                    .iter()
+                    .position(|c| *c == self.limits.max_running)
+                    .unwrap_or(0);
+                self.limits.max_running = MAX_RUNNING_CHOICES[(at + 1) % MAX_RUNNING_CHOICES.len()];
+            }
+            BulkField::StopOnFailure => self.limits.stop_on_failure = !self.limits.stop_on_failure,
+            BulkField::Together => self.limits.together = !self.limits.together,
+            BulkField::Group => self.whole_group = !self.whole_group,
+        }
+    }
+}
+
+/// The plan of many changes, as the dialog shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkConfirm {
+    pub form: BulkForm,
+    /// None while the instances are read.
+    pub plan: Option<BulkPlan>,
+    pub typed: String,
+    pub scroll: usize,
+    /// The frame count when the plan arrived: sending needs a frame drawn since.
+    pub shown_at: u64,
+}
+
+impl BulkConfirm {
+    /// Whether the count must be typed (many changes, or a protected profile).
+    pub fn types_count(&self, protected: bool) -> bool {
+        self.plan
+            .as_ref()
+            .is_some_and(|p| protected || p.changes.len() > TYPE_THE_COUNT_ABOVE)
+    }
+}
+
+/// A bulk run as the TUI follows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkRun {
+    pub run_id: Option<String>,
+    pub items: Vec<Item>,
+    pub unchanged: usize,
+    pub skipped: Vec<Skipped>,
+    pub stopped: Option<String>,
+    /// Nothing more runs: every change ended or was never sent.
+    pub done: bool,
+    /// Why the run could not start or ended early.
+    pub error: Option<String>,
+}
+
+impl BulkRun {
+    pub fn is_running(&self) -> bool {
+        !self.done
+    }
+
+    /// How many were sent, of how many.
+    pub fn sent_of(&self) -> (usize, usize) {
+        let sent = self
+            .items
+            .iter()
+            .filter(|i| {
+                !matches!(
+                    i.state,
+                    State::Waiting | State::Sending | State::NotSent { .. }
+                )
+            })
+            .count();
+        (sent, self.items.len())
+    }
+
+    /// `37/140 sent, 5 restarting, 2 failed`.
+    pub fn progress(&self) -> String {
+        let (sent, _) = self.sent_of();
+        let restarting = self
+            .items
+            .iter()
+            .filter(|i| i.state.is_restarting())
+            .count();
+        let failed = self.items.iter().filter(|i| i.state.is_failure()).count();
+        let ok = self
+            .items
+            .iter()
+            .filter(|i| i.state.word() == "success")
+            .count();
+        format!(
+            "{sent}/{} sent, {restarting} restarting, {ok} succeeded, {failed} failed{}",
+            self.items.len(),
+            if self.done { " (run over)" } else { "" }
+        )
+    }
+}
+
+/// What a bulk run reports to the TUI.
+#[derive(Debug, Clone)]
+pub enum BulkEvent {
+    /// The run file is written: these changes will be sent.
+    Started {
+        run_id: String,
+        items: Vec<Item>,
+    },
+    Changed {
+        index: usize,
+        item: Box<Item>,
+    },
+    Stopped(String),
+    /// `execute` returned.
+    Finished(Result<(), OpsError>),
+}
+
+impl App {
+    /// Space: mark or unmark the selected instance, and move on.
+    pub(super) fn toggle_mark(&mut self) {
+        let Some(id) = self.selected_id() else { return };
+        if !self.marked.remove(&id) {
+            self.marked.insert(id);
+        }
+        self.move_selection(self.selected + 1);
+        self.say_marked();
+    }
+
+    /// `*`: mark every instance shown; when all are marked already, unmark them.
+    pub(super) fn mark_all_shown(&mut self) {
+        let shown: BTreeSet<String> = self
+            .visible
+            .iter()
+            .map(|&i| self.rows[i].id().to_string())
+            .collect();
+        if shown.is_subset(&self.marked) {
+            for id in &shown {
+                self.marked.remove(id);
+            }
+        } else {
+            self.marked.extend(shown);
+        }
+        self.say_marked();
+    }
+
+    fn say_marked(&mut self) {
+        self.notice = Some(if self.marked.is_empty() {
+            "nothing marked".into()
+        } else {
+            format!(
+                "{} marked: Enter changes them all (Space unmarks, * marks every one shown)",
+                self.marked.len()
+            )
+        });
+    }
+
+    /// Enter with instances marked.
+    pub(super) fn open_bulk_form(&mut self) {
+        let ids: Vec<(String, String)> = self
+            .rows
+            .iter()
+            .filter(|r| self.marked.contains(r.id()))
+            .map(|r| (r.region().to_string(), r.id().to_string()))
+            .collect();
+        self.overlay = Overlay::BulkForm(Box::new(BulkForm {
+            ids,
+            enable: true,
+            kind: AddressKind::Private,
+            limits: Limits::default(),
+            whole_group: true,
+            field: BulkField::Ssl,
+        }));
+    }
+
+    /// What pgssl knows of every saved instance (for the group offer).
+    fn known(&self) -> Vec<Instance> {
+        self.rows
+            .iter()
+            .filter_map(|r| r.learned.as_deref().cloned())
+            .collect()
+    }
+
+    /// The group members the form's marking leaves out, judged on what was last read.
+    pub fn group_offers(&self, form: &BulkForm) -> Vec<GroupOffer> {
+        if !(form.enable && form.kind == AddressKind::Group) {
+            return vec![];
+        }
+        let known = self.known();
+        let marked: Vec<Result<Instance, Skipped>> = known
+            .iter()
+            .filter(|i| form.ids.iter().any(|(_, id)| *id == i.id))
+            .cloned()
+            .map(Ok)
+            .collect();
+        crate::ops::bulk::plan_many(marked, &form.want()).group_offers(&known)
+    }
+
+    pub(super) fn bulk_form_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        let Overlay::BulkForm(form) = &self.overlay else {
+            return vec![];
+        };
+        let offers = !self.group_offers(form).is_empty();
+        let Overlay::BulkForm(form) = &mut self.overlay else {
+            return vec![];
+        };
+        let fields = form.fields(offers);
+        let at = fields.iter().position(|f| *f == form.field).unwrap_or(0);
+        match action {
+            Some(Action::Back) => self.overlay = Overlay::None,
+            Some(Action::Toggle) => form.toggle(),
+            Some(Action::NextField | Action::Down) => form.field = fields[(at + 1) % fields.len()],
+            Some(Action::PrevField | Action::Up) => {
+                form.field = fields[(at + fields.len() - 1) % fields.len()];
+            }
+            Some(Action::Submit) => {
+                let mut form = form.as_ref().clone();
+                if form.whole_group && offers {
+                    let more: Vec<(String, String)> = self
+                        .group_offers(&form)
+                        .iter()
+                        .flat_map(|o| o.members.clone())
+                        .filter_map(|id| {
+                            self.row(&id)
+                                .map(|r| (r.region().to_string(), r.id().to_string()))
+                        })
+                        .collect();
+                    form.ids.extend(more);
+                }
+                let cmd = Cmd::PrepareBulk {
+                    ids: form.ids.clone(),
+                    want: form.want(),
+                };
+                self.busy += 1;
+                self.overlay = Overlay::BulkConfirm(Box::new(BulkConfirm {
+                    form,
+                    plan: None,
+                    typed: String::new(),
+                    scroll: 0,
+                    shown_at: self.frames,
+                }));
+                return vec![cmd];
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// The plan came back from the fresh read.
+    pub(super) fn bulk_prepared(&mut self, result: Result<BulkPlan, OpsError>) {
+        self.busy = self.busy.saturating_sub(1);
+        let frames = self.frames;
+        match (&mut self.overlay, result) {
+            (Overlay::BulkConfirm(c), Ok(plan)) if c.plan.is_none() => {
+                c.plan = Some(plan);
+                c.shown_at = frames;
+            }
+            (Overlay::BulkConfirm(c), Err(e)) => {
+                self.notice = Some(format!("cannot plan the change: {e}; nothing was sent"));
+                let form = c.form.clone();
+                self.overlay = Overlay::BulkForm(Box::new(form));
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn bulk_confirm_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Cmd> {
+        let protected = self.who.protected;
+        let Overlay::BulkConfirm(c) = &mut self.overlay else {
+            return vec![];
+        };
+        let typing = c.types_count(protected);
+        match key.code {
+            KeyCode::Up => c.scroll = c.scroll.saturating_sub(1),
+            KeyCode::Down => c.scroll += 1,
+            KeyCode::Backspace if typing => {
+                c.typed.pop();
+            }
+            KeyCode::Char(ch)
+                if typing
+                    && ch.is_ascii_digit()
+                    && !key.modifiers.contains(KeyModifiers::CONTROL)
+                    && c.typed.len() < 6 =>
+            {
+                c.typed.push(ch);
+            }
+            _ => {}
+        }
+        match action {
+            Some(Action::Cancel | Action::Back) => {
+                let form = c.form.clone();
+                self.overlay = Overlay::BulkForm(Box::new(form));
+                self.notice = Some("nothing was sent".into());
+                vec![]
+            }
+            Some(Action::Send) => self.send_bulk(),
+            _ => vec![],
+        }
+    }
+
+    fn send_bulk(&mut self) -> Vec<Cmd> {
+        if self.readonly {
+            self.notice = Some("read-only mode: nothing is sent".into());
+            return vec![];
+        }
+        if self.bulk.as_ref().is_some_and(BulkRun::is_running) {
+            self.notice =
+                Some("a bulk run is still going on (b shows it): wait for it to end".into());
+            return vec![];
+        }
+        if !self.fits() {
+            self.notice =
+                Some("the terminal is too small to show the plan: enlarge it, then confirm".into());
+            return vec![];
+        }
+        let (frames, protected) = (self.frames, self.who.protected);
+        let Overlay::BulkConfirm(c) = &mut self.overlay else {
+            return vec![];
+        };
+        let Some(plan) = &c.plan else {
+            self.notice = Some("still reading the instances: wait for the plan".into());
+            return vec![];
+        };
+        let n = plan.changes.len();
+        if n == 0 {
+            self.notice = Some("nothing to send: Esc goes back".into());
+            return vec![];
+        }
+        if frames <= c.shown_at {
+            self.notice = Some("the plan has just arrived: read it, then confirm".into());
+            return vec![];
+        }
+        if c.types_count(protected) && c.typed != n.to_string() {
+            self.notice = Some(format!(
+                "type {n}, the number of instances to change, then Enter (Esc goes back)"
+            ));
+            return vec![];
+        }
+        let plan = plan.clone();
+        let limits = c.form.limits;
+        self.marked.clear();
+        self.bulk = Some(BulkRun {
+            run_id: None,
+            items: vec![],
+            unchanged: plan.unchanged.len(),
+            skipped: plan.skipped.clone(),
+            stopped: None,
+            done: false,
+            error: None,
+        });
+        self.overlay = Overlay::Run(0);
+        self.notice = Some(format!("{n} changes: sending, paced at the API's ceiling…"));
+        vec![Cmd::ExecuteBulk(Box::new(plan), limits)]
+    }
+
+    /// At start: an interrupted run was found.
+    pub(super) fn resumable(&mut self, found: Result<Option<Box<Resumable>>, OpsError>) {
+        match found {
+            Ok(Some(r)) if !self.readonly => {
+                self.overlay = Overlay::Resume(r);
+            }
+            Ok(Some(r)) => {
+                self.notice = Some(format!(
+                    "an interrupted bulk run ({}) is waiting; it can be resumed where changes are allowed: pgssl ssl resume",
+                    r.run.id
+                ));
+            }
+            Ok(None) => {}
+            Err(e) => self.notice = Some(format!("cannot look for an interrupted bulk run: {e}")),
+        }
+    }
+
+    pub(super) fn resume_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        match action {
+            Some(Action::Send) => {
+                let Overlay::Resume(r) = std::mem::replace(&mut self.overlay, Overlay::None) else {
+                    return vec![];
+                };
+                self.bulk = Some(BulkRun {
+                    run_id: Some(r.run.id.clone()),
+                    items: r.schedule.items.clone(),
+                    unchanged: r.unchanged.len(),
+                    skipped: r.skipped.clone(),
+                    stopped: None,
+                    done: false,
+                    error: None,
+                });
+                self.overlay = Overlay::Run(0);
+                vec![Cmd::ResumeBulk(r)]
+            }
+            Some(Action::Cancel | Action::Back) => {
+                self.overlay = Overlay::None;
+                self.notice = Some(
+                    "the interrupted run waits: pgssl ssl resume (or the next start) continues it"
+                        .into(),
+                );
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    pub(super) fn run_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+        let len = self.bulk.as_ref().map_or(0, |b| b.items.len());
+        let Overlay::Run(cursor) = &mut self.overlay else {
+            return vec![];
+        };
+        match action {
+            Some(Action::Up) => *cursor = cursor.saturating_sub(1),
+            Some(Action::Down) => *cursor = (*cursor + 1).min(len.saturating_sub(1)),
+            Some(Action::Back) => self.overlay = Overlay::None,
+            Some(Action::StopRun) if self.bulk.as_ref().is_some_and(BulkRun::is_running) => {
+                self.notice = Some(
+                    "stopping: nothing more is sent; what was sent is followed to its end".into(),
+                );
+                return vec![Cmd::StopBulk];
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    pub(super) fn bulk_event(&mut self, event: BulkEvent) -> Vec<Cmd> {
+        let Some(run) = self.bulk.as_mut() else {
+            return vec![];
+        };
+        match event {
+            BulkEvent::Started { run_id, items } => {
+                run.run_id = Some(run_id);
+                run.items = items;
+            }
+            BulkEvent::Changed { index, item } => {
+                if let Some(slot) = run.items.get_mut(index) {
+                    *slot = *item;
+                }
+            }
+            BulkEvent::Stopped(why) => run.stopped = Some(why),
+            BulkEvent::Finished(result) => {
+                run.done = true;
+                if let Err(e) = result {
+                    run.error = Some(e.to_string());
+                }
+                self.notice = Some(format!("bulk run: {}", run.progress()));
+                return vec![Cmd::ReloadJournal];
+            }
+        }
+        vec![]
+    }
+}

@@ -1,0 +1,336 @@
+//! The dialogs of a change of many: the form, the plan to confirm, the run's live table,
+//! and the offer to resume an interrupted run.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::Theme;
+use super::dialogs::{age_text, confirm_width, dialog, keys_line, wrapped_height};
+use crate::ops::bulk::run::Resumable;
+use crate::ops::bulk::schedule::{Item, State};
+use crate::tui::app::App;
+use crate::tui::app::bulk::{BulkConfirm, BulkField, BulkForm};
+use crate::tui::keys::Mode;
+
+pub fn form(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &BulkForm) {
+    let offers = app.group_offers(form);
+    let field = |f: BulkField, label: &str, value: String, dim: bool| {
+        let style = if form.field == f {
+            theme.selected()
+        } else if dim {
+            theme.dim()
+        } else {
+            Style::default()
+        };
+        Line::from(vec![
+            Span::raw(format!("{label:<22}")),
+            Span::styled(value, style),
+        ])
+    };
+    let mut lines = vec![
+        Line::from(format!(
+            "{} marked instance{}: {}",
+            form.ids.len(),
+            if form.ids.len() == 1 { "" } else { "s" },
+            form.ids
+                .iter()
+                .take(6)
+                .map(|(_, id)| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+                + if form.ids.len() > 6 { ", …" } else { "" }
+        )),
+        Line::from(""),
+        field(
+            BulkField::Ssl,
+            "SSL",
+            if form.enable { "on" } else { "off" }.into(),
+            false,
+        ),
+        field(
+            BulkField::Address,
+            "Address (per instance)",
+            form.kind.keyword().into(),
+            !form.enable,
+        ),
+        field(
+            BulkField::MaxRunning,
+            "Restarting at once",
+            form.limits
+                .max_running
+                .map_or_else(|| "no cap".into(), |n| format!("at most {n}")),
+            false,
+        ),
+        field(
+            BulkField::StopOnFailure,
+            "Stop at first failure",
+            if form.limits.stop_on_failure {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
+            false,
+        ),
+        field(
+            BulkField::Together,
+            "Primary with its RO",
+            if form.limits.together {
+                "restart together"
+            } else {
+                "one after the other"
+            }
+            .into(),
+            false,
+        ),
+    ];
+    for o in &offers {
+        lines.push(field(
+            BulkField::Group,
+            "Whole group",
+            format!(
+                "{}: also {} (not marked)",
+                if form.whole_group { "yes" } else { "no" },
+                o.members.join(", ")
+            ),
+            false,
+        ));
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  Tencent asks for SSL on every member of read-only group {} when its address is protected.",
+                o.group
+            ),
+            theme.dim(),
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        "Instances without that kind of address are skipped, with why, in the plan.",
+        theme.dim(),
+    )));
+    lines.push(Line::from(""));
+    lines.push(keys_line(theme, Mode::BulkForm));
+    let w = area.width.saturating_sub(4).clamp(40, 100);
+    let h = wrapped_height(&lines, w.saturating_sub(2));
+    dialog(
+        frame,
+        theme,
+        area,
+        " Change the marked instances ",
+        lines,
+        w,
+        h,
+    );
+}
+
+pub fn confirm(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &BulkConfirm) {
+    let w = confirm_width(area);
+    let mut head: Vec<Line> = Vec::new();
+    let mut body: Vec<Line> = Vec::new();
+    let mut tail: Vec<Line> = Vec::new();
+    if app.who.protected {
+        head.push(Line::from(Span::styled(
+            format!(
+                "[PROTECTED] profile {}: type the count to send",
+                app.who.profile.as_deref().unwrap_or("?")
+            ),
+            theme.protected(),
+        )));
+    }
+    let mode = if c.types_count(app.who.protected) {
+        Mode::TypeCount
+    } else {
+        Mode::Confirm
+    };
+    match &c.plan {
+        None => head.push(Line::from(Span::styled(
+            format!(
+                "Reading the current state of {} instances…",
+                c.form.ids.len()
+            ),
+            theme.dim(),
+        ))),
+        Some(plan) => {
+            let summary = plan.summary();
+            // The last line is the count and the warning; the rest is a line per change,
+            // then what is left as it is and what is skipped.
+            let (last, rest) = summary
+                .split_last()
+                .map_or((None, &[][..]), |(l, r)| (Some(l), r));
+            body.extend(rest.iter().map(|l| Line::from(l.clone())));
+            if let Some(last) = last {
+                tail.push(Line::from(Span::styled(last.clone(), theme.warn())));
+            }
+            let limits = c.form.limits;
+            tail.push(Line::from(Span::styled(
+                format!(
+                    "{}; {}{}",
+                    limits.max_running.map_or_else(
+                        || "no cap on instances restarting at once".into(),
+                        |n| { format!("at most {n} restarting at once") }
+                    ),
+                    if limits.together {
+                        "a primary and its read-only instances together"
+                    } else {
+                        "a primary and its read-only instances one after the other"
+                    },
+                    if limits.stop_on_failure {
+                        "; stops at the first failure"
+                    } else {
+                        ""
+                    }
+                ),
+                theme.dim(),
+            )));
+            if mode == Mode::TypeCount {
+                tail.push(Line::from(vec![
+                    Span::raw(format!("Type {} to send: ", plan.changes.len())),
+                    Span::styled(format!("{}█", c.typed), theme.selected()),
+                ]));
+            }
+        }
+    }
+    tail.push(keys_line(theme, mode));
+    // The changes scroll (↑/↓) between the head and the tail, which always show.
+    let room = usize::from(area.height.saturating_sub(4))
+        .saturating_sub(head.len() + tail.len() + 1)
+        .max(1);
+    let scroll = c.scroll.min(body.len().saturating_sub(room));
+    let below = body.len().saturating_sub(scroll + room);
+    let mut lines = head;
+    lines.extend(body.into_iter().skip(scroll).take(room));
+    if below > 0 || scroll > 0 {
+        lines.push(Line::from(Span::styled(
+            format!("… {below} more below, {scroll} above (↑/↓ scroll)"),
+            theme.dim(),
+        )));
+    }
+    lines.extend(tail);
+    let h = wrapped_height(&lines, w.min(area.width).saturating_sub(2));
+    dialog(frame, theme, area, " Confirm changes ", lines, w, h);
+}
+
+/// One change as the run's table shows it.
+fn item_line(item: &Item, now: i64) -> String {
+    let age = pgssl_wire::clock::rfc3339_to_unix(&item.since)
+        .map_or_else(|| "?".to_string(), |t| age_text(now - t));
+    let detail = match &item.state {
+        State::Running {
+            status, progress, ..
+        } => format!(
+            "{}{}",
+            status.map_or("sent", |s| s.as_str()),
+            progress.map(|p| format!(" {p}%")).unwrap_or_default()
+        ),
+        State::Ended { message, .. } => message.clone().unwrap_or_default(),
+        State::Refused { error } | State::Unknown { error } => error.clone(),
+        State::GaveUp { why, .. } | State::NotSent { why } => why.clone(),
+        State::Waiting | State::Sending => String::new(),
+    };
+    format!(
+        "{:<18} {:<8} {:>9} {:>6}  {}",
+        item.plan.instance.id,
+        item.state.word(),
+        item.state
+            .task_id()
+            .map_or_else(|| "-".into(), |t| t.to_string()),
+        age,
+        detail
+    )
+}
+
+pub fn run(frame: &mut Frame, app: &App, theme: Theme, area: Rect, cursor: usize) {
+    let Some(run) = &app.bulk else {
+        return;
+    };
+    let now = pgssl_wire::clock::unix_now();
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{}{}",
+            run.run_id
+                .as_deref()
+                .map(|r| format!("run {r}: "))
+                .unwrap_or_default(),
+            run.progress()
+        ),
+        theme.title(),
+    ))];
+    if let Some(s) = &run.stopped {
+        lines.push(Line::from(Span::styled(s.clone(), theme.warn())));
+    }
+    if let Some(e) = &run.error {
+        lines.push(Line::from(Span::styled(e.clone(), theme.error())));
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "  {:<18} {:<8} {:>9} {:>6}  {}",
+            "INSTANCE", "RESULT", "TASKID", "SINCE", "STATUS / ERROR"
+        ),
+        theme.dim(),
+    )));
+    let room = usize::from(area.height.saturating_sub(8)).max(1);
+    let start = cursor.saturating_sub(room.saturating_sub(1));
+    for (i, item) in run.items.iter().enumerate().skip(start).take(room) {
+        let text = format!(
+            "{} {}",
+            if i == cursor { ">" } else { " " },
+            item_line(item, now)
+        );
+        let style = if i == cursor {
+            theme.selected()
+        } else if item.state.is_failure() {
+            theme.error()
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    if run.unchanged + run.skipped.len() > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} already as asked, {} skipped",
+                run.unchanged,
+                run.skipped.len()
+            ),
+            theme.dim(),
+        )));
+    }
+    lines.push(keys_line(theme, Mode::Run));
+    let w = area.width.saturating_sub(4).clamp(40, 120);
+    let h = wrapped_height(&lines, w.saturating_sub(2));
+    dialog(frame, theme, area, " Bulk run ", lines, w, h);
+}
+
+pub fn resume(frame: &mut Frame, theme: Theme, area: Rect, r: &Resumable) {
+    let mut lines: Vec<Line> = vec![Line::from(Span::styled(
+        "A bulk run was interrupted (pgssl quit, the session dropped, or it was killed):",
+        theme.warn(),
+    ))];
+    let room = usize::from(area.height.saturating_sub(8)).max(1);
+    let summary = r.summary();
+    let n = summary.len();
+    lines.extend(summary.into_iter().take(room).map(Line::from));
+    if n > room {
+        lines.push(Line::from(Span::styled(
+            format!("… {} more (pgssl ssl resume lists them all)", n - room),
+            theme.dim(),
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        "y follows what is running and sends what was never sent; nothing sent before is sent again.",
+        theme.dim(),
+    )));
+    lines.push(keys_line(theme, Mode::Confirm));
+    let w = area.width.saturating_sub(4).clamp(40, 110);
+    let h = wrapped_height(&lines, w.saturating_sub(2));
+    dialog(
+        frame,
+        theme,
+        area,
+        " Resume the interrupted run? ",
+        lines,
+        w,
+        h,
+    );
+}

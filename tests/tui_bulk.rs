@@ -1,0 +1,391 @@
+//! One change for many instances in the TUI (issue 14, items 2 and 3): marking, the one
+//! form, the plan with what is skipped and why, the count typed above five, the
+//! read-only group offer, the run's live table, stopping it, and resuming a run found
+//! interrupted at start. The model is driven by keys and messages, as the runner would.
+
+use std::collections::HashMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pgssl::addresses::{Address, AddressKind};
+use pgssl::domain::{Instance, InstanceKind, InstanceStatus, SslSeen, SslState, TaskStatus};
+use pgssl::ops::bulk::run::Resumable;
+use pgssl::ops::bulk::schedule::{Item, Limits, Schedule, State};
+use pgssl::ops::bulk::{BulkPlan, plan_many};
+use pgssl::store::SavedInstance;
+use pgssl::store::runs::{RunFile, RunItem};
+use pgssl::tui::app::bulk::BulkEvent;
+use pgssl::tui::app::{App, Cmd, Msg, Overlay};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn running(id: &str, kind: InstanceKind, addresses: Vec<Address>) -> Instance {
+    let mut i = Instance::unread(id, "ap-singapore");
+    i.status = InstanceStatus::from_api("running");
+    i.kind = kind;
+    i.addresses = addresses;
+    i.ssl = Some(SslSeen {
+        state: SslState::OFF,
+        read_at: "2026-12-02T00:00:00Z".into(),
+    });
+    i.read_at = "2026-12-02T00:00:00Z".into();
+    i
+}
+
+fn private(ip: &str) -> Address {
+    Address {
+        kind: AddressKind::Private,
+        ..Address::unverified(ip.parse().expect("ip"))
+    }
+}
+
+fn group(ip: &str) -> Address {
+    Address {
+        kind: AddressKind::Group,
+        group_id: Some("pgrogrp-readers".into()),
+        ..Address::unverified(ip.parse().expect("ip"))
+    }
+}
+
+/// Eight primaries (one restarting), and two read-only members of one group.
+fn fleet() -> Vec<Instance> {
+    let mut out: Vec<Instance> = (1..=8)
+        .map(|n| {
+            running(
+                &format!("postgres-aaaa000{n}"),
+                InstanceKind::Primary,
+                vec![private(&format!("192.0.2.{n}"))],
+            )
+        })
+        .collect();
+    out[7].status = InstanceStatus::from_api("restarting");
+    for (n, id) in ["pgro-bbbb0001", "pgro-bbbb0002"].iter().enumerate() {
+        let mut ro = running(
+            id,
+            InstanceKind::ReadOnly,
+            vec![
+                private(&format!("198.51.100.{}", n + 1)),
+                group("198.51.100.50"),
+            ],
+        );
+        ro.master = Some("postgres-aaaa0001".into());
+        out.push(ro);
+    }
+    out
+}
+
+fn app() -> App {
+    let fleet = fleet();
+    let saved = fleet
+        .iter()
+        .map(|i| SavedInstance {
+            id: i.id.clone(),
+            region: i.region.clone(),
+            name: None,
+        })
+        .collect();
+    let learned: HashMap<String, Box<Instance>> = fleet
+        .into_iter()
+        .map(|i| (i.id.clone(), Box::new(i)))
+        .collect();
+    let mut a = App::new(saved, learned, vec![], false);
+    a.update(Msg::Resize(120, 40));
+    a
+}
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn chars(a: &mut App, s: &str) -> Vec<Cmd> {
+    s.chars()
+        .flat_map(|c| a.update(key(KeyCode::Char(c))))
+        .collect()
+}
+
+fn render(a: &App) -> String {
+    let mut t = Terminal::new(TestBackend::new(a.size.0, a.size.1)).expect("terminal");
+    t.draw(|f| pgssl::tui::view::draw(f, a)).expect("draw");
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The core's answer to `PrepareBulk`, planned from what the model knows.
+fn answer(a: &mut App, cmds: &[Cmd]) -> BulkPlan {
+    let [Cmd::PrepareBulk { ids, want }] = cmds else {
+        panic!("the form asks for a fresh plan: {cmds:?}")
+    };
+    let all = fleet();
+    let read = ids
+        .iter()
+        .map(|(_, id)| Ok(all.iter().find(|i| i.id == *id).expect("known").clone()))
+        .collect();
+    let plan = plan_many(read, want);
+    a.update(Msg::BulkPrepared(Ok(plan.clone())));
+    a.drawn();
+    plan
+}
+
+#[test]
+fn marking_then_one_form_and_the_count_typed_above_five() {
+    let mut a = app();
+    // Space marks and moves on; `*` marks every one shown; again, unmarks them.
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Char(' ')));
+    assert_eq!(a.marked.len(), 2);
+    assert!(render(&a).contains("2 marked"), "{}", render(&a));
+    a.update(key(KeyCode::Char('*')));
+    assert_eq!(a.marked.len(), 10);
+    a.update(key(KeyCode::Char('*')));
+    assert!(a.marked.is_empty());
+    // Only the primaries: filter, mark all shown.
+    a.update(key(KeyCode::Char('/')));
+    chars(&mut a, "postgres-");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Char('*')));
+    assert_eq!(a.marked.len(), 8);
+    a.update(key(KeyCode::Enter));
+    assert!(matches!(a.overlay, Overlay::BulkForm(_)), "{:?}", a.overlay);
+    let cmds = a.update(key(KeyCode::Enter));
+    let plan = answer(&mut a, &cmds);
+    assert_eq!(plan.changes.len(), 7);
+    let text = render(&a);
+    // Every change with its current and new state, what is skipped and why, the count.
+    assert!(text.contains("postgres-aaaa0003"), "{text}");
+    assert!(
+        text.contains("off -> on, protecting private 192.0.2.3"),
+        "{text}"
+    );
+    assert!(text.contains("Skipped (1):"), "{text}");
+    assert!(
+        text.contains("postgres-aaaa0008 is 'restarting', not running"),
+        "{text}"
+    );
+    assert!(text.contains("7 instances to change"), "{text}");
+    assert!(text.contains("restarts its instance"), "{text}");
+    assert!(text.contains("Type 7 to send"), "{text}");
+    // `y` is not the count; a wrong count sends nothing.
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty());
+    assert!(chars(&mut a, "8").is_empty());
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    assert!(
+        a.notice.as_deref().is_some_and(|n| n.contains("type 7")),
+        "{:?}",
+        a.notice
+    );
+    a.update(key(KeyCode::Backspace));
+    chars(&mut a, "7");
+    let cmds = a.update(key(KeyCode::Enter));
+    let [Cmd::ExecuteBulk(sent, limits)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(**sent, plan, "exactly the plan shown is sent");
+    assert_eq!(*limits, Limits::default());
+    assert!(a.marked.is_empty());
+    assert!(matches!(a.overlay, Overlay::Run(_)));
+}
+
+#[test]
+fn a_few_changes_need_only_y_and_esc_goes_back_to_the_form() {
+    let mut a = app();
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Enter));
+    // Stop at the first failure, at most 1 restarting: the form's fields.
+    a.update(key(KeyCode::Tab)); // address
+    a.update(key(KeyCode::Tab)); // restarting at once
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Tab)); // stop at first failure
+    a.update(key(KeyCode::Char(' ')));
+    let text = render(&a);
+    assert!(
+        text.contains("at most 10") && text.contains("Stop at first failure yes"),
+        "{text}"
+    );
+    let cmds = a.update(key(KeyCode::Enter));
+    answer(&mut a, &cmds);
+    assert!(render(&a).contains("y send the change"), "{}", render(&a));
+    a.update(key(KeyCode::Esc));
+    assert!(matches!(a.overlay, Overlay::BulkForm(_)));
+    let cmds = a.update(key(KeyCode::Enter));
+    answer(&mut a, &cmds);
+    let cmds = a.update(key(KeyCode::Char('y')));
+    let [Cmd::ExecuteBulk(plan, limits)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(plan.changes.len(), 2);
+    assert_eq!(limits.max_running, Some(10));
+    assert!(limits.stop_on_failure);
+}
+
+#[test]
+fn the_group_address_for_one_member_offers_the_whole_group() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('/')));
+    chars(&mut a, "pgro-bbbb0001");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Tab)); // address: private -> public -> group
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Char(' ')));
+    let text = render(&a);
+    assert!(
+        text.contains("Whole group") && text.contains("also pgro-bbbb0002"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Tencent asks for SSL on every member"),
+        "{text}"
+    );
+    let cmds = a.update(key(KeyCode::Enter));
+    let [Cmd::PrepareBulk { ids, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    let ids: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(ids, ["pgro-bbbb0001", "pgro-bbbb0002"]);
+}
+
+fn item(id: &str, state: State) -> Item {
+    let plan = plan_many(
+        vec![Ok(fleet().into_iter().find(|i| i.id == id).expect("known"))],
+        &pgssl::ops::Want::Enable(pgssl::addresses::AddressSpec::Kind(AddressKind::Private)),
+    );
+    let mut plan = plan;
+    let mut i = Item::new(match plan.changes.pop() {
+        Some(p) => p,
+        None => panic!("{id} plans a change"),
+    });
+    i.state = state;
+    i
+}
+
+#[test]
+fn the_run_table_updates_live_x_stops_and_q_warns() {
+    let mut a = app();
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Enter));
+    let cmds = a.update(key(KeyCode::Enter));
+    answer(&mut a, &cmds);
+    a.update(key(KeyCode::Char('y')));
+    let waiting = item("postgres-aaaa0001", State::Waiting);
+    a.update(Msg::Bulk(BulkEvent::Started {
+        run_id: "20261202T000000Z-abcd1234".into(),
+        items: vec![waiting],
+    }));
+    let running = item(
+        "postgres-aaaa0001",
+        State::Running {
+            task_id: Some(100_017),
+            request_id: "r-1".into(),
+            status: Some(TaskStatus::Running),
+            progress: Some(40),
+        },
+    );
+    a.update(Msg::Bulk(BulkEvent::Changed {
+        index: 0,
+        item: Box::new(running),
+    }));
+    let text = render(&a);
+    assert!(
+        text.contains("100017") && text.contains("Running 40%"),
+        "{text}"
+    );
+    assert!(text.contains("1/1 sent, 1 restarting"), "{text}");
+    assert_eq!(a.update(key(KeyCode::Char('x'))), vec![Cmd::StopBulk]);
+    a.update(key(KeyCode::Esc));
+    assert!(render(&a).contains("run 1/1 (b)"), "{}", render(&a));
+    // q warns once: quitting stops sending; resume continues.
+    a.update(key(KeyCode::Char('q')));
+    assert!(!a.quit);
+    assert!(
+        a.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("ssl resume")),
+        "{:?}",
+        a.notice
+    );
+    assert!(a.farewell().iter().any(|l| l.contains("ssl resume")));
+    a.update(Msg::Bulk(BulkEvent::Changed {
+        index: 0,
+        item: Box::new(item(
+            "postgres-aaaa0001",
+            State::Ended {
+                task_id: Some(100_017),
+                request_id: Some("r-1".into()),
+                status: TaskStatus::Success,
+                message: None,
+            },
+        )),
+    }));
+    let cmds = a.update(Msg::Bulk(BulkEvent::Finished(Ok(()))));
+    assert_eq!(cmds, vec![Cmd::ReloadJournal]);
+    assert!(
+        a.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("1 succeeded")),
+        "{:?}",
+        a.notice
+    );
+    a.update(key(KeyCode::Char('q')));
+    assert!(a.quit, "nothing runs any more: q quits at once");
+}
+
+#[test]
+fn an_interrupted_run_is_offered_at_start_and_continues_only_on_y() {
+    let found = Resumable {
+        run: RunFile {
+            id: "20261202T000000Z-abcd1234".into(),
+            created: "2026-12-02T00:00:00Z".into(),
+            source: "env".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            max_running: Some(5),
+            together: false,
+            stop_on_failure: false,
+            items: ["postgres-aaaa0001", "postgres-aaaa0002"]
+                .iter()
+                .map(|id| RunItem {
+                    region: "ap-singapore".into(),
+                    DBInstanceId: (*id).into(),
+                    SSLEnabled: false,
+                    ConnectAddress: None,
+                })
+                .collect(),
+            finished: None,
+        },
+        schedule: Schedule::new(
+            vec![
+                item(
+                    "postgres-aaaa0001",
+                    State::Running {
+                        task_id: Some(100_020),
+                        request_id: "r".into(),
+                        status: None,
+                        progress: None,
+                    },
+                ),
+                item("postgres-aaaa0002", State::Waiting),
+            ],
+            Limits::default(),
+        ),
+        unchanged: vec![],
+        skipped: vec![],
+    };
+    let mut a = app();
+    a.update(Msg::Resumable(Ok(Some(Box::new(found.clone())))));
+    let text = render(&a);
+    assert!(text.contains("0 done, 1 running, 1 never sent"), "{text}");
+    assert!(text.contains("nothing sent before is sent again"), "{text}");
+    assert!(a.update(key(KeyCode::Char('n'))).is_empty());
+    assert!(matches!(a.overlay, Overlay::None));
+    a.update(Msg::Resumable(Ok(Some(Box::new(found.clone())))));
+    let cmds = a.update(key(KeyCode::Char('y')));
+    assert_eq!(cmds, vec![Cmd::ResumeBulk(Box::new(found))]);
+    assert!(matches!(a.overlay, Overlay::Run(_)));
+}
