@@ -205,7 +205,7 @@ fn a_few_changes_need_only_y_and_esc_goes_back_to_the_form() {
     a.update(key(KeyCode::Char(' ')));
     let text = render(&a);
     assert!(
-        text.contains("at most 10") && text.contains("Stop at first failure yes"),
+        text.contains("at most 10") && text.contains("Stop at first failure   yes"),
         "{text}"
     );
     let cmds = a.update(key(KeyCode::Enter));

@@ -320,18 +320,40 @@ impl Resumable {
             self.run.items.len(),
             self.run.created
         )];
-        for item in &self.schedule.items {
+        // What needs a decision first: running, never sent, failed; the successes in one line.
+        let items = &self.schedule.items;
+        let succeeded: Vec<&str> = items
+            .iter()
+            .filter(|i| i.state.word() == "success")
+            .map(|i| i.plan.instance.id.as_str())
+            .collect();
+        for item in items.iter().filter(|i| i.state.word() != "success") {
             lines.push(format!(
                 "  {:<18} {:<8} {}",
                 item.plan.instance.id,
                 item.state.word(),
                 match &item.state {
-                    State::Waiting => format!("to send: SSL {}", item.plan.new_state()),
+                    State::Waiting => format!("never sent: to send, SSL {}", item.plan.new_state()),
+                    State::Unknown { error } => error.clone(),
+                    State::Refused { error } => error.clone(),
                     s => s
                         .task_id()
                         .map(|t| format!("TaskId {t}"))
                         .unwrap_or_default(),
                 }
+            ));
+        }
+        if !succeeded.is_empty() {
+            lines.push(format!(
+                "  {} succeeded: {}{}",
+                succeeded.len(),
+                succeeded
+                    .iter()
+                    .take(5)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if succeeded.len() > 5 { ", …" } else { "" }
             ));
         }
         for i in &self.unchanged {

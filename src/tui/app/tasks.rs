@@ -15,8 +15,15 @@ impl App {
         let mut cmds = Vec::new();
         self.open_changes = unfinished(entries, pgssl_wire::clock::unix_now());
         for u in self.open_changes.clone() {
-            // A change this session is sending is followed by its own execute.
+            // A change this session is sending is followed by its own execute (a bulk
+            // run's, by the run).
+            let in_run = self
+                .bulk
+                .as_ref()
+                .filter(|b| b.is_running())
+                .is_some_and(|b| b.items.iter().any(|i| i.plan.instance.id == u.instance_id));
             if self.inflight.contains(&u.instance_id)
+                || in_run
                 || !self.following.insert(u.journal_id.clone())
             {
                 continue;

@@ -25,7 +25,7 @@ pub fn form(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &BulkF
             Style::default()
         };
         Line::from(vec![
-            Span::raw(format!("{label:<22}")),
+            Span::raw(format!("{label:<24}")),
             Span::styled(value, style),
         ])
     };
