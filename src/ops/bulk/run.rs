@@ -334,8 +334,7 @@ impl Resumable {
                 item.state.word(),
                 match &item.state {
                     State::Waiting => format!("never sent: to send, SSL {}", item.plan.new_state()),
-                    State::Unknown { error } => error.clone(),
-                    State::Refused { error } => error.clone(),
+                    State::Unknown { error } | State::Refused { error } => error.clone(),
                     s => s
                         .task_id()
                         .map(|t| format!("TaskId {t}"))
