@@ -12,18 +12,28 @@ use pgssl::store::Paths;
 use pgssl_emulator::FaultArgs;
 
 fn run_with_answer(emu: &Emu, sb: &Sandbox, answer: &str) -> (i32, String) {
-    let cli = Cli::parse_from([
-        "pgssl",
-        "--endpoint",
-        &emu.endpoint(),
-        "--region",
-        "ap-guangzhou",
-        "ssl",
-        "enable",
-        "postgres-6bwgamo3",
-        "--address",
-        "public",
-    ]);
+    run_args_with_answer(
+        emu,
+        sb,
+        &[
+            "--region",
+            "ap-guangzhou",
+            "ssl",
+            "enable",
+            "postgres-6bwgamo3",
+            "--address",
+            "public",
+        ],
+        answer,
+    )
+}
+
+/// `pgssl --endpoint EMU ARGS` at a terminal that answers `answer`.
+fn run_args_with_answer(emu: &Emu, sb: &Sandbox, args: &[&str], answer: &str) -> (i32, String) {
+    let ep = emu.endpoint();
+    let mut all = vec!["pgssl", "--endpoint", &ep];
+    all.extend(args);
+    let cli = Cli::parse_from(all);
     let paths = Paths {
         config_dir: sb.dir.path().join("config"),
         data_dir: sb.dir.path().join("data"),
@@ -93,4 +103,72 @@ fn only_y_sends() {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("TaskId 100017"), "{text}");
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+}
+
+#[test]
+fn many_changes_need_the_count_typed_a_few_need_y() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    // Nine instances of ap-singapore, listed in a file.
+    let ids: Vec<String> = emu.fleet(|f| {
+        f.instances
+            .iter()
+            .filter(|i| i.Region.as_deref() == Some("ap-singapore"))
+            .take(9)
+            .map(|i| i.id().to_string())
+            .collect()
+    });
+    let list = tempfile::NamedTempFile::new().expect("tmp");
+    std::fs::write(list.path(), ids.join("\n")).expect("write");
+    let path = list.path().display().to_string();
+    let many = [
+        "--region",
+        "ap-singapore",
+        "ssl",
+        "enable",
+        "--from",
+        &path,
+        "--address",
+        "private",
+        "--poll",
+        "0.2",
+        "--max-running",
+        "unlimited",
+    ];
+    // Nine changes: y is not the count, nor is a wrong number.
+    for answer in ["y\n", "8\n", "\n", ""] {
+        let sb = Sandbox::new();
+        let (code, text) = run_args_with_answer(&emu, &sb, &many, answer);
+        assert_eq!(code, 2, "{answer:?}: {text}");
+        assert!(
+            text.contains("Type the number of instances to change (9)"),
+            "{text}"
+        );
+        assert!(text.contains("9 instances to change"), "{text}");
+        assert!(text.contains("nothing was sent"), "{text}");
+    }
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+    let sb = Sandbox::new();
+    let (code, text) = run_args_with_answer(&emu, &sb, &many, "9\n");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("9 changes: 9 success"), "{text}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 9);
+    // Two changes: y sends.
+    let few = [
+        "--region",
+        "ap-guangzhou",
+        "ssl",
+        "enable",
+        "--filter",
+        "orders-db-ro",
+        "--address",
+        "private",
+        "--poll",
+        "0.2",
+    ];
+    let (code, text) = run_args_with_answer(&emu, &sb, &few, "n\n");
+    assert_eq!(code, 2, "{text}");
+    let (code, text) = run_args_with_answer(&emu, &sb, &few, "y\n");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("2 changes: 2 success"), "{text}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 11);
 }
