@@ -92,6 +92,13 @@ pub async fn change(
         return dry_run(session, &plan, io).await;
     }
     print_plan(&plan, io);
+    if let Ok(Some(old)) = session.store.runs.unfinished() {
+        io.info(format!(
+            "note: an earlier run ({}) was interrupted and is not finished: `{} ssl resume` shows it and goes on with it",
+            old.id,
+            crate::hint::pgssl()
+        ));
+    }
     if !args.yes {
         confirm(plan.changes.len(), plan.needs_count(), io)?;
     }
