@@ -389,3 +389,20 @@ fn an_interrupted_run_is_offered_at_start_and_continues_only_on_y() {
     assert_eq!(cmds, vec![Cmd::ResumeBulk(Box::new(found))]);
     assert!(matches!(a.overlay, Overlay::Run(_)));
 }
+
+#[test]
+fn r_with_marks_reads_every_marked_instance() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('*')));
+    let cmds = a.update(key(KeyCode::Char('r')));
+    let [Cmd::Refresh(targets)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        targets.len(),
+        10,
+        "every marked one, not only those on screen"
+    );
+    a.update(key(KeyCode::Esc));
+    assert!(a.marked.is_empty(), "Esc clears the marks");
+}

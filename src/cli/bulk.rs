@@ -100,7 +100,9 @@ pub async fn change(
         ));
     }
     if !args.yes {
-        confirm(plan.changes.len(), plan.needs_count(), io)?;
+        // A protected profile (config.toml) always asks for the count.
+        let type_count = plan.needs_count() || session.guard.protected;
+        confirm(plan.changes.len(), type_count, io)?;
     }
     let (mut run, mut schedule) = bulk_run::begin(session, &plan, limits)?;
     io.info(format!(
@@ -170,11 +172,9 @@ pub async fn resume(
     }
     let (_, running, waiting) = found.counts();
     if waiting + running > 0 && !yes {
-        confirm(
-            waiting,
-            waiting > crate::ops::bulk::TYPE_THE_COUNT_ABOVE,
-            io,
-        )?;
+        let type_count =
+            waiting > crate::ops::bulk::TYPE_THE_COUNT_ABOVE || session.guard.protected;
+        confirm(waiting, type_count, io)?;
     }
     let stop = bulk_run::stop_switch();
     let mut printer = Printer { io, json: false };

@@ -506,6 +506,13 @@ fn target(instance: &Instance, want: &RunItem) -> Target {
 /// instance (journaled), never a resend.
 async fn sent_state(session: &Session, entry: &Entry, want: &RunItem) -> State {
     match &entry.outcome {
+        Some(Outcome::Ok {
+            RequestId,
+            TaskId: None,
+        }) => State::GaveUp {
+            task_id: None,
+            why: format!("the API gave no TaskId (RequestId {RequestId}): watch the instance"),
+        },
         Some(Outcome::Ok { RequestId, TaskId }) => {
             let last = entry.task.as_ref();
             match last.map(|t| t.status) {

@@ -96,6 +96,7 @@ impl App {
                 self.busy += 1;
                 return vec![cmd];
             }
+            Action::Refresh if !self.marked.is_empty() => return self.refresh_marked(),
             Action::Refresh => return self.refresh_visible(),
             Action::Import => {
                 let regions = if self.regions.is_empty() {

@@ -91,11 +91,23 @@ impl App {
     /// unknown first, then the longest unread; the client's limiter keeps the pace under
     /// the API's ceiling, and the log's reads line counts them.
     pub fn refresh_all(&mut self) -> Vec<Cmd> {
-        let mut rows: Vec<&Row> = self
-            .rows
-            .iter()
-            .filter(|r| self.regions.is_empty() || self.regions.iter().any(|g| g == r.region()))
-            .collect();
+        self.refresh_where(|app, r| {
+            app.regions.is_empty() || app.regions.iter().any(|g| g == r.region())
+        })
+    }
+
+    /// `r` with instances marked: read every marked one (`*` marks every one shown, so
+    /// `*` `r` reads the whole fleet shown), the least recently read first.
+    pub fn refresh_marked(&mut self) -> Vec<Cmd> {
+        self.notice = Some(format!(
+            "reading the {} marked instances (Esc clears the marks)",
+            self.marked.len()
+        ));
+        self.refresh_where(|app, r| app.marked.contains(r.id()))
+    }
+
+    fn refresh_where(&mut self, wanted: impl Fn(&Self, &Row) -> bool) -> Vec<Cmd> {
+        let mut rows: Vec<&Row> = self.rows.iter().filter(|r| wanted(self, r)).collect();
         let read_at = |r: &Row| {
             r.learned
                 .as_ref()
