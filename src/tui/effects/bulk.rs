@@ -70,12 +70,10 @@ impl BulkObserver for Relay {
         send(&self.tx, Msg::Bulk(BulkEvent::Stopped(why.to_string())));
     }
     fn refreshed(&mut self, now: &Instance) {
+        // As a change's own read after its task (not a refresh's: that counts progress).
         send(
             &self.tx,
-            Msg::Refreshed {
-                id: now.id.clone(),
-                result: Ok(now.clone()),
-            },
+            Msg::Change(crate::tui::app::ChangeEvent::Refreshed(Box::new(now.clone()))),
         );
     }
 }
