@@ -413,6 +413,9 @@ impl fmt::Display for Finding {
 pub struct CheckResult {
     pub result: Finding,
     pub detail: String,
+    /// The task found running that is the change (with `InProgress`), to follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
 }
 
 #[cfg(test)]

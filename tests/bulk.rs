@@ -428,3 +428,41 @@ fn the_group_address_for_one_member_offers_the_whole_group() {
     );
     assert!(text.contains("pgro-ro4m7c2z"), "{text}");
 }
+
+#[test]
+fn a_lost_reply_whose_task_is_found_running_holds_its_place_and_is_followed() {
+    let emu = Emu::start(
+        FaultArgs {
+            drop_share: 0.5,
+            fault_actions: vec!["ModifyDBInstanceSSLConfig".into()],
+            ..FaultArgs::default()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(4).collect();
+    let file = list_file(&sb, &ids);
+    let r = bulk(
+        &sb,
+        &emu,
+        &format!(
+            "ssl enable --from {file} --region ap-singapore --address private --max-running 1 --output json"
+        ),
+    );
+    r.ok();
+    let words: Vec<String> = results(&r.json()).into_iter().map(|(_, w)| w).collect();
+    assert_eq!(words, ["success"; 4], "{r:#?}");
+    assert_eq!(
+        emu.fleet(|f| f.peak_restarting),
+        1,
+        "a lost reply still counts"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 4, "nothing resent");
+    let lost = r.json()["changes"]
+        .as_array()
+        .map_or(0, |c| c.iter().filter(|c| c["RequestId"].is_null()).count());
+    assert_eq!(
+        lost, 2,
+        "every second reply was lost: no RequestId for those"
+    );
+}

@@ -126,7 +126,11 @@ pub async fn change(
         crate::hint::pgssl()
     ));
     let stop = bulk_run::stop_switch();
-    let mut printer = Printer { io, json: false };
+    let mut printer = Printer {
+        io,
+        json: false,
+        sending: std::collections::HashSet::new(),
+    };
     printer.json = printer.io.json_mode();
     bulk_run::execute(
         session,
@@ -177,7 +181,11 @@ pub async fn resume(
         confirm(waiting, type_count, io)?;
     }
     let stop = bulk_run::stop_switch();
-    let mut printer = Printer { io, json: false };
+    let mut printer = Printer {
+        io,
+        json: false,
+        sending: std::collections::HashSet::new(),
+    };
     printer.json = printer.io.json_mode();
     bulk_run::execute(
         session,
@@ -426,25 +434,39 @@ async fn dry_run(session: &Session, plan: &BulkPlan, io: &mut Io<'_>) -> Result<
 struct Printer<'a, 'b> {
     io: &'a mut Io<'b>,
     json: bool,
+    /// The changes this process sent (others were sent before a resume).
+    sending: std::collections::HashSet<usize>,
 }
 
 impl BulkObserver for Printer<'_, '_> {
-    fn changed(&mut self, _index: usize, item: &Item) {
+    fn changed(&mut self, index: usize, item: &Item) {
         if self.json {
             return;
         }
         let id = &item.plan.instance.id;
         let line = match &item.state {
-            State::Waiting | State::Sending => return,
+            State::Waiting => return,
+            State::Sending => {
+                self.sending.insert(index);
+                return;
+            }
             State::Running {
                 task_id,
                 request_id,
                 status: None,
                 ..
-            } => format!(
-                "sent: {id}: TaskId {}, RequestId {request_id}",
-                task_id.map_or_else(|| "-".into(), |t| t.to_string())
-            ),
+            } => {
+                let task = task_id.map_or_else(|| "-".into(), |t| t.to_string());
+                if !self.sending.contains(&index) {
+                    format!("following: {id}: TaskId {task} (sent earlier)")
+                } else if request_id.is_empty() {
+                    format!(
+                        "sent: {id}: the reply was lost, but its task {task} was found running: following it"
+                    )
+                } else {
+                    format!("sent: {id}: TaskId {task}, RequestId {request_id}")
+                }
+            }
             State::Running {
                 status: Some(s),
                 progress,
@@ -497,14 +519,16 @@ impl Row {
     fn of(item: &Item) -> Row {
         let request = item.plan.request();
         let (request_id, error) = match &item.state {
-            State::Running { request_id, .. } => (Some(request_id.clone()), None),
+            State::Running { request_id, .. } => {
+                (Some(request_id.clone()).filter(|r| !r.is_empty()), None)
+            }
             State::Ended {
                 request_id,
                 message,
                 status,
                 ..
             } => (
-                request_id.clone(),
+                request_id.clone().filter(|r| !r.is_empty()),
                 message
                     .clone()
                     .filter(|_| *status != crate::domain::TaskStatus::Success),

@@ -67,6 +67,7 @@ pub async fn check(
         Err(e) => {
             return CheckResult {
                 result: Finding::Undetermined,
+                task_id: None,
                 detail: format!("could not list tasks ({e})"),
             };
         }
@@ -79,6 +80,7 @@ pub async fn check(
         };
         return CheckResult {
             result: Finding::InProgress,
+            task_id: Some(t.task_id),
             detail: format!(
                 "{} on {instance_id} is {} ({}%): {how}; do not send it again, follow it with `{} task show {} --wait`",
                 describe(t),
@@ -92,6 +94,7 @@ pub async fn check(
     if tasks.unreadable > 0 {
         return CheckResult {
             result: Finding::Undetermined,
+            task_id: None,
             detail: format!(
                 "DescribeTasks listed {} task(s) on {instance_id} that pgssl cannot read, so it cannot tell whether the change is running; look in the console",
                 tasks.unreadable
@@ -131,6 +134,7 @@ async fn state_check(
             if matches {
                 CheckResult {
                     result: Finding::Applied,
+                    task_id: None,
                     detail: format!(
                         "{instance_id} now has SSL {}: the change took effect; nothing to re-send",
                         state.describe()
@@ -139,6 +143,7 @@ async fn state_check(
             } else {
                 CheckResult {
                     result: Finding::NotApplied,
+                    task_id: None,
                     detail: format!(
                         "{instance_id} has SSL {} and no task is running: the change has not taken effect so far; if it has not {} minutes after it was sent, it never will",
                         state.describe(),
@@ -149,6 +154,7 @@ async fn state_check(
         }
         Err(e) => CheckResult {
             result: Finding::Undetermined,
+            task_id: None,
             detail: format!("could not read the SSL state ({e})"),
         },
     }

@@ -173,7 +173,35 @@ pub async fn execute(
                     ),
                 }
             }
+            // The reply was lost, but the check found the change's task running: it
+            // is restarting the instance, so it holds its place and is followed.
+            Event::Sent(i, Err(OpsError::Unknown { check, .. })) if check.task_id.is_some() => {
+                let task_id = check.task_id;
+                schedule.set(
+                    i,
+                    State::Running {
+                        task_id,
+                        request_id: String::new(),
+                        status: None,
+                        progress: None,
+                    },
+                );
+                deadlines[i] = tokio::time::Instant::now().checked_add(follow.timeout);
+                if let Some(t) = task_id {
+                    jobs.push(poll(session, &schedule.items[i].plan, i, t, follow.poll));
+                }
+            }
             Event::Sent(i, Err(e)) => {
+                // A change that may still be restarting its instance, untracked: nothing
+                // more is sent, whatever the limits say.
+                if let OpsError::Unknown { check, .. } = &e
+                    && check.result == Finding::InProgress
+                {
+                    schedule.stop(format!(
+                        "stopped: the reply to {} was lost and it may still be restarting",
+                        schedule.items[i].plan.instance.id
+                    ));
+                }
                 let state = match &e {
                     OpsError::Unknown { .. } => State::Unknown {
                         error: e.to_string(),
@@ -547,6 +575,12 @@ async fn sent_state(session: &Session, entry: &Entry, want: &RunItem) -> State {
                 detail: found.detail.clone(),
             });
             match found.result {
+                Finding::InProgress if found.task_id.is_some() => State::Running {
+                    task_id: found.task_id,
+                    request_id: String::new(),
+                    status: None,
+                    progress: None,
+                },
                 Finding::Applied => State::Ended {
                     task_id: None,
                     request_id: None,

@@ -73,7 +73,9 @@ impl BulkObserver for Relay {
         // As a change's own read after its task (not a refresh's: that counts progress).
         send(
             &self.tx,
-            Msg::Change(crate::tui::app::ChangeEvent::Refreshed(Box::new(now.clone()))),
+            Msg::Change(crate::tui::app::ChangeEvent::Refreshed(Box::new(
+                now.clone(),
+            ))),
         );
     }
 }
