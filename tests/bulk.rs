@@ -332,17 +332,38 @@ fn the_plan_skips_with_why_refuses_bad_input_and_needs_yes() {
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
     for (args, says) in [
         (
-            vec!["--all", "--max-running", "0"],
+            "--all --address private --max-running 0",
             "--max-running '0' is not a count",
         ),
-        (vec!["--filter", "sll:off"], "'sll' is not a field"),
+        ("--filter sll:off --address private", "'sll' is not a field"),
         (
-            vec!["--all", "--wait", "--verify"],
+            "--filter status: --address private",
+            "give a value after 'status:'",
+        ),
+        (
+            "--filter ssl:maybe --address private",
+            "ssl takes on, off, unknown",
+        ),
+        (
+            "--all --address private --wait --verify",
             "--verify checks one instance",
         ),
+        (
+            "--all --address private --wait",
+            "--wait is for one instance",
+        ),
+        ("--all --address 10.6.0.4", "takes a kind"),
+        (
+            "--all --address private --with-group",
+            "--with-group goes with --address group",
+        ),
+        (
+            "postgres-6bwgamo3 --address private --max-running 3",
+            "--max-running is for many instances",
+        ),
     ] {
-        let mut all = vec!["ssl", "enable", "--address", "private", "--endpoint", &ep];
-        all.extend(args);
+        let mut all = vec!["ssl", "enable", "--endpoint", &ep];
+        all.extend(args.split_whitespace());
         let r = sb.run(&all);
         assert_eq!(r.code, 2, "{r:#?}");
         assert!(r.error_line().contains(says), "{r:#?}");
@@ -360,6 +381,10 @@ fn the_plan_skips_with_why_refuses_bad_input_and_needs_yes() {
     let r = sb.run(&["ssl", "disable", "--from", &junk, "--endpoint", &ep]);
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.error_line().contains("line 2:"), "{r:#?}");
+    // `--from -` reads stdin (here empty), and says so rather than waiting.
+    let r = sb.run(&["ssl", "disable", "--from", "-", "--endpoint", &ep]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("lists no instance ids"), "{r:#?}");
     // Both an instance and a selection: clap refuses, exit 2.
     let r = sb.run(&[
         "ssl",

@@ -280,8 +280,19 @@ pub struct ManyArgs {
 }
 
 impl ManyArgs {
-    pub fn is_many(&self) -> bool {
-        self.all || self.filter.is_some() || self.from.is_some()
+    /// The options that only mean something for many instances, as given.
+    pub fn bulk_only(&self) -> Option<&'static str> {
+        if self.max_running.is_some() {
+            Some("--max-running")
+        } else if self.together {
+            Some("--together")
+        } else if self.stop_on_failure {
+            Some("--stop-on-failure")
+        } else if self.with_group {
+            Some("--with-group")
+        } else {
+            None
+        }
     }
 }
 

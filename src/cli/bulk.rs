@@ -32,6 +32,28 @@ pub async fn change(
             "--verify checks one instance after its change; for many, run `pgssl audit --verify` once the run ends; nothing was sent".into(),
         ));
     }
+    if let Want::Enable(crate::addresses::AddressSpec::Ip(ip)) = &want {
+        return Err(OpsError::Invalid(format!(
+            "--address {ip} is one instance's address: for many instances --address takes a kind, private, public or group, taken per instance; nothing was sent"
+        )));
+    }
+    if args.wait {
+        return Err(OpsError::Invalid(
+            "--wait is for one instance: a change of many always follows each task to its end; drop --wait; nothing was sent".into(),
+        ));
+    }
+    if many.with_group
+        && !matches!(
+            want,
+            Want::Enable(crate::addresses::AddressSpec::Kind(
+                crate::addresses::AddressKind::Group
+            ))
+        )
+    {
+        return Err(OpsError::Invalid(
+            "--with-group goes with --address group (the rest of each read-only group whose address is protected); drop it; nothing was sent".into(),
+        ));
+    }
     let filter = many
         .filter
         .as_deref()
@@ -39,7 +61,7 @@ pub async fn change(
         .transpose()
         .map_err(OpsError::Invalid)?;
     let listed = match &many.from {
-        Some(path) => Some(read_list(path)?),
+        Some(path) => Some(read_list(path, io)?),
         None => None,
     };
     if (ctx.globals.readonly || args.readonly) && !args.dry_run {
@@ -226,11 +248,15 @@ fn limits(many: &ManyArgs) -> Result<Limits, OpsError> {
     })
 }
 
-fn read_list(path: &std::path::Path) -> Result<Vec<crate::ops::select::Listed>, OpsError> {
+fn read_list(
+    path: &std::path::Path,
+    io: &mut Io<'_>,
+) -> Result<Vec<crate::ops::select::Listed>, OpsError> {
     let shown = crate::text::clean(&path.display().to_string());
     let mut text = String::new();
+    // `-`: stdin, through the face's reader (it holds stdin's lock for prompts).
     let read = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
+        io.stdin.read_to_string(&mut text).map(|_| ())
     } else {
         std::fs::File::open(path)
             .and_then(|mut f| f.read_to_string(&mut text))

@@ -29,6 +29,7 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             change,
         } => {
             let spec = AddressSpec::parse(&address).map_err(OpsError::Invalid)?;
+            single_only(instance.as_deref(), &many)?;
             match instance {
                 Some(instance) => ssl_change(ctx, &instance, Want::Enable(spec), &change, io).await,
                 None => super::bulk::change(ctx, Want::Enable(spec), &many, &change, io).await,
@@ -45,8 +46,12 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
         SslCommand::Disable {
             instance: Some(instance),
             change,
+            many,
             ..
-        } => ssl_change(ctx, &instance, Want::Disable, &change, io).await,
+        } => {
+            single_only(Some(&instance), &many)?;
+            ssl_change(ctx, &instance, Want::Disable, &change, io).await
+        }
         SslCommand::Disable {
             instance: None,
             many,
@@ -55,6 +60,17 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
         } => super::bulk::change(ctx, Want::Disable, &many, &change, io).await,
         SslCommand::Resume { yes, follow, .. } => super::bulk::resume(ctx, yes, &follow, io).await,
         SslCommand::Ca { instance, out, .. } => ca(ctx, &instance, out.as_deref(), io).await,
+    }
+}
+
+/// Options for many instances given with one instance: refused, not ignored.
+fn single_only(instance: Option<&str>, many: &super::args::ManyArgs) -> Result<(), OpsError> {
+    match (instance, many.bulk_only()) {
+        (Some(i), Some(flag)) => Err(OpsError::Invalid(format!(
+            "{flag} is for many instances (--all, --filter, --from); for {} alone drop it; nothing was sent",
+            crate::text::clean(i)
+        ))),
+        _ => Ok(()),
     }
 }
 

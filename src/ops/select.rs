@@ -49,6 +49,31 @@ pub fn haystack(id: &str, name: &str, region: &str, learned: Option<&Instance>) 
     h.to_lowercase()
 }
 
+/// A field's value must be one it can take (a prefix of one, as typed in the TUI): an
+/// empty or unknown value would quietly match everything or nothing.
+fn check_value(key: &str, value: &str) -> Result<(), String> {
+    let takes: &[&str] = match key {
+        "ssl" => &["on", "off", "unknown", "?"],
+        "type" | "kind" => &["primary", "read-only", "ro", "guard", "temp"],
+        "protected" | "prot" => &["private", "public", "group", "none", "other"],
+        _ => &[],
+    };
+    if value.is_empty() {
+        return Err(format!(
+            "give a value after '{key}:'{}",
+            if takes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", takes.join(", "))
+            }
+        ));
+    }
+    if !takes.is_empty() && !takes.iter().any(|t| t.starts_with(value)) {
+        return Err(format!("{key} takes {}", takes.join(", ")));
+    }
+    Ok(())
+}
+
 /// A filter: words that must all match (`ssl:off region:sing orders`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
@@ -73,6 +98,9 @@ impl Filter {
                         "--filter: '{}' is not a field; the fields are {FIELDS}",
                         crate::text::clean(key)
                     ));
+                }
+                if named && let Err(e) = check_value(key, value) {
+                    return Err(format!("--filter: '{}': {e}", crate::text::clean(w)));
                 }
             }
         }
@@ -107,6 +135,8 @@ pub struct Listed {
 /// instance id is refused with its line number: nothing is half-taken.
 pub fn parse_list(text: &str) -> Result<Vec<Listed>, String> {
     let mut out: Vec<Listed> = Vec::new();
+    // A file saved by a spreadsheet starts with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -125,6 +155,13 @@ pub fn parse_list(text: &str) -> Result<Vec<Listed>, String> {
         {
             continue;
         }
+        if first.chars().count() > 64 {
+            return Err(format!(
+                "line {}: not an instance id (a field of {} characters); the file lists one instance id per line, optionally with its region",
+                n + 1,
+                first.chars().count()
+            ));
+        }
         let id = crate::validate::instance_id(first).map_err(|e| {
             format!(
                 "line {}: {} (the file lists one instance id per line, optionally with its region)",
@@ -132,9 +169,18 @@ pub fn parse_list(text: &str) -> Result<Vec<Listed>, String> {
                 e
             )
         })?;
-        let region = fields
-            .find(|f| crate::validate::region(f).is_ok())
-            .map(str::to_string);
+        let rest: Vec<&str> = fields.collect();
+        let region = match rest.as_slice() {
+            // `ID REGION`: the second field must be a region.
+            [one] => {
+                Some(crate::validate::region(one).map_err(|e| format!("line {}: {e}", n + 1))?)
+            }
+            // A CSV row: its region is the field that is one.
+            more => more
+                .iter()
+                .find(|f| crate::validate::region(f).is_ok())
+                .map(|f| (*f).to_string()),
+        };
         if !out.iter().any(|l| l.id == id) {
             out.push(Listed { id, region });
         }
@@ -161,6 +207,16 @@ mod tests {
         let e = parse_list("postgres-aaaa1111\nrm -rf /\n").expect_err("junk");
         assert!(e.starts_with("line 2:"), "{e}");
         assert!(parse_list("# only a comment\n").is_err());
+        let e = parse_list("postgres-aaaa1111,ap-singapre\n").expect_err("typo");
+        assert!(e.starts_with("line 1:") && e.contains("ap-singapre"), "{e}");
+        let bom = parse_list("\u{feff}postgres-aaaa1111\n").expect("a BOM is no id");
+        assert_eq!(bom[0].id, "postgres-aaaa1111");
+        let e = parse_list(&"x".repeat(100_000)).expect_err("long");
+        assert!(
+            e.len() < 200,
+            "the error does not echo the line: {}",
+            e.len()
+        );
     }
 
     #[test]
@@ -171,5 +227,15 @@ mod tests {
         // An address with a port is text, not a field.
         assert!(Filter::parse("10.0.0.8:5432").is_ok());
         assert!(Filter::parse("  ").is_err());
+        for bad in [
+            "status:",
+            "ssl:",
+            "ssl:maybe",
+            "type:replica",
+            "protected:xyz",
+        ] {
+            assert!(Filter::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Filter::parse("ssl:of type:ro protected:pub status:run").is_ok());
     }
 }
