@@ -385,9 +385,76 @@ fn an_interrupted_run_is_offered_at_start_and_continues_only_on_y() {
     assert!(a.update(key(KeyCode::Char('n'))).is_empty());
     assert!(matches!(a.overlay, Overlay::None));
     a.update(Msg::Resumable(Ok(Some(Box::new(found.clone())))));
+    // A `y` before the offer was ever drawn answers nothing.
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty());
+    a.drawn();
     let cmds = a.update(key(KeyCode::Char('y')));
-    assert_eq!(cmds, vec![Cmd::ResumeBulk(Box::new(found))]);
+    assert_eq!(cmds, vec![Cmd::ResumeBulk(Box::new(found.clone()))]);
     assert!(matches!(a.overlay, Overlay::Run(_)));
+
+    // Found while a filter is being typed: it waits for `b`; keys typed go to the filter.
+    let mut a = app();
+    a.update(key(KeyCode::Char('/')));
+    a.update(Msg::Resumable(Ok(Some(Box::new(found.clone())))));
+    chars(&mut a, "y");
+    assert_eq!(a.filter, "y");
+    assert!(
+        a.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("b shows it")),
+        "{:?}",
+        a.notice
+    );
+    a.update(key(KeyCode::Esc));
+    a.update(key(KeyCode::Char('b')));
+    assert!(matches!(a.overlay, Overlay::Resume(_)), "{:?}", a.overlay);
+
+    // More than five never sent: their count is typed, as for a new plan.
+    let mut many = found;
+    let ids: Vec<String> = (1..=7).map(|n| format!("postgres-aaaa000{n}")).collect();
+    many.schedule.items = ids.iter().map(|id| item(id, State::Waiting)).collect();
+    let mut a = app();
+    a.update(Msg::Resumable(Ok(Some(Box::new(many)))));
+    a.drawn();
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty());
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    assert!(render(&a).contains("Type 7 to send them"), "{}", render(&a));
+    chars(&mut a, "7");
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(matches!(cmds.as_slice(), [Cmd::ResumeBulk(_)]), "{cmds:?}");
+}
+
+#[test]
+fn at_80x24_the_count_and_the_keys_always_show_and_the_plan_scrolls() {
+    let mut a = app();
+    a.update(Msg::Resize(80, 24));
+    a.update(key(KeyCode::Char('/')));
+    chars(&mut a, "postgres-");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Char('*')));
+    a.update(key(KeyCode::Enter));
+    let cmds = a.update(key(KeyCode::Enter));
+    answer(&mut a, &cmds);
+    let text = render(&a);
+    assert!(text.contains("7 instances to change"), "{text}");
+    assert!(text.contains("Type 7 to send"), "{text}");
+    assert!(
+        text.contains("Enter send, once the count is typed"),
+        "{text}"
+    );
+    // End shows the last of the plan (the skipped one), and the count still shows.
+    a.update(key(KeyCode::End));
+    let text = render(&a);
+    assert!(text.contains("postgres-aaaa0008 is 'restarting'"), "{text}");
+    assert!(text.contains("Type 7 to send"), "{text}");
+    // A wrong count is said inside the dialog.
+    chars(&mut a, "6");
+    a.update(key(KeyCode::Enter));
+    assert!(
+        render(&a).contains("type 7, the number of instances"),
+        "{}",
+        render(&a)
+    );
 }
 
 #[test]

@@ -54,7 +54,9 @@ impl App {
             Action::Mark => self.toggle_mark(),
             Action::MarkAll => self.mark_all_shown(),
             Action::Run => {
-                if self.bulk.is_some() {
+                if let (None, Some(found)) = (&self.bulk, self.pending_resume.take()) {
+                    self.offer_resume(found);
+                } else if self.bulk.is_some() {
                     self.overlay = Overlay::Run(0);
                 } else {
                     self.notice = Some(

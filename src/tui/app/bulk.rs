@@ -104,6 +104,8 @@ pub struct BulkConfirm {
     pub scroll: usize,
     /// The frame count when the plan arrived: sending needs a frame drawn since.
     pub shown_at: u64,
+    /// Why the last confirming key sent nothing (said in the dialog, not behind it).
+    pub error: Option<String>,
 }
 
 impl BulkConfirm {
@@ -112,6 +114,27 @@ impl BulkConfirm {
         self.plan
             .as_ref()
             .is_some_and(|p| protected || p.changes.len() > TYPE_THE_COUNT_ABOVE)
+    }
+}
+
+/// An interrupted run offered for resuming: above five never-sent changes (or with a
+/// protected profile) their count is typed, as for a new plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumeOffer {
+    pub found: Resumable,
+    pub typed: String,
+    pub shown_at: u64,
+    pub error: Option<String>,
+}
+
+impl ResumeOffer {
+    /// Never sent: what a `y` would send.
+    pub fn to_send(&self) -> usize {
+        self.found.counts().2
+    }
+
+    pub fn types_count(&self, protected: bool) -> bool {
+        self.to_send() > TYPE_THE_COUNT_ABOVE || (protected && self.to_send() > 0)
     }
 }
 
@@ -186,6 +209,22 @@ pub enum BulkEvent {
     Stopped(String),
     /// `execute` returned.
     Finished(Result<(), OpsError>),
+}
+
+/// A count being typed: digits and Backspace edit it (true when it changed).
+fn type_count(typed: &mut String, key: &KeyEvent) -> bool {
+    match key.code {
+        KeyCode::Backspace => typed.pop().is_some(),
+        KeyCode::Char(ch)
+            if ch.is_ascii_digit()
+                && !key.modifiers.contains(KeyModifiers::CONTROL)
+                && typed.len() < 6 =>
+        {
+            typed.push(ch);
+            true
+        }
+        _ => false,
+    }
 }
 
 impl App {
@@ -310,6 +349,7 @@ impl App {
                     typed: String::new(),
                     scroll: 0,
                     shown_at: self.frames,
+                    error: None,
                 }));
                 return vec![cmd];
             }
@@ -338,25 +378,28 @@ impl App {
 
     pub(super) fn bulk_confirm_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Cmd> {
         let protected = self.who.protected;
-        let Overlay::BulkConfirm(c) = &mut self.overlay else {
+        let Overlay::BulkConfirm(c) = &self.overlay else {
             return vec![];
         };
         let typing = c.types_count(protected);
-        match key.code {
-            KeyCode::Up => c.scroll = c.scroll.saturating_sub(1),
-            KeyCode::Down => c.scroll += 1,
-            KeyCode::Backspace if typing => {
-                c.typed.pop();
-            }
-            KeyCode::Char(ch)
-                if typing
-                    && ch.is_ascii_digit()
-                    && !key.modifiers.contains(KeyModifiers::CONTROL)
-                    && c.typed.len() < 6 =>
-            {
-                c.typed.push(ch);
-            }
-            _ => {}
+        let (room, len) = crate::tui::view::bulk::confirm_room(self, c);
+        let Overlay::BulkConfirm(c) = &mut self.overlay else {
+            return vec![];
+        };
+        let last = len.saturating_sub(room);
+        let page = room.max(1);
+        c.scroll = match key.code {
+            KeyCode::Up | KeyCode::Char('k') => c.scroll.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => c.scroll + 1,
+            KeyCode::PageUp => c.scroll.saturating_sub(page),
+            KeyCode::PageDown => c.scroll + page,
+            KeyCode::Home => 0,
+            KeyCode::End => last,
+            _ => c.scroll,
+        }
+        .min(last);
+        if typing && type_count(&mut c.typed, &key) {
+            c.error = None;
         }
         match action {
             Some(Action::Cancel | Action::Back) => {
@@ -403,9 +446,10 @@ impl App {
             return vec![];
         }
         if c.types_count(protected) && c.typed != n.to_string() {
-            self.notice = Some(format!(
-                "type {n}, the number of instances to change, then Enter (Esc goes back)"
-            ));
+            let said =
+                format!("type {n}, the number of instances to change, then Enter (Esc goes back)");
+            c.error = Some(said.clone());
+            self.notice = Some(said);
             return vec![];
         }
         let plan = plan.clone();
@@ -425,29 +469,67 @@ impl App {
         vec![Cmd::ExecuteBulk(Box::new(plan), limits)]
     }
 
-    /// At start: an interrupted run was found.
+    /// At start: an interrupted run was found. Offered at once on the bare list; over a
+    /// dialog (or while a filter is typed) it waits for `b`, so no key meant for
+    /// something else answers it.
     pub(super) fn resumable(&mut self, found: Result<Option<Box<Resumable>>, OpsError>) {
         match found {
-            Ok(Some(r)) if !self.readonly => {
-                self.overlay = Overlay::Resume(r);
-            }
-            Ok(Some(r)) => {
+            Ok(Some(r)) if self.readonly => {
                 self.notice = Some(format!(
                     "an interrupted bulk run ({}) is waiting; it can be resumed where changes are allowed: pgssl ssl resume",
                     r.run.id
                 ));
+            }
+            Ok(Some(r)) if matches!(self.overlay, Overlay::None) && self.bulk.is_none() => {
+                self.offer_resume(r);
+            }
+            Ok(Some(r)) => {
+                self.notice = Some(format!(
+                    "an interrupted bulk run ({}) was found: b shows it and offers to go on with it",
+                    r.run.id
+                ));
+                self.pending_resume = Some(r);
             }
             Ok(None) => {}
             Err(e) => self.notice = Some(format!("cannot look for an interrupted bulk run: {e}")),
         }
     }
 
-    pub(super) fn resume_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
+    pub(super) fn offer_resume(&mut self, found: Box<Resumable>) {
+        self.overlay = Overlay::Resume(Box::new(ResumeOffer {
+            found: *found,
+            typed: String::new(),
+            shown_at: self.frames,
+            error: None,
+        }));
+    }
+
+    pub(super) fn resume_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Cmd> {
+        let (frames, protected) = (self.frames, self.who.protected);
+        let Overlay::Resume(o) = &mut self.overlay else {
+            return vec![];
+        };
+        let typing = o.types_count(protected);
+        if typing && type_count(&mut o.typed, &key) {
+            o.error = None;
+        }
         match action {
             Some(Action::Send) => {
-                let Overlay::Resume(r) = std::mem::replace(&mut self.overlay, Overlay::None) else {
+                if frames <= o.shown_at {
+                    o.error = Some("it has just appeared: read it, then confirm".into());
+                    return vec![];
+                }
+                if typing && o.typed != o.to_send().to_string() {
+                    o.error = Some(format!(
+                        "type {}, the number of changes never sent, then Enter (Esc: not now)",
+                        o.to_send()
+                    ));
+                    return vec![];
+                }
+                let Overlay::Resume(o) = std::mem::replace(&mut self.overlay, Overlay::None) else {
                     return vec![];
                 };
+                let r = o.found;
                 self.bulk = Some(BulkRun {
                     run_id: Some(r.run.id.clone()),
                     items: r.schedule.items.clone(),
@@ -458,7 +540,7 @@ impl App {
                     error: None,
                 });
                 self.overlay = Overlay::Run(0);
-                vec![Cmd::ResumeBulk(r)]
+                vec![Cmd::ResumeBulk(Box::new(r))]
             }
             Some(Action::Cancel | Action::Back) => {
                 self.overlay = Overlay::None;

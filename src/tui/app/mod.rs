@@ -107,7 +107,7 @@ pub enum Overlay {
     /// The bulk run's changes, live, and the cursor.
     Run(usize),
     /// An interrupted bulk run found at start, offered for resuming.
-    Resume(Box<crate::ops::bulk::run::Resumable>),
+    Resume(Box<bulk::ResumeOffer>),
 }
 
 /// What was found out about an instance by hand: a TLS check (`v`), its CA (`C`).
@@ -350,6 +350,8 @@ pub struct App {
     pub marked: BTreeSet<String>,
     /// The bulk run of this session, if any.
     pub bulk: Option<bulk::BulkRun>,
+    /// An interrupted run found at start while a dialog was open: `b` offers it.
+    pub pending_resume: Option<Box<crate::ops::bulk::run::Resumable>>,
 }
 
 impl App {
@@ -407,6 +409,7 @@ impl App {
             log_cache: Vec::new(),
             marked: BTreeSet::new(),
             bulk: None,
+            pending_resume: None,
         };
         app.recompute();
         app
@@ -432,6 +435,7 @@ impl App {
             Overlay::Form(_) => Mode::Form,
             Overlay::Confirm(..) if self.who.protected => Mode::TypeConfirm,
             Overlay::BulkConfirm(c) if c.types_count(self.who.protected) => Mode::TypeCount,
+            Overlay::Resume(o) if o.types_count(self.who.protected) => Mode::TypeCount,
             Overlay::Confirm(..) | Overlay::BulkConfirm(_) | Overlay::Resume(_) => Mode::Confirm,
             Overlay::Regions(_) => Mode::Regions,
             Overlay::Add(_) => Mode::Add,
@@ -616,11 +620,16 @@ impl App {
             }
             Mode::Form => self.form_key(action, key),
             Mode::BulkForm => self.bulk_form_key(action),
+            Mode::TypeCount if matches!(self.overlay, Overlay::Resume(_)) => {
+                self.resume_key(action, key)
+            }
             Mode::TypeCount => self.bulk_confirm_key(action, key),
             Mode::Confirm if matches!(self.overlay, Overlay::BulkConfirm(_)) => {
                 self.bulk_confirm_key(action, key)
             }
-            Mode::Confirm if matches!(self.overlay, Overlay::Resume(_)) => self.resume_key(action),
+            Mode::Confirm if matches!(self.overlay, Overlay::Resume(_)) => {
+                self.resume_key(action, key)
+            }
             Mode::Run => self.run_key(action),
             Mode::Confirm => self.confirm_key(action),
             Mode::TypeConfirm => self.typed_confirm_key(action, key),

@@ -8,10 +8,9 @@ use ratatui::text::{Line, Span};
 
 use super::Theme;
 use super::dialogs::{age_text, confirm_width, dialog, keys_line, wrapped_height};
-use crate::ops::bulk::run::Resumable;
 use crate::ops::bulk::schedule::{Item, State};
 use crate::tui::app::App;
-use crate::tui::app::bulk::{BulkConfirm, BulkField, BulkForm};
+use crate::tui::app::bulk::{BulkConfirm, BulkField, BulkForm, ResumeOffer};
 use crate::tui::keys::Mode;
 
 pub fn form(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &BulkForm) {
@@ -124,10 +123,18 @@ pub fn form(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &BulkF
     );
 }
 
-pub fn confirm(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &BulkConfirm) {
-    let w = confirm_width(area);
+/// The confirm's parts: the head and the tail always show; the body (a line per change,
+/// then those left as they are and those skipped) scrolls between them, each line cut to
+/// the dialog's width so that the count and the keys are never pushed off the screen.
+struct Parts {
+    head: Vec<Line<'static>>,
+    body: Vec<String>,
+    tail: Vec<Line<'static>>,
+}
+
+fn parts(app: &App, theme: Theme, c: &BulkConfirm) -> Parts {
     let mut head: Vec<Line> = Vec::new();
-    let mut body: Vec<Line> = Vec::new();
+    let mut body: Vec<String> = Vec::new();
     let mut tail: Vec<Line> = Vec::new();
     if app.who.protected {
         head.push(Line::from(Span::styled(
@@ -153,12 +160,11 @@ pub fn confirm(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &BulkC
         ))),
         Some(plan) => {
             let summary = plan.summary();
-            // The last line is the count and the warning; the rest is a line per change,
-            // then what is left as it is and what is skipped.
+            // The last line is the count and the warning.
             let (last, rest) = summary
                 .split_last()
                 .map_or((None, &[][..]), |(l, r)| (Some(l), r));
-            body.extend(rest.iter().map(|l| Line::from(l.clone())));
+            body.extend(rest.iter().cloned());
             if let Some(last) = last {
                 tail.push(Line::from(Span::styled(last.clone(), theme.warn())));
             }
@@ -168,7 +174,7 @@ pub fn confirm(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &BulkC
                     "{}; {}{}",
                     limits.max_running.map_or_else(
                         || "no cap on instances restarting at once".into(),
-                        |n| { format!("at most {n} restarting at once") }
+                        |n| format!("at most {n} restarting at once")
                     ),
                     if limits.together {
                         "a primary and its read-only instances together"
@@ -183,6 +189,9 @@ pub fn confirm(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &BulkC
                 ),
                 theme.dim(),
             )));
+            if let Some(e) = &c.error {
+                tail.push(Line::from(Span::styled(e.clone(), theme.error())));
+            }
             if mode == Mode::TypeCount {
                 tail.push(Line::from(vec![
                     Span::raw(format!("Type {} to send: ", plan.changes.len())),
@@ -192,21 +201,50 @@ pub fn confirm(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &BulkC
         }
     }
     tail.push(keys_line(theme, mode));
-    // The changes scroll (↑/↓) between the head and the tail, which always show.
-    let room = usize::from(area.height.saturating_sub(4))
-        .saturating_sub(head.len() + tail.len() + 1)
-        .max(1);
-    let scroll = c.scroll.min(body.len().saturating_sub(room));
-    let below = body.len().saturating_sub(scroll + room);
-    let mut lines = head;
-    lines.extend(body.into_iter().skip(scroll).take(room));
+    Parts { head, body, tail }
+}
+
+/// How many body lines fit, and how many there are: the scroll's bounds, for the model.
+pub fn confirm_room(app: &App, c: &BulkConfirm) -> (usize, usize) {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let p = parts(app, Theme { no_color: true }, c);
+    (room(area, &p), p.body.len())
+}
+
+fn room(area: Rect, p: &Parts) -> usize {
+    let inner = confirm_width(area).min(area.width).saturating_sub(2);
+    let fixed = usize::from(wrapped_height(&p.head, inner))
+        + usize::from(wrapped_height(&p.tail, inner))
+        + 1; // the scroll line
+    usize::from(area.height.saturating_sub(2))
+        .saturating_sub(fixed)
+        .max(1)
+}
+
+pub fn confirm(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &BulkConfirm) {
+    let w = confirm_width(area);
+    let inner = usize::from(w.min(area.width).saturating_sub(2));
+    let p = parts(app, theme, c);
+    let room = room(area, &p);
+    let scroll = c.scroll.min(p.body.len().saturating_sub(room));
+    let below = p.body.len().saturating_sub(scroll + room);
+    let mut lines = p.head;
+    lines.extend(p.body.iter().skip(scroll).take(room).map(|l| {
+        // Cut, never wrapped: a change is one line.
+        if l.chars().count() > inner {
+            let cut: String = l.chars().take(inner.saturating_sub(1)).collect();
+            Line::from(format!("{cut}…"))
+        } else {
+            Line::from(l.clone())
+        }
+    }));
     if below > 0 || scroll > 0 {
         lines.push(Line::from(Span::styled(
-            format!("… {below} more below, {scroll} above (↑/↓ scroll)"),
+            format!("… {below} more below, {scroll} above (↑/↓ j/k PgUp/PgDn scroll)"),
             theme.dim(),
         )));
     }
-    lines.extend(tail);
+    lines.extend(p.tail);
     let h = wrapped_height(&lines, w.min(area.width).saturating_sub(2));
     dialog(frame, theme, area, " Confirm changes ", lines, w, h);
 }
@@ -302,26 +340,39 @@ pub fn run(frame: &mut Frame, app: &App, theme: Theme, area: Rect, cursor: usize
     dialog(frame, theme, area, " Bulk run ", lines, w, h);
 }
 
-pub fn resume(frame: &mut Frame, theme: Theme, area: Rect, r: &Resumable) {
+pub fn resume(frame: &mut Frame, app: &App, theme: Theme, area: Rect, offer: &ResumeOffer) {
+    let found = &offer.found;
     let mut lines: Vec<Line> = vec![Line::from(Span::styled(
         "A bulk run was interrupted (pgssl quit, the session dropped, or it was killed):",
         theme.warn(),
     ))];
-    let room = usize::from(area.height.saturating_sub(8)).max(1);
-    let summary = r.summary();
-    let n = summary.len();
+    let typing = offer.types_count(app.who.protected);
+    let room = usize::from(area.height.saturating_sub(if typing { 10 } else { 9 })).max(1);
+    let summary = found.summary();
+    let total = summary.len();
     lines.extend(summary.into_iter().take(room).map(Line::from));
-    if n > room {
+    if total > room {
         lines.push(Line::from(Span::styled(
-            format!("… {} more (pgssl ssl resume lists them all)", n - room),
+            format!("… {} more (pgssl ssl resume lists them all)", total - room),
             theme.dim(),
         )));
     }
     lines.push(Line::from(Span::styled(
-        "y follows what is running and sends what was never sent; nothing sent before is sent again.",
+        "Confirming follows what is running and sends what was never sent; nothing sent before is sent again.",
         theme.dim(),
     )));
-    lines.push(keys_line(theme, Mode::Confirm));
+    if let Some(e) = &offer.error {
+        lines.push(Line::from(Span::styled(e.clone(), theme.error())));
+    }
+    if typing {
+        lines.push(Line::from(vec![
+            Span::raw(format!("Type {} to send them: ", offer.to_send())),
+            Span::styled(format!("{}█", offer.typed), theme.selected()),
+        ]));
+        lines.push(keys_line(theme, Mode::TypeCount));
+    } else {
+        lines.push(keys_line(theme, Mode::Confirm));
+    }
     let w = area.width.saturating_sub(4).clamp(40, 110);
     let h = wrapped_height(&lines, w.saturating_sub(2));
     dialog(

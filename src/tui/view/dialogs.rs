@@ -26,7 +26,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Overlay::BulkForm(form) => super::bulk::form(frame, app, theme, area, form),
         Overlay::BulkConfirm(c) => super::bulk::confirm(frame, app, theme, area, c),
         Overlay::Run(cursor) => super::bulk::run(frame, app, theme, area, *cursor),
-        Overlay::Resume(r) => super::bulk::resume(frame, theme, area, r),
+        Overlay::Resume(o) => super::bulk::resume(frame, app, theme, area, o),
         Overlay::Regions(picker) => {
             let mut lines = vec![Line::from(Span::styled(
                 "Regions shown and imported (none chosen shows all):",

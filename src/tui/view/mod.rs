@@ -1,6 +1,6 @@
 //! Drawing: a pure function of the model. One file per pane or dialog.
 
-mod bulk;
+pub mod bulk;
 mod details;
 mod dialogs;
 mod list;
