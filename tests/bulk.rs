@@ -491,3 +491,62 @@ fn a_lost_reply_whose_task_is_found_running_holds_its_place_and_is_followed() {
         "every second reply was lost: no RequestId for those"
     );
 }
+
+#[test]
+fn ctrl_c_stops_a_run_says_where_it_is_and_resume_goes_on() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(5).collect();
+    let file = list_file(&sb, &ids);
+    let mut child = sb
+        .command(&[
+            "ssl",
+            "enable",
+            "--from",
+            &file,
+            "--region",
+            "ap-singapore",
+            "--address",
+            "private",
+            "--max-running",
+            "1",
+            "--yes",
+            "--poll",
+            "0.2",
+            "--endpoint",
+            &emu.endpoint(),
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pgssl runs");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.starts_with("sent: ")) {
+        seen.push(lines.next().expect("a line").expect("line"));
+    }
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().expect("exits");
+    assert_eq!(out.status.code(), Some(130), "{rest:?}");
+    let said = rest.join("\n");
+    assert!(said.contains("interrupted: 1 sent"), "{said}");
+    assert!(said.contains("ssl resume"), "{said}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("not_sent"),
+        "the table says what was never sent: {table}"
+    );
+    let r = bulk(&sb, &emu, "ssl resume --output json");
+    r.ok();
+    assert_eq!(results(&r.json()).len(), 5, "{r:#?}");
+    assert_eq!(
+        emu.count("ModifyDBInstanceSSLConfig"),
+        5,
+        "nothing sent twice"
+    );
+}

@@ -147,23 +147,60 @@ pub async fn change(
         },
         crate::hint::pgssl()
     ));
+    carry_out(session, &plan, &mut run, &mut schedule, follow, io).await
+}
+
+/// Carry the run out with a line per change; Ctrl-C or a hangup stops it where it is, says
+/// what was sent and what was not, and how to go on (exit 130).
+async fn carry_out(
+    session: &Session,
+    plan: &BulkPlan,
+    run: &mut crate::store::runs::RunFile,
+    schedule: &mut Schedule,
+    follow: crate::ops::FollowOptions,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
     let stop = bulk_run::stop_switch();
     let mut printer = Printer {
+        json: io.json_mode(),
         io,
-        json: false,
         sending: std::collections::HashSet::new(),
     };
-    printer.json = printer.io.json_mode();
-    bulk_run::execute(
-        session,
-        &mut run,
-        &mut schedule,
-        follow,
-        &stop,
-        &mut printer,
-    )
-    .await?;
-    finish(&plan, &run.id, &schedule, io)
+    let interrupted = tokio::select! {
+        result = bulk_run::execute(session, run, schedule, follow, &stop, &mut printer) => {
+            result?;
+            false
+        }
+        () = interruption() => true,
+    };
+    if interrupted {
+        schedule.close_interrupted();
+        let _ = finish(plan, &run.id, schedule, io);
+        let (sent, running, unsent) = schedule.interrupted_counts();
+        return Err(OpsError::Interrupted(format!(
+            "interrupted: {sent} sent ({running} still running, followed no more here), {unsent} never sent; see and go on with: {} ssl resume",
+            crate::hint::pgssl()
+        )));
+    }
+    finish(plan, &run.id, schedule, io)
+}
+
+/// Ctrl-C, or the terminal going away (SIGHUP: a dropped SSH session).
+async fn interruption() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(mut int), Ok(mut hup)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = hup.recv() => {}
+            }
+        }
+        // No handlers: the default action (the process ends) still leaves a resumable run.
+        _ => std::future::pending::<()>().await,
+    }
 }
 
 /// `ssl resume`.
@@ -202,29 +239,21 @@ pub async fn resume(
             waiting > crate::ops::bulk::TYPE_THE_COUNT_ABOVE || session.guard.protected;
         confirm(waiting, type_count, io)?;
     }
-    let stop = bulk_run::stop_switch();
-    let mut printer = Printer {
-        io,
-        json: false,
-        sending: std::collections::HashSet::new(),
-    };
-    printer.json = printer.io.json_mode();
-    bulk_run::execute(
-        session,
-        &mut found.run,
-        &mut found.schedule,
-        follow,
-        &stop,
-        &mut printer,
-    )
-    .await?;
     let plan = BulkPlan {
         want: Want::Disable,
         changes: vec![],
-        unchanged: found.unchanged,
-        skipped: found.skipped,
+        unchanged: found.unchanged.clone(),
+        skipped: found.skipped.clone(),
     };
-    finish(&plan, &found.run.id, &found.schedule, io)
+    carry_out(
+        session,
+        &plan,
+        &mut found.run,
+        &mut found.schedule,
+        follow,
+        io,
+    )
+    .await
 }
 
 fn limits(many: &ManyArgs) -> Result<Limits, OpsError> {

@@ -88,6 +88,10 @@ pub enum OpsError {
     /// Some of what was asked could not be checked (an audit's unreadable instances).
     #[error("{0}")]
     Unchecked(String),
+    /// The person interrupted (Ctrl-C, a hangup) what was under way; the message says
+    /// how to go on.
+    #[error("{0}")]
+    Interrupted(String),
     /// A change may or may not have been made.
     #[error("{error} Checked since: {}", check.detail)]
     Unknown {
@@ -109,6 +113,7 @@ impl OpsError {
             | OpsError::Failed(_)
             | OpsError::Journal(_) => 1,
             OpsError::Unknown { .. } | OpsError::Unreachable(_) | OpsError::Unchecked(_) => 3,
+            OpsError::Interrupted(_) => 130,
         }
     }
 
@@ -122,6 +127,7 @@ impl OpsError {
             OpsError::Failed(_) => "failed",
             OpsError::Unreachable(_) => "unreachable",
             OpsError::Unchecked(_) => "unchecked",
+            OpsError::Interrupted(_) => "interrupted",
             OpsError::Journal(_) => "journal",
             OpsError::Unknown { .. } => "outcome_unknown",
             OpsError::Api(e) => e.kind(),

@@ -280,6 +280,42 @@ impl Schedule {
         }
     }
 
+    /// When the run was interrupted: what was never sent says so (what was sent keeps
+    /// its last state).
+    pub fn close_interrupted(&mut self) {
+        for item in &mut self.items {
+            match item.state {
+                State::Waiting => {
+                    item.state = State::NotSent {
+                        why: "interrupted before it was sent".into(),
+                    };
+                }
+                // It may have left: the journal holds it, and a resume checks it.
+                State::Sending => {
+                    item.state = State::Unknown {
+                        error: "interrupted while it was being sent: `ssl resume` checks it".into(),
+                    };
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sent, of which still running, and never sent.
+    pub fn interrupted_counts(&self) -> (usize, usize, usize) {
+        let unsent = self
+            .items
+            .iter()
+            .filter(|i| matches!(i.state, State::NotSent { .. } | State::Waiting))
+            .count();
+        let running = self
+            .items
+            .iter()
+            .filter(|i| i.state.is_restarting())
+            .count();
+        (self.items.len() - unsent, running, unsent)
+    }
+
     /// How many changes are in each word, in a stable order (for the progress line).
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
         let mut out: Vec<(&'static str, usize)> = Vec::new();
