@@ -263,7 +263,7 @@ pub struct ManyArgs {
     /// How many instances may be restarting at once (a number, or `unlimited`); each change
     /// restarts its instance. Default 5: a wrong change reaches at most five instances
     /// before the first reports back
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub max_running: Option<String>,
     /// Let a primary and its read-only instances restart at the same time (by default one
     /// waits for the other)

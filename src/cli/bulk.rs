@@ -114,6 +114,11 @@ pub async fn change(
         return dry_run(session, &plan, io).await;
     }
     print_plan(&plan, io);
+    for other in session.store.runs.active() {
+        io.info(format!(
+            "note: another pgssl is carrying out bulk run {other} now: a change to an instance it is restarting is refused by the API"
+        ));
+    }
     if let Ok(Some(old)) = session.store.runs.unfinished() {
         io.info(format!(
             "note: an earlier run ({}) was interrupted and is not finished: `{} ssl resume` shows it and goes on with it",

@@ -4,6 +4,7 @@
 //! sent changes apart, so `pgssl ssl resume` continues it without sending anything twice.
 
 use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,12 @@ pub struct RunFile {
     pub finished: Option<String>,
 }
 
+/// A run held by this process (`Runs::hold`).
+#[derive(Debug)]
+pub struct Held {
+    _lock: std::fs::File,
+}
+
 #[derive(Debug, Clone)]
 pub struct Runs {
     dir: PathBuf,
@@ -55,6 +62,61 @@ impl Runs {
 
     fn file(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.json"))
+    }
+
+    fn lock_file(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.lock"))
+    }
+
+    /// Hold run `id` while this process carries it out: another process that tries is
+    /// told so, and does not count it as interrupted. Released when dropped (or when
+    /// the process dies, however it dies).
+    pub fn hold(&self, id: &str) -> Result<Held, String> {
+        super::ensure_private_dir(&self.dir).map_err(|e| format!("cannot lock run {id}: {e}"))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(self.lock_file(id))
+            .map_err(|e| format!("cannot lock run {id}: {e}"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Held { _lock: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+                "run {id} is being carried out by another pgssl now: follow it there (or wait for it to end); nothing was sent"
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock run {id}: {e}")),
+        }
+    }
+
+    /// Whether another process holds run `id` now.
+    fn is_held(&self, id: &str) -> bool {
+        match std::fs::File::open(self.lock_file(id)) {
+            Ok(f) => matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
+    }
+
+    /// Unfinished runs another process is carrying out now.
+    pub fn active(&self) -> Vec<String> {
+        self.all()
+            .into_iter()
+            .filter(|r| r.finished.is_none() && self.is_held(&r.id))
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// Every run file that reads (for notes; `unfinished` says what does not read).
+    fn all(&self) -> Vec<RunFile> {
+        std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+                    .filter_map(|p| load(&p).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub fn save(&self, run: &RunFile) -> std::io::Result<()> {
@@ -78,7 +140,11 @@ impl Runs {
                 continue;
             }
             let run = load(&path)?;
-            if run.finished.is_none() && newest.as_ref().is_none_or(|n| run.created > n.created) {
+            // One another process is carrying out is not interrupted.
+            if run.finished.is_none()
+                && !self.is_held(&run.id)
+                && newest.as_ref().is_none_or(|n| run.created > n.created)
+            {
                 newest = Some(run);
             }
         }
@@ -152,6 +218,19 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+        // Held by a process carrying it out: not interrupted, but active.
+        let held = runs.hold("b").expect("holds");
+        assert_eq!(
+            runs.unfinished().expect("reads").map(|r| r.id),
+            Some("a".into())
+        );
+        assert_eq!(runs.active(), vec!["b".to_string()]);
+        assert!(runs.hold("b").is_err(), "one holder at a time");
+        drop(held);
+        assert_eq!(
+            runs.unfinished().expect("reads").map(|r| r.id),
+            Some("b".into())
+        );
         std::fs::write(dir.path().join("runs/x.json"), "{").expect("write");
         let e = runs.unfinished().expect_err("junk is said");
         assert!(e.contains("is not a pgssl run file"), "{e}");

@@ -102,6 +102,12 @@ pub async fn execute(
     stop: &AtomicBool,
     observer: &mut impl BulkObserver,
 ) -> Result<(), OpsError> {
+    // One process carries a run out at a time; the hold ends with this call.
+    let _held = session
+        .store
+        .runs
+        .hold(&run.id)
+        .map_err(OpsError::Invalid)?;
     let mut jobs: FuturesUnordered<Job<'_>> = FuturesUnordered::new();
     let mut deadlines: Vec<Option<tokio::time::Instant>> = vec![None; schedule.items.len()];
     let mut errors: Vec<u32> = vec![0; schedule.items.len()];

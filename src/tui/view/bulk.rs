@@ -28,11 +28,21 @@ pub fn form(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &BulkF
             Span::styled(value, style),
         ])
     };
+    let hidden = form
+        .ids
+        .iter()
+        .filter(|(_, id)| !app.visible.iter().any(|&i| app.rows[i].id() == id))
+        .count();
     let mut lines = vec![
         Line::from(format!(
-            "{} marked instance{}: {}",
+            "{} marked instance{}{}: {}",
             form.ids.len(),
             if form.ids.len() == 1 { "" } else { "s" },
+            if hidden > 0 {
+                format!(" ({hidden} not shown by the filter)")
+            } else {
+                String::new()
+            },
             form.ids
                 .iter()
                 .take(6)
