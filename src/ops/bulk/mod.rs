@@ -123,14 +123,24 @@ impl BulkPlan {
             .map(|p| p.instance.id.len())
             .max()
             .unwrap_or(0);
+        // The region is a column only when the plan spans several (a narrow terminal
+        // then still has room for the address).
+        let one_region = self
+            .changes
+            .windows(2)
+            .all(|w| w[0].instance.region == w[1].instance.region);
         for p in &self.changes {
             let now = p
                 .current()
                 .map_or_else(|| "unknown".into(), SslState::describe);
+            let region = if one_region {
+                String::new()
+            } else {
+                format!("{:<16}  ", p.instance.region)
+            };
             lines.push(format!(
-                "  {:<width$}  {:<14}  {} -> {}",
+                "  {:<width$}  {region}{} -> {}",
                 p.instance.id,
-                p.instance.region,
                 now,
                 p.new_state()
             ));
@@ -154,8 +164,12 @@ impl BulkPlan {
         }
         let n = self.changes.len();
         lines.push(format!(
-            "{n} instance{} to change: SSL {}; each change restarts its instance, and connections to it drop briefly{}",
+            "{n} instance{} to change{}: SSL {}; each change restarts its instance, and connections to it drop briefly{}",
             if n == 1 { "" } else { "s" },
+            match self.changes.first() {
+                Some(p) if one_region => format!(" in {}", p.instance.region),
+                _ => String::new(),
+            },
             if self.want.enables() { "on" } else { "off" },
             if self.want.enables() {
                 ""
