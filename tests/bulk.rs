@@ -56,6 +56,56 @@ fn bulk(sb: &Sandbox, emu: &Emu, args: &str) -> common::Run {
     sb.run(&all)
 }
 
+/// A bulk enable of `ids` in the background, `--max-running cap`, read until it has said
+/// `sent` "sent:" lines (the rest of its stderr is left to read). Stdout is piped.
+fn run_until_sent(
+    sb: &Sandbox,
+    emu: &Emu,
+    ids: &[String],
+    cap: &str,
+    sent: usize,
+) -> (
+    std::process::Child,
+    std::io::Lines<BufReader<std::process::ChildStderr>>,
+    Vec<String>,
+) {
+    let file = list_file(sb, ids);
+    let ep = emu.endpoint();
+    let mut child = sb
+        .command(&[
+            "ssl",
+            "enable",
+            "--from",
+            &file,
+            "--region",
+            "ap-singapore",
+            "--address",
+            "private",
+            "--max-running",
+            cap,
+            "--yes",
+            "--poll",
+            "0.2",
+            "--endpoint",
+            &ep,
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pgssl runs");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen: Vec<String> = Vec::new();
+    while seen.iter().filter(|l| l.starts_with("sent: ")).count() < sent {
+        seen.push(
+            lines
+                .next()
+                .expect("pgssl says what it sent")
+                .expect("line"),
+        );
+    }
+    (child, lines, seen)
+}
+
 fn results(v: &Value) -> Vec<(String, String)> {
     v["changes"]
         .as_array()
@@ -197,44 +247,8 @@ fn a_run_killed_midway_resumes_without_sending_anything_twice() {
     let emu = Emu::start(FaultArgs::default(), 1);
     let sb = Sandbox::for_emu(&emu);
     let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(6).collect();
-    let file = list_file(&sb, &ids);
-    let mut child = sb
-        .command(&[
-            "ssl",
-            "enable",
-            "--from",
-            &file,
-            "--region",
-            "ap-singapore",
-            "--address",
-            "private",
-            "--max-running",
-            "2",
-            "--yes",
-            "--poll",
-            "0.2",
-            "--endpoint",
-            &emu.endpoint(),
-        ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("pgssl runs");
     // Two changes sent (the cap): the rest wait for a task to end. Kill it there.
-    let mut seen = Vec::new();
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    while seen
-        .iter()
-        .filter(|l: &&String| l.starts_with("sent: "))
-        .count()
-        < 2
-    {
-        let line = lines
-            .next()
-            .expect("pgssl says what it sent")
-            .expect("line");
-        seen.push(line);
-    }
+    let (mut child, _stderr, seen) = run_until_sent(&sb, &emu, &ids, "2", 2);
     child.kill().expect("kill -9");
     child.wait().expect("reaped");
     let sent_before = emu.count("ModifyDBInstanceSSLConfig");
@@ -253,10 +267,9 @@ fn a_run_killed_midway_resumes_without_sending_anything_twice() {
         &emu.endpoint(),
     ]);
     assert_eq!(r.code, 2, "{r:#?}");
-    assert!(
-        r.stderr.contains(&format!("{} done", 0)) || r.stderr.contains("never sent"),
-        "{r:#?}"
-    );
+    // It says what came of the run: some sent, the rest never sent.
+    assert!(r.stderr.contains("never sent"), "{r:#?}");
+    assert!(!r.stderr.contains(", 0 never sent"), "{r:#?}");
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), sent_before);
 
     let r = bulk(&sb, &emu, "ssl resume --output json");
@@ -497,34 +510,7 @@ fn ctrl_c_stops_a_run_says_where_it_is_and_resume_goes_on() {
     let emu = Emu::start(FaultArgs::default(), 1);
     let sb = Sandbox::for_emu(&emu);
     let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(5).collect();
-    let file = list_file(&sb, &ids);
-    let mut child = sb
-        .command(&[
-            "ssl",
-            "enable",
-            "--from",
-            &file,
-            "--region",
-            "ap-singapore",
-            "--address",
-            "private",
-            "--max-running",
-            "1",
-            "--yes",
-            "--poll",
-            "0.2",
-            "--endpoint",
-            &emu.endpoint(),
-        ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("pgssl runs");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut seen = Vec::new();
-    while !seen.iter().any(|l: &String| l.starts_with("sent: ")) {
-        seen.push(lines.next().expect("a line").expect("line"));
-    }
+    let (child, lines, _) = run_until_sent(&sb, &emu, &ids, "1", 1);
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-INT", &pid])
@@ -548,5 +534,74 @@ fn ctrl_c_stops_a_run_says_where_it_is_and_resume_goes_on() {
         emu.count("ModifyDBInstanceSSLConfig"),
         5,
         "nothing sent twice"
+    );
+}
+
+/// The TUI's `x` sets the run's stop switch: the core then sends nothing more and still
+/// follows what it sent to the end.
+#[test]
+fn the_stop_switch_sends_nothing_more_and_follows_what_was_sent() {
+    use pgssl::addresses::{AddressKind, AddressSpec};
+    use pgssl::ops::bulk::run::{self as bulk_run, BulkObserver};
+    use pgssl::ops::bulk::schedule::{Item, Limits, State};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Pulls the switch as soon as the first change is sent (as a person pressing `x`).
+    struct PressX(Arc<AtomicBool>);
+    impl BulkObserver for PressX {
+        fn changed(&mut self, _index: usize, item: &Item) {
+            if matches!(item.state, State::Running { .. }) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(4).collect();
+    let ctx = emu.context(&sb, None);
+    let session = emu.block_on(ctx.open()).expect("session").session;
+    let read = emu
+        .block_on(pgssl::ops::read::describe_many(
+            &session.client,
+            "ap-singapore",
+            &ids,
+        ))
+        .into_iter()
+        .map(|(_, r)| Ok(r.expect("read")))
+        .collect();
+    let want = pgssl::ops::Want::Enable(AddressSpec::Kind(AddressKind::Private));
+    let plan = pgssl::ops::bulk::plan_many(read, &want);
+    let limits = Limits {
+        max_running: Some(1),
+        ..Limits::default()
+    };
+    let (mut run, mut schedule) = bulk_run::begin(&session, &plan, limits).expect("begins");
+    let stop = Arc::new(AtomicBool::new(false));
+    let follow = pgssl::ops::FollowOptions {
+        poll: std::time::Duration::from_millis(200),
+        timeout: std::time::Duration::from_secs(60),
+    };
+    emu.block_on(bulk_run::execute(
+        &session,
+        &mut run,
+        &mut schedule,
+        follow,
+        &stop,
+        &mut PressX(stop.clone()),
+    ))
+    .expect("runs");
+    let words: Vec<&str> = schedule.items.iter().map(|i| i.state.word()).collect();
+    assert_eq!(words, ["success", "not_sent", "not_sent", "not_sent"]);
+    assert!(
+        matches!(&schedule.items[1].state, State::NotSent { why } if why.contains("stopped by the person")),
+        "{:?}",
+        schedule.items[1].state
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+    assert!(
+        run.finished.is_some(),
+        "a stopped run is over, not interrupted"
     );
 }

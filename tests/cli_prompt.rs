@@ -6,9 +6,6 @@ mod common;
 use clap::Parser;
 use common::{Emu, Sandbox};
 use pgssl::cli::{self, Cli, Io, Output};
-use pgssl::context::{Context, CredentialChoice, Globals};
-use pgssl::credentials::{Credential, CredentialSource};
-use pgssl::store::Paths;
 use pgssl_emulator::FaultArgs;
 
 fn run_with_answer(emu: &Emu, sb: &Sandbox, answer: &str) -> (i32, String) {
@@ -34,25 +31,7 @@ fn run_args_with_answer(emu: &Emu, sb: &Sandbox, args: &[&str], answer: &str) ->
     let mut all = vec!["pgssl", "--endpoint", &ep];
     all.extend(args);
     let cli = Cli::parse_from(all);
-    let paths = Paths {
-        config_dir: sb.dir.path().join("config"),
-        data_dir: sb.dir.path().join("data"),
-    };
-    let options = cli.options();
-    let mut ctx = Context::load(
-        paths,
-        Globals {
-            region: options.region,
-            endpoint: options.endpoint,
-            ..Default::default()
-        },
-    )
-    .expect("context");
-    let key = emu.key();
-    ctx.credentials = CredentialChoice::Fixed(
-        Credential::new(&key.secret_id, key.secret_key.expose(), None).expect("cred"),
-        CredentialSource::Demo,
-    );
+    let ctx = emu.context(sb, cli.options().region);
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut stdin = std::io::Cursor::new(answer.as_bytes().to_vec());
     let mut io = Io {

@@ -90,6 +90,14 @@ fn lock() -> std::sync::MutexGuard<'static, HashMap<Key, Shared>> {
     }
 }
 
+/// The budget of `key`, made on first use (budgets are never removed).
+fn shared<'a>(all: &'a mut HashMap<Key, Shared>, key: &Key) -> &'a mut Shared {
+    all.entry(key.clone()).or_insert_with(|| Shared {
+        budget: Budget::default(),
+        freed: Arc::new(Notify::new()),
+    })
+}
+
 /// A place in the budget, held while the request is out; given back when dropped.
 pub struct Permit {
     key: Key,
@@ -98,31 +106,22 @@ pub struct Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut all = lock();
-        if let Some(s) = all.get_mut(&self.key) {
-            s.budget.answered(Instant::now());
-            s.freed.notify_waiters();
-        }
+        let s = shared(&mut all, &self.key);
+        s.budget.answered(Instant::now());
+        s.freed.notify_waiters();
     }
 }
 
 impl Limiter {
     pub async fn acquire(&self, action: Action) -> Permit {
         let key = (self.key.clone(), action);
-        let freed = lock()
-            .entry(key.clone())
-            .or_insert_with(|| Shared {
-                budget: Budget::default(),
-                freed: Arc::new(Notify::new()),
-            })
-            .freed
-            .clone();
+        let freed = shared(&mut lock(), &key).freed.clone();
         loop {
             // Listening before looking: a place freed in between is not missed.
             let notified = freed.notified();
-            let take = match lock().get_mut(&key) {
-                Some(s) => s.budget.take(Instant::now(), self.rate),
-                None => Take::Now,
-            };
+            let take = shared(&mut lock(), &key)
+                .budget
+                .take(Instant::now(), self.rate);
             match take {
                 Take::Now => return Permit { key },
                 // A reply may come first and free a place sooner: wake for either.

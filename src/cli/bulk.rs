@@ -408,10 +408,11 @@ fn print_plan(plan: &BulkPlan, io: &mut Io<'_>) {
 }
 
 /// The count typed above a few changes; `y` otherwise. Without a terminal: `--yes`.
-fn confirm(count: usize, type_count: bool, io: &mut Io<'_>) -> Result<(), OpsError> {
+/// One change (`ssl enable INSTANCE`) is confirmed here too.
+pub(super) fn confirm(count: usize, type_count: bool, io: &mut Io<'_>) -> Result<(), OpsError> {
     if !io.interactive {
         return Err(OpsError::Invalid(
-            "refusing to change SSL without confirmation: stdin is not a terminal; review the plan (--dry-run prints every request) and pass --yes".into(),
+            "refusing to change SSL without confirmation: stdin is not a terminal; review it (--dry-run prints the exact requests) and pass --yes".into(),
         ));
     }
     let (question, expected) = if type_count {
@@ -423,7 +424,14 @@ fn confirm(count: usize, type_count: bool, io: &mut Io<'_>) -> Result<(), OpsErr
         )
     } else {
         (
-            "Send these changes? Type y to send, anything else cancels: ".into(),
+            format!(
+                "Send {}? Type y to send, anything else cancels: ",
+                if count == 1 {
+                    "this change"
+                } else {
+                    "these changes"
+                }
+            ),
             "y".into(),
         )
     };

@@ -549,24 +549,12 @@ fn ask(io: &mut Io<'_>, question: &str, default: bool) -> bool {
 }
 
 fn confirm(plan: &Plan, io: &mut Io<'_>) -> Result<(), OpsError> {
-    if !io.interactive {
-        return Err(OpsError::Invalid(
-            "refusing to change SSL without confirmation: stdin is not a terminal; review the change and pass --yes".into(),
-        ));
+    if io.interactive {
+        for line in plan.summary() {
+            io.info(line);
+        }
     }
-    for line in plan.summary() {
-        io.info(line);
-    }
-    let answer = io
-        .prompt("Send this change? Type y to send, anything else cancels: ")
-        .map_err(|e| {
-            OpsError::Invalid(format!("cannot read the answer ({e}); nothing was sent"))
-        })?;
-    if matches!(answer.as_str(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(OpsError::Invalid("cancelled: nothing was sent".into()))
-    }
+    super::bulk::confirm(1, false, io)
 }
 
 #[derive(Serialize)]

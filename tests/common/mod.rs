@@ -101,6 +101,31 @@ impl Emu {
         f(&mut fleet)
     }
 
+    /// A context for calling pgssl in process: the sandbox's files, this emulator, its
+    /// key as a fixed credential, and `region` when given.
+    pub fn context(&self, sb: &Sandbox, region: Option<String>) -> pgssl::context::Context {
+        use pgssl::context::{Context, CredentialChoice, Globals};
+        let mut ctx = Context::load(
+            pgssl::store::Paths {
+                config_dir: sb.dir.path().join("config"),
+                data_dir: sb.dir.path().join("data"),
+            },
+            Globals {
+                region,
+                endpoint: Some(self.endpoint()),
+                ..Default::default()
+            },
+        )
+        .expect("context");
+        let key = self.key();
+        ctx.credentials = CredentialChoice::Fixed(
+            pgssl::credentials::Credential::new(&key.secret_id, key.secret_key.expose(), None)
+                .expect("cred"),
+            pgssl::credentials::CredentialSource::Demo,
+        );
+        ctx
+    }
+
     /// Run async code on the emulator's runtime (for library-level client tests).
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)

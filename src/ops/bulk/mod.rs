@@ -77,7 +77,10 @@ pub fn plan_many(read: Vec<Result<Instance, Skipped>>, want: &Want) -> BulkPlan 
 impl BulkPlan {
     /// Members of the groups this plan protects the address of, that the plan leaves out
     /// (`known`: every instance the face knows of).
-    pub fn group_offers(&self, known: &[Instance]) -> Vec<GroupOffer> {
+    pub fn group_offers<'a>(
+        &self,
+        known: impl IntoIterator<Item = &'a Instance>,
+    ) -> Vec<GroupOffer> {
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for p in &self.changes {
             if let super::Target::On(a) = &p.target

@@ -151,76 +151,34 @@ pub async fn execute(
                 }
                 continue;
             }
-            Event::Sent(i, Ok(sent)) => {
-                schedule.items[i].journal_id = Some(sent.journal_id.clone());
-                match sent.task_id {
-                    Some(t) => {
-                        schedule.set(
-                            i,
-                            State::Running {
-                                task_id: Some(t),
-                                request_id: sent.request_id.clone(),
-                                status: None,
-                                progress: None,
-                            },
-                        );
-                        deadlines[i] = tokio::time::Instant::now().checked_add(follow.timeout);
-                        jobs.push(poll(session, &schedule.items[i].plan, i, t, follow.poll));
+            Event::Sent(i, result) => {
+                // What to follow: the task the API answered with or, when the reply was
+                // lost, the task the check found running (it is restarting the instance,
+                // so it holds its place).
+                let followed = match &result {
+                    Ok(sent) => {
+                        schedule.items[i].journal_id = Some(sent.journal_id.clone());
+                        sent.task_id.map(|t| (t, sent.request_id.clone()))
                     }
-                    None => schedule.set(
-                        i,
-                        State::GaveUp {
-                            task_id: None,
-                            why: format!(
-                                "the API gave no TaskId (RequestId {}): watch the instance",
-                                sent.request_id
-                            ),
-                        },
-                    ),
-                }
-            }
-            // The reply was lost, but the check found the change's task running: it
-            // is restarting the instance, so it holds its place and is followed.
-            Event::Sent(i, Err(OpsError::Unknown { check, .. })) if check.task_id.is_some() => {
-                let task_id = check.task_id;
-                schedule.set(
-                    i,
-                    State::Running {
-                        task_id,
-                        request_id: String::new(),
-                        status: None,
-                        progress: None,
-                    },
-                );
-                deadlines[i] = tokio::time::Instant::now().checked_add(follow.timeout);
-                if let Some(t) = task_id {
-                    jobs.push(poll(session, &schedule.items[i].plan, i, t, follow.poll));
-                }
-            }
-            Event::Sent(i, Err(e)) => {
-                // A change that may still be restarting its instance, untracked: nothing
-                // more is sent, whatever the limits say.
-                if let OpsError::Unknown { check, .. } = &e
-                    && check.result == Finding::InProgress
-                {
-                    schedule.stop(format!(
-                        "stopped: the reply to {} was lost and it may still be restarting",
-                        schedule.items[i].plan.instance.id
-                    ));
-                }
-                let state = match &e {
-                    OpsError::Unknown { .. } => State::Unknown {
-                        error: e.to_string(),
-                    },
-                    OpsError::Api(_) => State::Refused {
-                        error: e.to_string(),
-                    },
-                    _ => State::NotSent { why: e.to_string() },
+                    Err(OpsError::Unknown { check, .. }) => {
+                        check.task_id.map(|t| (t, String::new()))
+                    }
+                    Err(_) => None,
                 };
-                schedule.set(i, state);
-                // The journal cannot be written: nothing more may be sent.
-                if matches!(e, OpsError::Journal(_)) {
-                    schedule.stop(format!("stopped: {e}"));
+                if let Some((t, request_id)) = followed {
+                    schedule.set(
+                        i,
+                        State::Running {
+                            task_id: Some(t),
+                            request_id,
+                            status: None,
+                            progress: None,
+                        },
+                    );
+                    deadlines[i] = tokio::time::Instant::now().checked_add(follow.timeout);
+                    jobs.push(poll(session, &schedule.items[i].plan, i, t, follow.poll));
+                } else {
+                    unfollowed(schedule, i, result);
                 }
             }
             Event::Polled(i, result) => {
@@ -288,22 +246,51 @@ pub async fn execute(
             }
         }
         tell(schedule, &mut told, observer);
-        // A change that gave up waiting may still be restarting its instance: nothing
-        // more is sent, whatever the limits say.
-        if schedule
-            .items
-            .iter()
-            .any(|i| matches!(i.state, State::GaveUp { .. }))
-        {
-            schedule.stop(
-                "stopped: a task outlived the wait, and may still be restarting its instance",
-            );
-        }
     }
     schedule.close();
     tell(schedule, &mut told, observer);
     run.finished = Some(now_rfc3339());
     save(session, run)
+}
+
+/// A change sent with nothing to follow: no TaskId, a refusal, an unknown outcome, or
+/// never sent at all.
+fn unfollowed(schedule: &mut Schedule, i: usize, result: Result<crate::ops::Sent, OpsError>) {
+    let state = match result {
+        Ok(sent) => State::GaveUp {
+            task_id: None,
+            why: format!(
+                "the API gave no TaskId (RequestId {}): watch the instance",
+                sent.request_id
+            ),
+        },
+        Err(e) => {
+            // A lost reply whose change may still be restarting its instance, untracked:
+            // nothing more is sent, whatever the limits say.
+            if let OpsError::Unknown { check, .. } = &e
+                && check.result == Finding::InProgress
+            {
+                schedule.stop(format!(
+                    "stopped: the reply to {} was lost and it may still be restarting",
+                    schedule.items[i].plan.instance.id
+                ));
+            }
+            // The journal cannot be written: nothing more may be sent.
+            if matches!(e, OpsError::Journal(_)) {
+                schedule.stop(format!("stopped: {e}"));
+            }
+            match &e {
+                OpsError::Unknown { .. } => State::Unknown {
+                    error: e.to_string(),
+                },
+                OpsError::Api(_) => State::Refused {
+                    error: e.to_string(),
+                },
+                _ => State::NotSent { why: e.to_string() },
+            }
+        }
+    };
+    schedule.set(i, state);
 }
 
 /// Tell the observer of every change whose state it has not heard yet.

@@ -218,12 +218,22 @@ impl Schedule {
         }
     }
 
-    /// Record a change of state; a failure stops the run when asked to.
+    /// Record a change of state; a failure stops the run when asked to, and a change
+    /// that outlived the wait (it may still be restarting its instance) always does.
     pub fn set(&mut self, i: usize, state: State) {
         let failed = state.is_failure();
+        let gave_up = matches!(state, State::GaveUp { .. });
         if let Some(item) = self.items.get_mut(i) {
             item.state = state;
             item.since = crate::store::now_rfc3339();
+            if gave_up {
+                let why = format!(
+                    "stopped: the task of {} outlived the wait, and may still be restarting it",
+                    item.plan.instance.id
+                );
+                self.stop(why);
+                return;
+            }
             if failed && self.limits.stop_on_failure {
                 let why = format!(
                     "stopped after {} ended {} (--stop-on-failure)",
@@ -315,19 +325,6 @@ impl Schedule {
             .count();
         (self.items.len() - unsent, running, unsent)
     }
-
-    /// How many changes are in each word, in a stable order (for the progress line).
-    pub fn counts(&self) -> Vec<(&'static str, usize)> {
-        let mut out: Vec<(&'static str, usize)> = Vec::new();
-        for i in &self.items {
-            let w = i.state.word();
-            match out.iter_mut().find(|(k, _)| *k == w) {
-                Some((_, n)) => *n += 1,
-                None => out.push((w, 1)),
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
@@ -358,6 +355,13 @@ mod tests {
         }
     }
 
+    /// `n` primaries, unrelated.
+    fn primaries(n: usize) -> Vec<Item> {
+        (0..n)
+            .map(|k| item(&format!("postgres-0000000{k}"), None))
+            .collect()
+    }
+
     fn ended(status: TaskStatus) -> State {
         State::Ended {
             task_id: Some(1),
@@ -369,9 +373,7 @@ mod tests {
 
     #[test]
     fn no_more_than_max_running_restart_at_once() {
-        let items = (0..5)
-            .map(|n| item(&format!("postgres-0000000{n}"), None))
-            .collect();
+        let items = primaries(5);
         let mut s = Schedule::new(
             items,
             Limits {
@@ -426,9 +428,7 @@ mod tests {
 
     #[test]
     fn a_failure_stops_sending_when_asked_and_the_rest_say_why() {
-        let items = (0..4)
-            .map(|n| item(&format!("postgres-0000000{n}"), None))
-            .collect();
+        let items = primaries(4);
         let mut s = Schedule::new(
             items,
             Limits {
@@ -450,12 +450,26 @@ mod tests {
             s.items[3].state
         );
         // Without the flag a failure does not stop anything.
-        let items = (0..2)
-            .map(|n| item(&format!("postgres-0000000{n}"), None))
-            .collect();
+        let items = primaries(2);
         let mut s = Schedule::new(items, Limits::default());
         s.next_to_send();
         s.set(0, State::Refused { error: "no".into() });
         assert_eq!(s.next_to_send(), Some(1));
+        // A task that outlived the wait may still be restarting: that stops sending always.
+        let mut s = Schedule::new(primaries(3), Limits::default());
+        s.next_to_send();
+        s.set(
+            0,
+            State::GaveUp {
+                task_id: Some(1),
+                why: "still running".into(),
+            },
+        );
+        assert_eq!(s.next_to_send(), None);
+        assert!(
+            s.stopped
+                .as_deref()
+                .is_some_and(|w| w.contains("outlived the wait"))
+        );
     }
 }

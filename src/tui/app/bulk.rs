@@ -284,27 +284,19 @@ impl App {
         }));
     }
 
-    /// What pgssl knows of every saved instance (for the group offer).
-    fn known(&self) -> Vec<Instance> {
-        self.rows
-            .iter()
-            .filter_map(|r| r.learned.as_deref().cloned())
-            .collect()
-    }
-
-    /// The group members the form's marking leaves out, judged on what was last read.
+    /// The group members the form's marking leaves out, judged on what was last read
+    /// (only the marked instances are copied: this runs as the form is drawn).
     pub fn group_offers(&self, form: &BulkForm) -> Vec<GroupOffer> {
         if !(form.enable && form.kind == AddressKind::Group) {
             return vec![];
         }
-        let known = self.known();
-        let marked: Vec<Result<Instance, Skipped>> = known
-            .iter()
+        let known = || self.rows.iter().filter_map(|r| r.learned.as_deref());
+        let marked: Vec<Result<Instance, Skipped>> = known()
             .filter(|i| form.ids.iter().any(|(_, id)| *id == i.id))
             .cloned()
             .map(Ok)
             .collect();
-        crate::ops::bulk::plan_many(marked, &form.want()).group_offers(&known)
+        crate::ops::bulk::plan_many(marked, &form.want()).group_offers(known())
     }
 
     pub(super) fn bulk_form_key(&mut self, action: Option<Action>) -> Vec<Cmd> {

@@ -7,7 +7,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::Theme;
-use super::dialogs::{age_text, confirm_width, dialog, keys_line, wrapped_height};
+use super::dialogs::{
+    age_text, confirm_width, count_line, dialog, keys_line, protected_line, wrapped_height,
+};
 use crate::ops::bulk::schedule::{Item, State};
 use crate::tui::app::App;
 use crate::tui::app::bulk::{BulkConfirm, BulkField, BulkForm, ResumeOffer};
@@ -146,15 +148,7 @@ fn parts(app: &App, theme: Theme, c: &BulkConfirm) -> Parts {
     let mut head: Vec<Line> = Vec::new();
     let mut body: Vec<String> = Vec::new();
     let mut tail: Vec<Line> = Vec::new();
-    if app.who.protected {
-        head.push(Line::from(Span::styled(
-            format!(
-                "[PROTECTED] profile {}: type the count to send",
-                app.who.profile.as_deref().unwrap_or("?")
-            ),
-            theme.protected(),
-        )));
-    }
+    head.extend(protected_line(app, theme, "the count"));
     let mode = if c.types_count(app.who.protected) {
         Mode::TypeCount
     } else {
@@ -203,10 +197,11 @@ fn parts(app: &App, theme: Theme, c: &BulkConfirm) -> Parts {
                 tail.push(Line::from(Span::styled(e.clone(), theme.error())));
             }
             if mode == Mode::TypeCount {
-                tail.push(Line::from(vec![
-                    Span::raw(format!("Type {} to send: ", plan.changes.len())),
-                    Span::styled(format!("{}█", c.typed), theme.selected()),
-                ]));
+                tail.push(count_line(
+                    theme,
+                    format!("Type {} to send: ", plan.changes.len()),
+                    &c.typed,
+                ));
             }
         }
     }
@@ -375,10 +370,11 @@ pub fn resume(frame: &mut Frame, app: &App, theme: Theme, area: Rect, offer: &Re
         lines.push(Line::from(Span::styled(e.clone(), theme.error())));
     }
     if typing {
-        lines.push(Line::from(vec![
-            Span::raw(format!("Type {} to send them: ", offer.to_send())),
-            Span::styled(format!("{}█", offer.typed), theme.selected()),
-        ]));
+        lines.push(count_line(
+            theme,
+            format!("Type {} to send them: ", offer.to_send()),
+            &offer.typed,
+        ));
         lines.push(keys_line(theme, Mode::TypeCount));
     } else {
         lines.push(keys_line(theme, Mode::Confirm));

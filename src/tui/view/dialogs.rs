@@ -396,15 +396,7 @@ fn profiles_dialog(
 
 fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Confirm) {
     let mut lines: Vec<Line> = Vec::new();
-    if app.who.protected {
-        lines.push(Line::from(Span::styled(
-            format!(
-                "[PROTECTED] profile {}: type the instance id to send",
-                app.who.profile.as_deref().unwrap_or("?")
-            ),
-            theme.protected(),
-        )));
-    }
+    lines.extend(protected_line(app, theme, "the instance id"));
     if c.revised {
         lines.push(Line::from(Span::styled(
             "The instance changed while this was open: this is the new plan. Read it again.",
@@ -448,13 +440,11 @@ fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Co
     }
     lines.push(Line::from(""));
     if app.who.protected {
-        lines.push(Line::from(vec![
-            Span::raw(format!("Type {} to send: ", c.intent.instance_id)),
-            Span::styled(
-                format!("{}█", crate::text::clean(&c.typed)),
-                theme.selected(),
-            ),
-        ]));
+        lines.push(count_line(
+            theme,
+            format!("Type {} to send: ", c.intent.instance_id),
+            &crate::text::clean(&c.typed),
+        ));
         lines.push(keys_line(theme, Mode::TypeConfirm));
     } else {
         lines.push(keys_line(theme, Mode::Confirm));
@@ -462,6 +452,27 @@ fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Co
     let w = confirm_width(area);
     let h = wrapped_height(&lines, w.min(area.width).saturating_sub(2));
     dialog(frame, theme, area, " Confirm change ", lines, w, h);
+}
+
+/// With a protected profile: in words (NO_COLOR keeps them) what must be typed to send.
+pub(super) fn protected_line(app: &App, theme: Theme, what: &str) -> Option<Line<'static>> {
+    app.who.protected.then(|| {
+        Line::from(Span::styled(
+            format!(
+                "[PROTECTED] profile {}: type {what} to send",
+                app.who.profile.as_deref().unwrap_or("?")
+            ),
+            theme.protected(),
+        ))
+    })
+}
+
+/// `Type 7 to send: 7█`: what is being typed to confirm (a count, an instance id).
+pub(super) fn count_line(theme: Theme, prompt: String, typed: &str) -> Line<'static> {
+    Line::from(vec![
+        Span::raw(prompt),
+        Span::styled(format!("{typed}█"), theme.selected()),
+    ])
 }
 
 /// The confirm uses the width there is, up to 120 columns.
