@@ -1,9 +1,9 @@
 //! Issue 11: the real API's shapes, as the official SDK and its examples show them, and a
 //! demo that never leaves this machine.
 
-mod common;
+use crate::common;
 
-use common::Sandbox;
+use crate::common::Sandbox;
 
 #[test]
 fn the_demo_never_connects_outside_this_machine() {

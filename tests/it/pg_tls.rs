@@ -3,7 +3,7 @@
 //! These tests need PostgreSQL: they fail with instructions when it is missing, unless
 //! PGSSL_SKIP_PG_TESTS=1 says to skip them (and they say so).
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -2,11 +2,9 @@
 //! CVM role and tccli profiles as tccli reads them, and the guards in config.toml refusing
 //! a change with nothing sent.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox};
 use pgssl_emulator::FaultArgs;
 
 const GZ: &str = "ap-guangzhou";

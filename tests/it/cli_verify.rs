@@ -1,11 +1,11 @@
 //! `pgssl ssl ca` and `pgssl verify` end to end: the emulator serves the CA and points an
 //! instance's addresses at a real local PostgreSQL whose certificate follows SSL changes.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox};
 use pgssl_emulator::{self as emulator, FaultArgs};
 
 const ID: &str = "postgres-6bwgamo3";

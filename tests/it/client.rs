@@ -1,11 +1,9 @@
 //! The library client against the emulator: the per-action limiter keeps a burst under
 //! the API's 20 requests/s, and a change is sent exactly once even when reads retry.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::Emu;
+use crate::common::Emu;
 use pgssl::api::models::DescribeRegionsRequest;
 use pgssl::api::{Client, ClientOptions, Endpoint};
 use pgssl::credentials::Credential;

@@ -2,11 +2,9 @@
 //! `--region`, the end of a task said once, `log` newest first, one JSON vocabulary,
 //! `ssl disable` with an address, and a `--wait` that gave up.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Emu, Run, Sandbox};
+use crate::common::{Emu, Run, Sandbox};
 use pgssl_emulator::FaultArgs;
 use serde_json::Value;
 

@@ -2,14 +2,14 @@
 //! is as safe as text, values from the API are checked before use, what can never work is
 //! refused up front, and the loose ends.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox};
 use pgssl_emulator::FaultArgs;
 
 const GZ: &str = "ap-guangzhou";

@@ -1,7 +1,6 @@
 //! Test harness: an in-process emulator on 127.0.0.1 (so tests can set faults and look at
 //! what it received), and the built `pgssl` binary run in a sandbox of its own (HOME,
 //! config and data dirs in a temp dir; no proxies; stdin not a terminal).
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,10 +1,8 @@
 //! The confirmation prompt a person at a terminal sees: the change described, and only
 //! an explicit "y" sends it.
 
-mod common;
-
+use crate::common::{Emu, Sandbox};
 use clap::Parser;
-use common::{Emu, Sandbox};
 use pgssl::cli::{self, Cli, Io, Output};
 use pgssl_emulator::FaultArgs;
 

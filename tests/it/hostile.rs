@@ -2,9 +2,7 @@
 //! empty fields) goes through the emulator, the CLI, the saved files and the TUI: nothing
 //! unsafe reaches stdout, stderr, the saved files or the screen, and nothing panics.
 
-mod common;
-
-use common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox};
 use pgssl::store::{ConfigFile, InventoryFile};
 use pgssl::tui::app::{App, Msg};
 use pgssl_emulator::{FaultArgs, Fleet};

@@ -1,13 +1,11 @@
 //! The built binary's TUI in a real pseudo-terminal, against the emulator on 127.0.0.1.
 //! Waits are on what the screen shows (with a deadline), never on fixed sleeps.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox};
 use pgssl_emulator::FaultArgs;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 

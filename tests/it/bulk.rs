@@ -2,12 +2,12 @@
 //! part): the plan with what is skipped and why, confirmation, the API's ceiling, the cap
 //! on instances restarting at once, stop-on-failure, and resuming a run killed midway.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox};
 use pgssl_emulator::FaultArgs;
 use serde_json::Value;
 

@@ -2,12 +2,10 @@
 //! clock: fetched when first needed, renewed before they expire, a failed renewal said and
 //! survived while the old key lasts, and no request ever signed with an expired key.
 
-mod common;
-
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::{Emu, OIDC_TOKEN};
+use crate::common::{Emu, OIDC_TOKEN};
 use pgssl::api::models::DescribeRegionsRequest;
 use pgssl::api::{ApiError, Client, ClientOptions, Endpoint};
 use pgssl::credentials::chain::{How, Resolved};

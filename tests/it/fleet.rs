@@ -1,9 +1,7 @@
 //! The fleet at a glance (issue 14, item 1, the CLI's part): every instance of the
 //! regions with its SSL state, read under the API's rate ceiling, kept in the inventory.
 
-mod common;
-
-use common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox};
 use pgssl_emulator::FaultArgs;
 use serde_json::Value;
 

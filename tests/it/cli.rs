@@ -1,10 +1,10 @@
 //! The built CLI, end to end, against the emulator on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox};
 use pgssl_emulator::FaultArgs;
 
 const GZ: &str = "ap-guangzhou";

@@ -1,0 +1,22 @@
+//! Every integration test in one binary (one link instead of seventeen on a 2-core
+//! machine), a module per feature, as ripgrep does.
+
+mod common;
+
+mod bulk;
+mod cli;
+mod cli_day;
+mod cli_prompt;
+mod cli_verify;
+mod client;
+mod credentials;
+mod fleet;
+mod hardening;
+mod hostile;
+mod identity;
+mod pg_tls;
+mod real_api;
+mod signing_vectors;
+mod tui_bulk;
+mod tui_model;
+mod tui_pty;
