@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::api::models::{DBInstance, DBInstanceNetInfo, ReadOnlyGroup};
+use crate::ops::refusal::AddressRefusal;
 use crate::text::clean;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -215,16 +216,16 @@ impl fmt::Display for AddressSpec {
 }
 
 /// An address SSL may protect only while its network is opened.
-fn open<'a>(instance_id: &str, a: &'a Address) -> Result<&'a Address, String> {
+fn open<'a>(instance_id: &str, a: &'a Address) -> Result<&'a Address, AddressRefusal> {
     if a.is_open() {
         Ok(a)
     } else {
-        Err(format!(
-            "the {} network of {instance_id} ({}) is '{}', not opened: open it before SSL can protect it",
-            a.kind,
-            a.ip,
-            a.status.as_deref().unwrap_or("?")
-        ))
+        Err(AddressRefusal::NotOpened {
+            id: instance_id.to_string(),
+            kind: a.kind,
+            ip: a.ip,
+            status: a.status.clone().unwrap_or_else(|| "?".into()),
+        })
     }
 }
 
@@ -246,35 +247,39 @@ pub fn choose(
     is_readonly: bool,
     addresses: &[Address],
     spec: &AddressSpec,
-) -> Result<Address, String> {
+) -> Result<Address, AddressRefusal> {
+    let id = || instance_id.to_string();
     match spec {
         AddressSpec::Ip(ip) => {
             let found = addresses.iter().find(|a| a.ip == *ip).ok_or_else(|| {
-                format!(
-                    "{ip} is not an address of {instance_id}; choose one of its own: {}",
-                    list(addresses)
-                )
+                AddressRefusal::NotItsAddress {
+                    id: id(),
+                    ip: *ip,
+                    choices: list(addresses),
+                }
             })?;
             open(instance_id, found).cloned()
         }
-        AddressSpec::Kind(AddressKind::Group) if !is_readonly => Err(format!(
-            "{instance_id} is not a read-only instance: 'group' applies to read-only instances; use private or public"
-        )),
+        AddressSpec::Kind(AddressKind::Group) if !is_readonly => {
+            Err(AddressRefusal::GroupOnPrimary { id: id() })
+        }
         AddressSpec::Kind(kind) => {
             let all: Vec<&Address> = addresses.iter().filter(|a| a.kind == *kind).collect();
             let mut of_kind = all.iter().copied().filter(|a| a.is_open());
             let first = of_kind.next().ok_or_else(|| match all.first() {
                 Some(closed) => open(instance_id, closed).expect_err("not open"),
-                None => format!(
-                    "{instance_id} has no {kind} address; choose one of: {}",
-                    list(addresses)
-                ),
+                None => AddressRefusal::NoneOfKind {
+                    id: id(),
+                    kind: *kind,
+                    choices: list(addresses),
+                },
             })?;
             if of_kind.next().is_some() {
-                return Err(format!(
-                    "{instance_id} has more than one {kind} address; give the IP instead: {}",
-                    list(addresses)
-                ));
+                return Err(AddressRefusal::SeveralOfKind {
+                    id: id(),
+                    kind: *kind,
+                    choices: list(addresses),
+                });
             }
             Ok(first.clone())
         }
@@ -359,13 +364,17 @@ mod tests {
             "203.0.113.3"
         );
         assert_eq!(pick("203.0.113.3").expect("ip").kind, AddressKind::Public);
-        let e = pick("group").expect_err("group on primary");
-        assert!(e.contains("is not a read-only instance"), "{e}");
-        let e = pick("10.9.9.9").expect_err("foreign ip");
-        assert!(
-            e.contains("private 10.6.0.4") && e.contains("public 203.0.113.3"),
-            "{e}"
-        );
+        assert!(matches!(
+            pick("group"),
+            Err(AddressRefusal::GroupOnPrimary { .. })
+        ));
+        match pick("10.9.9.9") {
+            Err(AddressRefusal::NotItsAddress { choices, .. }) => assert!(
+                choices.contains("private 10.6.0.4") && choices.contains("public 203.0.113.3"),
+                "{choices}"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -391,7 +400,16 @@ mod tests {
             &AddressSpec::Kind(AddressKind::Public),
         )
         .expect_err("no public");
-        assert!(e.contains("has no public address"), "{e}");
+        assert!(
+            matches!(
+                e,
+                AddressRefusal::NoneOfKind {
+                    kind: AddressKind::Public,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(
             choose(
                 "pgro-ro9x2k1q",
@@ -453,7 +471,16 @@ mod tests {
             &AddressSpec::Kind(AddressKind::Public),
         )
         .expect_err("no public");
-        assert!(e.contains("has no public address"), "{e}");
+        assert!(
+            matches!(
+                e,
+                AddressRefusal::NoneOfKind {
+                    kind: AddressKind::Public,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let mut closed = a.usable.clone();
         closed[0].status = Some("closed".into());
         for spec in [
@@ -461,7 +488,11 @@ mod tests {
             AddressSpec::Ip("10.6.0.4".parse().expect("ip")),
         ] {
             let e = choose("postgres-6bwgamo3", false, &closed, &spec).expect_err("closed");
-            assert!(e.contains("is 'closed', not opened"), "{e}");
+            assert!(
+                matches!(&e, AddressRefusal::NotOpened { status, .. } if status == "closed"),
+                "{e}"
+            );
+            assert!(e.to_string().contains("is 'closed', not opened"), "{e}");
         }
     }
 

@@ -121,7 +121,7 @@ impl Opened {
 /// something, 1 when a service failed.
 fn credential_error(e: &credentials::CredentialError) -> OpsError {
     if e.exit_code() == 2 {
-        OpsError::Invalid(e.to_string())
+        OpsError::Usage(e.to_string())
     } else {
         OpsError::Failed(e.to_string())
     }
@@ -131,7 +131,7 @@ fn credential_error(e: &credentials::CredentialError) -> OpsError {
 fn metadata_base(text: &str) -> Result<String, OpsError> {
     let t = text.trim().trim_end_matches('/');
     let rest = t.strip_prefix("http://").ok_or_else(|| {
-        OpsError::Invalid(format!(
+        OpsError::Usage(format!(
             "PGSSL_METADATA_ENDPOINT '{}' must be http://HOST[:PORT] (the metadata service speaks plain http)",
             crate::text::sanitize(text)
         ))
@@ -141,7 +141,7 @@ fn metadata_base(text: &str) -> Result<String, OpsError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
     {
-        return Err(OpsError::Invalid(format!(
+        return Err(OpsError::Usage(format!(
             "PGSSL_METADATA_ENDPOINT '{}' must be http://HOST[:PORT], without a path",
             crate::text::sanitize(text)
         )));
@@ -154,10 +154,10 @@ impl Context {
         // Checked and used in the same form: `ap-guangzhou\n` is `ap-guangzhou` everywhere.
         // Whether a well-shaped name is a region is DescribeRegions' to say (`confirm_region`).
         if let Some(r) = &globals.region {
-            globals.region = Some(validate::region_name(r).map_err(OpsError::Invalid)?);
+            globals.region = Some(validate::region_name(r).map_err(OpsError::Usage)?);
         }
         if let Some(e) = &globals.endpoint {
-            Endpoint::parse(e).map_err(OpsError::Invalid)?;
+            Endpoint::parse(e).map_err(OpsError::Usage)?;
         }
         let store = Store::new(paths);
         let mut config = store.config.load()?;
@@ -169,7 +169,7 @@ impl Context {
         let sts_endpoint = match std::env::var("PGSSL_STS_ENDPOINT") {
             Ok(e) if !e.trim().is_empty() => Some(
                 Endpoint::parse(&e)
-                    .map_err(|p| OpsError::Invalid(format!("PGSSL_STS_ENDPOINT: {p}")))?,
+                    .map_err(|p| OpsError::Usage(format!("PGSSL_STS_ENDPOINT: {p}")))?,
             ),
             _ => None,
         };
@@ -179,7 +179,7 @@ impl Context {
         };
         let map = match std::env::var("PGSSL_ADDRESS_MAP") {
             Ok(text) => crate::ops::verify::parse_address_map(&text)
-                .map_err(|e| OpsError::Invalid(format!("PGSSL_ADDRESS_MAP: {e}")))?,
+                .map_err(|e| OpsError::Usage(format!("PGSSL_ADDRESS_MAP: {e}")))?,
             Err(_) => Vec::new(),
         };
         let credentials = if globals.use_cvm_role {
@@ -258,7 +258,7 @@ impl Context {
             .or_else(|| self.config.endpoint.clone())
             .or_else(|| resolved.as_ref().and_then(|r| r.endpoint.clone()));
         let endpoint = match endpoint_text {
-            Some(e) => Endpoint::parse(&e).map_err(OpsError::Invalid)?,
+            Some(e) => Endpoint::parse(&e).map_err(OpsError::Usage)?,
             None => Endpoint::default(),
         };
         let sts = match (
@@ -267,7 +267,7 @@ impl Context {
         ) {
             (Some(e), _) => e.clone(),
             (None, Some(e)) => Endpoint::parse(e)
-                .map_err(|p| OpsError::Invalid(format!("the tccli profile's sts.endpoint: {p}")))?,
+                .map_err(|p| OpsError::Usage(format!("the tccli profile's sts.endpoint: {p}")))?,
             (None, None) => Endpoint::sts_beside(&endpoint),
         };
         let metadata = self.metadata_for(&endpoint);
@@ -292,14 +292,14 @@ impl Context {
                 (provider, r.source, r.warnings, r.region, r.profile)
             }
             (CredentialChoice::Chain | CredentialChoice::CvmRole, None) => {
-                return Err(OpsError::Invalid("no credential chain was resolved".into()));
+                return Err(OpsError::Usage("no credential chain was resolved".into()));
             }
         };
         let provider = match &self.clock {
             Some(clock) => provider.with_clock(clock.clone()),
             None => provider,
         };
-        let mut client = Client::new(provider, options).map_err(OpsError::Invalid)?;
+        let mut client = Client::new(provider, options).map_err(OpsError::Usage)?;
         if let Some(clock) = &self.clock {
             client = client.with_clock(clock.clone());
         }
@@ -436,7 +436,7 @@ impl Context {
                 "warning: {region} is not one of the 18 regions Tencent documents for the SSL actions; sending anyway (the API says so if it does not support it)"
             )))
         } else {
-            Err(OpsError::Invalid(format!(
+            Err(OpsError::Usage(format!(
                 "'{region}' is not a region Tencent Cloud lists (DescribeRegions): check the name (pgssl regions list --remote); nothing was sent"
             )))
         }
@@ -450,7 +450,7 @@ impl Context {
         credential_region: Option<&str>,
     ) -> Result<String, OpsError> {
         if let Some(r) = &self.globals.region {
-            return validate::region_name(r).map_err(OpsError::Invalid);
+            return validate::region_name(r).map_err(OpsError::Usage);
         }
         if let Some(saved) = instance_id.and_then(|id| self.config.instance(id)) {
             return Ok(saved.region.clone());
@@ -458,7 +458,7 @@ impl Context {
         if let Some(r) = self.config.region.as_deref().or(credential_region) {
             return Ok(r.to_string());
         }
-        Err(OpsError::Invalid(match instance_id {
+        Err(OpsError::Usage(match instance_id {
             Some(id) => format!(
                 "which region is {id} in? pass --region (e.g. --region ap-guangzhou), or save it with `pgssl instances add {id} --region R`"
             ),

@@ -67,18 +67,18 @@ pub fn demo_dir() -> Result<PathBuf, String> {
 
 /// `pgssl --demo --reset`: remove the demo directory, unless a demo is running in it.
 pub fn reset() -> Result<String, OpsError> {
-    let dir = demo_dir().map_err(OpsError::Invalid)?;
+    let dir = demo_dir().map_err(OpsError::Usage)?;
     let shown = crate::text::clean(&dir.display().to_string());
     if !dir.exists() {
         return Ok(format!("no demo state at {shown}: nothing to reset"));
     }
     if take_lock(&dir).is_none() {
-        return Err(OpsError::Invalid(format!(
+        return Err(OpsError::Usage(format!(
             "a pgssl --demo is running with the state in {shown}: quit it, then reset"
         )));
     }
     std::fs::remove_dir_all(&dir)
-        .map_err(|e| OpsError::Invalid(format!("cannot remove {shown} ({e})")))?;
+        .map_err(|e| OpsError::Usage(format!("cannot remove {shown} ({e})")))?;
     Ok(format!(
         "demo state reset: removed {shown}; the next pgssl --demo starts from the demo fleet"
     ))
@@ -205,7 +205,7 @@ pub async fn start(
 ) -> Result<(Demo, Context), OpsError> {
     crate::hint::set_demo();
     if globals.endpoint.is_some() {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "--demo runs its own emulator on 127.0.0.1: drop --endpoint (or drop --demo to use that endpoint)".into(),
         ));
     }
@@ -240,7 +240,7 @@ pub async fn start(
         ),
     };
     ensure_private_dir(&dir)
-        .map_err(|e| OpsError::Invalid(format!("cannot create {} ({e})", dir.display())))?;
+        .map_err(|e| OpsError::Usage(format!("cannot create {} ({e})", dir.display())))?;
     let owner = take_lock(&dir);
     if owner.is_none() && kept.is_empty() {
         kept = "another pgssl --demo is running: this one starts from its last saved state and shares its journal, but saves nothing".into();
@@ -260,7 +260,7 @@ pub async fn start(
         fleet,
         key: key.clone(),
         task_seconds: TASK_SECONDS,
-        faults: Faults::new(FaultArgs::default()).map_err(OpsError::Invalid)?,
+        faults: Faults::new(FaultArgs::default()).map_err(OpsError::Usage)?,
         log,
         tls: false,
         identity: emulator::IdentityArgs {
@@ -269,7 +269,7 @@ pub async fn start(
         },
     })
     .await
-    .map_err(OpsError::Invalid)?;
+    .map_err(OpsError::Usage)?;
     // The owner saves the state as it changes, so a run beside it sees its changes.
     let state_saver = owner.as_ref().map(|_| {
         let (dir, shared) = (dir.clone(), running.shared.clone());
@@ -297,7 +297,7 @@ pub async fn start(
     let postgres_installed = pgssl_emulator::pgserver::find_bin().is_some();
     if with_postgres && postgres_installed {
         let port = pgssl_emulator::pgserver::free_port()
-            .map_err(|e| OpsError::Invalid(format!("no free port for PostgreSQL ({e})")))?;
+            .map_err(|e| OpsError::Usage(format!("no free port for PostgreSQL ({e})")))?;
         address_map =
             emulator::address_map_for(&demo.emulator.shared.fleet(), POSTGRES_INSTANCE, port);
         demo.postgres = Some(emulator::attach_postgres(
@@ -332,13 +332,13 @@ pub async fn start(
         loopback_only: true,
     };
     let credential = Credential::new(&key.secret_id, key.secret_key.expose(), None)
-        .map_err(|e| OpsError::Invalid(e.to_string()))?;
+        .map_err(|e| OpsError::Usage(e.to_string()))?;
     ctx.credentials = CredentialChoice::Fixed(credential.clone(), CredentialSource::Demo);
     // `P` switches between the demo's own tccli profiles (and the emulated CVM role),
     // never to the person's real keys.
     let home = dir.join("home");
     demo_profiles(&home, &key).map_err(|e| {
-        OpsError::Invalid(format!(
+        OpsError::Usage(format!(
             "cannot write the demo's profiles in {} ({e})",
             home.display()
         ))

@@ -91,7 +91,7 @@ async fn run(args: Cli) -> i32 {
         if change && !d.owns_state() {
             return cli::report_error(
                 &mut io,
-                &OpsError::Invalid(
+                &OpsError::Usage(
                     "another pgssl --demo is running and owns the demo's state: send the change there, or quit it first (reads work here); nothing was sent".into(),
                 ),
             );
@@ -191,7 +191,7 @@ async fn start(
         let (demo, ctx) = pgssl::demo::start(None, globals, with_postgres).await?;
         return Ok((Some(demo), ctx));
     }
-    let paths = Paths::from_env().map_err(OpsError::Invalid)?;
+    let paths = Paths::from_env().map_err(OpsError::Usage)?;
     Ok((None, Context::load(paths, globals)?))
 }
 
@@ -202,8 +202,8 @@ async fn start(
     _with_postgres: bool,
 ) -> Result<(Option<DemoGuard>, Context), OpsError> {
     if options.demo {
-        return Err(OpsError::Invalid(cli::NOT_BUILT.into()));
+        return Err(OpsError::Usage(cli::NOT_BUILT.into()));
     }
-    let paths = Paths::from_env().map_err(OpsError::Invalid)?;
+    let paths = Paths::from_env().map_err(OpsError::Usage)?;
     Ok((None, Context::load(paths, globals)?))
 }

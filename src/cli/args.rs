@@ -332,12 +332,12 @@ pub struct FollowArgs {
 impl FollowArgs {
     pub fn options(&self) -> Result<FollowOptions, OpsError> {
         if !(self.poll.is_finite() && (0.1..=600.0).contains(&self.poll)) {
-            return Err(OpsError::Invalid(
+            return Err(OpsError::Usage(
                 "--poll must be between 0.1 and 600 seconds".into(),
             ));
         }
         if self.timeout == 0 || Duration::from_secs(self.timeout) > MAX_FOLLOW {
-            return Err(OpsError::Invalid(format!(
+            return Err(OpsError::Usage(format!(
                 "--timeout must be between 1 and {} seconds (a week)",
                 MAX_FOLLOW.as_secs()
             )));

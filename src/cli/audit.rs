@@ -16,7 +16,7 @@ pub async fn run(
     if let Some(u) = plaintext_user
         && (u.is_empty() || u.len() > 63 || u.contains('\0'))
     {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "--plaintext-user takes a PostgreSQL user name (1 to 63 bytes)".into(),
         ));
     }

@@ -29,17 +29,17 @@ pub async fn change(
     let limits = limits(many)?;
     let follow = args.follow.options()?;
     if args.verify {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "--verify checks one instance after its change; for many, run `pgssl audit --verify` once the run ends; nothing was sent".into(),
         ));
     }
     if let Want::Enable(crate::addresses::AddressSpec::Ip(ip)) = &want {
-        return Err(OpsError::Invalid(format!(
+        return Err(OpsError::Usage(format!(
             "--address {ip} is one instance's address: for many instances --address takes a kind, private, public or group, taken per instance; nothing was sent"
         )));
     }
     if args.wait {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "--wait is for one instance: a change of many always follows each task to its end; drop --wait; nothing was sent".into(),
         ));
     }
@@ -51,7 +51,7 @@ pub async fn change(
             ))
         )
     {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "--with-group goes with --address group (the rest of each read-only group whose address is protected); drop it; nothing was sent".into(),
         ));
     }
@@ -60,13 +60,13 @@ pub async fn change(
         .as_deref()
         .map(Filter::parse)
         .transpose()
-        .map_err(OpsError::Invalid)?;
+        .map_err(OpsError::Usage)?;
     let listed = match &many.from {
         Some(path) => Some(read_list(path, io)?),
         None => None,
     };
     if (ctx.globals.readonly || args.readonly) && !args.dry_run {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "--readonly: changes are disabled; drop --readonly to send them (--dry-run shows them without sending)".into(),
         ));
     }
@@ -218,7 +218,7 @@ pub async fn resume(
 ) -> Result<(), OpsError> {
     let follow = follow.options()?;
     if ctx.globals.readonly {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "--readonly: changes are disabled; drop --readonly to resume a run".into(),
         ));
     }
@@ -263,7 +263,7 @@ fn limits(many: &ManyArgs) -> Result<Limits, OpsError> {
         Some(n) => match n.parse::<usize>() {
             Ok(n) if n >= 1 => Some(n),
             _ => {
-                return Err(OpsError::Invalid(format!(
+                return Err(OpsError::Usage(format!(
                     "--max-running '{}' is not a count: give a number of instances (1 or more) or `unlimited`",
                     crate::text::clean(n)
                 )));
@@ -292,12 +292,11 @@ fn read_list(
             .map(|_| ())
     };
     read.map_err(|e| {
-        OpsError::Invalid(format!(
+        OpsError::Usage(format!(
             "--from {shown}: cannot read it ({e}); give a file with an instance id per line; nothing was sent"
         ))
     })?;
-    parse_list(&text)
-        .map_err(|e| OpsError::Invalid(format!("--from {shown}: {e}; nothing was sent")))
+    parse_list(&text).map_err(|e| OpsError::Usage(format!("--from {shown}: {e}; nothing was sent")))
 }
 
 type Chosen = (Vec<Result<Instance, Skipped>>, Vec<Instance>);
@@ -328,13 +327,13 @@ async fn from_regions(
             Some((_, why)) => Err(Skipped {
                 instance_id: i.id.clone(),
                 region: i.region.clone(),
-                why: format!("its SSL state could not be read ({why})"),
+                why: crate::ops::bulk::SkipWhy::Unreadable(why.clone()),
             }),
             None => Ok(i.clone()),
         });
     }
     if read.is_empty() {
-        return Err(OpsError::Invalid(format!(
+        return Err(OpsError::Usage(format!(
             "no instance of {} {}: nothing to change, nothing sent",
             regions.join(", "),
             if filter.is_some() {
@@ -380,7 +379,7 @@ async fn from_list(
                 Err(e) => Err(Skipped {
                     instance_id: id,
                     region: region.clone(),
-                    why: e.to_string(),
+                    why: crate::ops::bulk::SkipWhy::Unreadable(e.to_string()),
                 }),
             });
         }
@@ -411,7 +410,7 @@ fn print_plan(plan: &BulkPlan, io: &mut Io<'_>) {
 /// One change (`ssl enable INSTANCE`) is confirmed here too.
 pub(super) fn confirm(count: usize, type_count: bool, io: &mut Io<'_>) -> Result<(), OpsError> {
     if !io.interactive {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "refusing to change SSL without confirmation: stdin is not a terminal; review it (--dry-run prints the exact requests) and pass --yes".into(),
         ));
     }
@@ -435,14 +434,14 @@ pub(super) fn confirm(count: usize, type_count: bool, io: &mut Io<'_>) -> Result
             "y".into(),
         )
     };
-    let answer = io.prompt(&question).map_err(|e| {
-        OpsError::Invalid(format!("cannot read the answer ({e}); nothing was sent"))
-    })?;
+    let answer = io
+        .prompt(&question)
+        .map_err(|e| OpsError::Usage(format!("cannot read the answer ({e}); nothing was sent")))?;
     let answer = answer.trim();
     if answer == expected || (!type_count && matches!(answer, "Y" | "yes")) {
         Ok(())
     } else {
-        Err(OpsError::Invalid(format!(
+        Err(OpsError::Usage(format!(
             "cancelled{}: nothing was sent",
             if type_count {
                 format!(" (typed '{}', not {count})", crate::text::clean(answer))

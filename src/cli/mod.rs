@@ -34,7 +34,7 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
             | Command::Audit(_)
     );
     if io.output == Output::Csv && !is_list {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "--output csv is for lists: instances list, ssl show --all; use --output json here"
                 .into(),
         ));
@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         Command::Audit(args) => {
             audit::run(ctx, args.verify, args.plaintext_user.as_deref(), io).await
         }
-        Command::Emulator(_) | Command::Tui(_) => Err(OpsError::Invalid(
+        Command::Emulator(_) | Command::Tui(_) => Err(OpsError::Usage(
             "this command is not run by the CLI dispatcher".into(),
         )),
     }
@@ -79,7 +79,7 @@ fn announce(opened: &Opened, identity: &crate::ops::identity::Identity, io: &mut
 }
 
 fn instance_id(input: &str) -> Result<String, OpsError> {
-    validate::instance_id(input).map_err(OpsError::Invalid)
+    validate::instance_id(input).map_err(OpsError::Usage)
 }
 
 /// The regions a command works in: those given, else `--region`, else the saved ones.
@@ -92,13 +92,13 @@ fn regions_to_use(ctx: &Context, given: &[String]) -> Result<Vec<String>, OpsErr
         ctx.config.regions.clone()
     };
     if regions.is_empty() {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "which regions? pass --region R, or keep some with `pgssl regions add R`".into(),
         ));
     }
     let mut out: Vec<String> = Vec::new();
     for r in &regions {
-        let r = validate::region_name(r).map_err(OpsError::Invalid)?;
+        let r = validate::region_name(r).map_err(OpsError::Usage)?;
         if !out.contains(&r) {
             out.push(r);
         }
@@ -135,7 +135,7 @@ async fn confirm(
 fn valid_regions(regions: &[String]) -> Result<Vec<String>, OpsError> {
     let mut out: Vec<String> = Vec::new();
     for r in regions {
-        let r = validate::region(r).map_err(OpsError::Invalid)?;
+        let r = validate::region(r).map_err(OpsError::Usage)?;
         if !out.contains(&r) {
             out.push(r);
         }

@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             instance: Some(instance),
             ..
         } => show(ctx, &instance, io).await,
-        SslCommand::Show { instance: None, .. } => Err(OpsError::Invalid(
+        SslCommand::Show { instance: None, .. } => Err(OpsError::Usage(
             "ssl show needs an instance id, or --all for every instance of the regions".into(),
         )),
         SslCommand::Enable {
@@ -28,7 +28,7 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             many,
             change,
         } => {
-            let spec = AddressSpec::parse(&address).map_err(OpsError::Invalid)?;
+            let spec = AddressSpec::parse(&address).map_err(OpsError::Usage)?;
             single_only(instance.as_deref(), &many)?;
             match instance {
                 Some(instance) => ssl_change(ctx, &instance, Want::Enable(spec), &change, io).await,
@@ -39,7 +39,7 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             instance,
             address: Some(_),
             ..
-        } => Err(OpsError::Invalid(format!(
+        } => Err(OpsError::Usage(format!(
             "ssl disable takes no --address: turning SSL off protects no address; drop --address (to move the protection elsewhere instead, use `pgssl ssl enable {} --address ADDR`); nothing was sent",
             crate::text::clean(instance.as_deref().unwrap_or("INSTANCE"))
         ))),
@@ -66,7 +66,7 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
 /// Options for many instances given with one instance: refused, not ignored.
 fn single_only(instance: Option<&str>, many: &super::args::ManyArgs) -> Result<(), OpsError> {
     match (instance, many.bulk_only()) {
-        (Some(i), Some(flag)) => Err(OpsError::Invalid(format!(
+        (Some(i), Some(flag)) => Err(OpsError::Usage(format!(
             "{flag} is for many instances (--all, --filter, --from); for {} alone drop it; nothing was sent",
             crate::text::clean(i)
         ))),
@@ -312,7 +312,7 @@ async fn ssl_change(
     let id = instance_id(instance)?;
     let follow = args.follow.options()?;
     if ctx.globals.readonly && !args.dry_run {
-        return Err(OpsError::Invalid(
+        return Err(OpsError::Usage(
             "--readonly: changes are disabled; drop --readonly to send one (--dry-run shows it without sending)".into(),
         ));
     }

@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
         follow,
         ..
     } = cmd;
-    let task_id = validate::task_id(&task_id).map_err(OpsError::Invalid)?;
+    let task_id = validate::task_id(&task_id).map_err(OpsError::Usage)?;
     let options = follow.options()?;
     let opened = super::open_quietly(ctx).await?;
     // The change this task belongs to, if pgssl sent it: its status is recorded there, and
@@ -45,7 +45,7 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
         (None, None) => ctx
             .region_for(None, opened.credential_region.as_deref())
             .map_err(|_| {
-                OpsError::Invalid(format!(
+                OpsError::Usage(format!(
                     "task {task_id} is not in pgssl's journal, so its region is unknown: pass --region REGION (e.g. --region ap-guangzhou); nothing was sent"
                 ))
             })?,

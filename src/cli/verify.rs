@@ -13,7 +13,7 @@ pub async fn run(ctx: &Context, args: &VerifyArgs, io: &mut Io<'_>) -> Result<()
     let (address, port) = match &args.address {
         None => (None, None),
         Some(a) => {
-            let (host, port) = split_host_port(a).map_err(OpsError::Invalid)?;
+            let (host, port) = split_host_port(a).map_err(OpsError::Usage)?;
             (Some(host), port)
         }
     };

@@ -27,7 +27,7 @@ pub async fn prepare(session: &Session, intent: &Intent) -> Result<Prepared, Ops
     // The account guards first: a change they refuse is never shown for confirming.
     session.guard_account().await?;
     let instance = describe(session, &intent.region, &intent.instance_id).await?;
-    plan(&instance, &intent.want).map_err(OpsError::Invalid)
+    plan(&instance, &intent.want).map_err(OpsError::refused)
 }
 
 /// A change the API accepted.

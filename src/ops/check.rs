@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use super::refusal::EarlierChange;
 use super::{OpsError, Session, read};
 use crate::domain::{CheckResult, Finding, Task, TaskStatus};
 use crate::store::JournalError;
@@ -195,25 +196,29 @@ pub async fn settle_unknowns(
                 ..journal.write_error(&e)
             })?;
         let sent = crate::text::clean(&entry.request.time);
+        let (id, sent) = (instance_id.to_string(), sent);
         match check.result {
             Finding::InProgress => {
-                return Err(OpsError::Invalid(format!(
-                    "an earlier change to {instance_id} (sent {sent}) had an unknown outcome and {}; nothing was sent",
-                    check.detail
-                )));
+                return Err(OpsError::refused(EarlierChange::InProgress {
+                    id,
+                    sent,
+                    detail: check.detail,
+                }));
             }
             Finding::Undetermined => {
-                return Err(OpsError::Invalid(format!(
-                    "an earlier change to {instance_id} (sent {sent}) had an unknown outcome and pgssl cannot check it now: {}; nothing was sent",
-                    check.detail
-                )));
+                return Err(OpsError::refused(EarlierChange::Undetermined {
+                    id,
+                    sent,
+                    detail: check.detail,
+                }));
             }
             // Seen too soon after the request to be sure it will not still arrive.
             Finding::NotApplied if !settles(&entry.request.time, Finding::NotApplied, &checked) => {
-                return Err(OpsError::Invalid(format!(
-                    "an earlier change to {instance_id} (sent {sent}) had an unknown outcome and has not taken effect yet, but may still arrive: wait {} minutes from when it was sent, then try again; nothing was sent",
-                    SETTLE_AFTER_SECS / 60
-                )));
+                return Err(OpsError::refused(EarlierChange::MayStillArrive {
+                    id,
+                    sent,
+                    minutes: SETTLE_AFTER_SECS / 60,
+                }));
             }
             _ => {}
         }

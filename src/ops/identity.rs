@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::refusal::GuardRefusal;
 use super::{OpsError, Session};
 use crate::store::config::Effective;
 use crate::text::{clean, sanitize};
@@ -115,11 +116,9 @@ impl Session {
     /// The profile is not read-only.
     pub fn guard_readonly(&self) -> Result<(), OpsError> {
         if self.guard.readonly {
-            return Err(OpsError::Invalid(format!(
-                "profile '{}' is read-only (config.toml [profiles.{}] readonly = true): changes are disabled; nothing was sent",
-                self.guard.profile.as_deref().unwrap_or("?"),
-                self.guard.profile.as_deref().unwrap_or("?"),
-            )));
+            return Err(OpsError::refused(GuardRefusal::ReadOnlyProfile {
+                profile: self.guard.profile.clone().unwrap_or_else(|| "?".into()),
+            }));
         }
         Ok(())
     }
@@ -129,13 +128,13 @@ impl Session {
         if self.guard.allowed.is_empty() && self.guard.forbidden.is_empty() {
             return Ok(());
         }
-        check_account(&self.guard, &self.identity().await).map_err(OpsError::Invalid)
+        check_account(&self.guard, &self.identity().await).map_err(OpsError::refused)
     }
 }
 
 /// The guards against one account (pure). Fails closed: an unknown account passes only
 /// when no allow list is set.
-pub fn check_account(guard: &Effective, identity: &Identity) -> Result<(), String> {
+pub fn check_account(guard: &Effective, identity: &Identity) -> Result<(), GuardRefusal> {
     match identity {
         Identity::Known(account) => {
             let id = &account.account_id;
@@ -145,9 +144,10 @@ pub fn check_account(guard: &Effective, identity: &Identity) -> Result<(), Strin
                 } else {
                     format!("{scope} forbidden_accounts")
                 };
-                return Err(format!(
-                    "account {id} is forbidden by config.toml ({key}); nothing was sent. Use a credential of another account (--profile)"
-                ));
+                return Err(GuardRefusal::AccountForbidden {
+                    account: id.clone(),
+                    key,
+                });
             }
             if let Some((scope, _)) = guard.allowed.iter().find(|(_, list)| !list.contains(id)) {
                 let key = if scope == "allowed_accounts" {
@@ -155,15 +155,16 @@ pub fn check_account(guard: &Effective, identity: &Identity) -> Result<(), Strin
                 } else {
                     format!("{scope} allowed_accounts")
                 };
-                return Err(format!(
-                    "account {id} is not in config.toml's {key}; nothing was sent. Use a credential of an allowed account (--profile), or add {id} to the list"
-                ));
+                return Err(GuardRefusal::AccountNotAllowed {
+                    account: id.clone(),
+                    key,
+                });
             }
             Ok(())
         }
-        Identity::Unknown(why) if !guard.allowed.is_empty() => Err(format!(
-            "cannot tell which account this credential belongs to ({why}), and config.toml sets allowed_accounts: refusing to send (fail closed); nothing was sent"
-        )),
+        Identity::Unknown(why) if !guard.allowed.is_empty() => {
+            Err(GuardRefusal::AccountUnknown { why: why.clone() })
+        }
         Identity::Unknown(_) => Ok(()),
     }
 }
@@ -194,11 +195,12 @@ mod tests {
         assert!(check_account(&allow, &known("100")).is_ok());
         let e = check_account(&allow, &known("200")).expect_err("not allowed");
         assert!(
-            e.contains("account 200") && e.contains("allowed_accounts"),
+            matches!(&e, GuardRefusal::AccountNotAllowed { account, key } if account == "200" && key == "allowed_accounts"),
             "{e}"
         );
         let e = check_account(&allow, &Identity::Unknown("refused".into())).expect_err("closed");
-        assert!(e.contains("fail closed"), "{e}");
+        assert!(matches!(e, GuardRefusal::AccountUnknown { .. }), "{e}");
+        assert!(e.to_string().contains("fail closed"), "{e}");
 
         // A profile's list and the global one must both pass.
         let both = Effective {
@@ -209,7 +211,10 @@ mod tests {
             ..Effective::default()
         };
         let e = check_account(&both, &known("100")).expect_err("profile list");
-        assert!(e.contains("[profiles.prod] allowed_accounts"), "{e}");
+        assert!(
+            matches!(&e, GuardRefusal::AccountNotAllowed { key, .. } if key == "[profiles.prod] allowed_accounts"),
+            "{e}"
+        );
         assert!(check_account(&both, &known("200")).is_ok());
 
         let forbid = Effective {
@@ -217,7 +222,10 @@ mod tests {
             ..Effective::default()
         };
         let e = check_account(&forbid, &known("300")).expect_err("forbidden");
-        assert!(e.contains("[profiles.dev] forbidden_accounts"), "{e}");
+        assert!(
+            matches!(&e, GuardRefusal::AccountForbidden { key, .. } if key == "[profiles.dev] forbidden_accounts"),
+            "{e}"
+        );
         assert!(check_account(&forbid, &Identity::Unknown("x".into())).is_ok());
     }
 

@@ -101,9 +101,9 @@ pub async fn add(session: &Session, region: &str, id: &str) -> Result<Instance, 
 /// Forget a saved instance (nothing changes on the instance itself).
 pub fn remove(store: &Store, id: &str) -> Result<(), OpsError> {
     if !store.config.update(|c| c.remove(id))? {
-        return Err(OpsError::Invalid(format!(
-            "{id} is not saved, so there is nothing to remove (see `pgssl instances list`)"
-        )));
+        return Err(OpsError::Refused(super::Refusal::NotSaved {
+            id: id.into(),
+        }));
     }
     // Best effort: a stale inventory entry of an unsaved instance is never shown.
     let _ = store.inventory.update(|inv| inv.forget(id));

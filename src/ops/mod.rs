@@ -20,6 +20,7 @@ pub mod identity;
 pub mod inventory;
 pub mod plan;
 pub mod read;
+pub mod refusal;
 pub mod select;
 pub mod verify;
 
@@ -31,6 +32,7 @@ use crate::store::{ConfigError, InventoryError, JournalError, Store};
 pub use change::{ChangeObserver, ExecuteOptions, Outcome, Sent, VerifyAfter};
 pub use follow::{FollowEnd, FollowOptions, MAX_FOLLOW};
 pub use plan::{Intent, Plan, Prepared, Target, Want};
+pub use refusal::Refusal;
 pub use verify::{AddressMap, CaBundle, Reach, Verified, VerifyRequest};
 
 /// Everything a use case needs: the API client, where its credential came from and the
@@ -65,9 +67,13 @@ impl Session {
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum OpsError {
-    /// Bad input or a change that cannot be made as asked; nothing was sent.
+    /// Bad input (an argument, a variable, a file named on the command line); nothing
+    /// was sent.
     #[error("{0}")]
-    Invalid(String),
+    Usage(String),
+    /// What was asked was refused before anything was sent, and why (typed).
+    #[error("{0}")]
+    Refused(#[from] Refusal),
     #[error("{0}")]
     Api(#[from] ApiError),
     #[error("{0}")]
@@ -101,11 +107,24 @@ pub enum OpsError {
 }
 
 impl OpsError {
+    /// A refusal of any kind (`PlanRefusal`, `GuardRefusal`, ...).
+    pub fn refused(r: impl Into<Refusal>) -> OpsError {
+        OpsError::Refused(r.into())
+    }
+
+    /// The refusal inside, when this is one (tests match its variant).
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            OpsError::Refused(r) => Some(r),
+            _ => None,
+        }
+    }
+
     /// 0 success, 1 API error or a failure of our own files, 2 usage or validation,
     /// 3 outcome unknown.
     pub fn exit_code(&self) -> i32 {
         match self {
-            OpsError::Invalid(_) => 2,
+            OpsError::Usage(_) | OpsError::Refused(_) => 2,
             OpsError::Api(e) => e.exit_code(),
             OpsError::Config(e) => e.exit_code(),
             OpsError::Inventory(_)
@@ -120,7 +139,8 @@ impl OpsError {
     /// A short name for the kind, stable for scripts (`--output json`).
     pub fn kind(&self) -> &'static str {
         match self {
-            OpsError::Invalid(_) => "invalid",
+            OpsError::Usage(_) => "invalid",
+            OpsError::Refused(_) => "refused",
             OpsError::Config(_) => "config",
             OpsError::Inventory(_) => "inventory",
             OpsError::NotFound(_) => "not_found",

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::addresses::{self, Address, AddressSpec};
 use crate::api::models::ModifyDBInstanceSSLConfigRequest;
 use crate::domain::{Instance, SslState};
+use crate::ops::refusal::PlanRefusal;
 
 /// What a person asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +68,12 @@ impl Prepared {
 /// Decide a change. Refused unless the instance is running (SSL can only change then);
 /// an address must be one of the instance's own; an instance already as asked needs no
 /// change. Pure: the CLI and the TUI plan through this one function.
-pub fn plan(instance: &Instance, want: &Want) -> Result<Prepared, String> {
+pub fn plan(instance: &Instance, want: &Want) -> Result<Prepared, PlanRefusal> {
     if !instance.status.is_running() {
-        return Err(format!(
-            "{} is '{}', not running: SSL can only be changed on a running instance; wait until it runs",
-            instance.id, instance.status
-        ));
+        return Err(PlanRefusal::NotRunning {
+            id: instance.id.clone(),
+            status: instance.status.to_string(),
+        });
     }
     let target = match want {
         Want::Disable => Target::Off,
@@ -190,7 +191,7 @@ mod tests {
         }
     }
 
-    fn change(p: Result<Prepared, String>) -> Plan {
+    fn change(p: Result<Prepared, PlanRefusal>) -> Plan {
         match p.expect("plans") {
             Prepared::Change(plan) => plan,
             Prepared::Unchanged(_) => panic!("expected a change"),
@@ -215,7 +216,13 @@ mod tests {
             &Want::Enable(AddressSpec::Ip("10.9.9.9".parse().expect("ip"))),
         )
         .expect_err("foreign");
-        assert!(e.contains("not an address of postgres-6bwgamo3"), "{e}");
+        assert!(
+            matches!(
+                e,
+                PlanRefusal::Address(crate::ops::refusal::AddressRefusal::NotItsAddress { .. })
+            ),
+            "{e}"
+        );
         // Disabling never sends an address.
         assert_eq!(
             change(plan(&i, &Want::Disable)).request().ConnectAddress,
@@ -226,7 +233,13 @@ mod tests {
     #[test]
     fn a_busy_instance_is_refused_before_sending() {
         let e = plan(&instance("restarting", None), &Want::Disable).expect_err("busy");
-        assert!(e.contains("'restarting', not running"), "{e}");
+        assert_eq!(
+            e,
+            PlanRefusal::NotRunning {
+                id: "postgres-6bwgamo3".into(),
+                status: "restarting".into()
+            }
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::refusal::VerifyRefusal;
 use super::{OpsError, Session, read};
 use crate::addresses::Address;
 use crate::domain::{CaKnown, Instance, SslState, TlsKnown};
@@ -34,10 +35,9 @@ impl Reach {
             |v| v.ip().is_loopback(),
         );
         if self.loopback_only && !local {
-            return Err(OpsError::Invalid(format!(
-                "the demo has no server at {}: it only checks instances a local PostgreSQL stands in for, and never connects outside this machine",
-                crate::text::sanitize(address)
-            )));
+            return Err(OpsError::refused(VerifyRefusal::NoDemoServer {
+                address: crate::text::sanitize(address).into_owned(),
+            }));
         }
         Ok(())
     }
@@ -90,9 +90,9 @@ fn pem_to_bundle(pem: &[u8], path: std::path::PathBuf) -> Result<CaBundle, Strin
 /// Read a CA bundle from a file.
 pub fn load_ca_file(path: &std::path::Path) -> Result<CaBundle, OpsError> {
     let pem = std::fs::read(path)
-        .map_err(|e| OpsError::Invalid(format!("cannot read {} ({e})", path.display())))?;
+        .map_err(|e| OpsError::Usage(format!("cannot read {} ({e})", path.display())))?;
     pem_to_bundle(&pem, path.to_path_buf())
-        .map_err(|e| OpsError::Invalid(format!("{}: {e}", path.display())))
+        .map_err(|e| OpsError::Usage(format!("{}: {e}", path.display())))
 }
 
 /// Download the CA from CAUrl: https, or http only from a loopback emulator; at most 1 MiB.
@@ -200,9 +200,9 @@ pub async fn instance_ca(
     let seen = read::ssl_state(&session.client, region, instance_id).await?;
     if !seen.state.enabled {
         // With SSL off the API answers an empty CAUrl: there is no CA yet, not an error.
-        return Err(OpsError::Invalid(format!(
-            "{instance_id} has SSL off, so it has no CA until SSL is on: turn it on first (pgssl ssl enable {instance_id} --address ...)"
-        )));
+        return Err(OpsError::refused(VerifyRefusal::NoCa {
+            id: instance_id.to_string(),
+        }));
     }
     let url = seen.state.ca_url.ok_or_else(|| {
         OpsError::Failed(format!(
@@ -267,9 +267,9 @@ pub async fn verify_described(
         (Some(a), _, _) => a.clone(),
         (None, true, Some(a)) => a.to_string(),
         _ => {
-            return Err(OpsError::Invalid(format!(
-                "SSL is off on {instance_id}, so there is no protected address to check; pass --address to probe one anyway"
-            )));
+            return Err(OpsError::refused(VerifyRefusal::NothingProtected {
+                id: instance_id.to_string(),
+            }));
         }
     };
     let port = request.port.unwrap_or_else(|| {
@@ -297,9 +297,9 @@ pub async fn verify_described(
                     "{instance_id} reports no CAUrl: pass --ca FILE with the instance's CA"
                 ))
             } else {
-                OpsError::Invalid(format!(
-                    "{instance_id} has SSL off, so it has no CA to check against: pass --ca FILE, or turn SSL on first"
-                ))
+                OpsError::refused(VerifyRefusal::NoCaToCheck {
+                    id: instance_id.to_string(),
+                })
             }
         })?;
         match fetch_ca(paths, instance_id, &url).await {

@@ -50,14 +50,7 @@ fn a_burst_of_reads_stays_under_the_rate_limit() {
     let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(emu.count("DescribeRegions"), 45);
-    let limited = emu
-        .log
-        .lock()
-        .expect("log")
-        .iter()
-        .filter(|l| l.contains("RequestLimitExceeded"))
-        .count();
-    assert_eq!(limited, 0);
+    assert_eq!(emu.refused("RequestLimitExceeded"), 0);
 }
 
 #[test]

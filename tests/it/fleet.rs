@@ -14,12 +14,7 @@ fn fleet() -> (Emu, Sandbox, String) {
 }
 
 fn rate_limited(emu: &Emu) -> usize {
-    emu.log
-        .lock()
-        .expect("log")
-        .iter()
-        .filter(|l| l.contains("error RequestLimitExceeded"))
-        .count()
+    emu.refused("RequestLimitExceeded")
 }
 
 #[test]

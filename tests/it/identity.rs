@@ -206,8 +206,8 @@ fn guards_refuse_a_change_to_an_account_not_allowed_with_nothing_sent() {
         assert_eq!(r.code, 2, "{r:#?}");
         assert!(
             r.error_line().contains(&format!(
-                "account {ACCOUNT} is not in config.toml's allowed_accounts; nothing was sent"
-            )),
+                "account {ACCOUNT} is not in config.toml's allowed_accounts: use a credential"
+            )) && r.error_line().ends_with("; nothing was sent"),
             "{r:#?}"
         );
     }

@@ -162,7 +162,7 @@ fn select(app: &mut App, id: &str) {
 fn prepared(intent: &Intent, fresh: &Instance) -> Msg {
     Msg::Prepared {
         intent: intent.clone(),
-        result: plan::plan(fresh, &intent.want).map_err(pgssl::ops::OpsError::Invalid),
+        result: plan::plan(fresh, &intent.want).map_err(pgssl::ops::OpsError::refused),
     }
 }
 
@@ -657,7 +657,7 @@ fn a_change_is_followed_and_its_end_shown() {
     a.inflight.insert("postgres-6bwgamo3".into());
     let cmds = a.update(Msg::Executed {
         id: "postgres-6bwgamo3".into(),
-        result: Err(pgssl::ops::OpsError::Invalid(
+        result: Err(pgssl::ops::OpsError::Usage(
             "ModifyDBInstanceSSLConfig: outcome unknown".into(),
         )),
     });
@@ -958,7 +958,7 @@ fn p_switches_credentials_guards_and_default_region_without_restarting() {
 
     // A failed switch keeps the old credential and says so.
     pick(&mut a, vec![Choice::Environment], 0);
-    a.update(Msg::Switched(Err(pgssl::ops::OpsError::Invalid(
+    a.update(Msg::Switched(Err(pgssl::ops::OpsError::Usage(
         "the environment has TENCENTCLOUD_SECRET_ID without TENCENTCLOUD_SECRET_KEY".into(),
     ))));
     assert!(a.who.protected && a.who.profile.as_deref() == Some("prod"));
@@ -1641,7 +1641,7 @@ fn the_add_dialog_finds_a_region_by_typing_and_a_failed_add_keeps_what_was_typed
         "{cmds:?}"
     );
     // The API says no: the dialog comes back with what was typed and why.
-    a.update(Msg::Added(Err(pgssl::ops::OpsError::Invalid(
+    a.update(Msg::Added(Err(pgssl::ops::OpsError::Usage(
         "no instance postgres-newone01 in eu-frankfurt".into(),
     ))));
     let Overlay::Add(form) = &a.overlay else {

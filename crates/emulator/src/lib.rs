@@ -22,7 +22,7 @@ pub use faults::{FaultArgs, Faults, TaskEnd};
 pub use fleet::Fleet;
 pub use identity::IdentityArgs;
 use pgssl_wire::credential::Secret;
-pub use server::{Key, LogFn};
+pub use server::{Key, LogFn, Served};
 
 #[derive(Clone, Args)]
 pub struct EmulatorArgs {

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::plan::{Plan, Prepared, Want, plan};
 use crate::domain::{Instance, SslState};
+use crate::ops::refusal::PlanRefusal;
 
 /// An instance left out of a plan, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,7 +22,31 @@ pub struct Skipped {
     pub instance_id: String,
     #[serde(rename = "Region")]
     pub region: String,
-    pub why: String,
+    pub why: SkipWhy,
+}
+
+/// Why an instance is left out of a plan of many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipWhy {
+    /// Planning refused it, exactly as it would refuse a single change.
+    Refused(Box<PlanRefusal>),
+    /// It could not be read (the API's reason).
+    Unreadable(String),
+}
+
+impl std::fmt::Display for SkipWhy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipWhy::Refused(r) => r.fmt(f),
+            SkipWhy::Unreadable(why) => write!(f, "it could not be read ({why})"),
+        }
+    }
+}
+
+impl Serialize for SkipWhy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The other members of a read-only group whose address the plan protects on some
@@ -66,7 +91,7 @@ pub fn plan_many(read: Vec<Result<Instance, Skipped>>, want: &Want) -> BulkPlan 
                 Err(why) => out.skipped.push(Skipped {
                     instance_id: i.id.clone(),
                     region: i.region.clone(),
-                    why,
+                    why: SkipWhy::Refused(Box::new(why)),
                 }),
             },
         }
@@ -257,7 +282,7 @@ mod tests {
             Err(Skipped {
                 instance_id: "postgres-aaaa0004".into(),
                 region: "ap-singapore".into(),
-                why: "could not be read".into(),
+                why: SkipWhy::Unreadable("test".into()),
             }),
         ];
         let p = plan_many(read, &Want::Enable(AddressSpec::Kind(AddressKind::Private)));
@@ -265,7 +290,12 @@ mod tests {
         assert_eq!(p.unchanged.len(), 1);
         assert_eq!(p.skipped.len(), 2);
         assert!(
-            p.skipped[0].why.contains("has no private address"),
+            matches!(
+                &p.skipped[0].why,
+                SkipWhy::Refused(r) if matches!(**r, PlanRefusal::Address(
+                    crate::ops::refusal::AddressRefusal::NoneOfKind { .. }
+                ))
+            ),
             "{:?}",
             p.skipped
         );

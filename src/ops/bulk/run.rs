@@ -103,11 +103,7 @@ pub async fn execute(
     observer: &mut impl BulkObserver,
 ) -> Result<(), OpsError> {
     // One process carries a run out at a time; the hold ends with this call.
-    let _held = session
-        .store
-        .runs
-        .hold(&run.id)
-        .map_err(OpsError::Invalid)?;
+    let _held = session.store.runs.hold(&run.id).map_err(OpsError::Usage)?;
     let mut jobs: FuturesUnordered<Job<'_>> = FuturesUnordered::new();
     let mut deadlines: Vec<Option<tokio::time::Instant>> = vec![None; schedule.items.len()];
     let mut errors: Vec<u32> = vec![0; schedule.items.len()];
@@ -432,12 +428,12 @@ pub async fn resumable(session: &Session) -> Result<Option<Resumable>, OpsError>
                 Some(Err(e)) => Err(Skipped {
                     instance_id: want.DBInstanceId.clone(),
                     region: want.region.clone(),
-                    why: e.to_string(),
+                    why: super::SkipWhy::Unreadable(e.to_string()),
                 }),
                 None => Err(Skipped {
                     instance_id: want.DBInstanceId.clone(),
                     region: want.region.clone(),
-                    why: "not read".into(),
+                    why: super::SkipWhy::Unreadable("not read".into()),
                 }),
             }),
             Some(entry) => {

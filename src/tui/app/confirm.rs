@@ -119,7 +119,7 @@ impl App {
         }
         let new = match plan::plan(fresh, &c.intent.want) {
             Ok(p) => Shown::from(p),
-            Err(e) => Shown::Refused(e),
+            Err(e) => Shown::Refused(e.to_string()),
         };
         if new.reads_as() != c.shown.reads_as() {
             c.shown = new;

@@ -209,7 +209,7 @@ impl SslForm {
         };
         let instance = row.learned.as_ref()?;
         match crate::ops::plan::plan(instance, &want) {
-            Err(e) => Some(e),
+            Err(e) => Some(e.to_string()),
             Ok(Prepared::Unchanged(i)) => Some(format!(
                 "{UNCHANGED_PREFIX}{} has SSL {} now: switch SSL off or choose another address",
                 i.id,

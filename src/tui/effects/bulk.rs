@@ -43,7 +43,7 @@ pub async fn prepare(
                 Err(e) => Err(Skipped {
                     instance_id: id,
                     region: region.to_string(),
-                    why: e.to_string(),
+                    why: crate::ops::bulk::SkipWhy::Unreadable(e.to_string()),
                 }),
             });
         }

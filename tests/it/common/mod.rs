@@ -80,15 +80,47 @@ impl Emu {
         &self.running.key
     }
 
+    /// Every API request the emulator served, typed, in order.
+    pub fn served(&self) -> Vec<emulator::Served> {
+        self.running.shared.served()
+    }
+
     /// How many requests for `action` reached the emulator.
     pub fn count(&self, action: &str) -> usize {
-        let needle = format!(" {action} ");
-        self.log
-            .lock()
-            .expect("log")
+        self.served()
             .iter()
-            .filter(|l| l.contains(&needle))
+            .filter(|s| s.action.is_some_and(|a| a.name() == action))
             .count()
+    }
+
+    /// How many requests the emulator answered with error `code`.
+    pub fn refused(&self, code: &str) -> usize {
+        self.served()
+            .iter()
+            .filter(|s| s.code.as_deref() == Some(code))
+            .count()
+    }
+
+    /// The instances each ModifyDBInstanceSSLConfig that reached the emulator named, in
+    /// order (an instance twice: it was sent twice).
+    pub fn modified(&self) -> Vec<String> {
+        self.served()
+            .into_iter()
+            .filter(|s| s.action == Some(pgssl::api::Action::ModifyDBInstanceSSLConfig))
+            .filter_map(|s| s.instance)
+            .collect()
+    }
+
+    /// The instances ModifyDBInstanceSSLConfig reached more than once.
+    pub fn modified_twice(&self) -> Vec<String> {
+        let mut seen = std::collections::BTreeMap::<String, usize>::new();
+        for i in self.modified() {
+            *seen.entry(i).or_default() += 1;
+        }
+        seen.into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     pub fn total(&self) -> usize {

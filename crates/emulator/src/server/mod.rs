@@ -48,6 +48,23 @@ pub struct Key {
 
 pub type LogFn = Arc<dyn Fn(String) + Send + Sync>;
 
+/// One API request the emulator served, as tests count it: typed, so "sent exactly
+/// once" is a count of values, never a substring search over log lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// None: the request named no action the emulator knows (refused before it ran).
+    pub action: Option<Action>,
+    pub region: Option<String>,
+    /// The request's `DBInstanceId`, when it has one.
+    pub instance: Option<String>,
+    /// None: answered without an error; else the error code answered.
+    pub code: Option<String>,
+    /// The TaskId answered, if any.
+    pub task_id: Option<i64>,
+    /// A fault injected into this reply (the action ran, the reply was damaged).
+    pub damaged: bool,
+}
+
 pub struct Shared {
     pub fleet: Mutex<Fleet>,
     pub keys: Vec<Key>,
@@ -64,6 +81,8 @@ pub struct Shared {
     /// Serving https (`--tls`): CAUrl is https too.
     pub tls: bool,
     pub log: Option<LogFn>,
+    /// Every API request served, in order (`Served`).
+    served: Mutex<Vec<Served>>,
     rate: Mutex<HashMap<(Action, String), VecDeque<Instant>>>,
     pg: Mutex<Option<Arc<super::pg::PgBackend>>>,
     closed: std::sync::atomic::AtomicBool,
@@ -91,6 +110,7 @@ impl Shared {
             ca,
             addr,
             log,
+            served: Mutex::new(Vec::new()),
             rate: Mutex::new(HashMap::new()),
             pg: Mutex::new(None),
             closed: std::sync::atomic::AtomicBool::new(false),
@@ -106,6 +126,21 @@ impl Shared {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(pg) = self.pg.lock().ok().and_then(|mut g| g.take()) {
             pg.server.stop();
+        }
+    }
+
+    /// Every API request served so far, in order.
+    pub fn served(&self) -> Vec<Served> {
+        match self.served.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn record(&self, served: Served) {
+        match self.served.lock() {
+            Ok(mut g) => g.push(served),
+            Err(p) => p.into_inner().push(served),
         }
     }
 
@@ -274,6 +309,16 @@ pub async fn handle(
     // A finished task may have changed the SSL state a real server stands in for.
     super::pg::sync(&shared).await;
 
+    shared.record(Served {
+        action,
+        region: region.clone(),
+        instance: serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("DBInstanceId")?.as_str().map(str::to_string)),
+        code: result.as_ref().err().map(|f| f.code.clone()),
+        task_id: result.as_ref().ok().and_then(|v| v.get("TaskId")?.as_i64()),
+        damaged: !matches!(damage, Damage::None | Damage::Fail),
+    });
     if let Some(log) = &shared.log {
         let outcome = match &result {
             Ok(v) => match v.get("TaskId") {
