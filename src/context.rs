@@ -307,6 +307,7 @@ impl Context {
         let mut session = Session::new(client, source, self.store.clone(), self.reach.clone());
         session.profile = profile;
         session.guard = guard;
+        session.readonly_flag = self.globals.readonly;
         let mut opened = Opened {
             session,
             banner: String::new(),

@@ -169,6 +169,11 @@ impl TaskStatus {
             TaskStatus::Success | TaskStatus::Fail | TaskStatus::Pause
         )
     }
+
+    /// Ended without success: Fail or Pause (the API's message says why).
+    pub fn is_failed(self) -> bool {
+        matches!(self, TaskStatus::Fail | TaskStatus::Pause)
+    }
 }
 
 impl fmt::Display for TaskStatus {

@@ -191,13 +191,23 @@ pub enum SslCommand {
         #[command(flatten)]
         change: ChangeArgs,
     },
-    /// Go on with a bulk change that was interrupted (quit, SIGHUP, kill -9): shows which
+    /// Go on with a bulk change that did not finish (stopped, interrupted, killed): shows which
     /// changes are done, running and never sent, and continues once confirmed. Nothing the
-    /// journal holds as sent is sent again.
+    /// journal holds as sent is sent again. --abandon RUN gives up its never-sent changes.
     Resume {
-        /// Do not ask for confirmation
+        /// The run to go on with (default: the newest waiting)
+        #[arg(value_name = "RUN")]
+        run: Option<String>,
+        /// Do not ask for confirmation (without a terminal; a protected profile also needs --confirm)
         #[arg(long, short = 'y')]
         yes: bool,
+        /// With --yes: the number of never-sent changes, as shown; needed on a protected profile
+        #[arg(long, value_name = "N", requires = "yes")]
+        confirm: Option<String>,
+        /// Give up this run's never-sent changes (what was sent is not undone): it is no
+        /// longer offered
+        #[arg(long, value_name = "RUN", conflicts_with_all = ["run", "yes", "confirm"])]
+        abandon: Option<String>,
         #[command(flatten)]
         follow: FollowArgs,
         #[command(flatten)]
@@ -304,9 +314,13 @@ pub struct ChangeArgs {
     /// Read the instance, plan the change and print the exact signed request; send no change
     #[arg(long)]
     pub dry_run: bool,
-    /// Do not ask for confirmation
+    /// Do not ask for confirmation (without a terminal; a protected profile also needs --confirm)
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// With --yes: the instance id (one change) or the number of changes (many), as the plan
+    /// shows it; checked against the plan, and needed on a protected profile
+    #[arg(long, value_name = "ID|N", requires = "yes")]
+    pub confirm: Option<String>,
     /// With --wait: check the protected address over TLS once the task succeeds
     #[arg(long, requires = "wait")]
     pub verify: bool,

@@ -10,13 +10,13 @@ use table::{Outcome, finish};
 
 use super::args::{ChangeArgs, ManyArgs};
 use super::{Io, open, regions_to_use};
-use crate::context::{Context, Opened};
-use crate::domain::Instance;
-use crate::ops::bulk::run::{self as bulk_run, BulkObserver};
-use crate::ops::bulk::schedule::{DEFAULT_MAX_RUNNING, Item, Limits, Schedule, State};
-use crate::ops::bulk::{BulkPlan, Skipped, plan_many};
+use crate::context::Context;
+use crate::ops::bulk::run::{self as bulk_run, BulkObserver, Carried};
+use crate::ops::bulk::schedule::{DEFAULT_MAX_RUNNING, Item, Limits, State};
+use crate::ops::bulk::{BulkPlan, Selection};
 use crate::ops::select::{Filter, parse_list};
-use crate::ops::{OpsError, Session, Want, read};
+use crate::ops::{OpsError, Session, Want};
+use crate::store::runs::RunState;
 
 /// `ssl enable|disable` for many instances.
 pub async fn change(
@@ -65,47 +65,49 @@ pub async fn change(
         Some(path) => Some(read_list(path, io)?),
         None => None,
     };
-    if (ctx.globals.readonly || args.readonly) && !args.dry_run {
-        return Err(OpsError::Usage(
-            "--readonly: changes are disabled; drop --readonly to send them (--dry-run shows them without sending)".into(),
+    let opened = open(ctx, io).await?;
+    let session = &opened.session;
+    if !args.dry_run {
+        // --readonly or a read-only profile refuses before anything is read or asked.
+        session.guard_readonly()?;
+    }
+    let selection = if let Some(list) = listed {
+        let mut ids = Vec::new();
+        for l in &list {
+            let region = match &l.region {
+                Some(r) => r.clone(),
+                None => ctx.region_for(Some(&l.id), opened.credential_region.as_deref())?,
+            };
+            ids.push((region, l.id.clone()));
+        }
+        let mut regions: Vec<&str> = ids.iter().map(|(r, _)| r.as_str()).collect();
+        regions.sort_unstable();
+        regions.dedup();
+        for r in regions {
+            super::confirm(ctx, &opened, r, io).await?;
+        }
+        Selection::Listed(ids)
+    } else {
+        let regions = regions_to_use(ctx, &[])?;
+        for r in &regions {
+            super::confirm(ctx, &opened, r, io).await?;
+        }
+        io.info(format!(
+            "reading every instance of {}...",
+            regions.join(", ")
+        ));
+        Selection::Regions { regions, filter }
+    };
+    let prepared =
+        crate::ops::bulk::prepare(session, &selection, &want, many.with_group, |_, _| {}).await?;
+    for o in &prepared.offers {
+        io.info(format!(
+            "note: read-only group {}: {} also belong to it and are not in this plan; Tencent asks for SSL on every member when the group address is protected: add --with-group to include them",
+            o.group,
+            o.members.join(", ")
         ));
     }
-    let opened = open(ctx, io).await?;
-    if !args.dry_run {
-        opened.session.guard_readonly()?;
-    }
-    let session = &opened.session;
-    session.guard_account().await?;
-    let (read, known) = match listed {
-        Some(list) => from_list(ctx, &opened, &list, &want, io).await?,
-        None => from_regions(ctx, &opened, filter.as_ref(), io).await?,
-    };
-    let mut plan = plan_many(read, &want);
-    let offers = plan.group_offers(&known);
-    if !offers.is_empty() {
-        if many.with_group {
-            let mut more: Vec<Result<Instance, Skipped>> = Vec::new();
-            for o in &offers {
-                for id in &o.members {
-                    if let Some(i) = known.iter().find(|i| i.id == *id) {
-                        more.push(Ok(i.clone()));
-                    }
-                }
-            }
-            let extra = plan_many(more, &want);
-            plan.changes.extend(extra.changes);
-            plan.unchanged.extend(extra.unchanged);
-            plan.skipped.extend(extra.skipped);
-        } else {
-            for o in &offers {
-                io.info(format!(
-                    "note: read-only group {}: {} also belong to it and are not in this plan; Tencent asks for SSL on every member when the group address is protected: add --with-group to include them",
-                    o.group,
-                    o.members.join(", ")
-                ));
-            }
-        }
-    }
+    let plan = prepared.plan;
     if plan.changes.is_empty() {
         print_plan(&plan, io);
         io.emit(&Outcome::planned(&plan, None));
@@ -117,26 +119,30 @@ pub async fn change(
     print_plan(&plan, io);
     for other in session.store.runs.active() {
         io.info(format!(
-            "note: another pgssl is carrying out bulk run {other} now: a change to an instance it is restarting is refused by the API"
+            "note: another pgssl is carrying out bulk run {other} now: a change to an instance it is changing is not sent twice"
         ));
     }
     if let Ok(Some(old)) = session.store.runs.unfinished() {
         io.info(format!(
-            "note: an earlier run ({}) was interrupted and is not finished: `{} ssl resume` shows it and goes on with it",
+            "note: an earlier run ({}, {}) did not finish: `{} ssl resume` shows it and goes on with it",
             old.id,
+            old.state.word(),
             crate::hint::pgssl()
         ));
     }
-    if !args.yes {
-        // A protected profile (config.toml) always asks for the count.
-        let type_count = plan.needs_count() || session.guard.protected;
-        confirm(plan.changes.len(), type_count, io)?;
-    }
-    let (mut run, mut schedule) = bulk_run::begin(session, &plan, limits)?;
+    let confirmation = plan.confirmation(session.protected());
+    super::confirm_plan(
+        &confirmation,
+        "these changes",
+        args,
+        session.protected(),
+        io,
+    )?;
+    let mut carried = bulk_run::begin(session, &plan, limits)?;
     io.info(format!(
-        "run {}: {} changes, {}{}{} (interrupted? `{} ssl resume`)",
-        run.id,
-        schedule.items.len(),
+        "run {}: {} changes, {}{}{} (stopped or interrupted? `{} ssl resume`)",
+        carried.run.id,
+        carried.schedule.items.len(),
         limits.max_running.map_or_else(
             || "no cap on instances restarting at once".into(),
             |n| format!("at most {n} restarting at once")
@@ -153,7 +159,7 @@ pub async fn change(
         },
         crate::hint::pgssl()
     ));
-    carry_out(session, &plan, &mut run, &mut schedule, follow, io).await
+    carry_out(session, &plan, &mut carried, follow, io).await
 }
 
 /// Carry the run out with a line per change; Ctrl-C or a hangup stops it where it is, says
@@ -161,8 +167,7 @@ pub async fn change(
 async fn carry_out(
     session: &Session,
     plan: &BulkPlan,
-    run: &mut crate::store::runs::RunFile,
-    schedule: &mut Schedule,
+    carried: &mut Carried,
     follow: crate::ops::FollowOptions,
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
@@ -173,20 +178,36 @@ async fn carry_out(
         sending: std::collections::HashSet::new(),
     };
     let interrupted = tokio::select! {
-        result = bulk_run::execute(session, run, schedule, follow, &stop, &mut printer) => {
+        result = bulk_run::execute(session, carried, follow, &stop, &mut printer) => {
             result?;
             false
         }
         () = interruption() => true,
     };
+    let Carried { run, schedule, .. } = carried;
     if interrupted {
         schedule.close_interrupted();
+        run.state = RunState::Interrupted {
+            at: crate::store::now_rfc3339(),
+        };
+        // Best effort: a run file left `sending` by nobody reads as interrupted too.
+        let _ = session.store.runs.save(run);
         let _ = finish(plan, &run.id, schedule, io);
         let (sent, running, unsent) = schedule.interrupted_counts();
         return Err(OpsError::Interrupted(format!(
             "interrupted: {sent} sent ({running} still running, followed no more here), {unsent} never sent; see and go on with: {} ssl resume",
             crate::hint::pgssl()
         )));
+    }
+    if let RunState::Stopped { .. } = run.state {
+        io.info(format!(
+            "run {} stopped with {} changes never sent: `{} ssl resume` goes on with them, `{} ssl resume --abandon {}` gives them up",
+            run.id,
+            schedule.unsent(),
+            crate::hint::pgssl(),
+            crate::hint::pgssl(),
+            run.id
+        ));
     }
     finish(plan, &run.id, schedule, io)
 }
@@ -209,51 +230,64 @@ async fn interruption() {
     }
 }
 
-/// `ssl resume`.
+/// `ssl resume [RUN]` and `ssl resume --abandon RUN`.
 pub async fn resume(
     ctx: &Context,
-    yes: bool,
+    args: &ResumeArgs<'_>,
     follow: &super::args::FollowArgs,
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
     let follow = follow.options()?;
-    if ctx.globals.readonly {
-        return Err(OpsError::Usage(
-            "--readonly: changes are disabled; drop --readonly to resume a run".into(),
-        ));
-    }
     let opened = open(ctx, io).await?;
     let session = &opened.session;
     session.guard_readonly()?;
-    let Some(mut found) = bulk_run::resumable(session).await? else {
-        io.info("no interrupted bulk run: nothing to resume");
+    if let Some(id) = args.abandon {
+        let run = bulk_run::abandon(session, id)?;
+        let unsent = match run.state {
+            RunState::Abandoned { unsent, .. } => unsent,
+            _ => 0,
+        };
+        io.info(format!(
+            "run {} abandoned: {unsent} changes never sent are given up (nothing sent is undone); it is no longer offered",
+            run.id
+        ));
+        io.emit(&Outcome::nothing());
+        return Ok(());
+    }
+    // Held from here to the end: a second resume is refused, and the plan is made
+    // against the journal as it is now.
+    let Some(taken) = crate::ops::bulk::resume::take(session, args.run).await? else {
+        io.info("no bulk run waiting: nothing to resume");
         io.emit(&Outcome::nothing());
         return Ok(());
     };
-    for line in found.summary() {
+    for line in taken.found.summary() {
         io.info(line);
     }
-    let (_, running, waiting) = found.counts();
-    if waiting + running > 0 && !yes {
-        let type_count =
-            waiting > crate::ops::bulk::TYPE_THE_COUNT_ABOVE || session.guard.protected;
-        confirm(waiting, type_count, io)?;
+    let (_, running, waiting) = taken.found.counts();
+    if waiting > 0 {
+        let confirmation = taken.found.confirmation(session.protected());
+        super::confirm_with(
+            &confirmation,
+            "the never-sent changes",
+            (args.yes, args.confirm),
+            session.protected(),
+            io,
+        )?;
+    } else if running == 0 {
+        io.info("nothing is left to send or follow");
     }
-    let plan = BulkPlan {
-        want: Want::Disable,
-        changes: vec![],
-        unchanged: found.unchanged.clone(),
-        skipped: found.skipped.clone(),
-    };
-    carry_out(
-        session,
-        &plan,
-        &mut found.run,
-        &mut found.schedule,
-        follow,
-        io,
-    )
-    .await
+    let plan = taken.leftovers();
+    let mut carried = taken.into_carried();
+    carry_out(session, &plan, &mut carried, follow, io).await
+}
+
+/// `ssl resume`'s own arguments.
+pub struct ResumeArgs<'a> {
+    pub run: Option<&'a str>,
+    pub yes: bool,
+    pub confirm: Option<&'a str>,
+    pub abandon: Option<&'a str>,
 }
 
 fn limits(many: &ManyArgs) -> Result<Limits, OpsError> {
@@ -299,104 +333,6 @@ fn read_list(
     parse_list(&text).map_err(|e| OpsError::Usage(format!("--from {shown}: {e}; nothing was sent")))
 }
 
-type Chosen = (Vec<Result<Instance, Skipped>>, Vec<Instance>);
-
-/// `--all` / `--filter`: every instance the API lists in the regions, read fresh with
-/// its SSL state (at the API's pace), then filtered.
-async fn from_regions(
-    ctx: &Context,
-    opened: &Opened,
-    filter: Option<&Filter>,
-    io: &mut Io<'_>,
-) -> Result<Chosen, OpsError> {
-    let regions = regions_to_use(ctx, &[])?;
-    for r in &regions {
-        super::confirm(ctx, opened, r, io).await?;
-    }
-    io.info(format!(
-        "reading every instance of {}...",
-        regions.join(", ")
-    ));
-    let fleet = crate::ops::inventory::fleet(&opened.session, &regions, |_, _| {}).await?;
-    let mut read = Vec::new();
-    for i in &fleet.instances {
-        if !filter.is_none_or(|f| f.matches(i)) {
-            continue;
-        }
-        read.push(match fleet.unread.iter().find(|(id, _)| *id == i.id) {
-            Some((_, why)) => Err(Skipped {
-                instance_id: i.id.clone(),
-                region: i.region.clone(),
-                why: crate::ops::bulk::SkipWhy::Unreadable(why.clone()),
-            }),
-            None => Ok(i.clone()),
-        });
-    }
-    if read.is_empty() {
-        return Err(OpsError::Usage(format!(
-            "no instance of {} {}: nothing to change, nothing sent",
-            regions.join(", "),
-            if filter.is_some() {
-                "matches the filter"
-            } else {
-                "is listed"
-            }
-        )));
-    }
-    Ok((read, fleet.instances))
-}
-
-/// `--from FILE`: the listed instances, each in its region (given on its line, else as a
-/// single change finds it), read fresh.
-async fn from_list(
-    ctx: &Context,
-    opened: &Opened,
-    list: &[crate::ops::select::Listed],
-    want: &Want,
-    io: &mut Io<'_>,
-) -> Result<Chosen, OpsError> {
-    let mut by_region: Vec<(String, Vec<String>)> = Vec::new();
-    for l in list {
-        let region = match &l.region {
-            Some(r) => r.clone(),
-            None => ctx.region_for(Some(&l.id), opened.credential_region.as_deref())?,
-        };
-        match by_region.iter_mut().find(|(r, _)| *r == region) {
-            Some((_, ids)) => ids.push(l.id.clone()),
-            None => by_region.push((region, vec![l.id.clone()])),
-        }
-    }
-    let mut read = Vec::new();
-    let mut known = Vec::new();
-    for (region, ids) in &by_region {
-        super::confirm(ctx, opened, region, io).await?;
-        for (id, r) in read::describe_many(&opened.session.client, region, ids).await {
-            read.push(match r {
-                Ok(i) => {
-                    crate::ops::inventory::remember(&opened.session, &i);
-                    Ok(i)
-                }
-                Err(e) => Err(Skipped {
-                    instance_id: id,
-                    region: region.clone(),
-                    why: crate::ops::bulk::SkipWhy::Unreadable(e.to_string()),
-                }),
-            });
-        }
-        // The group address: the rest of each group can only be offered once known.
-        if matches!(
-            want,
-            Want::Enable(crate::addresses::AddressSpec::Kind(
-                crate::addresses::AddressKind::Group
-            ))
-        ) {
-            known.extend(read::discover(&opened.session.client, region).await?);
-        }
-    }
-    known.extend(read.iter().filter_map(|r| r.as_ref().ok().cloned()));
-    Ok((read, known))
-}
-
 fn print_plan(plan: &BulkPlan, io: &mut Io<'_>) {
     if io.json_mode() {
         return;
@@ -406,74 +342,14 @@ fn print_plan(plan: &BulkPlan, io: &mut Io<'_>) {
     }
 }
 
-/// The count typed above a few changes; `y` otherwise. Without a terminal: `--yes`.
-/// One change (`ssl enable INSTANCE`) is confirmed here too.
-pub(super) fn confirm(count: usize, type_count: bool, io: &mut Io<'_>) -> Result<(), OpsError> {
-    if !io.interactive {
-        return Err(OpsError::Usage(
-            "refusing to change SSL without confirmation: stdin is not a terminal; review it (--dry-run prints the exact requests) and pass --yes".into(),
-        ));
-    }
-    let (question, expected) = if type_count {
-        (
-            format!(
-                "Type the number of instances to change ({count}) to send, anything else cancels: "
-            ),
-            count.to_string(),
-        )
-    } else {
-        (
-            format!(
-                "Send {}? Type y to send, anything else cancels: ",
-                if count == 1 {
-                    "this change"
-                } else {
-                    "these changes"
-                }
-            ),
-            "y".into(),
-        )
-    };
-    let answer = io
-        .prompt(&question)
-        .map_err(|e| OpsError::Usage(format!("cannot read the answer ({e}); nothing was sent")))?;
-    let answer = answer.trim();
-    if answer == expected || (!type_count && matches!(answer, "Y" | "yes")) {
-        Ok(())
-    } else {
-        Err(OpsError::Usage(format!(
-            "cancelled{}: nothing was sent",
-            if type_count {
-                format!(" (typed '{}', not {count})", crate::text::clean(answer))
-            } else {
-                String::new()
-            }
-        )))
-    }
-}
-
 /// `--dry-run`: the plan and every request, signed as it would be sent; nothing is sent.
 async fn dry_run(session: &Session, plan: &BulkPlan, io: &mut Io<'_>) -> Result<(), OpsError> {
-    session
-        .client
-        .credential(crate::api::Action::ModifyDBInstanceSSLConfig)
-        .await?;
-    let mut requests = Vec::new();
-    for p in &plan.changes {
-        let prepared = session
-            .client
-            .prepare(
-                Some(p.region()),
-                &p.request(),
-                crate::api::client::system_clock(),
-            )
-            .ok_or_else(|| OpsError::Failed("the key to sign with is not held".into()))?;
-        requests.push(prepared);
-    }
+    let requests = crate::ops::change::sign_only(session, &plan.changes).await?;
     if io.json_mode() {
         io.json(&serde_json::json!({
             "dry_run": true,
             "plan": plan.summary(),
+            "confirm": plan.confirmation(session.protected()).flag,
             "requests": requests.iter().map(crate::api::client::Prepared::masked).collect::<Vec<_>>(),
         }));
         return Ok(());
@@ -551,6 +427,7 @@ impl BulkObserver for Printer<'_, '_> {
             State::Unknown { error } => format!("{id}: outcome unknown: {error}"),
             State::GaveUp { why, .. } => format!("{id}: gave up waiting: {why}"),
             State::NotSent { why } => format!("{id}: not sent: {why}"),
+            State::AsAsked { now } => format!("{id}: nothing sent: {now}"),
         };
         self.io.info(line);
     }

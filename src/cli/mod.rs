@@ -131,6 +131,45 @@ async fn confirm(
     Ok(())
 }
 
+/// Confirm a plan as `ops::confirm` says it must be: at a terminal without `--yes`, the
+/// prompt (y, or what must be typed); otherwise `--yes`, with `--confirm` when the
+/// confirmation is typed (a protected profile). Nothing is sent unless this passes.
+pub(super) fn confirm_plan(
+    confirmation: &crate::ops::confirm::Confirmation,
+    what_is_sent: &str,
+    args: &args::ChangeArgs,
+    protected: Option<&str>,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    confirm_with(
+        confirmation,
+        what_is_sent,
+        (args.yes, args.confirm.as_deref()),
+        protected,
+        io,
+    )
+}
+
+/// `confirm_plan`, with `--yes` and `--confirm` given apart (`ssl resume`).
+pub(super) fn confirm_with(
+    confirmation: &crate::ops::confirm::Confirmation,
+    what_is_sent: &str,
+    (yes, confirm): (bool, Option<&str>),
+    protected: Option<&str>,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    use crate::ops::refusal::ConfirmRefusal;
+    if yes || !io.interactive {
+        return confirmation
+            .unattended(yes, confirm, protected)
+            .map_err(OpsError::refused);
+    }
+    let answer = io
+        .prompt(&confirmation.prompt(what_is_sent))
+        .map_err(|e| OpsError::refused(ConfirmRefusal::AnswerUnreadable { why: e.to_string() }))?;
+    confirmation.check(&answer).map_err(OpsError::refused)
+}
+
 /// Each region checked, each kept once, in the order given.
 fn valid_regions(regions: &[String]) -> Result<Vec<String>, OpsError> {
     let mut out: Vec<String> = Vec::new();

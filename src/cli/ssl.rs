@@ -9,7 +9,8 @@ use super::{Io, Report, Text, instance_id, open, region};
 use crate::addresses::AddressSpec;
 use crate::context::Context;
 use crate::domain::{Instance, SslState, Task, TaskStatus};
-use crate::ops::change::{self, ChangeObserver, ExecuteOptions, Outcome, Sent, VerifyAfter};
+use crate::ops::change::{self, ChangeObserver, ExecuteOptions, Executed, Outcome, VerifyAfter};
+use crate::ops::send::Sent;
 use crate::ops::{self, FollowEnd, Intent, OpsError, Plan, Prepared, Verified, Want};
 
 pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), OpsError> {
@@ -58,7 +59,22 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             change,
             ..
         } => super::bulk::change(ctx, Want::Disable, &many, &change, io).await,
-        SslCommand::Resume { yes, follow, .. } => super::bulk::resume(ctx, yes, &follow, io).await,
+        SslCommand::Resume {
+            run,
+            yes,
+            confirm,
+            abandon,
+            follow,
+            ..
+        } => {
+            let args = super::bulk::ResumeArgs {
+                run: run.as_deref(),
+                yes,
+                confirm: confirm.as_deref(),
+                abandon: abandon.as_deref(),
+            };
+            super::bulk::resume(ctx, &args, &follow, io).await
+        }
         SslCommand::Ca { instance, out, .. } => ca(ctx, &instance, out.as_deref(), io).await,
     }
 }
@@ -199,10 +215,8 @@ impl TaskJson {
     }
 
     fn of(end: &FollowEnd) -> Option<TaskJson> {
-        match end {
-            FollowEnd::Finished(t) => Some(TaskJson::from(t, false)),
-            FollowEnd::TimedOut(t) => t.as_ref().map(|t| TaskJson::from(t, true)),
-        }
+        end.last()
+            .map(|t| TaskJson::from(t, !matches!(end, FollowEnd::Finished(_))))
     }
 }
 
@@ -220,6 +234,10 @@ struct ChangeReport<'a> {
     task: Option<TaskJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verify: Option<&'a crate::probe::Report>,
+    /// How following the task ended (finished, timed_out, never_listed, unreadable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    followed: Option<&'static str>,
+    /// When it ended otherwise than done: why, and how to go on.
     #[serde(skip_serializing_if = "Option::is_none")]
     follow_error: Option<String>,
     /// The text form: the change itself was printed step by step; only "nothing to do"
@@ -311,14 +329,9 @@ async fn ssl_change(
 ) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
     let follow = args.follow.options()?;
-    if ctx.globals.readonly && !args.dry_run {
-        return Err(OpsError::Usage(
-            "--readonly: changes are disabled; drop --readonly to send one (--dry-run shows it without sending)".into(),
-        ));
-    }
     let opened = open(ctx, io).await?;
     if !args.dry_run {
-        // A read-only profile refuses before anything is read or asked.
+        // --readonly or a read-only profile refuses before anything is read or asked.
         opened.session.guard_readonly()?;
     }
     let region = region(ctx, &opened, Some(&id), io).await?;
@@ -333,27 +346,7 @@ async fn ssl_change(
     };
     let plan = match change::prepare(session, &intent).await? {
         Prepared::Unchanged(instance) => {
-            let state = instance.ssl_state();
-            io.emit(&ChangeReport {
-                DBInstanceId: &instance.id,
-                Region: &instance.region,
-                SSLEnabled: intent.want.enables(),
-                ConnectAddress: state
-                    .and_then(|s| s.protected)
-                    .filter(|_| intent.want.enables())
-                    .map(|ip| ip.to_string()),
-                result: "unchanged",
-                TaskId: None,
-                RequestId: None,
-                task: None,
-                verify: None,
-                follow_error: None,
-                text: Some(format!(
-                    "{} already has SSL {}: nothing to do, nothing sent",
-                    instance.id,
-                    state.map(SslState::describe).unwrap_or_default()
-                )),
-            });
+            unchanged(&instance, &intent.want, instance.ssl_state(), io);
             return Ok(());
         }
         Prepared::Change(plan) => plan,
@@ -362,9 +355,13 @@ async fn ssl_change(
         dry_run(session, &plan, io).await?;
         return Ok(());
     }
-    if !args.yes {
-        confirm(&plan, io)?;
+    let confirmation = crate::ops::confirm::for_change(&plan.instance.id, session.protected());
+    if io.interactive && !args.yes {
+        for line in plan.summary() {
+            io.info(line);
+        }
     }
+    super::confirm_plan(&confirmation, "this change", args, session.protected(), io)?;
     let options = ExecuteOptions {
         follow: args.wait.then_some(follow),
         verify: if args.verify {
@@ -379,8 +376,38 @@ async fn ssl_change(
         progress: TaskProgress::default(),
         ended: false,
     };
-    let outcome = change::execute(session, &plan, &options, &mut printer).await?;
-    finish(&plan, &outcome, args, io)
+    match change::execute(session, &plan, &options, &mut printer).await? {
+        Executed::Sent(outcome) => finish(&plan, &outcome, args, io),
+        Executed::AsAsked(now) => {
+            unchanged(&plan.instance, &intent.want, Some(&now.state), io);
+            Ok(())
+        }
+    }
+}
+
+/// "Already as asked": nothing to do, nothing sent (exit 0).
+fn unchanged(instance: &Instance, want: &Want, state: Option<&SslState>, io: &mut Io<'_>) {
+    io.emit(&ChangeReport {
+        DBInstanceId: &instance.id,
+        Region: &instance.region,
+        SSLEnabled: want.enables(),
+        ConnectAddress: state
+            .and_then(|s| s.protected)
+            .filter(|_| want.enables())
+            .map(|ip| ip.to_string()),
+        result: "unchanged",
+        TaskId: None,
+        RequestId: None,
+        task: None,
+        verify: None,
+        followed: None,
+        follow_error: None,
+        text: Some(format!(
+            "{} already has SSL {}: nothing to do, nothing sent",
+            instance.id,
+            state.map(SslState::describe).unwrap_or_default()
+        )),
+    });
 }
 
 /// Before a change: look once at every change the journal holds as unfinished (an
@@ -398,13 +425,18 @@ async fn settle_earlier(session: &crate::ops::Session, io: &mut Io<'_>) {
             Ok(Resumed::Followed(FollowEnd::Finished(t))) => {
                 format!("{what} ended {} (journal updated)", t.status)
             }
-            Ok(Resumed::Followed(FollowEnd::TimedOut(Some(t)))) => format!(
+            Ok(Resumed::Followed(FollowEnd::TimedOut { last: Some(t), .. })) => format!(
                 "{what} is still {}{}",
                 t.status,
                 t.progress.map(|p| format!(" {p}%")).unwrap_or_default()
             ),
-            Ok(Resumed::Followed(FollowEnd::TimedOut(None))) => {
+            Ok(Resumed::Followed(
+                FollowEnd::TimedOut { last: None, .. } | FollowEnd::NeverListed { .. },
+            )) => {
                 format!("{what} is not listed by DescribeTasks yet")
+            }
+            Ok(Resumed::Followed(FollowEnd::Unreadable { error, .. })) => {
+                format!("{what}: could not look at it ({error})")
             }
             Ok(Resumed::Checked(found)) => {
                 format!(
@@ -453,13 +485,11 @@ fn finish(
             ));
         }
     }
-    let follow_error = outcome.follow_error.as_ref().map(|e| {
-        format!(
-            "the change was sent (TaskId {}, RequestId {}), but following its task failed: {e}",
-            sent.task_id.map_or_else(|| "-".into(), |t| t.to_string()),
-            sent.request_id
-        )
-    });
+    // The task's end decides first (a failed task is the news), then the TLS check.
+    let error = match (&outcome.task, sent.task_id) {
+        (Some(end), Some(task_id)) => end.error(task_id, Some(id), region),
+        _ => None,
+    };
     io.emit(&ChangeReport {
         DBInstanceId: id,
         Region: region,
@@ -470,63 +500,36 @@ fn finish(
         RequestId: Some(&sent.request_id),
         task: outcome.task.as_ref().and_then(TaskJson::of),
         verify,
-        follow_error: follow_error.clone(),
+        followed: outcome.task.as_ref().map(FollowEnd::word),
+        follow_error: error.as_ref().map(ToString::to_string),
         text: None,
     });
-    if let Some(e) = follow_error {
-        return Err(OpsError::Failed(e));
+    if let Some(e) = error {
+        return Err(e);
     }
     if let Some(report) = verify
         && report.verdict.exit_code() != 0
     {
         return Err(super::verify::verdict_error(report));
     }
-    match &outcome.task {
-        Some(FollowEnd::Finished(t)) if t.status != TaskStatus::Success => {
-            Err(OpsError::Failed(format!(
-                "task {} ended {}{}",
-                t.task_id,
-                t.status,
-                t.message
-                    .as_deref()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            )))
-        }
-        Some(FollowEnd::TimedOut(last)) => Err(super::task::gave_up(
-            sent.task_id.unwrap_or_default(),
-            Some(id),
-            last.as_ref(),
-            args.follow.timeout,
-        )),
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
-/// `--dry-run`: the plan and the exact signed request; no change is sent. The account
-/// guards refuse it as they would refuse the change.
+/// `--dry-run`: the plan and the exact signed request; no change is sent.
 async fn dry_run(
     session: &crate::ops::Session,
     plan: &Plan,
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
-    // The key the request would be signed with (a temporary one is fetched now).
-    session
-        .client
-        .credential(crate::api::Action::ModifyDBInstanceSSLConfig)
-        .await?;
-    let prepared = session
-        .client
-        .prepare(
-            Some(plan.region()),
-            &plan.request(),
-            crate::api::client::system_clock(),
-        )
-        .ok_or_else(|| OpsError::Failed("the key to sign with is not held".into()))?;
+    let signed = change::sign_only(session, std::slice::from_ref(plan)).await?;
+    let Some(prepared) = signed.first() else {
+        return Ok(());
+    };
     if io.json_mode() {
         io.json(&serde_json::json!({
             "dry_run": true,
             "plan": plan.summary(),
+            "confirm": crate::ops::confirm::for_change(&plan.instance.id, session.protected()).flag,
             "request": prepared.masked(),
         }));
     } else {
@@ -546,15 +549,6 @@ fn ask(io: &mut Io<'_>, question: &str, default: bool) -> bool {
         Ok(a) => matches!(a, "y" | "Y" | "yes"),
         Err(_) => false,
     }
-}
-
-fn confirm(plan: &Plan, io: &mut Io<'_>) -> Result<(), OpsError> {
-    if io.interactive {
-        for line in plan.summary() {
-            io.info(line);
-        }
-    }
-    super::bulk::confirm(1, false, io)
 }
 
 #[derive(Serialize)]

@@ -56,7 +56,8 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
         super::confirm(ctx, &opened, &region, io).await?;
     }
     let session = &opened.session;
-    let (mut task, timed_out) = if wait {
+    let instance = entry.as_ref().map(|e| e.request.DBInstanceId.clone());
+    let (mut task, end) = if wait {
         let mut progress = TaskProgress::default();
         let end = ops::follow::follow_task(
             session,
@@ -71,76 +72,53 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
                 }
             },
         )
-        .await?;
-        match end {
-            FollowEnd::Finished(t) => (t, false),
-            FollowEnd::TimedOut(Some(t)) => (t, true),
-            FollowEnd::TimedOut(None) => {
-                return Err(OpsError::Failed(format!(
-                    "gave up waiting after {}s: task {task_id} was never listed in {region}; check the id and --region",
-                    options.timeout.as_secs()
-                )));
+        .await;
+        match end.last().cloned() {
+            Some(t) => (t, Some(end)),
+            None => {
+                return Err(end
+                    .error(task_id, instance.as_deref(), &region)
+                    .unwrap_or_else(|| OpsError::Failed(format!("task {task_id}: no state"))));
             }
         }
     } else {
-        ops::read::task(&session.client, &region, task_id)
+        let task = ops::read::task(&session.client, &region, task_id)
             .await?
             .ok_or_else(|| match &entry {
                 // The journal knows it: the API lists a task a moment after the change.
-                Some(e) => OpsError::NotFound(format!(
+                Some(e) => OpsError::StillRunning(format!(
                     "task {task_id} (the change to {} sent {}) is not listed yet: the API lists a task a moment after the change that made it; try again, or follow it with --wait",
                     e.request.DBInstanceId, e.request.time
                 )),
                 None => OpsError::NotFound(format!(
                     "no task {task_id} in {region}: check the id and --region"
                 )),
-            })
-            .map(|t| (t, false))?
+            })?;
+        (task, None)
     };
-    if let (None, Some(e)) = (&task.instance_id, &entry) {
-        task.instance_id = Some(e.request.DBInstanceId.clone());
+    if let (None, Some(i)) = (&task.instance_id, &instance) {
+        task.instance_id = Some(i.clone());
     }
-    if timed_out {
-        // The error line says where it stands; a result line would say it twice.
-        if io.json_mode() {
-            io.emit(&Shown {
-                task: &task,
-                region: &region,
-                timed_out,
-            });
+    let timed_out = end
+        .as_ref()
+        .is_some_and(|e| !matches!(e, FollowEnd::Finished(_)));
+    // A wait that ended otherwise than done says so in its error line; a result line
+    // would say it twice (JSON still gets the document).
+    let error = match &end {
+        Some(end) => end.error(task_id, task.instance_id.as_deref(), &region),
+        None if task.status.is_finished() => {
+            FollowEnd::Finished(task.clone()).error(task_id, task.instance_id.as_deref(), &region)
         }
-        return Err(gave_up(
-            task_id,
-            task.instance_id.as_deref(),
-            Some(&task),
-            options.timeout.as_secs(),
-        ));
+        None => None,
+    };
+    if error.is_none() || io.json_mode() {
+        io.emit(&Shown {
+            task: &task,
+            region: &region,
+            timed_out,
+        });
     }
-    io.emit(&Shown {
-        task: &task,
-        region: &region,
-        timed_out,
-    });
-    Ok(())
-}
-
-/// Waiting gave up while the task still runs: where it stands, and the command that
-/// follows it (the journal knows its region).
-pub fn gave_up(
-    task_id: i64,
-    instance: Option<&str>,
-    last: Option<&Task>,
-    timeout_secs: u64,
-) -> OpsError {
-    OpsError::Failed(format!(
-        "gave up waiting after {timeout_secs}s: task {task_id}{} is still running ({}) and goes on without pgssl; follow it with: {} task show {task_id} --wait",
-        instance.map(|i| format!(" on {i}")).unwrap_or_default(),
-        last.map_or_else(
-            || "not listed yet".to_string(),
-            |t| format!("last status {} {}%", t.status, t.progress.unwrap_or(0))
-        ),
-        crate::hint::pgssl(),
-    ))
+    error.map_or(Ok(()), Err)
 }
 
 struct Shown<'a> {

@@ -1,24 +1,17 @@
 //! One change, once, for both faces: `prepare` reads the instance fresh and plans (a dry
 //! run stops there), the face confirms the `Plan` it shows, and `execute` carries out
-//! exactly that plan: settle earlier unknown outcomes, journal the request, send it once,
-//! journal the outcome, follow the task, read and keep the new state, and check it over
+//! exactly that plan: send it once as `send` decides at the moment it leaves, follow the
+//! task, read and keep the new state, and check it over
 //! TLS. A `ChangeObserver` hears each step: the CLI prints, the TUI turns them into
 //! messages.
 
-use serde::Serialize;
-
-use super::check::{self, Wanted};
 use super::follow::{FollowEnd, FollowOptions, follow_task};
 use super::inventory::describe;
 use super::plan::{Intent, Plan, Prepared, plan};
+use super::send::{Dispatched, SendOptions, Sent, send};
 use super::verify::{Verified, VerifyRequest, verify_described};
 use super::{OpsError, Session};
-use crate::api::{Action, ApiError};
-use crate::domain::{Instance, Task};
-use crate::store::JournalError;
-use crate::store::journal::{Outcome as Reply, Record, RequestInfo};
-use crate::store::now_rfc3339;
-use crate::text::clean;
+use crate::domain::{Instance, SslSeen, Task};
 
 /// Check the account guards, read the instance fresh and plan the change. The same
 /// function serves `--dry-run`, the CLI and the TUI, so each refuses exactly the same
@@ -28,19 +21,6 @@ pub async fn prepare(session: &Session, intent: &Intent) -> Result<Prepared, Ops
     session.guard_account().await?;
     let instance = describe(session, &intent.region, &intent.instance_id).await?;
     plan(&instance, &intent.want).map_err(OpsError::refused)
-}
-
-/// A change the API accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Sent {
-    /// The journal entry this change is recorded under.
-    pub journal_id: String,
-    pub instance_id: String,
-    pub region: String,
-    #[serde(rename = "TaskId")]
-    pub task_id: Option<i64>,
-    #[serde(rename = "RequestId")]
-    pub request_id: String,
 }
 
 /// Whether to check the protected address over TLS once an enabling task succeeds.
@@ -65,7 +45,6 @@ pub struct ExecuteOptions {
 pub struct Outcome {
     pub sent: Sent,
     pub task: Option<FollowEnd>,
-    pub follow_error: Option<OpsError>,
     /// The instance as described once the task ended.
     pub now: Option<Instance>,
     pub verified: Option<Result<Verified, OpsError>>,
@@ -84,10 +63,45 @@ pub trait ChangeObserver {
     fn refreshed(&mut self, _now: &Instance) {}
     /// The TLS check ran (or could not).
     fn verified(&mut self, _result: &Result<Verified, OpsError>) {}
+    /// When its turn came the instance already was as asked: nothing was sent.
+    fn as_asked(&mut self, _now: &SslSeen) {}
     /// With `VerifyAfter::Ask`: whether to check now.
     fn want_verify(&mut self, _now: &Instance) -> bool {
         false
     }
+}
+
+/// `--dry-run`: the exact signed request of each plan, nothing sent. The account guards
+/// refuse it as they would refuse the change; the key is the one a send would use (a
+/// temporary one is fetched now).
+pub async fn sign_only(
+    session: &Session,
+    plans: &[Plan],
+) -> Result<Vec<crate::api::client::Prepared>, OpsError> {
+    session.guard_account().await?;
+    session
+        .client
+        .credential(crate::api::Action::ModifyDBInstanceSSLConfig)
+        .await?;
+    let now = crate::api::client::system_clock();
+    plans
+        .iter()
+        .map(|p| {
+            session
+                .client
+                .prepare(Some(p.region()), &p.request(), now)
+                .ok_or_else(|| OpsError::Failed("the key to sign with is not held".into()))
+        })
+        .collect()
+}
+
+/// What carrying out a plan came to.
+#[derive(Debug)]
+pub enum Executed {
+    Sent(Box<Outcome>),
+    /// When it was about to leave, the instance already was as asked (someone else made
+    /// the change): nothing was sent.
+    AsAsked(Box<SslSeen>),
 }
 
 /// Carry out exactly `plan`.
@@ -96,20 +110,25 @@ pub async fn execute(
     plan: &Plan,
     options: &ExecuteOptions,
     observer: &mut impl ChangeObserver,
-) -> Result<Outcome, OpsError> {
-    let sent = send(session, plan, None).await?;
+) -> Result<Executed, OpsError> {
+    let sent = match send(session, plan, SendOptions::default()).await? {
+        Dispatched::Sent(sent) => sent,
+        Dispatched::AsAsked(now) => {
+            observer.as_asked(&now);
+            return Ok(Executed::AsAsked(now));
+        }
+    };
     observer.sent(&sent);
     let mut outcome = Outcome {
         sent,
         task: None,
-        follow_error: None,
         now: None,
         verified: None,
     };
     let (Some(follow), Some(task_id)) = (options.follow, outcome.sent.task_id) else {
-        return Ok(outcome);
+        return Ok(Executed::Sent(Box::new(outcome)));
     };
-    match follow_task(
+    let end = follow_task(
         session,
         plan.region(),
         task_id,
@@ -117,14 +136,9 @@ pub async fn execute(
         follow,
         |t| observer.task(t),
     )
-    .await
-    {
-        Ok(end) => {
-            observer.settled(&end);
-            outcome.task = Some(end);
-        }
-        Err(e) => outcome.follow_error = Some(e),
-    }
+    .await;
+    observer.settled(&end);
+    outcome.task = Some(end);
     // Read it once more: what it looks like now is shown, kept and, if asked, checked.
     if let Ok(now) = describe(session, plan.region(), plan.instance_id()).await {
         observer.refreshed(&now);
@@ -143,136 +157,5 @@ pub async fn execute(
             outcome.verified = Some(verified);
         }
     }
-    Ok(outcome)
-}
-
-/// Journal, send once, journal the outcome. Before sending, any earlier change to this
-/// instance whose outcome is still unknown is checked first; if a task may still be
-/// running, nothing is sent. `run` ties the change to a bulk run (`ops::bulk`).
-pub(crate) async fn send(
-    session: &Session,
-    plan: &Plan,
-    run: Option<&str>,
-) -> Result<Sent, OpsError> {
-    session.guard_change().await?;
-    check::settle_unknowns(session, plan.region(), plan.instance_id()).await?;
-    let request = plan.request();
-    let id = crate::ids::uuid4();
-    let journal = &session.store.journal;
-    // The key is had before the journal says anything was sent, and exactly that key
-    // signs the request: a temporary one that cannot be renewed stops here, unsent.
-    let credential = session
-        .client
-        .credential(Action::ModifyDBInstanceSSLConfig)
-        .await?;
-    // Asked once per session (the guards may have asked already).
-    let account = session.identity().await.account_id().map(str::to_string);
-    let address = match &plan.target {
-        super::Target::On(a) => Some(a.ip),
-        super::Target::Off => None,
-    };
-    // The send slot first: the "request" line goes out the moment before the request
-    // does, never seconds ahead while it waits for the API's per-second budget.
-    let slot = session
-        .client
-        .reserve(Action::ModifyDBInstanceSSLConfig)
-        .await;
-    journal
-        .append(&Record::Request(RequestInfo {
-            id: id.clone(),
-            time: now_rfc3339(),
-            source: session.source.tag(),
-            profile: session.profile.clone(),
-            account,
-            SecretId: credential.masked_id(),
-            endpoint: session.client.endpoint().to_string(),
-            region: plan.region().to_string(),
-            action: Action::ModifyDBInstanceSSLConfig,
-            DBInstanceId: request.DBInstanceId.clone(),
-            SSLEnabled: request.SSLEnabled,
-            ConnectAddress: address,
-            run: run.map(str::to_string),
-        }))
-        .map_err(|e| JournalError {
-            before_send: true,
-            ..journal.write_error(&e)
-        })?;
-    // From here on the journal says a change may have been made: its outcome lines are
-    // best effort, the reply is what counts.
-    let note = |record: Record| {
-        let _ = journal.append(&record);
-    };
-    let result = session
-        .client
-        .call_in(slot, &credential, Some(plan.region()), &request)
-        .await;
-    let time = now_rfc3339();
-    match result {
-        Ok(reply) => {
-            let request_id = clean(&reply.RequestId);
-            note(Record::Outcome {
-                id: id.clone(),
-                time,
-                outcome: Reply::Ok {
-                    RequestId: request_id.clone(),
-                    TaskId: reply.TaskId,
-                },
-            });
-            Ok(Sent {
-                journal_id: id,
-                instance_id: plan.instance_id().to_string(),
-                region: plan.region().to_string(),
-                task_id: reply.TaskId,
-                request_id,
-            })
-        }
-        Err(error @ (ApiError::OutcomeUnknown { .. } | ApiError::BadReply { .. })) => {
-            note(Record::Outcome {
-                id: id.clone(),
-                time,
-                outcome: Reply::Unknown {
-                    detail: error.to_string(),
-                },
-            });
-            let wanted = Wanted {
-                enabled: request.SSLEnabled,
-                address,
-                sent_at: pgssl_wire::clock::unix_now(),
-            };
-            let check = check::check(session, plan.region(), plan.instance_id(), wanted).await;
-            note(Record::Check {
-                id,
-                time: now_rfc3339(),
-                result: check.result,
-                detail: check.detail.clone(),
-            });
-            let error = match error {
-                ApiError::BadReply {
-                    action,
-                    status,
-                    excerpt,
-                } => ApiError::OutcomeUnknown {
-                    action,
-                    detail: format!("the reply was not Tencent's (HTTP {status}: \"{excerpt}\")"),
-                },
-                e => e,
-            };
-            Err(OpsError::Unknown {
-                error,
-                check: Box::new(check),
-            })
-        }
-        Err(error) => {
-            note(Record::Outcome {
-                id,
-                time,
-                outcome: Reply::Error {
-                    Code: error.code().unwrap_or(error.kind()).to_string(),
-                    Message: error.to_string(),
-                    RequestId: error.request_id().map(str::to_string),
-                },
-            });
-            Err(error.into())
-        }
-    }
+    Ok(Executed::Sent(Box::new(outcome)))
 }

@@ -1,16 +1,33 @@
-//! A task followed to its end: DescribeTasks polled until Success, Fail or Pause, each
-//! change of status journaled under the change it belongs to.
+//! A task followed to its end, by one set of rules wherever it is followed (a single
+//! change, each change of a bulk run, `task show --wait`, the TUI): `Watch` decides,
+//! purely, what each poll of DescribeTasks means (one deadline, one error budget, the
+//! grace for a task not listed yet), and every status or step it sees is journaled under
+//! the change, with the API's message when the task fails or pauses.
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use super::check::{Wanted, check};
 use super::{OpsError, Session, read};
+use crate::api::ApiError;
 use crate::domain::{CheckResult, Task, TaskStatus};
 use crate::store::journal::{Entry, Outcome, Record, SETTLE_AFTER_SECS};
 use crate::store::now_rfc3339;
 
 /// The longest pgssl follows a task.
 pub const MAX_FOLLOW: Duration = Duration::from_secs(7 * 86_400);
+
+/// DescribeTasks failing this many times in a row ends a follow: the task's outcome is
+/// then unknown (it goes on without pgssl), and saying so beats polling a dead endpoint
+/// for half an hour.
+pub const ERROR_BUDGET: u32 = 5;
+
+/// How long a task neither the journal nor the API knows is waited for before pgssl says
+/// there is no such task. The API lists a task a moment after the change that made it
+/// (seconds); 30 s leaves room for a slow listing while a mistyped TaskId still ends
+/// quickly instead of waiting out the whole follow (30 minutes by default).
+pub const UNKNOWN_TASK_GRACE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FollowOptions {
@@ -27,17 +44,238 @@ impl Default for FollowOptions {
     }
 }
 
+impl FollowOptions {
+    /// One look, no waiting.
+    pub const ONCE: FollowOptions = FollowOptions {
+        poll: Duration::ZERO,
+        timeout: Duration::ZERO,
+    };
+}
+
+/// How following a task ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowEnd {
+    /// Success, Fail or Pause.
     Finished(Task),
-    /// Waiting gave up; the last state seen, if the task was ever listed.
-    TimedOut(Option<Task>),
+    /// Waiting gave up after `waited` while the task still ran; the last state seen, if
+    /// it was listed.
+    TimedOut {
+        last: Option<Task>,
+        waited: Duration,
+    },
+    /// The API never listed it, and the journal does not know it: no such task.
+    NeverListed { waited: Duration },
+    /// DescribeTasks failed `ERROR_BUDGET` times in a row; the last error. The task may
+    /// still be running.
+    Unreadable { error: String, last: Option<Task> },
 }
 
 impl FollowEnd {
     /// The task ended with Success.
     pub fn succeeded(&self) -> bool {
         matches!(self, FollowEnd::Finished(t) if t.status == TaskStatus::Success)
+    }
+
+    /// One word for scripts: finished, timed_out, never_listed, unreadable.
+    pub fn word(&self) -> &'static str {
+        match self {
+            FollowEnd::Finished(_) => "finished",
+            FollowEnd::TimedOut { .. } => "timed_out",
+            FollowEnd::NeverListed { .. } => "never_listed",
+            FollowEnd::Unreadable { .. } => "unreadable",
+        }
+    }
+
+    /// The task was last seen in this state.
+    pub fn last(&self) -> Option<&Task> {
+        match self {
+            FollowEnd::Finished(t) => Some(t),
+            FollowEnd::TimedOut { last, .. } | FollowEnd::Unreadable { last, .. } => last.as_ref(),
+            FollowEnd::NeverListed { .. } => None,
+        }
+    }
+
+    /// The exit-code contract (`ops::exit`): done, failed, or still running/unknown.
+    pub fn exit(&self) -> i32 {
+        match self {
+            FollowEnd::Finished(t) if t.status == TaskStatus::Success => super::exit::DONE,
+            FollowEnd::Finished(_) | FollowEnd::NeverListed { .. } => super::exit::FAILED,
+            FollowEnd::TimedOut { .. } | FollowEnd::Unreadable { .. } => super::exit::UNKNOWN,
+        }
+    }
+
+    /// One sentence for how following task `task_id` (of `instance`, in `region`) ended,
+    /// the same in every face: the status and, when it failed, the API's reason; when it
+    /// goes on without pgssl, the command that follows it.
+    pub fn describe(&self, task_id: i64, instance: Option<&str>, region: &str) -> String {
+        let on = instance.map(|i| format!(" on {i}")).unwrap_or_default();
+        // The journal knows the region of a task pgssl sent: no --region needed.
+        let follow = format!(
+            "follow it with: {} task show {task_id} --wait",
+            crate::hint::pgssl()
+        );
+        let last = |t: &Option<Task>| {
+            t.as_ref().map_or_else(
+                || "not listed yet".to_string(),
+                |t| format!("last status {} {}%", t.status, t.progress.unwrap_or(0)),
+            )
+        };
+        match self {
+            FollowEnd::Finished(t) => format!(
+                "task {task_id}{on} ended {}{}",
+                t.status,
+                t.message
+                    .as_deref()
+                    .filter(|m| t.status.is_failed() && !m.is_empty())
+                    .map(|m| format!(": {}", crate::text::clean(m)))
+                    .unwrap_or_default()
+            ),
+            FollowEnd::TimedOut { last: t, waited } => format!(
+                "gave up waiting after {}s: task {task_id}{on} is still running ({}) and goes on without pgssl; {follow}",
+                waited.as_secs(),
+                last(t)
+            ),
+            FollowEnd::NeverListed { waited } => format!(
+                "task {task_id} is not listed in {region} (waited {}s) and pgssl's journal does not know it: check the TaskId and --region",
+                waited.as_secs()
+            ),
+            FollowEnd::Unreadable { error, last: t } => format!(
+                "could not follow task {task_id}{on}: {error}; it may still be running ({}); {follow}",
+                last(t)
+            ),
+        }
+    }
+
+    /// The command's error for this end, None when the task succeeded: what the faces
+    /// exit with (`exit`).
+    pub fn error(&self, task_id: i64, instance: Option<&str>, region: &str) -> Option<OpsError> {
+        let text = || self.describe(task_id, instance, region);
+        match self.exit() {
+            super::exit::DONE => None,
+            super::exit::FAILED => Some(OpsError::Failed(text())),
+            _ => Some(OpsError::StillRunning(text())),
+        }
+    }
+}
+
+/// What a poll came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Poll again after this long.
+    Again(Duration),
+    Ended(FollowEnd),
+}
+
+/// One task followed: pure (the caller polls and passes the time), so the rules are the
+/// same for every face and path, and tested without a clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    pub task_id: i64,
+    /// The change it belongs to in the journal: the journal then knows the task, so a
+    /// late listing is waited for as long as the follow lasts.
+    pub journal_id: Option<String>,
+    poll: Duration,
+    started: Instant,
+    deadline: Instant,
+    errors: u32,
+    last_error: Option<String>,
+    last: Option<Task>,
+    /// What was last journaled: the status and the step.
+    journaled: Option<(TaskStatus, Option<String>)>,
+}
+
+impl Watch {
+    pub fn new(
+        task_id: i64,
+        journal_id: Option<String>,
+        options: FollowOptions,
+        now: Instant,
+    ) -> Watch {
+        Watch {
+            task_id,
+            journal_id,
+            poll: options.poll,
+            started: now,
+            deadline: now
+                .checked_add(options.timeout.min(MAX_FOLLOW))
+                .unwrap_or(now),
+            errors: 0,
+            last_error: None,
+            last: None,
+            journaled: None,
+        }
+    }
+
+    /// The last state seen.
+    pub fn last(&self) -> Option<&Task> {
+        self.last.as_ref()
+    }
+
+    /// A poll's answer at `now`: the journal line it calls for (a new status or step,
+    /// under the change), and what comes next.
+    pub fn seen(
+        &mut self,
+        polled: &Result<Option<Task>, ApiError>,
+        now: Instant,
+    ) -> (Option<Record>, Step) {
+        let mut line = None;
+        match polled {
+            Ok(Some(task)) => {
+                let task = task.clone();
+                self.errors = 0;
+                let key = (task.status, task.current_step.clone());
+                if self.journaled.as_ref() != Some(&key) {
+                    self.journaled = Some(key);
+                    line = self.journal_id.as_deref().map(|id| Record::task(id, &task));
+                }
+                let finished = task.status.is_finished();
+                self.last = Some(task);
+                if finished {
+                    let task = self.last.clone().expect("just set");
+                    return (line, Step::Ended(FollowEnd::Finished(task)));
+                }
+            }
+            Ok(None) => {
+                self.errors = 0;
+                let waited = now.saturating_duration_since(self.started);
+                if self.last.is_none() && self.journal_id.is_none() && waited >= UNKNOWN_TASK_GRACE
+                {
+                    return (line, Step::Ended(FollowEnd::NeverListed { waited }));
+                }
+            }
+            Err(e) => {
+                self.errors += 1;
+                self.last_error = Some(e.to_string());
+                if self.errors >= ERROR_BUDGET {
+                    return (
+                        line,
+                        Step::Ended(FollowEnd::Unreadable {
+                            error: format!(
+                                "DescribeTasks failed {ERROR_BUDGET} times in a row ({e})"
+                            ),
+                            last: self.last.clone(),
+                        }),
+                    );
+                }
+            }
+        }
+        if now >= self.deadline {
+            return (
+                line,
+                Step::Ended(FollowEnd::TimedOut {
+                    last: self.last.clone(),
+                    waited: now.saturating_duration_since(self.started),
+                }),
+            );
+        }
+        let mut wait = self.poll.min(self.deadline - now);
+        // A task not listed yet, unknown to the journal: the grace ends the wait, not the
+        // deadline.
+        if self.last.is_none() && self.journal_id.is_none() {
+            let grace_end = self.started + UNKNOWN_TASK_GRACE;
+            wait = wait.min(grace_end.saturating_duration_since(now));
+        }
+        (line, Step::Again(wait))
     }
 }
 
@@ -51,39 +289,31 @@ pub async fn follow_task(
     journal_id: Option<&str>,
     options: FollowOptions,
     mut on_update: impl FnMut(&Task),
-) -> Result<FollowEnd, OpsError> {
-    let now = tokio::time::Instant::now();
-    let deadline = now
-        .checked_add(options.timeout.min(MAX_FOLLOW))
-        .unwrap_or(now);
-    let mut last_status: Option<TaskStatus> = None;
-    let mut last: Option<Task> = None;
+) -> FollowEnd {
+    let mut watch = Watch::new(
+        task_id,
+        journal_id.map(str::to_string),
+        options,
+        Instant::now(),
+    );
     loop {
-        if let Some(task) = read::task(&session.client, region, task_id).await? {
-            on_update(&task);
-            if last_status != Some(task.status) {
-                last_status = Some(task.status);
-                if let Some(id) = journal_id {
-                    // Best effort: a journal line after the fact must not stop the follow.
-                    let _ = session.store.journal.append(&Record::Task {
-                        id: id.to_string(),
-                        time: now_rfc3339(),
-                        TaskId: task_id,
-                        Status: task.status,
-                        Progress: task.progress,
-                    });
-                }
-            }
-            if task.status.is_finished() {
-                return Ok(FollowEnd::Finished(task));
-            }
-            last = Some(task);
+        let polled = read::task(&session.client, region, task_id).await;
+        if let Ok(Some(task)) = &polled {
+            on_update(task);
         }
-        let now = tokio::time::Instant::now();
-        if now >= deadline {
-            return Ok(FollowEnd::TimedOut(last));
+        let (line, step) = watch.seen(&polled, Instant::now());
+        journal(session, line);
+        match step {
+            Step::Ended(end) => return end,
+            Step::Again(after) => tokio::time::sleep(after).await,
         }
-        tokio::time::sleep(options.poll.min(deadline - now)).await;
+    }
+}
+
+/// Best effort: a journal line after the fact must not stop a follow.
+pub(crate) fn journal(session: &Session, line: Option<Record>) {
+    if let Some(line) = line {
+        let _ = session.store.journal.append(&line);
     }
 }
 
@@ -192,16 +422,17 @@ pub async fn resume(
     on_update: impl FnMut(&Task),
 ) -> Result<Resumed, OpsError> {
     if let Some(task_id) = u.task_id {
-        return follow_task(
-            session,
-            &u.region,
-            task_id,
-            Some(&u.journal_id),
-            options,
-            on_update,
-        )
-        .await
-        .map(Resumed::Followed);
+        return Ok(Resumed::Followed(
+            follow_task(
+                session,
+                &u.region,
+                task_id,
+                Some(&u.journal_id),
+                options,
+                on_update,
+            )
+            .await,
+        ));
     }
     // Its outcome is unknown: look at the instance, and journal what was found.
     let wanted = Wanted {
@@ -226,10 +457,7 @@ pub async fn settle_unfinished(session: &Session) -> Vec<(Unfinished, Result<Res
     let Ok(list) = unfinished_in(&session.store) else {
         return Vec::new();
     };
-    let once = FollowOptions {
-        poll: Duration::ZERO,
-        timeout: Duration::ZERO,
-    };
+    let once = FollowOptions::ONCE;
     // Changes sent in the last minute are someone's to follow (a bulk run, another
     // shell): only the ones left behind are looked at.
     let now = pgssl_wire::clock::unix_now();
@@ -245,4 +473,120 @@ pub async fn settle_unfinished(session: &Session) -> Vec<(Unfinished, Result<Res
             (u, r)
         });
     futures_util::future::join_all(looks).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(status: TaskStatus, step: &str) -> Task {
+        Task {
+            task_id: 7,
+            status,
+            progress: Some(50),
+            instance_id: Some("postgres-aaaa0001".into()),
+            task_type: None,
+            start_time: None,
+            end_time: None,
+            started_unix: None,
+            message: Some("disk full".into()),
+            current_step: Some(step.into()),
+        }
+    }
+
+    fn options(timeout: u64) -> FollowOptions {
+        FollowOptions {
+            poll: Duration::from_secs(2),
+            timeout: Duration::from_secs(timeout),
+        }
+    }
+
+    #[test]
+    fn each_new_status_or_step_is_journaled_once_and_a_failure_keeps_its_message() {
+        let t0 = Instant::now();
+        let mut w = Watch::new(7, Some("j1".into()), options(60), t0);
+        let (line, step) = w.seen(&Ok(Some(task(TaskStatus::Running, "a"))), t0);
+        assert!(matches!(line, Some(Record::Task { Message: None, .. })));
+        assert_eq!(step, Step::Again(Duration::from_secs(2)));
+        let (line, _) = w.seen(&Ok(Some(task(TaskStatus::Running, "a"))), t0);
+        assert_eq!(line, None, "nothing new");
+        let (line, _) = w.seen(&Ok(Some(task(TaskStatus::Running, "b"))), t0);
+        assert!(
+            matches!(line, Some(Record::Task { CurrentStep: Some(s), .. }) if s == "b"),
+            "a new step is journaled"
+        );
+        let (line, step) = w.seen(&Ok(Some(task(TaskStatus::Fail, "b"))), t0);
+        assert!(
+            matches!(&line, Some(Record::Task { Message: Some(m), Status: TaskStatus::Fail, .. }) if m == "disk full"),
+            "{line:?}"
+        );
+        let Step::Ended(end) = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(end.exit(), crate::ops::exit::FAILED);
+    }
+
+    #[test]
+    fn an_unknown_task_ends_after_the_grace_a_journaled_one_is_waited_for() {
+        let t0 = Instant::now();
+        let mut unknown = Watch::new(7, None, options(1800), t0);
+        assert!(matches!(unknown.seen(&Ok(None), t0).1, Step::Again(_)));
+        let (_, step) = unknown.seen(&Ok(None), t0 + UNKNOWN_TASK_GRACE);
+        let Step::Ended(end) = step else {
+            panic!("{step:?}")
+        };
+        assert!(matches!(end, FollowEnd::NeverListed { .. }));
+        assert_eq!(end.exit(), crate::ops::exit::FAILED);
+        // The wait never runs past the grace.
+        let mut unknown = Watch::new(7, None, options(1800), t0);
+        assert_eq!(
+            unknown.seen(&Ok(None), t0 + Duration::from_secs(29)).1,
+            Step::Again(Duration::from_secs(1))
+        );
+        // Sent by pgssl: listed late is still listed.
+        let mut known = Watch::new(7, Some("j1".into()), options(1800), t0);
+        assert!(matches!(
+            known.seen(&Ok(None), t0 + Duration::from_secs(600)).1,
+            Step::Again(_)
+        ));
+    }
+
+    #[test]
+    fn the_error_budget_and_the_deadline_end_a_follow_as_unknown() {
+        let t0 = Instant::now();
+        let e = ApiError::OutcomeUnknown {
+            action: crate::api::Action::DescribeTasks,
+            detail: "timed out".into(),
+        };
+        let mut w = Watch::new(7, Some("j1".into()), options(1800), t0);
+        w.seen(&Ok(Some(task(TaskStatus::Running, "a"))), t0);
+        for _ in 1..ERROR_BUDGET {
+            assert!(matches!(w.seen(&Err(e.clone()), t0).1, Step::Again(_)));
+        }
+        let Step::Ended(end) = w.seen(&Err(e.clone()), t0).1 else {
+            panic!("budget")
+        };
+        assert!(matches!(&end, FollowEnd::Unreadable { last: Some(_), .. }));
+        assert_eq!(end.exit(), crate::ops::exit::UNKNOWN);
+        // A success in between starts the count again.
+        let mut w = Watch::new(7, Some("j1".into()), options(1800), t0);
+        for _ in 0..10 {
+            w.seen(&Err(e.clone()), t0);
+            w.seen(&Ok(None), t0);
+        }
+        assert!(matches!(w.seen(&Ok(None), t0).1, Step::Again(_)));
+        // The deadline: still running.
+        let mut w = Watch::new(7, Some("j1".into()), options(60), t0);
+        let Step::Ended(end) = w
+            .seen(
+                &Ok(Some(task(TaskStatus::Running, "a"))),
+                t0 + Duration::from_secs(60),
+            )
+            .1
+        else {
+            panic!("deadline")
+        };
+        assert!(matches!(end, FollowEnd::TimedOut { last: Some(_), .. }));
+        assert_eq!(end.exit(), crate::ops::exit::UNKNOWN);
+    }
 }

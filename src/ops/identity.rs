@@ -113,8 +113,23 @@ impl Session {
         self.guard_account().await
     }
 
-    /// The profile is not read-only.
+    /// The protected profile's name, when the session's profile is protected
+    /// (config.toml `protected = true`): confirming then takes more than `y`.
+    pub fn protected(&self) -> Option<&str> {
+        self.guard.protected.then(|| {
+            self.guard
+                .profile
+                .as_deref()
+                .or(self.profile.as_deref())
+                .unwrap_or("default")
+        })
+    }
+
+    /// Neither `--readonly` nor a read-only profile.
     pub fn guard_readonly(&self) -> Result<(), OpsError> {
+        if self.readonly_flag {
+            return Err(OpsError::refused(GuardRefusal::ReadOnlyFlag));
+        }
         if self.guard.readonly {
             return Err(OpsError::refused(GuardRefusal::ReadOnlyProfile {
                 profile: self.guard.profile.clone().unwrap_or_else(|| "?".into()),

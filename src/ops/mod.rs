@@ -15,6 +15,8 @@ pub mod audit;
 pub mod bulk;
 pub mod change;
 pub mod check;
+pub mod confirm;
+pub mod exit;
 pub mod follow;
 pub mod identity;
 pub mod inventory;
@@ -22,6 +24,7 @@ pub mod plan;
 pub mod read;
 pub mod refusal;
 pub mod select;
+pub mod send;
 pub mod verify;
 
 use crate::api::{ApiError, Client};
@@ -29,10 +32,11 @@ use crate::credentials::CredentialSource;
 use crate::domain::CheckResult;
 use crate::store::{ConfigError, InventoryError, JournalError, Store};
 
-pub use change::{ChangeObserver, ExecuteOptions, Outcome, Sent, VerifyAfter};
+pub use change::{ChangeObserver, ExecuteOptions, Outcome, VerifyAfter};
 pub use follow::{FollowEnd, FollowOptions, MAX_FOLLOW};
 pub use plan::{Intent, Plan, Prepared, Target, Want};
 pub use refusal::Refusal;
+pub use send::{Dispatched, SendOptions, Sent};
 pub use verify::{AddressMap, CaBundle, Reach, Verified, VerifyRequest};
 
 /// Everything a use case needs: the API client, where its credential came from and the
@@ -45,6 +49,8 @@ pub struct Session {
     pub profile: Option<String>,
     /// config.toml's guards for this credential.
     pub guard: crate::store::config::Effective,
+    /// `--readonly`: nothing that changes an instance may be sent.
+    pub readonly_flag: bool,
     pub store: Store,
     pub reach: Reach,
     /// GetCallerIdentity's answer, asked once.
@@ -58,6 +64,7 @@ impl Session {
             source,
             profile: None,
             guard: crate::store::config::Effective::default(),
+            readonly_flag: false,
             store,
             reach,
             identity: std::sync::Arc::default(),
@@ -85,9 +92,13 @@ pub enum OpsError {
     Journal(#[from] JournalError),
     #[error("{0}")]
     NotFound(String),
-    /// Something the API did ended badly (a task failed, waiting timed out).
+    /// Something the API did ended badly (a task failed or paused, no such task).
     #[error("{0}")]
     Failed(String),
+    /// Waiting gave up while the task still ran (or could not be read): it goes on
+    /// without pgssl.
+    #[error("{0}")]
+    StillRunning(String),
     /// A TLS check could not reach the server.
     #[error("{0}")]
     Unreachable(String),
@@ -103,6 +114,8 @@ pub enum OpsError {
     Unknown {
         error: ApiError,
         check: Box<CheckResult>,
+        /// The journal entry of the change.
+        journal_id: Box<str>,
     },
 }
 
@@ -120,19 +133,22 @@ impl OpsError {
         }
     }
 
-    /// 0 success, 1 API error or a failure of our own files, 2 usage or validation,
-    /// 3 outcome unknown.
+    /// The exit-code contract (`exit`): 1 failed, 2 refused before sending, 3 unknown
+    /// or still running, 130 interrupted.
     pub fn exit_code(&self) -> i32 {
         match self {
-            OpsError::Usage(_) | OpsError::Refused(_) => 2,
+            OpsError::Usage(_) | OpsError::Refused(_) => exit::REFUSED,
             OpsError::Api(e) => e.exit_code(),
             OpsError::Config(e) => e.exit_code(),
             OpsError::Inventory(_)
             | OpsError::NotFound(_)
             | OpsError::Failed(_)
-            | OpsError::Journal(_) => 1,
-            OpsError::Unknown { .. } | OpsError::Unreachable(_) | OpsError::Unchecked(_) => 3,
-            OpsError::Interrupted(_) => 130,
+            | OpsError::Journal(_) => exit::FAILED,
+            OpsError::Unknown { .. }
+            | OpsError::StillRunning(_)
+            | OpsError::Unreachable(_)
+            | OpsError::Unchecked(_) => exit::UNKNOWN,
+            OpsError::Interrupted(_) => exit::INTERRUPTED,
         }
     }
 
@@ -145,6 +161,7 @@ impl OpsError {
             OpsError::Inventory(_) => "inventory",
             OpsError::NotFound(_) => "not_found",
             OpsError::Failed(_) => "failed",
+            OpsError::StillRunning(_) => "still_running",
             OpsError::Unreachable(_) => "unreachable",
             OpsError::Unchecked(_) => "unchecked",
             OpsError::Interrupted(_) => "interrupted",

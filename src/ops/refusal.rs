@@ -23,6 +23,12 @@ pub enum Refusal {
     /// A check refused (nothing is ever sent by one).
     #[error(transparent)]
     Verify(#[from] VerifyRefusal),
+    /// A change of many found nothing to change.
+    #[error("{what}: nothing to change, nothing sent")]
+    NothingSelected { what: String },
+    /// The run's stop switch was on when this change's turn came.
+    #[error("{id}: stopped before it was sent")]
+    Stopped { id: String },
     /// `instances remove` of an instance that is not saved.
     #[error("{id} is not saved, so there is nothing to remove (see `pgssl instances list`)")]
     NotSaved { id: String },
@@ -45,6 +51,10 @@ pub enum PlanRefusal {
         before: String,
         now: String,
     },
+    /// Just before sending, the API refused to describe it for its status (restarting,
+    /// isolated...).
+    #[error("{id} is not running now (the API answered {code}): wait until it runs")]
+    BusyNow { id: String, code: String },
     /// Just before sending, its SSL state could not be read.
     #[error("{id}: its SSL state could not be read just before sending ({why})")]
     Unreadable { id: String, why: String },
@@ -210,7 +220,10 @@ pub enum RunRefusal {
         "run file {file} holds run {run}, whose file is {run}.json: a copy is not a second run; move it away"
     )]
     Misnamed { file: String, run: String },
-    #[error("no bulk run {run} to {what}: `pgssl ssl resume` lists the one waiting")]
+    #[error(
+        "no bulk run {run} to {what}: `{} ssl resume` lists the one waiting",
+        crate::hint::pgssl()
+    )]
     NoSuchRun { run: String, what: &'static str },
     #[error("run {run} is {state}: there is nothing to {what}")]
     Over {

@@ -22,6 +22,7 @@ pub struct RunItem {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunFile {
+    /// The run's id: its file is `ID.json` (a copy under another name is refused).
     pub id: String,
     pub created: String,
     /// Which credential source confirmed it, and against which endpoint.
@@ -34,10 +35,88 @@ pub struct RunFile {
     #[serde(default)]
     pub stop_on_failure: bool,
     pub items: Vec<RunItem>,
-    /// When the run came to its end (every change ended, or sending stopped and what was
-    /// sent ended). An unfinished run is offered for resuming.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub finished: Option<String>,
+    /// Where the run's life is (a file of an earlier pgssl says `finished` instead).
+    #[serde(default)]
+    pub state: RunState,
+    /// An earlier pgssl's word that the run ended (read, never written).
+    #[serde(default, skip_serializing)]
+    finished: Option<String>,
+}
+
+impl RunFile {
+    /// A run as confirmed, before anything is sent (`Planned`).
+    pub fn new(
+        id: String,
+        source: String,
+        endpoint: String,
+        (max_running, together, stop_on_failure): (Option<usize>, bool, bool),
+        items: Vec<RunItem>,
+    ) -> RunFile {
+        RunFile {
+            id,
+            created: super::now_rfc3339(),
+            source,
+            endpoint,
+            max_running,
+            together,
+            stop_on_failure,
+            items,
+            state: RunState::Planned,
+            finished: None,
+        }
+    }
+}
+
+/// A run's life, persisted at each step: planned, sending, then stopped (by the person,
+/// or a failure with --stop-on-failure), interrupted (Ctrl-C, a hangup; a kill leaves it
+/// `sending` with nobody holding it), finished, or abandoned. A stopped or interrupted
+/// run with changes never sent is offered for resuming until it is continued or
+/// abandoned explicitly: nothing never-sent is ever dropped silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum RunState {
+    /// Confirmed and written; nothing sent yet.
+    #[default]
+    Planned,
+    /// Being carried out. Found so with nobody holding it: its process died.
+    Sending,
+    /// Sending stopped with changes never sent, and why.
+    Stopped { why: String, at: String },
+    /// Ctrl-C or a hangup stopped it where it was.
+    Interrupted { at: String },
+    /// Every change was sent and followed to its end (or refused, or found as asked).
+    Finished { at: String },
+    /// The person gave up its never-sent changes (`ssl resume --abandon`).
+    Abandoned { at: String, unsent: usize },
+}
+
+impl RunState {
+    /// One word: planned, sending, stopped, interrupted, finished, abandoned.
+    pub fn word(&self) -> &'static str {
+        match self {
+            RunState::Planned => "planned",
+            RunState::Sending => "sending",
+            RunState::Stopped { .. } => "stopped",
+            RunState::Interrupted { .. } => "interrupted",
+            RunState::Finished { .. } => "finished",
+            RunState::Abandoned { .. } => "abandoned",
+        }
+    }
+
+    /// It may still have changes to send or follow: offered for resuming (unless a
+    /// process holds it).
+    pub fn is_open(&self) -> bool {
+        !matches!(self, RunState::Finished { .. } | RunState::Abandoned { .. })
+    }
+}
+
+/// A run file that cannot be used as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunFileError {
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("{0}")]
+    Refused(#[from] crate::ops::refusal::RunRefusal),
 }
 
 /// A run held by this process (`Runs::hold`).
@@ -71,21 +150,25 @@ impl Runs {
     /// Hold run `id` while this process carries it out: another process that tries is
     /// told so, and does not count it as interrupted. Released when dropped (or when
     /// the process dies, however it dies).
-    pub fn hold(&self, id: &str) -> Result<Held, String> {
-        super::ensure_private_dir(&self.dir).map_err(|e| format!("cannot lock run {id}: {e}"))?;
+    pub fn hold(&self, id: &str) -> Result<Held, RunFileError> {
+        let cannot = |e: std::io::Error| {
+            RunFileError::Unreadable(format!("cannot lock run {}: {e}", crate::text::clean(id)))
+        };
+        super::ensure_private_dir(&self.dir).map_err(cannot)?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
             .open(self.lock_file(id))
-            .map_err(|e| format!("cannot lock run {id}: {e}"))?;
+            .map_err(cannot)?;
         match file.try_lock() {
             Ok(()) => Ok(Held { _lock: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-                "run {id} is being carried out by another pgssl now: follow it there (or wait for it to end); nothing was sent"
-            )),
-            Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock run {id}: {e}")),
+            Err(std::fs::TryLockError::WouldBlock) => Err(crate::ops::refusal::RunRefusal::Held {
+                run: id.to_string(),
+            }
+            .into()),
+            Err(std::fs::TryLockError::Error(e)) => Err(cannot(e)),
         }
     }
 
@@ -97,11 +180,11 @@ impl Runs {
         }
     }
 
-    /// Unfinished runs another process is carrying out now.
+    /// Open runs another process is carrying out now.
     pub fn active(&self) -> Vec<String> {
         self.all()
             .into_iter()
-            .filter(|r| r.finished.is_none() && self.is_held(&r.id))
+            .filter(|r| r.state.is_open() && self.is_held(&r.id))
             .map(|r| r.id)
             .collect()
     }
@@ -124,14 +207,28 @@ impl Runs {
         super::write_atomic(&self.file(&run.id), &bytes)
     }
 
-    /// The newest run not finished, if any. A run file that cannot be read or is not
-    /// pgssl's is an error naming it (it is never silently skipped: a run left behind
-    /// must not be forgotten).
-    pub fn unfinished(&self) -> Result<Option<RunFile>, String> {
+    /// Run `id` as its file says now.
+    pub fn load(&self, id: &str) -> Result<Option<RunFile>, RunFileError> {
+        let path = self.file(id);
+        if crate::text::clean(id) != id || id.contains('/') || !path.exists() {
+            return Ok(None);
+        }
+        load(&path).map(Some)
+    }
+
+    /// The newest open run nobody holds, if any: stopped, interrupted, or left sending by
+    /// a process that died. A run file that cannot be read or is not pgssl's is an error
+    /// naming it (it is never silently skipped: a run left behind must not be forgotten).
+    pub fn unfinished(&self) -> Result<Option<RunFile>, RunFileError> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", self.shown())),
+            Err(e) => {
+                return Err(RunFileError::Unreadable(format!(
+                    "cannot read {}: {e}",
+                    self.shown()
+                )));
+            }
         };
         let mut newest: Option<RunFile> = None;
         for entry in entries.flatten() {
@@ -140,8 +237,8 @@ impl Runs {
                 continue;
             }
             let run = load(&path)?;
-            // One another process is carrying out is not interrupted.
-            if run.finished.is_none()
+            // One another process is carrying out is not waiting.
+            if run.state.is_open()
                 && !self.is_held(&run.id)
                 && newest.as_ref().is_none_or(|n| run.created > n.created)
             {
@@ -156,20 +253,44 @@ impl Runs {
     }
 }
 
-fn load(path: &Path) -> Result<RunFile, String> {
+fn load(path: &Path) -> Result<RunFile, RunFileError> {
+    use crate::ops::refusal::RunRefusal;
     let shown = crate::text::clean(&path.display().to_string());
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let run: RunFile = serde_json::from_str(&text)
-        .map_err(|e| format!("{shown} is not a pgssl run file ({e}); move it away to go on"))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| RunFileError::Unreadable(format!("cannot read {shown}: {e}")))?;
+    let junk =
+        |why: String| RunFileError::Unreadable(format!("{shown}: {why}; move it away to go on"));
+    let mut run: RunFile =
+        serde_json::from_str(&text).map_err(|e| junk(format!("not a pgssl run file ({e})")))?;
+    if crate::text::clean(&run.id) != run.id || run.id.contains('/') || run.id.is_empty() {
+        return Err(junk("its run id is not pgssl's".into()));
+    }
+    // A run is known by the id inside its file: a copy under another name is not a
+    // second run (it would send every change again).
+    if path.file_stem().and_then(|s| s.to_str()) != Some(run.id.as_str()) {
+        return Err(RunRefusal::Misnamed {
+            file: shown,
+            run: run.id,
+        }
+        .into());
+    }
+    let mut seen = std::collections::HashSet::new();
     for item in &run.items {
         crate::validate::instance_id(&item.DBInstanceId)
             .and_then(|_| crate::validate::region(&item.region))
-            .map_err(|e| format!("{shown}: {e}; move it away to go on"))?;
+            .map_err(&junk)?;
+        // Each instance once: a run pgssl wrote never names one twice, and a second
+        // item (the same or contradicting) would restart it twice.
+        if !seen.insert(item.DBInstanceId.as_str()) {
+            return Err(RunRefusal::Duplicate {
+                file: shown,
+                instance: item.DBInstanceId.clone(),
+            }
+            .into());
+        }
     }
-    if crate::text::clean(&run.id) != run.id || run.id.contains('/') {
-        return Err(format!(
-            "{shown}: its run id is not pgssl's; move it away to go on"
-        ));
+    if let (RunState::Planned, Some(at)) = (&run.state, run.finished.take()) {
+        run.state = RunState::Finished { at };
     }
     Ok(run)
 }
@@ -180,22 +301,69 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn run(id: &str, created: &str, finished: bool) -> RunFile {
-        RunFile {
-            id: id.into(),
-            created: created.into(),
-            source: "env".into(),
-            endpoint: "http://127.0.0.1:1".into(),
-            max_running: Some(5),
-            together: false,
-            stop_on_failure: false,
-            items: vec![RunItem {
-                region: "ap-singapore".into(),
-                DBInstanceId: "postgres-aaaa0001".into(),
-                SSLEnabled: true,
-                ConnectAddress: Some("192.0.2.1".parse().expect("ip")),
-            }],
-            finished: finished.then(|| "2026-12-02T00:00:00Z".into()),
+        let mut r = RunFile::new(
+            id.into(),
+            "env".into(),
+            "http://127.0.0.1:1".into(),
+            (Some(5), false, false),
+            vec![item("postgres-aaaa0001")],
+        );
+        r.created = created.into();
+        if finished {
+            r.state = RunState::Finished {
+                at: "2026-12-02T00:00:00Z".into(),
+            };
         }
+        r
+    }
+
+    fn item(id: &str) -> RunItem {
+        RunItem {
+            region: "ap-singapore".into(),
+            DBInstanceId: id.into(),
+            SSLEnabled: true,
+            ConnectAddress: Some("192.0.2.1".parse().expect("ip")),
+        }
+    }
+
+    #[test]
+    fn a_run_names_each_instance_once_is_known_by_its_id_and_an_old_finished_file_reads() {
+        use crate::ops::refusal::RunRefusal;
+        let dir = tempfile::tempdir().expect("tmp");
+        let runs = Runs::new(dir.path().join("runs"));
+        let mut twice = run("d", "2026-12-01T00:00:00Z", false);
+        twice.items.push(RunItem {
+            SSLEnabled: false,
+            ConnectAddress: None,
+            ..item("postgres-aaaa0001")
+        });
+        runs.save(&twice).expect("save");
+        assert!(matches!(
+            runs.unfinished(),
+            Err(RunFileError::Refused(RunRefusal::Duplicate { instance, .. })) if instance == "postgres-aaaa0001"
+        ));
+        std::fs::remove_file(dir.path().join("runs/d.json")).expect("rm");
+        runs.save(&run("e", "2026-12-01T00:00:00Z", false))
+            .expect("save");
+        std::fs::copy(
+            dir.path().join("runs/e.json"),
+            dir.path().join("runs/copy.json"),
+        )
+        .expect("copy");
+        assert!(matches!(
+            runs.unfinished(),
+            Err(RunFileError::Refused(RunRefusal::Misnamed { run, .. })) if run == "e"
+        ));
+        std::fs::remove_file(dir.path().join("runs/copy.json")).expect("rm");
+        // An earlier pgssl wrote `finished` and no state.
+        let old = r#"{"id":"f","created":"2026-12-01T00:00:00Z","source":"env","endpoint":"x","max_running":5,"items":[],"finished":"2026-12-01T01:00:00Z"}"#;
+        std::fs::write(dir.path().join("runs/f.json"), old).expect("write");
+        let f = runs.load("f").expect("reads").expect("there");
+        assert_eq!(f.state.word(), "finished");
+        assert_eq!(
+            runs.unfinished().expect("reads").map(|r| r.id),
+            Some("e".into())
+        );
     }
 
     #[test]
@@ -233,6 +401,6 @@ mod tests {
         );
         std::fs::write(dir.path().join("runs/x.json"), "{").expect("write");
         let e = runs.unfinished().expect_err("junk is said");
-        assert!(e.contains("is not a pgssl run file"), "{e}");
+        assert!(e.to_string().contains("not a pgssl run file"), "{e}");
     }
 }

@@ -222,9 +222,13 @@ impl Effects {
         };
         let follow = self.follow;
         match cmd {
-            Cmd::PrepareBulk { ids, want } => {
+            Cmd::PrepareBulk {
+                ids,
+                want,
+                with_group,
+            } => {
                 tokio::spawn(async move {
-                    let result = bulk::prepare(&session, &ids, &want).await;
+                    let result = bulk::prepare(&session, &ids, &want, with_group).await;
                     send(&tx, Msg::BulkPrepared(result));
                 });
             }

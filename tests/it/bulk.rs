@@ -568,7 +568,7 @@ fn the_stop_switch_sends_nothing_more_and_follows_what_was_sent() {
         max_running: Some(1),
         ..Limits::default()
     };
-    let (mut run, mut schedule) = bulk_run::begin(&session, &plan, limits).expect("begins");
+    let mut carried = bulk_run::begin(&session, &plan, limits).expect("begins");
     let stop = Arc::new(AtomicBool::new(false));
     let follow = pgssl::ops::FollowOptions {
         poll: std::time::Duration::from_millis(200),
@@ -576,13 +576,13 @@ fn the_stop_switch_sends_nothing_more_and_follows_what_was_sent() {
     };
     emu.block_on(bulk_run::execute(
         &session,
-        &mut run,
-        &mut schedule,
+        &mut carried,
         follow,
         &stop,
         &mut PressX(stop.clone()),
     ))
     .expect("runs");
+    let schedule = &carried.schedule;
     let words: Vec<&str> = schedule.items.iter().map(|i| i.state.word()).collect();
     assert_eq!(words, ["success", "not_sent", "not_sent", "not_sent"]);
     assert!(
@@ -591,8 +591,17 @@ fn the_stop_switch_sends_nothing_more_and_follows_what_was_sent() {
         schedule.items[1].state
     );
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
-    assert!(
-        run.finished.is_some(),
-        "a stopped run is over, not interrupted"
+    // Stopped with three never sent: kept for resuming, never dropped.
+    assert_eq!(carried.run.state.word(), "stopped");
+    drop(carried);
+    let taken = emu
+        .block_on(pgssl::ops::bulk::resume::take(&session, None))
+        .expect("reads")
+        .expect("the stopped run waits");
+    assert_eq!(
+        taken.found.counts(),
+        (1, 0, 3),
+        "{:?}",
+        taken.found.summary()
     );
 }

@@ -126,7 +126,8 @@ fn a_wait_that_gives_up_says_the_task_still_runs_and_how_to_follow_it() {
     // Tasks that take a minute: waiting one second gives up while it runs.
     let (emu, sb, ep) = start(60);
     let r = disable_waiting(&sb, &ep, &["--timeout", "1"]);
-    assert_eq!(r.code, 1, "{r:#?}");
+    // Still running when the wait gave up: 3, as the exit-code table says.
+    assert_eq!(r.code, 3, "{r:#?}");
     let task = emu
         .fleet(|f| f.tasks.iter().map(|t| t.id).max())
         .expect("a task");
@@ -146,7 +147,7 @@ fn a_wait_that_gives_up_says_the_task_still_runs_and_how_to_follow_it() {
         &task,
         &["--wait", "--timeout", "1", "--poll", "0.2"],
     ));
-    assert_eq!(r.code, 1, "{r:#?}");
+    assert_eq!(r.code, 3, "{r:#?}");
     assert!(
         r.error_line().contains(&format!(
             "task {task} on {BILLING} is still running (last status Running "

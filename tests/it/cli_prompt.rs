@@ -116,10 +116,7 @@ fn many_changes_need_the_count_typed_a_few_need_y() {
         let sb = Sandbox::new();
         let (code, text) = run_args_with_answer(&emu, &sb, &many, answer);
         assert_eq!(code, 2, "{answer:?}: {text}");
-        assert!(
-            text.contains("Type the number of instances to change (9)"),
-            "{text}"
-        );
+        assert!(text.contains("Type the number of changes (9)"), "{text}");
         assert!(text.contains("9 instances to change"), "{text}");
         assert!(text.contains("nothing was sent"), "{text}");
     }

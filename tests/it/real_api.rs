@@ -256,7 +256,7 @@ fn task_times_are_beijing_time_and_a_task_not_listed_yet_is_said_so() {
     r.ok();
     // Right after the change, the API does not list its task yet.
     let r = sb.run(&["--endpoint", &ep, "task", "show", "100017"]);
-    assert_eq!(r.code, 1, "{r:#?}");
+    assert_eq!(r.code, 3, "{r:#?}");
     assert!(r.error_line().contains("is not listed yet"), "{r:#?}");
     // Waiting sees it appear and end; its times are the API's Beijing times, said so.
     let r = sb.run(&[
@@ -355,7 +355,7 @@ fn every_task_status_the_api_has_is_followed_to_its_end() {
         "--timeout",
         "3",
     ]);
-    assert_eq!(r.code, 1, "{r:#?}");
+    assert_eq!(r.code, 3, "{r:#?}");
     assert!(r.error_line().contains("last status WaitSwitch"), "{r:#?}");
     assert!(
         r.stderr.contains("WaitSwitch 99% (Wait Switch)"),

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgssl::addresses::{Address, AddressKind};
 use pgssl::domain::{Instance, InstanceKind, InstanceStatus, SslSeen, SslState, TaskStatus};
-use pgssl::ops::bulk::run::Resumable;
+use pgssl::ops::bulk::resume::Resumable;
 use pgssl::ops::bulk::schedule::{Item, Limits, Schedule, State};
 use pgssl::ops::bulk::{BulkPlan, plan_many};
 use pgssl::store::SavedInstance;
-use pgssl::store::runs::{RunFile, RunItem};
+use pgssl::store::runs::{RunFile, RunItem, RunState};
 use pgssl::tui::app::bulk::BulkEvent;
 use pgssl::tui::app::{App, Cmd, Msg, Overlay};
 use ratatui::Terminal;
@@ -118,7 +118,7 @@ fn render(a: &App) -> String {
 
 /// The core's answer to `PrepareBulk`, planned from what the model knows.
 fn answer(a: &mut App, cmds: &[Cmd]) -> BulkPlan {
-    let [Cmd::PrepareBulk { ids, want }] = cmds else {
+    let [Cmd::PrepareBulk { ids, want, .. }] = cmds else {
         panic!("the form asks for a fresh plan: {cmds:?}")
     };
     let all = fleet();
@@ -245,11 +245,18 @@ fn the_group_address_for_one_member_offers_the_whole_group() {
         "{text}"
     );
     let cmds = a.update(key(KeyCode::Enter));
-    let [Cmd::PrepareBulk { ids, .. }] = cmds.as_slice() else {
+    // The rest of the group is added by ops, read fresh like the marked one.
+    let [
+        Cmd::PrepareBulk {
+            ids, with_group, ..
+        },
+    ] = cmds.as_slice()
+    else {
         panic!("{cmds:?}")
     };
     let ids: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
-    assert_eq!(ids, ["pgro-bbbb0001", "pgro-bbbb0002"]);
+    assert_eq!(ids, ["pgro-bbbb0001"]);
+    assert!(with_group);
 }
 
 fn item(id: &str, state: State) -> Item {
@@ -324,7 +331,9 @@ fn the_run_table_updates_live_x_stops_and_q_warns() {
             },
         )),
     }));
-    let cmds = a.update(Msg::Bulk(BulkEvent::Finished(Ok(()))));
+    let cmds = a.update(Msg::Bulk(BulkEvent::Finished(Ok(RunState::Finished {
+        at: String::new(),
+    }))));
     assert_eq!(cmds, vec![Cmd::ReloadJournal]);
     assert!(
         a.notice
@@ -340,24 +349,24 @@ fn the_run_table_updates_live_x_stops_and_q_warns() {
 #[test]
 fn an_interrupted_run_is_offered_at_start_and_continues_only_on_y() {
     let found = Resumable {
-        run: RunFile {
-            id: "20261202T000000Z-abcd1234".into(),
-            created: "2026-12-02T00:00:00Z".into(),
-            source: "env".into(),
-            endpoint: "http://127.0.0.1:1".into(),
-            max_running: Some(5),
-            together: false,
-            stop_on_failure: false,
-            items: ["postgres-aaaa0001", "postgres-aaaa0002"]
-                .iter()
-                .map(|id| RunItem {
-                    region: "ap-singapore".into(),
-                    DBInstanceId: (*id).into(),
-                    SSLEnabled: false,
-                    ConnectAddress: None,
-                })
-                .collect(),
-            finished: None,
+        run: {
+            let mut r = RunFile::new(
+                "20261202T000000Z-abcd1234".into(),
+                "env".into(),
+                "http://127.0.0.1:1".into(),
+                (Some(5), false, false),
+                ["postgres-aaaa0001", "postgres-aaaa0002"]
+                    .iter()
+                    .map(|id| RunItem {
+                        region: "ap-singapore".into(),
+                        DBInstanceId: (*id).into(),
+                        SSLEnabled: false,
+                        ConnectAddress: None,
+                    })
+                    .collect(),
+            );
+            r.created = "2026-12-02T00:00:00Z".into();
+            r
         },
         schedule: Schedule::new(
             vec![
@@ -451,7 +460,7 @@ fn at_80x24_the_count_and_the_keys_always_show_and_the_plan_scrolls() {
     chars(&mut a, "6");
     a.update(key(KeyCode::Enter));
     assert!(
-        render(&a).contains("type 7, the number of instances"),
+        render(&a).contains("type 7 (the number of changes)"),
         "{}",
         render(&a)
     );

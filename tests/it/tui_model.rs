@@ -774,6 +774,8 @@ fn with_log(mut a: App) -> App {
             TaskId: 100017,
             Status: TaskStatus::Running,
             Progress: Some(40),
+            CurrentStep: None,
+            Message: None,
         },
     ]);
     a.update(Msg::Journal(entries));
@@ -1136,6 +1138,8 @@ fn journal_of(entries: &[Change<'_>]) -> Msg {
                 TaskId: *task_id,
                 Status: *status,
                 Progress: Some(0),
+                CurrentStep: None,
+                Message: None,
             });
         }
     }

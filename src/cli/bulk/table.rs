@@ -43,7 +43,7 @@ impl Row {
             ),
             State::Refused { error } | State::Unknown { error } => (None, Some(error.clone())),
             State::GaveUp { why, .. } | State::NotSent { why } => (None, Some(why.clone())),
-            State::Waiting | State::Sending => (None, None),
+            State::Waiting | State::Sending | State::AsAsked { .. } => (None, None),
         };
         Row {
             DBInstanceId: item.plan.instance.id.clone(),
@@ -143,8 +143,7 @@ impl Report for Outcome {
     }
 }
 
-/// The table, the JSON, and the exit code: 0 every change succeeded, 3 some outcome is
-/// unknown (or still running when waiting gave up), 1 any other failure or change not sent.
+/// The table, the JSON, and the exit code (`Schedule::verdict`, the one contract).
 pub(super) fn finish(
     plan: &BulkPlan,
     run: &str,
@@ -155,28 +154,5 @@ pub(super) fn finish(
     outcome.changes = schedule.items.iter().map(Row::of).collect();
     outcome.stopped.clone_from(&schedule.stopped);
     io.emit(&outcome);
-    let unknown = schedule
-        .items
-        .iter()
-        .filter(|i| matches!(i.state, State::Unknown { .. } | State::GaveUp { .. }))
-        .count();
-    let failed = schedule
-        .items
-        .iter()
-        .filter(|i| i.state.word() != "success")
-        .count();
-    if unknown > 0 {
-        return Err(OpsError::Unchecked(format!(
-            "{unknown} of {} changes have an unknown outcome or were still running when waiting gave up: see `{} log`",
-            schedule.items.len(),
-            crate::hint::pgssl()
-        )));
-    }
-    if failed > 0 {
-        return Err(OpsError::Failed(format!(
-            "{failed} of {} changes did not succeed (see the table)",
-            schedule.items.len()
-        )));
-    }
-    Ok(())
+    schedule.verdict()
 }

@@ -4,6 +4,8 @@
 //! client's limiter, with a cap on how many instances restart at once (`schedule`). A run
 //! is kept on disk (`store::runs`) so that one interrupted can be resumed.
 
+pub mod prepare;
+pub mod resume;
 pub mod run;
 pub mod schedule;
 
@@ -68,9 +70,8 @@ pub struct BulkPlan {
     pub skipped: Vec<Skipped>,
 }
 
-/// Above this many changes, the person types the count to confirm (a `y` is too easy to
-/// give to a plan that restarts half the fleet).
-pub const TYPE_THE_COUNT_ABOVE: usize = 5;
+pub use crate::ops::confirm::TYPE_THE_COUNT_ABOVE;
+pub use prepare::{BulkPrepared, Selection, prepare};
 
 /// Plan `want` for each instance read (or the reason it could not be read). Pure: each
 /// instance goes through the single-change `plan`, so a bulk plan refuses exactly what a
@@ -135,9 +136,14 @@ impl BulkPlan {
             .collect()
     }
 
-    /// Whether confirming needs the count typed.
-    pub fn needs_count(&self) -> bool {
-        self.changes.len() > TYPE_THE_COUNT_ABOVE
+    /// How confirming this plan must be done (`protected`: the protected profile's
+    /// name, when the session's profile is protected).
+    pub fn confirmation(&self, protected: Option<&str>) -> crate::ops::confirm::Confirmation {
+        let only = match self.changes.as_slice() {
+            [one] => Some(one.instance.id.as_str()),
+            _ => None,
+        };
+        crate::ops::confirm::for_many(self.changes.len(), only, protected)
     }
 
     /// What a person must see before confirming, shared by the CLI and the TUI: a line
@@ -307,7 +313,7 @@ mod tests {
         );
         assert!(text.contains("Skipped (2):"), "{text}");
         assert!(text.contains("1 instance to change"), "{text}");
-        assert!(!p.needs_count());
+        assert!(!p.confirmation(None).is_typed());
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! Carrying out a bulk plan, and picking up one that was interrupted. Each change goes
-//! through the single change's `send` (journal, then send once, then journal the reply),
-//! tagged with the run; the client's limiter keeps the pace at the API's 20 a second; the
-//! `Schedule` decides what may go next; each task is polled to its end (DescribeTasks,
-//! through the same limiter), and the instance read again once it ends.
+//! Carrying out a bulk plan. Each change goes through the single change's `send` (every
+//! decision made at the moment it leaves: the stop switch, a fresh read, the journal's
+//! word on other runs and processes), tagged with the run; the client's limiter keeps
+//! the pace at the API's 20 a second; the `Schedule` decides what may go next; each task
+//! is followed by the one `follow::Watch`, and the instance read again once it ends. The
+//! run file records each step of the run's life (`store::runs::RunState`).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,17 +12,18 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use tokio::time::Instant;
 
+use super::BulkPlan;
 use super::schedule::{Item, Limits, Schedule, State};
-use super::{BulkPlan, Skipped, plan_many};
-use crate::addresses::AddressSpec;
 use crate::api::ApiError;
-use crate::domain::{Finding, Instance, Task};
-use crate::ops::check::{Wanted, check};
-use crate::ops::{FollowOptions, OpsError, Plan, Session, Target, Want, read};
-use crate::store::journal::{Entry, Outcome, Record};
+use crate::domain::{CheckResult, Finding, Instance, Task, TaskStatus};
+use crate::ops::follow::{FollowEnd, Step, Watch, journal};
+use crate::ops::refusal::{Refusal, RunRefusal};
+use crate::ops::send::{Dispatched, SendOptions, send};
+use crate::ops::{FollowOptions, OpsError, Plan, Session, Target, read};
 use crate::store::now_rfc3339;
-use crate::store::runs::{RunFile, RunItem};
+use crate::store::runs::{Held, RunFile, RunFileError, RunItem, RunState};
 
 /// What a face hears while a run goes on.
 pub trait BulkObserver {
@@ -35,30 +37,48 @@ pub trait BulkObserver {
 
 impl BulkObserver for () {}
 
-/// Record the run before anything is sent: with the journal, it is what a resume reads.
-pub fn begin(
-    session: &Session,
-    plan: &BulkPlan,
-    limits: Limits,
-) -> Result<(RunFile, Schedule), OpsError> {
-    let run = RunFile {
-        id: format!(
+/// A run this process holds: no other process can carry it out while it lives.
+#[derive(Debug)]
+pub struct Carried {
+    pub run: RunFile,
+    pub schedule: Schedule,
+    pub held: Held,
+}
+
+/// Record the run before anything is sent (with the journal, it is what a resume reads),
+/// and hold it.
+pub fn begin(session: &Session, plan: &BulkPlan, limits: Limits) -> Result<Carried, OpsError> {
+    let run = RunFile::new(
+        format!(
             "{}-{}",
             now_rfc3339().replace([':', '-'], ""),
             &crate::ids::uuid4()[..8]
         ),
-        created: now_rfc3339(),
-        source: session.source.tag(),
-        endpoint: session.client.endpoint().to_string(),
-        max_running: limits.max_running,
-        together: limits.together,
-        stop_on_failure: limits.stop_on_failure,
-        items: plan.changes.iter().map(run_item).collect(),
-        finished: None,
-    };
+        session.source.tag(),
+        session.client.endpoint().to_string(),
+        (limits.max_running, limits.together, limits.stop_on_failure),
+        plan.changes.iter().map(run_item).collect(),
+    );
+    let held = hold(session, &run.id)?;
     save(session, &run)?;
     let items = plan.changes.iter().cloned().map(Item::new).collect();
-    Ok((run, Schedule::new(items, limits)))
+    Ok(Carried {
+        run,
+        schedule: Schedule::new(items, limits),
+        held,
+    })
+}
+
+/// Hold run `id` (refused when another process does).
+pub(super) fn hold(session: &Session, id: &str) -> Result<Held, OpsError> {
+    session.store.runs.hold(id).map_err(run_file_error)
+}
+
+pub(super) fn run_file_error(e: RunFileError) -> OpsError {
+    match e {
+        RunFileError::Refused(r) => OpsError::refused(r),
+        RunFileError::Unreadable(why) => OpsError::Failed(why),
+    }
 }
 
 fn run_item(p: &Plan) -> RunItem {
@@ -73,10 +93,10 @@ fn run_item(p: &Plan) -> RunItem {
     }
 }
 
-fn save(session: &Session, run: &RunFile) -> Result<(), OpsError> {
+pub(super) fn save(session: &Session, run: &RunFile) -> Result<(), OpsError> {
     session.store.runs.save(run).map_err(|e| {
         OpsError::Failed(format!(
-            "cannot write the run file in {} ({e}); nothing was sent",
+            "cannot write the run file in {} ({e})",
             crate::text::clean(&session.store.runs.dir().display().to_string())
         ))
     })
@@ -85,35 +105,42 @@ fn save(session: &Session, run: &RunFile) -> Result<(), OpsError> {
 type Job<'a> = Pin<Box<dyn Future<Output = Event> + Send + 'a>>;
 
 enum Event {
-    Sent(usize, Result<crate::ops::Sent, OpsError>),
+    Sent(usize, Result<Dispatched, OpsError>),
     Polled(usize, Result<Option<Task>, ApiError>),
     /// The instance read again after its task ended (kept in the inventory).
     Refreshed(Option<Box<Instance>>),
 }
 
 /// Carry out the run: send what the schedule lets go, follow every task to its end.
-/// Returns when nothing is running and nothing more will be sent; `stop` halts sending
-/// (what was sent is still followed). The run file is then marked finished.
+/// Returns when nothing is running and nothing more will be sent. `stop` halts sending:
+/// a send waiting for its turn sends nothing once it is on (what was sent is still
+/// followed); the run sets it too when it stops on its own (a failure with
+/// `stop_on_failure`, a task that outlived the wait). The run file then says `finished`,
+/// or `stopped` when changes were never sent (a resume offers them).
 pub async fn execute(
     session: &Session,
-    run: &mut RunFile,
-    schedule: &mut Schedule,
+    carried: &mut Carried,
     follow: FollowOptions,
     stop: &AtomicBool,
     observer: &mut impl BulkObserver,
 ) -> Result<(), OpsError> {
-    // One process carries a run out at a time; the hold ends with this call.
-    let _held = session.store.runs.hold(&run.id).map_err(OpsError::Usage)?;
+    let Carried { run, schedule, .. } = carried;
+    run.state = RunState::Sending;
+    save(session, run)?;
     let mut jobs: FuturesUnordered<Job<'_>> = FuturesUnordered::new();
-    let mut deadlines: Vec<Option<tokio::time::Instant>> = vec![None; schedule.items.len()];
-    let mut errors: Vec<u32> = vec![0; schedule.items.len()];
+    let mut watches: Vec<Option<Watch>> = vec![None; schedule.items.len()];
     // Changes already sent (a resumed run) are followed from the start.
     for (i, item) in schedule.items.iter().enumerate() {
         if let State::Running {
             task_id: Some(t), ..
         } = item.state
         {
-            deadlines[i] = tokio::time::Instant::now().checked_add(follow.timeout);
+            watches[i] = Some(Watch::new(
+                t,
+                item.journal_id.clone(),
+                follow,
+                Instant::now(),
+            ));
             jobs.push(poll(session, &item.plan, i, t, Duration::ZERO));
         }
     }
@@ -124,17 +151,24 @@ pub async fn execute(
         if stop.load(Ordering::SeqCst) {
             schedule.stop("stopped by the person at the keyboard");
         }
-        if let (Some(why), false) = (&schedule.stopped, told_stop) {
-            observer.stopped(why);
-            told_stop = true;
+        if let Some(why) = &schedule.stopped {
+            // Every send still waiting for its turn sees it.
+            stop.store(true, Ordering::SeqCst);
+            if !told_stop {
+                observer.stopped(why);
+                told_stop = true;
+            }
         }
         while let Some(i) = schedule.next_to_send() {
             let plan = schedule.items[i].plan.clone();
             let run_id = run.id.clone();
             tell(schedule, &mut told, observer);
             jobs.push(Box::pin(async move {
-                let sent = crate::ops::change::send(session, &plan, Some(&run_id)).await;
-                Event::Sent(i, sent)
+                let options = SendOptions {
+                    run: Some(&run_id),
+                    stop: Some(stop),
+                };
+                Event::Sent(i, send(session, &plan, options).await)
             }));
         }
         let Some(event) = jobs.next().await else {
@@ -148,96 +182,46 @@ pub async fn execute(
                 continue;
             }
             Event::Sent(i, result) => {
-                // What to follow: the task the API answered with or, when the reply was
-                // lost, the task the check found running (it is restarting the instance,
-                // so it holds its place).
-                let followed = match &result {
-                    Ok(sent) => {
-                        schedule.items[i].journal_id = Some(sent.journal_id.clone());
-                        sent.task_id.map(|t| (t, sent.request_id.clone()))
-                    }
-                    Err(OpsError::Unknown { check, .. }) => {
-                        check.task_id.map(|t| (t, String::new()))
-                    }
-                    Err(_) => None,
-                };
-                if let Some((t, request_id)) = followed {
-                    schedule.set(
+                if let Some((task_id, journal_id)) = sent(schedule, i, result) {
+                    watches[i] = Some(Watch::new(task_id, journal_id, follow, Instant::now()));
+                    jobs.push(poll(
+                        session,
+                        &schedule.items[i].plan,
                         i,
-                        State::Running {
-                            task_id: Some(t),
-                            request_id,
-                            status: None,
-                            progress: None,
-                        },
-                    );
-                    deadlines[i] = tokio::time::Instant::now().checked_add(follow.timeout);
-                    jobs.push(poll(session, &schedule.items[i].plan, i, t, follow.poll));
-                } else {
-                    unfollowed(schedule, i, result);
+                        task_id,
+                        follow.poll,
+                    ));
                 }
             }
             Event::Polled(i, result) => {
-                let item = &schedule.items[i];
-                let Some(task_id) = item.state.task_id() else {
+                let Some(watch) = watches[i].as_mut() else {
                     continue;
                 };
-                match result {
-                    Ok(Some(task)) => {
-                        errors[i] = 0;
-                        let before = match &item.state {
-                            State::Running { status, .. } => *status,
-                            _ => None,
-                        };
-                        if before != Some(task.status)
-                            && let Some(id) = &item.journal_id
-                        {
-                            let _ = session.store.journal.append(&Record::Task {
-                                id: id.clone(),
-                                time: now_rfc3339(),
-                                TaskId: task_id,
-                                Status: task.status,
-                                Progress: task.progress,
-                            });
-                        }
-                        schedule.task(i, &task);
-                    }
-                    Ok(None) => errors[i] = 0,
-                    Err(_) => errors[i] += 1,
+                if let Ok(Some(task)) = &result
+                    && !task.status.is_finished()
+                {
+                    schedule.task(i, task);
                 }
-                let item = &schedule.items[i];
-                if item.state.is_final() {
-                    let plan = item.plan.clone();
-                    jobs.push(Box::pin(async move {
-                        let now = crate::ops::inventory::describe(
-                            session,
-                            plan.region(),
-                            plan.instance_id(),
-                        )
-                        .await;
-                        Event::Refreshed(now.ok().map(Box::new))
-                    }));
-                } else if errors[i] >= 5 {
-                    schedule.set(
-                        i,
-                        State::GaveUp {
-                            task_id: Some(task_id),
-                            why: "DescribeTasks failed five times in a row".into(),
-                        },
-                    );
-                } else if deadlines[i].is_some_and(|d| tokio::time::Instant::now() >= d) {
-                    schedule.set(
-                        i,
-                        State::GaveUp {
-                            task_id: Some(task_id),
-                            why: format!(
-                                "still running after {} s of waiting",
-                                follow.timeout.as_secs()
-                            ),
-                        },
-                    );
-                } else {
-                    jobs.push(poll(session, &item.plan, i, task_id, follow.poll));
+                let (line, next) = watch.seen(&result, Instant::now());
+                journal(session, line);
+                match next {
+                    Step::Again(after) => {
+                        let t = watch.task_id;
+                        jobs.push(poll(session, &schedule.items[i].plan, i, t, after));
+                    }
+                    Step::Ended(end) => {
+                        ended(schedule, i, &end);
+                        let plan = schedule.items[i].plan.clone();
+                        jobs.push(Box::pin(async move {
+                            let now = crate::ops::inventory::describe(
+                                session,
+                                plan.region(),
+                                plan.instance_id(),
+                            )
+                            .await;
+                            Event::Refreshed(now.ok().map(Box::new))
+                        }));
+                    }
                 }
             }
         }
@@ -245,48 +229,140 @@ pub async fn execute(
     }
     schedule.close();
     tell(schedule, &mut told, observer);
-    run.finished = Some(now_rfc3339());
+    let at = now_rfc3339();
+    run.state = match (schedule.unsent(), &schedule.stopped) {
+        (0, _) => RunState::Finished { at },
+        (_, Some(why)) => RunState::Stopped {
+            why: why.clone(),
+            at,
+        },
+        (n, None) => RunState::Stopped {
+            why: format!("{n} changes were not sent"),
+            at,
+        },
+    };
     save(session, run)
 }
 
-/// A change sent with nothing to follow: no TaskId, a refusal, an unknown outcome, or
-/// never sent at all.
-fn unfollowed(schedule: &mut Schedule, i: usize, result: Result<crate::ops::Sent, OpsError>) {
+/// What a send came to: the task to follow (and the change's journal id), if any.
+fn sent(
+    schedule: &mut Schedule,
+    i: usize,
+    result: Result<Dispatched, OpsError>,
+) -> Option<(i64, Option<String>)> {
     let state = match result {
-        Ok(sent) => State::GaveUp {
-            task_id: None,
-            why: format!(
-                "the API gave no TaskId (RequestId {}): watch the instance",
-                sent.request_id
-            ),
-        },
-        Err(e) => {
-            // A lost reply whose change may still be restarting its instance, untracked:
-            // nothing more is sent, whatever the limits say.
-            if let OpsError::Unknown { check, .. } = &e
-                && check.result == Finding::InProgress
-            {
-                schedule.stop(format!(
-                    "stopped: the reply to {} was lost and it may still be restarting",
-                    schedule.items[i].plan.instance.id
-                ));
-            }
-            // The journal cannot be written: nothing more may be sent.
-            if matches!(e, OpsError::Journal(_)) {
-                schedule.stop(format!("stopped: {e}"));
-            }
-            match &e {
-                OpsError::Unknown { .. } => State::Unknown {
-                    error: e.to_string(),
+        Ok(Dispatched::Sent(sent)) => {
+            schedule.items[i].journal_id = Some(sent.journal_id.clone());
+            match sent.task_id {
+                Some(t) => State::Running {
+                    task_id: Some(t),
+                    request_id: sent.request_id,
+                    status: None,
+                    progress: None,
                 },
-                OpsError::Api(_) => State::Refused {
-                    error: e.to_string(),
+                None => State::GaveUp {
+                    task_id: None,
+                    why: format!(
+                        "the API gave no TaskId (RequestId {}): watch the instance",
+                        sent.request_id
+                    ),
                 },
-                _ => State::NotSent { why: e.to_string() },
             }
         }
+        Ok(Dispatched::AsAsked(now)) => State::AsAsked {
+            now: format!("already {} when its turn came", now.state.describe()),
+        },
+        Err(OpsError::Unknown {
+            check, journal_id, ..
+        }) => {
+            schedule.items[i].journal_id = Some(journal_id.into());
+            lost_reply(schedule, i, &check)
+        }
+        // Never sent: a stop, the instance changed since the plan, another run's change
+        // in flight, a guard. A resume plans it again.
+        Err(OpsError::Refused(r)) => State::NotSent {
+            why: match r {
+                Refusal::Stopped { .. } => schedule
+                    .stopped
+                    .clone()
+                    .unwrap_or_else(|| "stopped before it was sent".into()),
+                r => r.to_string(),
+            },
+        },
+        Err(e @ OpsError::Api(_)) => State::Refused {
+            error: e.to_string(),
+        },
+        Err(e) => {
+            // The journal cannot be written, or a file of ours failed: nothing more may
+            // be sent.
+            schedule.stop(format!("stopped: {e}"));
+            State::NotSent { why: e.to_string() }
+        }
+    };
+    let follow = match &state {
+        State::Running {
+            task_id: Some(t), ..
+        } => Some((*t, schedule.items[i].journal_id.clone())),
+        _ => None,
     };
     schedule.set(i, state);
+    follow
+}
+
+/// A lost reply, as the check after it found the instance: one verdict wherever it is
+/// read (here, in the table and the exit code, as on resume). One that may still be
+/// restarting its instance, untracked, stops the sending.
+fn lost_reply(schedule: &mut Schedule, i: usize, check: &CheckResult) -> State {
+    if check.result == Finding::InProgress && check.task_id.is_none() {
+        schedule.stop(format!(
+            "stopped: the reply to {} was lost and it may still be restarting",
+            schedule.items[i].plan.instance.id
+        ));
+    }
+    verdict(check, "its reply was lost")
+}
+
+/// What the check of a change with no reply found, as its state in a run (`how`: why
+/// there was no reply).
+pub(super) fn verdict(check: &CheckResult, how: &str) -> State {
+    match check.result {
+        // Restarting the instance: it holds its place and is followed.
+        Finding::InProgress if check.task_id.is_some() => State::Running {
+            task_id: check.task_id,
+            request_id: String::new(),
+            status: None,
+            progress: None,
+        },
+        Finding::Applied => State::Ended {
+            task_id: None,
+            request_id: None,
+            status: TaskStatus::Success,
+            message: Some(format!("{how}; checked: {}", check.detail)),
+        },
+        _ => State::Unknown {
+            error: format!(
+                "{how}; checked: {}; not sent again (see `pgssl log`)",
+                check.detail
+            ),
+        },
+    }
+}
+
+/// A followed task ended (or the follow did).
+fn ended(schedule: &mut Schedule, i: usize, end: &FollowEnd) {
+    match end {
+        FollowEnd::Finished(task) => schedule.task(i, task),
+        other => {
+            let item = &schedule.items[i];
+            let task_id = item.state.task_id();
+            let why = other.describe(
+                task_id.unwrap_or_default(),
+                Some(&item.plan.instance.id),
+                item.plan.region(),
+            );
+            schedule.set(i, State::GaveUp { task_id, why });
+        }
+    }
 }
 
 /// Tell the observer of every change whose state it has not heard yet.
@@ -307,284 +383,40 @@ fn poll<'a>(session: &'a Session, plan: &Plan, i: usize, task_id: i64, after: Du
     })
 }
 
-/// An interrupted run, as the journal shows it, ready to go on once confirmed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resumable {
-    pub run: RunFile,
-    /// Sent changes in their state (followed again if running) and never-sent ones
-    /// planned again from a fresh read (`Waiting`).
-    pub schedule: Schedule,
-    /// Never sent, and already as asked now (someone else made the change).
-    pub unchanged: Vec<Instance>,
-    /// Never sent, and cannot be planned now.
-    pub skipped: Vec<Skipped>,
-}
-
-impl Resumable {
-    /// Done (ended or refused), running (sent, task not ended), never sent (to send now).
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let items = &self.schedule.items;
-        let running = items.iter().filter(|i| i.state.is_restarting()).count();
-        let waiting = items.iter().filter(|i| i.state == State::Waiting).count();
-        (items.len() - running - waiting, running, waiting)
+/// Mark run `id` abandoned: its never-sent changes are given up, explicitly (`ssl resume
+/// --abandon`). Refused while another process carries it out, or once it is over.
+pub fn abandon(session: &Session, id: &str) -> Result<RunFile, OpsError> {
+    let _held = hold(session, id)?;
+    let mut run = session
+        .store
+        .runs
+        .load(id)
+        .map_err(run_file_error)?
+        .ok_or_else(|| {
+            OpsError::refused(RunRefusal::NoSuchRun {
+                run: crate::text::clean(id),
+                what: "abandon",
+            })
+        })?;
+    if !run.state.is_open() {
+        return Err(OpsError::refused(RunRefusal::Over {
+            run: run.id,
+            state: run.state.word(),
+            what: "abandon",
+        }));
     }
-
-    pub fn summary(&self) -> Vec<String> {
-        let (done, running, waiting) = self.counts();
-        let mut lines = vec![format!(
-            "Run {} ({} changes, confirmed {}): {done} done, {running} running, {waiting} never sent",
-            self.run.id,
-            self.run.items.len(),
-            self.run.created
-        )];
-        // What needs a decision first: running, never sent, failed; the successes in one line.
-        let items = &self.schedule.items;
-        let succeeded: Vec<&str> = items
-            .iter()
-            .filter(|i| i.state.word() == "success")
-            .map(|i| i.plan.instance.id.as_str())
-            .collect();
-        for item in items.iter().filter(|i| i.state.word() != "success") {
-            lines.push(format!(
-                "  {:<18} {:<8} {}",
-                item.plan.instance.id,
-                item.state.word(),
-                match &item.state {
-                    State::Waiting => format!("never sent: to send, SSL {}", item.plan.new_state()),
-                    State::Unknown { error } | State::Refused { error } => error.clone(),
-                    s => s
-                        .task_id()
-                        .map(|t| format!("TaskId {t}"))
-                        .unwrap_or_default(),
-                }
-            ));
-        }
-        if !succeeded.is_empty() {
-            lines.push(format!(
-                "  {} succeeded: {}{}",
-                succeeded.len(),
-                succeeded
-                    .iter()
-                    .take(5)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if succeeded.len() > 5 { ", …" } else { "" }
-            ));
-        }
-        for i in &self.unchanged {
-            lines.push(format!("  {:<18} already as asked: nothing to send", i.id));
-        }
-        for s in &self.skipped {
-            lines.push(format!("  {:<18} skipped: {}", s.instance_id, s.why));
-        }
-        lines
-    }
-}
-
-/// The newest unfinished run, if any, with what became of each of its changes: read from
-/// the journal (records tagged with the run), the instances read fresh. A change the
-/// journal holds is never sent again: one whose reply was lost is checked instead.
-pub async fn resumable(session: &Session) -> Result<Option<Resumable>, OpsError> {
-    let Some(run) = session.store.runs.unfinished().map_err(OpsError::Failed)? else {
-        return Ok(None);
-    };
-    let journal = &session.store.journal;
-    let (entries, _) = journal.entries().map_err(|e| journal.read_error(&e))?;
-    let mine: Vec<&Entry> = entries
+    let sent = super::resume::sent_of(session, &run)?;
+    let unsent = run
+        .items
         .iter()
-        .filter(|e| e.request.run.as_deref() == Some(run.id.as_str()))
-        .collect();
-    let mut fresh: Vec<(String, Result<Instance, OpsError>)> = Vec::new();
-    let mut regions: Vec<&str> = run.items.iter().map(|i| i.region.as_str()).collect();
-    regions.sort_unstable();
-    regions.dedup();
-    for region in regions {
-        let ids: Vec<String> = run
-            .items
-            .iter()
-            .filter(|i| i.region == region)
-            .map(|i| i.DBInstanceId.clone())
-            .collect();
-        fresh.extend(read::describe_many(&session.client, region, &ids).await);
-    }
-    let mut items = Vec::new();
-    let mut unsent = Vec::new();
-    for want in &run.items {
-        let instance = fresh
-            .iter()
-            .find(|(id, _)| *id == want.DBInstanceId)
-            .map(|(_, r)| r.clone());
-        let entry = mine
-            .iter()
-            .rev()
-            .find(|e| e.request.DBInstanceId == want.DBInstanceId);
-        match entry {
-            None => unsent.push(match instance {
-                Some(Ok(i)) => {
-                    crate::ops::inventory::remember(session, &i);
-                    Ok(i)
-                }
-                Some(Err(e)) => Err(Skipped {
-                    instance_id: want.DBInstanceId.clone(),
-                    region: want.region.clone(),
-                    why: super::SkipWhy::Unreadable(e.to_string()),
-                }),
-                None => Err(Skipped {
-                    instance_id: want.DBInstanceId.clone(),
-                    region: want.region.clone(),
-                    why: super::SkipWhy::Unreadable("not read".into()),
-                }),
-            }),
-            Some(entry) => {
-                let instance = match instance {
-                    Some(Ok(i)) => i,
-                    _ => placeholder(want),
-                };
-                let plan = Plan {
-                    target: target(&instance, want),
-                    instance,
-                };
-                let state = sent_state(session, entry, want).await;
-                items.push(Item {
-                    journal_id: Some(entry.request.id.clone()),
-                    since: now_rfc3339(),
-                    plan,
-                    state,
-                });
-            }
-        }
-    }
-    // Never sent: planned again from what the instance is now, as the run asked.
-    let mut by_want: Vec<(Want, Vec<Result<Instance, Skipped>>)> = Vec::new();
-    for r in unsent {
-        let id = match &r {
-            Ok(i) => i.id.clone(),
-            Err(s) => s.instance_id.clone(),
-        };
-        let Some(w) = run.items.iter().find(|w| w.DBInstanceId == id) else {
-            continue;
-        };
-        let want = if w.SSLEnabled {
-            match w.ConnectAddress {
-                Some(ip) => Want::Enable(AddressSpec::Ip(ip)),
-                None => continue,
-            }
-        } else {
-            Want::Disable
-        };
-        match by_want.iter_mut().find(|(x, _)| *x == want) {
-            Some((_, v)) => v.push(r),
-            None => by_want.push((want, vec![r])),
-        }
-    }
-    let mut unchanged = Vec::new();
-    let mut skipped = Vec::new();
-    for (want, read) in by_want {
-        let p = plan_many(read, &want);
-        items.extend(p.changes.into_iter().map(Item::new));
-        unchanged.extend(p.unchanged);
-        skipped.extend(p.skipped);
-    }
-    let limits = Limits {
-        max_running: run.max_running,
-        together: run.together,
-        stop_on_failure: run.stop_on_failure,
+        .filter(|i| !sent.contains(&i.DBInstanceId))
+        .count();
+    run.state = RunState::Abandoned {
+        at: now_rfc3339(),
+        unsent,
     };
-    Ok(Some(Resumable {
-        schedule: Schedule::new(items, limits),
-        run,
-        unchanged,
-        skipped,
-    }))
-}
-
-/// The instance of a run item that could not be read now (it is shown, never sent to).
-fn placeholder(want: &RunItem) -> Instance {
-    Instance::unread(&want.DBInstanceId, &want.region)
-}
-
-fn target(instance: &Instance, want: &RunItem) -> Target {
-    match (want.SSLEnabled, want.ConnectAddress) {
-        (true, Some(ip)) => Target::On(
-            instance
-                .addresses
-                .iter()
-                .find(|a| a.ip == ip)
-                .cloned()
-                .unwrap_or_else(|| crate::addresses::Address::unverified(ip)),
-        ),
-        _ => Target::Off,
-    }
-}
-
-/// What became of a change the journal holds: its task's last status (followed again
-/// when not ended), the API's refusal, or, when the reply never came, a check of the
-/// instance (journaled), never a resend.
-async fn sent_state(session: &Session, entry: &Entry, want: &RunItem) -> State {
-    match &entry.outcome {
-        Some(Outcome::Ok {
-            RequestId,
-            TaskId: None,
-        }) => State::GaveUp {
-            task_id: None,
-            why: format!("the API gave no TaskId (RequestId {RequestId}): watch the instance"),
-        },
-        Some(Outcome::Ok { RequestId, TaskId }) => {
-            let last = entry.task.as_ref();
-            match last.map(|t| t.status) {
-                Some(status) if status.is_finished() => State::Ended {
-                    task_id: *TaskId,
-                    request_id: Some(RequestId.clone()),
-                    status,
-                    message: None,
-                },
-                status => State::Running {
-                    task_id: *TaskId,
-                    request_id: RequestId.clone(),
-                    status,
-                    progress: last.and_then(|t| t.progress),
-                },
-            }
-        }
-        Some(Outcome::Error { Code, Message, .. }) => State::Refused {
-            error: format!("{Code}: {Message}"),
-        },
-        Some(Outcome::Unknown { .. }) | None => {
-            let wanted = Wanted {
-                enabled: want.SSLEnabled,
-                address: want.ConnectAddress,
-                sent_at: pgssl_wire::clock::rfc3339_to_unix(&entry.request.time).unwrap_or(0),
-            };
-            let found = check(session, &want.region, &want.DBInstanceId, wanted).await;
-            let _ = session.store.journal.append(&Record::Check {
-                id: entry.request.id.clone(),
-                time: now_rfc3339(),
-                result: found.result,
-                detail: found.detail.clone(),
-            });
-            match found.result {
-                Finding::InProgress if found.task_id.is_some() => State::Running {
-                    task_id: found.task_id,
-                    request_id: String::new(),
-                    status: None,
-                    progress: None,
-                },
-                Finding::Applied => State::Ended {
-                    task_id: None,
-                    request_id: None,
-                    status: crate::domain::TaskStatus::Success,
-                    message: Some(format!("its reply was lost; checked: {}", found.detail)),
-                },
-                _ => State::Unknown {
-                    error: format!(
-                        "its reply was lost; checked: {}; not sent again (see `pgssl log`)",
-                        found.detail
-                    ),
-                },
-            }
-        }
-    }
+    save(session, &run)?;
+    Ok(run)
 }
 
 /// A stop switch a face can share with a running `execute`.

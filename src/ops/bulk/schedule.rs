@@ -72,8 +72,11 @@ pub enum State {
         task_id: Option<i64>,
         why: String,
     },
-    /// Never sent, and why (stopped after a failure, a guard, an earlier change unsettled).
+    /// Never sent, and why (stopped after a failure, a guard, an earlier change unsettled,
+    /// the instance changed since the plan): a resume plans it again.
     NotSent { why: String },
+    /// When its turn came the instance already was as asked: nothing was sent.
+    AsAsked { now: String },
 }
 
 impl State {
@@ -115,7 +118,13 @@ impl State {
             State::Unknown { .. } => "unknown",
             State::GaveUp { .. } => "gave_up",
             State::NotSent { .. } => "not_sent",
+            State::AsAsked { .. } => "unchanged",
         }
+    }
+
+    /// Never sent: waiting, or left unsent (what a resume plans again).
+    pub fn is_unsent(&self) -> bool {
+        matches!(self, State::Waiting | State::NotSent { .. })
     }
 
     pub fn task_id(&self) -> Option<i64> {
@@ -309,6 +318,41 @@ impl Schedule {
                 _ => {}
             }
         }
+    }
+
+    /// The run's verdict, one contract with every command (`ops::exit`): done when every
+    /// change succeeded or was found as asked; unknown (3) when some outcome is unknown or
+    /// a task outlived the wait; failed (1) for any other change that did not succeed
+    /// (a task that failed or paused, a refusal, a change never sent).
+    pub fn verdict(&self) -> Result<(), crate::ops::OpsError> {
+        let n = self.items.len();
+        let unknown = self
+            .items
+            .iter()
+            .filter(|i| matches!(i.state, State::Unknown { .. } | State::GaveUp { .. }))
+            .count();
+        let failed = self
+            .items
+            .iter()
+            .filter(|i| !matches!(i.state.word(), "success" | "unchanged"))
+            .count();
+        if unknown > 0 {
+            return Err(crate::ops::OpsError::Unchecked(format!(
+                "{unknown} of {n} changes have an unknown outcome or were still running when waiting gave up: see `{} log`",
+                crate::hint::pgssl()
+            )));
+        }
+        if failed > 0 {
+            return Err(crate::ops::OpsError::Failed(format!(
+                "{failed} of {n} changes did not succeed (see the table)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// How many were never sent.
+    pub fn unsent(&self) -> usize {
+        self.items.iter().filter(|i| i.state.is_unsent()).count()
     }
 
     /// Sent, of which still running, and never sent.

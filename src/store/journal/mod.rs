@@ -20,6 +20,7 @@ mod pending;
 mod tail;
 use crate::domain::{Finding, TaskStatus};
 use crate::probe::VerifyResult;
+pub use pending::{InstanceView, Latest};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -34,7 +35,8 @@ pub enum Record {
         #[serde(flatten)]
         outcome: Outcome,
     },
-    /// The task's status, as DescribeTasks last reported it.
+    /// The task's status, as DescribeTasks reported it: written when the status or the
+    /// step changes, with the API's message when it ends Fail or Pause.
     Task {
         id: String,
         time: String,
@@ -42,6 +44,10 @@ pub enum Record {
         Status: TaskStatus,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         Progress: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        CurrentStep: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        Message: Option<String>,
     },
     /// What pgssl found when it checked an unknown outcome.
     Check {
@@ -80,6 +86,21 @@ pub enum Outcome {
 }
 
 impl Record {
+    /// The task line of change `id`, as `task` was seen now (sanitized: the step and the
+    /// message are the API's text).
+    pub fn task(id: &str, task: &crate::domain::Task) -> Record {
+        let clean = |s: &Option<String>| s.as_deref().map(crate::text::clean);
+        Record::Task {
+            id: id.to_string(),
+            time: crate::store::now_rfc3339(),
+            TaskId: task.task_id,
+            Status: task.status,
+            Progress: task.progress,
+            CurrentStep: clean(&task.current_step),
+            Message: clean(&task.message).filter(|_| task.status.is_failed()),
+        }
+    }
+
     pub fn id(&self) -> &str {
         match self {
             Record::Request(RequestInfo { id, .. })
@@ -140,6 +161,12 @@ pub struct TaskSeen {
     pub status: TaskStatus,
     pub progress: Option<i64>,
     pub time: String,
+    /// The step it was at (CurrentStep).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Why it failed or paused (TaskDetail.Message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// What a check of an unknown outcome found, and when.
@@ -207,6 +234,8 @@ impl Entry {
                 TaskId: t.task_id,
                 Status: t.status,
                 Progress: t.progress,
+                CurrentStep: t.step.clone(),
+                Message: t.message.clone(),
             });
         }
         out
@@ -264,6 +293,10 @@ pub const ROTATE_AT: u64 = 64 << 20;
 pub struct Journal {
     path: PathBuf,
     rotate_at: u64,
+    /// The index of what is not over (`pending`), kept between looks.
+    index: std::sync::Arc<std::sync::Mutex<Option<pending::Index>>>,
+    /// How far the index on disk has read the current file (0: not written by us yet).
+    kept_offset: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Journal {
@@ -271,6 +304,8 @@ impl Journal {
         Journal {
             path,
             rotate_at: ROTATE_AT,
+            index: std::sync::Arc::default(),
+            kept_offset: std::sync::Arc::default(),
         }
     }
 
@@ -331,11 +366,46 @@ impl Journal {
     /// Append one record durably: exclusive lock, one write of the whole line, fsync. A
     /// new change past `ROTATE_AT` first rotates the journal.
     pub fn append(&self, record: &Record) -> std::io::Result<()> {
+        self.append_if(record, |_| Ok::<(), std::convert::Infallible>(()))
+            .map(|_| ())
+    }
+
+    /// Append a change's `request` line only if `gate`, shown what the journal holds about
+    /// the instance under the same exclusive lock, allows it. The look and the write are
+    /// one step: two processes sending to one instance at once cannot both pass.
+    pub fn append_request<E>(
+        &self,
+        request: &RequestInfo,
+        gate: impl FnOnce(&pending::InstanceView<'_>) -> Result<(), E>,
+    ) -> std::io::Result<Result<(), E>> {
+        let record = Record::Request(request.clone());
+        self.append_if(&record, |index| gate(&index.of(&request.DBInstanceId)))
+    }
+
+    fn append_if<E>(
+        &self,
+        record: &Record,
+        gate: impl FnOnce(&pending::Index) -> Result<(), E>,
+    ) -> std::io::Result<Result<(), E>> {
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
         let mut file = self.lock_current()?;
-        if matches!(record, Record::Request(_)) && file.metadata()?.len() >= self.rotate_at {
+        let is_request = matches!(record, Record::Request(_));
+        if is_request && file.metadata()?.len() >= self.rotate_at {
             file = self.rotate_locked(&file)?.0;
+        }
+        if is_request {
+            match pending::refresh_locked(self, &file, gate) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    let _ = file.unlock();
+                    return Ok(Err(e));
+                }
+                Err(e) => {
+                    let _ = file.unlock();
+                    return Err(e);
+                }
+            }
         }
         // A crash mid-write can leave a last line without its newline: end it first, so
         // this record stays a line of its own and readable.
@@ -349,7 +419,7 @@ impl Journal {
         }
         let result = file.write_all(&line).and_then(|()| file.sync_data());
         let _ = file.unlock();
-        result
+        result.map(|()| Ok(()))
     }
 
     /// Start a new journal file now (`pgssl log --rotate`). Returns the segment the old
@@ -388,11 +458,11 @@ impl Journal {
     /// file starts with copies of the changes whose outcome is still unknown. Returns the
     /// new file, locked, and the segment's name.
     fn rotate_locked(&self, old: &File) -> std::io::Result<(File, PathBuf)> {
-        let (pending, running) = pending::refresh_locked(self, old)?;
+        let open = pending::refresh_locked(self, old, pending::Index::open)?;
         let segment = self.next_segment_name();
         let tmp = self.path.with_extension("jsonl.next");
         let mut carried = Vec::new();
-        for e in pending.iter().chain(&running) {
+        for e in open.0.iter().chain(&open.1) {
             carried.extend(e.records());
         }
         let mut body = Vec::new();
@@ -420,7 +490,7 @@ impl Journal {
             File::open(dir)?.sync_all()?;
         }
         let _ = old.unlock();
-        pending::reset_locked(self, &next, pending, running)?;
+        pending::reset_locked(self, &next, open)?;
         Ok((next, segment))
     }
 
@@ -511,6 +581,8 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
                 Status,
                 Progress,
                 time,
+                CurrentStep,
+                Message,
                 ..
             } => {
                 entry.task = Some(TaskSeen {
@@ -518,6 +590,8 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
                     status: Status,
                     progress: Progress,
                     time,
+                    step: CurrentStep,
+                    message: Message,
                 });
             }
             Record::Check {

@@ -41,6 +41,8 @@ fn request_then_outcome_folds_into_one_entry() {
         TaskId: 7,
         Status: TaskStatus::Success,
         Progress: Some(100),
+        CurrentStep: None,
+        Message: None,
     })
     .expect("append");
     let (entries, skipped) = j.entries().expect("read");
@@ -192,6 +194,8 @@ fn busy_journal(j: &Journal, n: usize) {
                 TaskId: i64::try_from(i).expect("small") + 99_999,
                 Status: TaskStatus::Success,
                 Progress: Some(100),
+                CurrentStep: None,
+                Message: None,
             })
             .expect("append");
         }
@@ -368,6 +372,8 @@ fn changes_still_running_are_in_the_index_until_their_task_ends_even_across_a_ro
         TaskId: task,
         Status: status,
         Progress: Some(40),
+        CurrentStep: None,
+        Message: None,
     };
     for r in [
         request("a"),

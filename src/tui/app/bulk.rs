@@ -13,9 +13,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{App, Cmd, Overlay};
 use crate::addresses::{AddressKind, AddressSpec};
 use crate::domain::Instance;
-use crate::ops::bulk::run::Resumable;
+use crate::ops::bulk::resume::Resumable;
 use crate::ops::bulk::schedule::{DEFAULT_MAX_RUNNING, Item, Limits, State};
-use crate::ops::bulk::{BulkPlan, GroupOffer, Skipped, TYPE_THE_COUNT_ABOVE};
+use crate::ops::bulk::{BulkPlan, GroupOffer, Skipped};
+use crate::ops::confirm::Confirmation;
 use crate::ops::{OpsError, Want};
 use crate::tui::keys::Action;
 
@@ -109,11 +110,14 @@ pub struct BulkConfirm {
 }
 
 impl BulkConfirm {
-    /// Whether the count must be typed (many changes, or a protected profile).
-    pub fn types_count(&self, protected: bool) -> bool {
-        self.plan
-            .as_ref()
-            .is_some_and(|p| protected || p.changes.len() > TYPE_THE_COUNT_ABOVE)
+    /// How the plan must be confirmed (`ops` decides); None while it is read.
+    pub fn confirmation(&self, protected: Option<&str>) -> Option<Confirmation> {
+        self.plan.as_ref().map(|p| p.confirmation(protected))
+    }
+
+    /// Whether something must be typed to confirm.
+    pub fn types(&self, protected: Option<&str>) -> bool {
+        self.confirmation(protected).is_some_and(|c| c.is_typed())
     }
 }
 
@@ -133,8 +137,14 @@ impl ResumeOffer {
         self.found.counts().2
     }
 
-    pub fn types_count(&self, protected: bool) -> bool {
-        self.to_send() > TYPE_THE_COUNT_ABOVE || (protected && self.to_send() > 0)
+    /// How going on must be confirmed (`ops` decides), as for a new plan of the
+    /// never-sent changes.
+    pub fn confirmation(&self, protected: Option<&str>) -> Confirmation {
+        self.found.confirmation(protected)
+    }
+
+    pub fn types(&self, protected: Option<&str>) -> bool {
+        self.confirmation(protected).is_typed()
     }
 }
 
@@ -150,6 +160,8 @@ pub struct BulkRun {
     pub done: bool,
     /// Why the run could not start or ended early.
     pub error: Option<String>,
+    /// It stopped with this many changes never sent (a resume goes on with them).
+    pub left: Option<usize>,
 }
 
 impl BulkRun {
@@ -207,18 +219,25 @@ pub enum BulkEvent {
         item: Box<Item>,
     },
     Stopped(String),
-    /// `execute` returned.
-    Finished(Result<(), OpsError>),
+    /// `execute` returned: where the run's life ended (finished, or stopped with changes
+    /// never sent).
+    Finished(Result<crate::store::runs::RunState, OpsError>),
+    /// A resume taken after `y` no longer reads as it was shown: shown again.
+    Revised(Box<Resumable>),
 }
 
-/// A count being typed: digits and Backspace edit it (true when it changed).
-fn type_count(typed: &mut String, key: &KeyEvent) -> bool {
+/// A confirmation being typed (a count, an id, a profile's name and a count): Backspace
+/// and the characters it can hold edit it (digits only for a count, so `y`, `j` and `k`
+/// keep their meaning), true when it changed.
+pub(super) fn type_into(typed: &mut String, key: &KeyEvent, expected: &str) -> bool {
+    let digits_only = expected.chars().all(|c| c.is_ascii_digit());
     match key.code {
         KeyCode::Backspace => typed.pop().is_some(),
         KeyCode::Char(ch)
-            if ch.is_ascii_digit()
-                && !key.modifiers.contains(KeyModifiers::CONTROL)
-                && typed.len() < 6 =>
+            if !key.modifiers.contains(KeyModifiers::CONTROL)
+                && !ch.is_control()
+                && (!digits_only || ch.is_ascii_digit())
+                && typed.chars().count() < 96 =>
         {
             typed.push(ch);
             true
@@ -317,22 +336,11 @@ impl App {
                 form.field = fields[(at + fields.len() - 1) % fields.len()];
             }
             Some(Action::Submit) => {
-                let mut form = form.as_ref().clone();
-                if form.whole_group && offers {
-                    let more: Vec<(String, String)> = self
-                        .group_offers(&form)
-                        .iter()
-                        .flat_map(|o| o.members.clone())
-                        .filter_map(|id| {
-                            self.row(&id)
-                                .map(|r| (r.region().to_string(), r.id().to_string()))
-                        })
-                        .collect();
-                    form.ids.extend(more);
-                }
+                let form = form.as_ref().clone();
                 let cmd = Cmd::PrepareBulk {
                     ids: form.ids.clone(),
                     want: form.want(),
+                    with_group: form.whole_group && offers,
                 };
                 self.busy += 1;
                 self.overlay = Overlay::BulkConfirm(Box::new(BulkConfirm {
@@ -369,11 +377,17 @@ impl App {
     }
 
     pub(super) fn bulk_confirm_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Cmd> {
-        let protected = self.who.protected;
+        let protected = self.who.protected_profile().map(str::to_string);
         let Overlay::BulkConfirm(c) = &self.overlay else {
             return vec![];
         };
-        let typing = c.types_count(protected);
+        let expected = c
+            .confirmation(protected.as_deref())
+            .and_then(|c| c.typed)
+            .unwrap_or_default();
+        let typing = !expected.is_empty();
+        // Letters are part of the answer (a profile's name): j and k do not scroll then.
+        let letters = expected.chars().any(|c| !c.is_ascii_digit());
         let (room, len) = crate::tui::view::bulk::confirm_room(self, c);
         let Overlay::BulkConfirm(c) = &mut self.overlay else {
             return vec![];
@@ -381,8 +395,10 @@ impl App {
         let last = len.saturating_sub(room);
         let page = room.max(1);
         c.scroll = match key.code {
-            KeyCode::Up | KeyCode::Char('k') => c.scroll.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => c.scroll + 1,
+            KeyCode::Up => c.scroll.saturating_sub(1),
+            KeyCode::Char('k') if !letters => c.scroll.saturating_sub(1),
+            KeyCode::Down => c.scroll + 1,
+            KeyCode::Char('j') if !letters => c.scroll + 1,
             KeyCode::PageUp => c.scroll.saturating_sub(page),
             KeyCode::PageDown => c.scroll + page,
             KeyCode::Home => 0,
@@ -390,7 +406,7 @@ impl App {
             _ => c.scroll,
         }
         .min(last);
-        if typing && type_count(&mut c.typed, &key) {
+        if typing && type_into(&mut c.typed, &key, &expected) {
             c.error = None;
         }
         match action {
@@ -420,7 +436,8 @@ impl App {
                 Some("the terminal is too small to show the plan: enlarge it, then confirm".into());
             return vec![];
         }
-        let (frames, protected) = (self.frames, self.who.protected);
+        let frames = self.frames;
+        let protected = self.who.protected_profile().map(str::to_string);
         let Overlay::BulkConfirm(c) = &mut self.overlay else {
             return vec![];
         };
@@ -437,9 +454,9 @@ impl App {
             self.notice = Some("the plan has just arrived: read it, then confirm".into());
             return vec![];
         }
-        if c.types_count(protected) && c.typed != n.to_string() {
-            let said =
-                format!("type {n}, the number of instances to change, then Enter (Esc goes back)");
+        let confirmation = plan.confirmation(protected.as_deref());
+        if confirmation.is_typed() && !confirmation.accepts(&c.typed) {
+            let said = format!("{} (Esc goes back)", confirmation.hint());
             c.error = Some(said.clone());
             self.notice = Some(said);
             return vec![];
@@ -455,6 +472,7 @@ impl App {
             stopped: None,
             done: false,
             error: None,
+            left: None,
         });
         self.overlay = Overlay::Run(0);
         self.notice = Some(format!("{n} changes: sending, paced at the API's ceiling…"));
@@ -468,8 +486,10 @@ impl App {
         match found {
             Ok(Some(r)) if self.readonly => {
                 self.notice = Some(format!(
-                    "an interrupted bulk run ({}) is waiting; it can be resumed where changes are allowed: pgssl ssl resume",
-                    r.run.id
+                    "a bulk run ({}, {}) is waiting; it can be resumed where changes are allowed: {} ssl resume",
+                    r.run.id,
+                    r.run.state.word(),
+                    crate::hint::pgssl()
                 ));
             }
             Ok(Some(r)) if matches!(self.overlay, Overlay::None) && self.bulk.is_none() => {
@@ -477,8 +497,9 @@ impl App {
             }
             Ok(Some(r)) => {
                 self.notice = Some(format!(
-                    "an interrupted bulk run ({}) was found: b shows it and offers to go on with it",
-                    r.run.id
+                    "a bulk run that did not finish ({}, {}) was found: b shows it and offers to go on with it",
+                    r.run.id,
+                    r.run.state.word()
                 ));
                 self.pending_resume = Some(r);
             }
@@ -497,12 +518,15 @@ impl App {
     }
 
     pub(super) fn resume_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Cmd> {
-        let (frames, protected) = (self.frames, self.who.protected);
+        let frames = self.frames;
+        let protected = self.who.protected_profile().map(str::to_string);
         let Overlay::Resume(o) = &mut self.overlay else {
             return vec![];
         };
-        let typing = o.types_count(protected);
-        if typing && type_count(&mut o.typed, &key) {
+        let confirmation = o.confirmation(protected.as_deref());
+        if let Some(expected) = &confirmation.typed
+            && type_into(&mut o.typed, &key, expected)
+        {
             o.error = None;
         }
         match action {
@@ -511,11 +535,8 @@ impl App {
                     o.error = Some("it has just appeared: read it, then confirm".into());
                     return vec![];
                 }
-                if typing && o.typed != o.to_send().to_string() {
-                    o.error = Some(format!(
-                        "type {}, the number of changes never sent, then Enter (Esc: not now)",
-                        o.to_send()
-                    ));
+                if confirmation.is_typed() && !confirmation.accepts(&o.typed) {
+                    o.error = Some(format!("{} (Esc: not now)", confirmation.hint()));
                     return vec![];
                 }
                 let Overlay::Resume(o) = std::mem::replace(&mut self.overlay, Overlay::None) else {
@@ -530,16 +551,22 @@ impl App {
                     stopped: None,
                     done: false,
                     error: None,
+                    left: None,
                 });
                 self.overlay = Overlay::Run(0);
                 vec![Cmd::ResumeBulk(Box::new(r))]
             }
             Some(Action::Cancel | Action::Back) => {
-                self.overlay = Overlay::None;
-                self.notice = Some(
-                    "the interrupted run waits: pgssl ssl resume (or the next start) continues it"
-                        .into(),
-                );
+                // Not dropped: `b` shows it again, and the next start offers it.
+                let Overlay::Resume(o) = std::mem::replace(&mut self.overlay, Overlay::None) else {
+                    return vec![];
+                };
+                self.pending_resume = Some(Box::new(o.found));
+                self.notice = Some(format!(
+                    "the run waits: b shows it again; {} ssl resume (or the next start) continues it, {} ssl resume --abandon RUN gives it up",
+                    crate::hint::pgssl(),
+                    crate::hint::pgssl()
+                ));
                 vec![]
             }
             _ => vec![],
@@ -583,11 +610,33 @@ impl App {
             BulkEvent::Stopped(why) => run.stopped = Some(why),
             BulkEvent::Finished(result) => {
                 run.done = true;
-                if let Err(e) = result {
-                    run.error = Some(e.to_string());
+                let unsent = run.items.iter().filter(|i| i.state.is_unsent()).count();
+                match result {
+                    Err(e) => run.error = Some(e.to_string()),
+                    Ok(crate::store::runs::RunState::Stopped { .. }) if unsent > 0 => {
+                        run.left = Some(unsent);
+                    }
+                    Ok(_) => {}
                 }
-                self.notice = Some(format!("bulk run: {}", run.progress()));
+                self.notice = Some(match run.left {
+                    Some(n) => format!(
+                        "bulk run: {}; {n} never sent: {} ssl resume (or b after the next start) goes on with them",
+                        run.progress(),
+                        crate::hint::pgssl()
+                    ),
+                    None => format!("bulk run: {}", run.progress()),
+                });
                 return vec![Cmd::ReloadJournal];
+            }
+            BulkEvent::Revised(found) => {
+                self.bulk = None;
+                self.offer_resume(found);
+                if let Overlay::Resume(o) = &mut self.overlay {
+                    o.error = Some(
+                        "it changed since it was shown (another pgssl, or a task ended): read it again, then confirm".into(),
+                    );
+                }
+                return vec![];
             }
         }
         vec![]

@@ -177,10 +177,12 @@ pub enum Cmd {
     Resume(crate::ops::follow::Unfinished),
     /// Audit the regions (as `pgssl audit`, without live checks).
     Audit(Vec<String>),
-    /// Read these (region, id) fresh and plan one change for them all.
+    /// Read these (region, id) fresh and plan one change for them all (with the rest of
+    /// each read-only group whose address it protects, when asked).
     PrepareBulk {
         ids: Vec<(String, String)>,
         want: crate::ops::Want,
+        with_group: bool,
     },
     /// Carry out exactly this plan of many changes (`ops::bulk::run`).
     ExecuteBulk(
@@ -188,7 +190,7 @@ pub enum Cmd {
         crate::ops::bulk::schedule::Limits,
     ),
     /// Go on with an interrupted run, as shown.
-    ResumeBulk(Box<crate::ops::bulk::run::Resumable>),
+    ResumeBulk(Box<crate::ops::bulk::resume::Resumable>),
     /// Send nothing more in the bulk run.
     StopBulk,
 }
@@ -282,7 +284,7 @@ pub enum Msg {
     /// A step of the bulk run.
     Bulk(bulk::BulkEvent),
     /// At start: an interrupted bulk run, if any.
-    Resumable(Result<Option<Box<crate::ops::bulk::run::Resumable>>, OpsError>),
+    Resumable(Result<Option<Box<crate::ops::bulk::resume::Resumable>>, OpsError>),
     /// Picking up an unfinished change came to this.
     Resumed {
         unfinished: crate::ops::follow::Unfinished,
@@ -351,7 +353,7 @@ pub struct App {
     /// The bulk run of this session, if any.
     pub bulk: Option<bulk::BulkRun>,
     /// An interrupted run found at start while a dialog was open: `b` offers it.
-    pub pending_resume: Option<Box<crate::ops::bulk::run::Resumable>>,
+    pub pending_resume: Option<Box<crate::ops::bulk::resume::Resumable>>,
 }
 
 impl App {
@@ -433,9 +435,17 @@ impl App {
             Overlay::None => Mode::Browse,
             Overlay::Filter => Mode::Filter,
             Overlay::Form(_) => Mode::Form,
-            Overlay::Confirm(..) if self.who.protected => Mode::TypeConfirm,
-            Overlay::BulkConfirm(c) if c.types_count(self.who.protected) => Mode::TypeCount,
-            Overlay::Resume(o) if o.types_count(self.who.protected) => Mode::TypeCount,
+            Overlay::Confirm(c)
+                if crate::ops::confirm::for_change(
+                    &c.intent.instance_id,
+                    self.who.protected_profile(),
+                )
+                .is_typed() =>
+            {
+                Mode::TypeConfirm
+            }
+            Overlay::BulkConfirm(c) if c.types(self.who.protected_profile()) => Mode::TypeCount,
+            Overlay::Resume(o) if o.types(self.who.protected_profile()) => Mode::TypeCount,
             Overlay::Confirm(..) | Overlay::BulkConfirm(_) | Overlay::Resume(_) => Mode::Confirm,
             Overlay::Regions(_) => Mode::Regions,
             Overlay::Add(_) => Mode::Add,

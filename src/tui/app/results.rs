@@ -3,7 +3,6 @@
 
 use super::confirm::Shown;
 use super::{App, ChangeEvent, Cmd, LogItem, LogKind, Msg, log};
-use crate::ops::FollowEnd;
 
 impl App {
     fn done(&mut self) {
@@ -280,43 +279,29 @@ impl App {
                 vec![]
             }
             ChangeEvent::Settled { instance_id, end } => {
-                self.notice = Some(match &end {
-                    FollowEnd::Finished(t) if t.status == crate::domain::TaskStatus::Success => {
-                        // Only a change that turned SSL on has something to check over TLS.
-                        let enabled = self
-                            .journal
-                            .iter()
-                            .find(|i| i.task_id == Some(t.task_id))
-                            .is_some_and(|i| i.action.starts_with("enable"));
-                        format!(
-                            "task {} on {instance_id} ended Success{}",
-                            t.task_id,
-                            if enabled {
-                                "; v checks it over TLS"
-                            } else {
-                                ""
-                            }
-                        )
-                    }
-                    FollowEnd::Finished(t) => {
-                        let step = t
-                            .message
-                            .as_deref()
-                            .map(|m| format!(": {m}"))
-                            .unwrap_or_default();
-                        format!(
-                            "task {} on {instance_id} ended {}{step}",
-                            t.task_id, t.status
-                        )
-                    }
-                    FollowEnd::TimedOut(_) => {
-                        format!(
-                            "stopped following the task on {instance_id}; it goes on without pgssl"
-                        )
-                    }
-                });
-                if let FollowEnd::Finished(t) | FollowEnd::TimedOut(Some(t)) = end {
-                    self.progress.insert(t.task_id, t);
+                let task_id = end
+                    .last()
+                    .map(|t| t.task_id)
+                    .or_else(|| self.sent_tasks.get(&instance_id).copied())
+                    .unwrap_or_default();
+                let region = self
+                    .row(&instance_id)
+                    .map(|r| r.region().to_string())
+                    .unwrap_or_default();
+                let mut said = end.describe(task_id, Some(&instance_id), &region);
+                // Only a change that turned SSL on has something to check over TLS.
+                if end.succeeded()
+                    && self
+                        .journal
+                        .iter()
+                        .find(|i| i.task_id == Some(task_id))
+                        .is_some_and(|i| i.action.starts_with("enable"))
+                {
+                    said.push_str("; v checks it over TLS");
+                }
+                self.notice = Some(said);
+                if let Some(t) = end.last() {
+                    self.progress.insert(t.task_id, t.clone());
                 }
                 self.rebuild_log();
                 vec![Cmd::ReloadJournal]

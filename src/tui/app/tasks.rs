@@ -4,8 +4,8 @@
 //! leaves the TaskId and the command to follow it on the terminal.
 
 use super::{App, Cmd, Overlay};
+use crate::ops::OpsError;
 use crate::ops::follow::{Resumed, Unfinished, unfinished};
-use crate::ops::{FollowEnd, OpsError};
 use crate::store::journal::Entry;
 use crate::tui::keys::Action;
 
@@ -47,7 +47,7 @@ impl App {
     ) -> Vec<Cmd> {
         match result {
             // The follow's own Settled event said how it ended.
-            Ok(Resumed::Followed(FollowEnd::Finished(_) | FollowEnd::TimedOut(_))) => {}
+            Ok(Resumed::Followed(_)) => {}
             Ok(Resumed::Checked(found)) => {
                 self.notice = Some(format!(
                     "earlier change to {} (outcome unknown): {}",

@@ -2,7 +2,7 @@
 //! temporary key in the log, the profile picker (`P`) that switches credentials without
 //! restarting, and the protected profile's confirm (type the instance id, not `y`).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::log::{LogItem, LogKind};
 use super::{App, Cmd, Overlay};
@@ -27,6 +27,15 @@ pub struct Who {
     pub protected: bool,
     /// config.toml marks the profile read-only.
     pub readonly: bool,
+}
+
+impl Who {
+    /// The protected profile's name, when the profile is protected: confirming then takes
+    /// more than `y` (`ops::confirm`), as in the CLI.
+    pub fn protected_profile(&self) -> Option<&str> {
+        self.protected
+            .then(|| self.profile.as_deref().unwrap_or("default"))
+    }
 }
 
 /// A credential switched to.
@@ -161,37 +170,33 @@ impl App {
 
     /// The protected confirm: typing the instance id, Backspace, Enter to send.
     pub(super) fn typed_confirm_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Cmd> {
+        let protected = self.protected_confirmation();
         let Overlay::Confirm(c) = &mut self.overlay else {
             return vec![];
         };
         match action {
             Some(Action::Send) => {
-                let id = c.intent.instance_id.clone();
-                if c.typed.trim() == id {
+                let confirmation =
+                    crate::ops::confirm::for_change(&c.intent.instance_id, protected.as_deref());
+                if confirmation.accepts(&c.typed) {
                     return self.send_shown();
                 }
                 self.notice = Some(format!(
-                    "protected profile: type {id} exactly, then Enter (Esc goes back)"
+                    "protected profile: {} (Esc goes back)",
+                    confirmation.hint()
                 ));
                 vec![]
             }
             Some(Action::Back) => self.confirm_key(Some(Action::Back)),
             _ => {
-                match key.code {
-                    KeyCode::Backspace => {
-                        c.typed.pop();
-                    }
-                    KeyCode::Char(ch)
-                        if !key.modifiers.contains(KeyModifiers::CONTROL)
-                            && !ch.is_control()
-                            && c.typed.chars().count() < 64 =>
-                    {
-                        c.typed.push(ch);
-                    }
-                    _ => {}
-                }
+                let id = c.intent.instance_id.clone();
+                super::bulk::type_into(&mut c.typed, &key, &id);
                 vec![]
             }
         }
+    }
+
+    fn protected_confirmation(&self) -> Option<String> {
+        self.who.protected_profile().map(str::to_string)
     }
 }

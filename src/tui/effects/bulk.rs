@@ -8,47 +8,25 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::send;
 use crate::domain::Instance;
-use crate::ops::bulk::run::{self as bulk_run, BulkObserver, Resumable};
-use crate::ops::bulk::schedule::{Item, Limits, Schedule};
-use crate::ops::bulk::{BulkPlan, Skipped, plan_many};
-use crate::ops::{FollowOptions, OpsError, Session, Want, read};
-use crate::store::runs::RunFile;
+use crate::ops::bulk::BulkPlan;
+use crate::ops::bulk::resume::Resumable;
+use crate::ops::bulk::run::{self as bulk_run, BulkObserver, Carried};
+use crate::ops::bulk::schedule::{Item, Limits};
+use crate::ops::{FollowOptions, OpsError, Session, Want};
 use crate::tui::app::Msg;
 use crate::tui::app::bulk::BulkEvent;
 
-/// Read the instances fresh (in batches per region, SSL state at the API's pace) and
-/// plan `want` for each: the account guards first, as a single change does.
+/// Read the instances fresh and plan `want` for each (`ops::bulk::prepare`, as the CLI).
 pub async fn prepare(
     session: &Session,
     ids: &[(String, String)],
     want: &Want,
+    with_group: bool,
 ) -> Result<BulkPlan, OpsError> {
-    session.guard_account().await?;
-    let mut regions: Vec<&str> = ids.iter().map(|(r, _)| r.as_str()).collect();
-    regions.sort_unstable();
-    regions.dedup();
-    let mut read_all: Vec<Result<Instance, Skipped>> = Vec::new();
-    for region in regions {
-        let these: Vec<String> = ids
-            .iter()
-            .filter(|(r, _)| r == region)
-            .map(|(_, id)| id.clone())
-            .collect();
-        for (id, r) in read::describe_many(&session.client, region, &these).await {
-            read_all.push(match r {
-                Ok(i) => {
-                    crate::ops::inventory::remember(session, &i);
-                    Ok(i)
-                }
-                Err(e) => Err(Skipped {
-                    instance_id: id,
-                    region: region.to_string(),
-                    why: crate::ops::bulk::SkipWhy::Unreadable(e.to_string()),
-                }),
-            });
-        }
-    }
-    Ok(plan_many(read_all, want))
+    let selection = crate::ops::bulk::Selection::Listed(ids.to_vec());
+    crate::ops::bulk::prepare(session, &selection, want, with_group, |_, _| {})
+        .await
+        .map(|p| p.plan)
 }
 
 /// Hears the run and turns it into messages.
@@ -90,26 +68,42 @@ pub async fn execute(
     tx: UnboundedSender<Msg>,
 ) {
     match bulk_run::begin(&session, &plan, limits) {
-        Ok((run, schedule)) => go(session, run, schedule, follow, stop, tx).await,
+        Ok(carried) => go(session, carried, follow, stop, tx).await,
         Err(e) => send(&tx, Msg::Bulk(BulkEvent::Finished(Err(e)))),
     }
 }
 
-/// Go on with an interrupted run, as it was shown.
+/// Go on with a run as it was shown: taken (held) and planned again now; sent only if it
+/// still reads the same, else shown again.
 pub async fn resume(
     session: Session,
-    found: Resumable,
+    shown: Resumable,
     follow: FollowOptions,
     stop: Arc<AtomicBool>,
     tx: UnboundedSender<Msg>,
 ) {
-    go(session, found.run, found.schedule, follow, stop, tx).await;
+    match crate::ops::bulk::resume::take(&session, Some(&shown.run.id)).await {
+        Ok(Some(taken)) if taken.found.summary() == shown.summary() => {
+            go(session, taken.into_carried(), follow, stop, tx).await;
+        }
+        Ok(Some(taken)) => send(
+            &tx,
+            Msg::Bulk(BulkEvent::Revised(Box::new(taken.found.clone()))),
+        ),
+        Ok(None) => send(
+            &tx,
+            Msg::Bulk(BulkEvent::Finished(Err(OpsError::Failed(format!(
+                "run {} is no longer waiting (another pgssl finished it)",
+                shown.run.id
+            ))))),
+        ),
+        Err(e) => send(&tx, Msg::Bulk(BulkEvent::Finished(Err(e)))),
+    }
 }
 
 async fn go(
     session: Session,
-    mut run: RunFile,
-    mut schedule: Schedule,
+    mut carried: Carried,
     follow: FollowOptions,
     stop: Arc<AtomicBool>,
     tx: UnboundedSender<Msg>,
@@ -117,18 +111,20 @@ async fn go(
     send(
         &tx,
         Msg::Bulk(BulkEvent::Started {
-            run_id: run.id.clone(),
-            items: schedule.items.clone(),
+            run_id: carried.run.id.clone(),
+            items: carried.schedule.items.clone(),
         }),
     );
     let mut relay = Relay { tx: tx.clone() };
-    let result =
-        bulk_run::execute(&session, &mut run, &mut schedule, follow, &stop, &mut relay).await;
-    send(&tx, Msg::Bulk(BulkEvent::Finished(result)));
+    let result = bulk_run::execute(&session, &mut carried, follow, &stop, &mut relay).await;
+    let state = carried.run.state.clone();
+    send(&tx, Msg::Bulk(BulkEvent::Finished(result.map(|()| state))));
 }
 
-/// At start: the newest interrupted run, if any.
+/// At start: the newest run waiting to go on, if any (its running tasks looked at once).
 pub async fn find(session: Session, tx: UnboundedSender<Msg>) {
-    let found = bulk_run::resumable(&session).await.map(|r| r.map(Box::new));
+    let found = crate::ops::bulk::resume::peek(&session)
+        .await
+        .map(|r| r.map(Box::new));
     send(&tx, Msg::Resumable(found));
 }

@@ -148,8 +148,16 @@ fn parts(app: &App, theme: Theme, c: &BulkConfirm) -> Parts {
     let mut head: Vec<Line> = Vec::new();
     let mut body: Vec<String> = Vec::new();
     let mut tail: Vec<Line> = Vec::new();
-    head.extend(protected_line(app, theme, "the count"));
-    let mode = if c.types_count(app.who.protected) {
+    let confirmation = c.confirmation(app.who.protected_profile());
+    head.extend(protected_line(
+        app,
+        theme,
+        confirmation.as_ref().map_or("the count", |c| c.what),
+    ));
+    let mode = if confirmation
+        .as_ref()
+        .is_some_and(crate::ops::confirm::Confirmation::is_typed)
+    {
         Mode::TypeCount
     } else {
         Mode::Confirm
@@ -197,9 +205,13 @@ fn parts(app: &App, theme: Theme, c: &BulkConfirm) -> Parts {
                 tail.push(Line::from(Span::styled(e.clone(), theme.error())));
             }
             if mode == Mode::TypeCount {
+                let typed = confirmation.as_ref().and_then(|c| c.typed.clone());
                 tail.push(count_line(
                     theme,
-                    format!("Type {} to send: ", plan.changes.len()),
+                    format!(
+                        "Type {} to send: ",
+                        typed.unwrap_or_else(|| plan.changes.len().to_string())
+                    ),
                     &c.typed,
                 ));
             }
@@ -269,6 +281,7 @@ fn item_line(item: &Item, now: i64) -> String {
         State::Ended { message, .. } => message.clone().unwrap_or_default(),
         State::Refused { error } | State::Unknown { error } => error.clone(),
         State::GaveUp { why, .. } | State::NotSent { why } => why.clone(),
+        State::AsAsked { now } => now.clone(),
         State::Waiting | State::Sending => String::new(),
     };
     format!(
@@ -348,17 +361,27 @@ pub fn run(frame: &mut Frame, app: &App, theme: Theme, area: Rect, cursor: usize
 pub fn resume(frame: &mut Frame, app: &App, theme: Theme, area: Rect, offer: &ResumeOffer) {
     let found = &offer.found;
     let mut lines: Vec<Line> = vec![Line::from(Span::styled(
-        "A bulk run was interrupted (pgssl quit, the session dropped, or it was killed):",
+        match found.run.state {
+            crate::store::runs::RunState::Stopped { .. } => {
+                "A bulk run was stopped with changes never sent:"
+            }
+            _ => "A bulk run was interrupted (pgssl quit, the session dropped, or it was killed):",
+        },
         theme.warn(),
     ))];
-    let typing = offer.types_count(app.who.protected);
+    let confirmation = offer.confirmation(app.who.protected_profile());
+    let typing = confirmation.is_typed();
     let room = usize::from(area.height.saturating_sub(if typing { 10 } else { 9 })).max(1);
     let summary = found.summary();
     let total = summary.len();
     lines.extend(summary.into_iter().take(room).map(Line::from));
     if total > room {
         lines.push(Line::from(Span::styled(
-            format!("… {} more (pgssl ssl resume lists them all)", total - room),
+            format!(
+                "… {} more ({} ssl resume lists them all)",
+                total - room,
+                crate::hint::pgssl()
+            ),
             theme.dim(),
         )));
     }
@@ -372,7 +395,10 @@ pub fn resume(frame: &mut Frame, app: &App, theme: Theme, area: Rect, offer: &Re
     if typing {
         lines.push(count_line(
             theme,
-            format!("Type {} to send them: ", offer.to_send()),
+            format!(
+                "Type {} to send them: ",
+                confirmation.typed.as_deref().unwrap_or_default()
+            ),
             &offer.typed,
         ));
         lines.push(keys_line(theme, Mode::TypeCount));
@@ -381,13 +407,5 @@ pub fn resume(frame: &mut Frame, app: &App, theme: Theme, area: Rect, offer: &Re
     }
     let w = area.width.saturating_sub(4).clamp(40, 110);
     let h = wrapped_height(&lines, w.saturating_sub(2));
-    dialog(
-        frame,
-        theme,
-        area,
-        " Resume the interrupted run? ",
-        lines,
-        w,
-        h,
-    );
+    dialog(frame, theme, area, " Resume the run? ", lines, w, h);
 }

@@ -1,0 +1,64 @@
+//! One exit-code contract for every command, computed from outcomes here and rendered by
+//! both faces (the CLI exits with it; the TUI with 0 or 130). The README's table is this
+//! one, and a test checks the two agree.
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | 0 | done: every change or task asked about succeeded (or there was nothing to do) |
+//! | 1 | a change or task failed (Fail, Pause, refused by the API, no such task), or pgssl's own files failed |
+//! | 2 | refused before anything was sent: bad input, a guard, no confirmation |
+//! | 3 | outcome unknown, or still running when the wait gave up (something could not be checked) |
+//! | 130 | interrupted (Ctrl-C, a hangup): what was sent goes on; `ssl resume` continues a run |
+
+/// Done.
+pub const DONE: i32 = 0;
+/// A change or task failed.
+pub const FAILED: i32 = 1;
+/// Refused before anything was sent.
+pub const REFUSED: i32 = 2;
+/// Outcome unknown, or still running when the wait gave up.
+pub const UNKNOWN: i32 = 3;
+/// Interrupted by the person (Ctrl-C, a hangup).
+pub const INTERRUPTED: i32 = 130;
+
+/// Every code, with its meaning: the table the README and `--help` show.
+pub const TABLE: [(i32, &str); 5] = [
+    (DONE, "done"),
+    (FAILED, "a change or task failed"),
+    (
+        REFUSED,
+        "refused before anything was sent (bad input, a guard, no confirmation)",
+    ),
+    (
+        UNKNOWN,
+        "outcome unknown, or still running when the wait gave up",
+    ),
+    (INTERRUPTED, "interrupted (Ctrl-C, hangup)"),
+];
+
+/// The worst of several outcomes, for a command that reports many (a bulk run, an
+/// audit): interrupted, then unknown, then failed, then done. Refused never mixes with
+/// the others: a refusal stops a command before anything is sent.
+pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
+    let rank = |c: i32| match c {
+        INTERRUPTED => 4,
+        UNKNOWN => 3,
+        REFUSED => 2,
+        FAILED => 1,
+        _ => 0,
+    };
+    codes.into_iter().max_by_key(|c| rank(*c)).unwrap_or(DONE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_outcome_decides() {
+        assert_eq!(worst([]), DONE);
+        assert_eq!(worst([DONE, FAILED, DONE]), FAILED);
+        assert_eq!(worst([FAILED, UNKNOWN]), UNKNOWN);
+        assert_eq!(worst([UNKNOWN, INTERRUPTED, FAILED]), INTERRUPTED);
+    }
+}
