@@ -24,6 +24,7 @@ pub async fn change(
     want: Want,
     many: &ManyArgs,
     args: &ChangeArgs,
+    one: Option<&str>,
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
     let limits = limits(many)?;
@@ -61,9 +62,13 @@ pub async fn change(
         .map(Filter::parse)
         .transpose()
         .map_err(OpsError::Usage)?;
-    let listed = match &many.from {
-        Some(path) => Some(read_list(path, io)?),
-        None => None,
+    let listed = match (&many.from, one) {
+        (Some(path), _) => Some(read_list(path, io)?),
+        (None, Some(id)) => Some(vec![crate::ops::select::Listed {
+            id: super::instance_id(id)?,
+            region: None,
+        }]),
+        (None, None) => None,
     };
     let opened = open(ctx, io).await?;
     let session = &opened.session;

@@ -93,9 +93,14 @@ pub fn entry_line(e: &Entry) -> String {
         .as_ref()
         .map(|t| {
             format!(
-                "  task {}{}",
+                "  task {}{}{}",
                 t.status,
-                t.progress.map(|p| format!(" {p}%")).unwrap_or_default()
+                t.progress.map(|p| format!(" {p}%")).unwrap_or_default(),
+                t.message
+                    .as_deref()
+                    .filter(|_| t.status.is_failed())
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
             )
         })
         .unwrap_or_default();
@@ -150,12 +155,20 @@ impl Serialize for EntryJson<'_> {
             "RequestId": request_id,
             "TaskId": e.task_id(),
             "Code": code,
-            "Message": message,
+            // The API's refusal, or why the task failed or paused (TaskDetail.Message).
+            "Message": message.map(String::as_str).or_else(|| {
+                e.task
+                    .as_ref()
+                    .filter(|t| t.status.is_failed())
+                    .and_then(|t| t.message.as_deref())
+            }),
             "detail": detail,
             "task": e.task.as_ref().map(|t| json!({
                 "TaskId": t.task_id,
                 "Status": t.status,
                 "Progress": t.progress,
+                "CurrentStep": t.step,
+                "Message": t.message,
                 "time": t.time,
             })),
             "check": e.check.as_ref().map(|c| json!({

@@ -30,10 +30,20 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             change,
         } => {
             let spec = AddressSpec::parse(&address).map_err(OpsError::Usage)?;
+            // One read-only instance and the rest of its group: a change of many.
+            if let (Some(one), true) = (instance.as_deref(), many.with_group) {
+                let mut rest = many.clone();
+                rest.with_group = false;
+                single_only(Some(one), &rest)?;
+                return super::bulk::change(ctx, Want::Enable(spec), &many, &change, Some(one), io)
+                    .await;
+            }
             single_only(instance.as_deref(), &many)?;
             match instance {
                 Some(instance) => ssl_change(ctx, &instance, Want::Enable(spec), &change, io).await,
-                None => super::bulk::change(ctx, Want::Enable(spec), &many, &change, io).await,
+                None => {
+                    super::bulk::change(ctx, Want::Enable(spec), &many, &change, None, io).await
+                }
             }
         }
         SslCommand::Disable {
@@ -58,7 +68,7 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             many,
             change,
             ..
-        } => super::bulk::change(ctx, Want::Disable, &many, &change, io).await,
+        } => super::bulk::change(ctx, Want::Disable, &many, &change, None, io).await,
         SslCommand::Resume {
             run,
             yes,
@@ -351,8 +361,27 @@ async fn ssl_change(
         }
         Prepared::Change(plan) => plan,
     };
+    // A read-only group's other members, read fresh: how the change leaves the group.
+    let groups = match crate::ops::group::read_groups(session, &plan.instance).await {
+        Ok(g) => g,
+        Err(e) => {
+            io.info(format!(
+                "note: the other members of {}'s read-only group could not be read ({e})",
+                plan.instance.id
+            ));
+            vec![]
+        }
+    };
+    let mut notes = crate::ops::group::notes(&plan, &groups);
+    let left_out = crate::ops::group::left_out(&plan, &groups);
+    if !left_out.is_empty() {
+        notes.push(format!(
+            "          add --with-group to change {} with it",
+            left_out.join(", ")
+        ));
+    }
     if args.dry_run {
-        dry_run(session, &plan, io).await?;
+        dry_run(session, &plan, &notes, io).await?;
         return Ok(());
     }
     let confirmation = crate::ops::confirm::for_change(&plan.instance.id, session.protected());
@@ -360,6 +389,9 @@ async fn ssl_change(
         for line in plan.summary() {
             io.info(line);
         }
+    }
+    for line in &notes {
+        io.info(line);
     }
     super::confirm_plan(&confirmation, "this change", args, session.protected(), io)?;
     let options = ExecuteOptions {
@@ -519,6 +551,7 @@ fn finish(
 async fn dry_run(
     session: &crate::ops::Session,
     plan: &Plan,
+    notes: &[String],
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
     let signed = change::sign_only(session, std::slice::from_ref(plan)).await?;
@@ -529,12 +562,13 @@ async fn dry_run(
         io.json(&serde_json::json!({
             "dry_run": true,
             "plan": plan.summary(),
+            "group": notes,
             "confirm": crate::ops::confirm::for_change(&plan.instance.id, session.protected()).flag,
             "request": prepared.masked(),
         }));
     } else {
         io.info("dry run: this is the exact request pgssl would send; nothing was sent");
-        for line in plan.summary() {
+        for line in plan.summary().iter().chain(notes) {
             io.info(line);
         }
         io.line(prepared.render());

@@ -259,6 +259,11 @@ impl Watch {
                 }
             }
         }
+        let waited = now.saturating_duration_since(self.started);
+        if now >= self.deadline && self.last.is_none() && self.journal_id.is_none() {
+            // A wait shorter than the grace: still nobody knows the task.
+            return (line, Step::Ended(FollowEnd::NeverListed { waited }));
+        }
         if now >= self.deadline {
             return (
                 line,

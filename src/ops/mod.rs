@@ -18,6 +18,7 @@ pub mod check;
 pub mod confirm;
 pub mod exit;
 pub mod follow;
+pub mod group;
 pub mod identity;
 pub mod inventory;
 pub mod plan;

@@ -370,6 +370,16 @@ impl ChangeObserver for Relay {
             Msg::Change(ChangeEvent::Refreshed(Box::new(now.clone()))),
         );
     }
+    fn as_asked(&mut self, now: &crate::domain::SslSeen) {
+        send(
+            &self.tx,
+            Msg::Notice(format!(
+                "{} already has SSL {} (changed meanwhile): nothing sent",
+                self.instance_id,
+                now.state.describe()
+            )),
+        );
+    }
     fn verified(&mut self, result: &Result<Verified, OpsError>) {
         send(
             &self.tx,

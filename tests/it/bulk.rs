@@ -16,17 +16,6 @@ fn rate_limited(emu: &Emu) -> usize {
     emu.refused("RequestLimitExceeded")
 }
 
-/// The ids of the demo fleet's instances in `region`, in fleet order.
-fn ids_in(emu: &Emu, region: &str) -> Vec<String> {
-    emu.fleet(|f| {
-        f.instances
-            .iter()
-            .filter(|i| i.Region.as_deref() == Some(region))
-            .map(|i| i.id().to_string())
-            .collect()
-    })
-}
-
 /// A `--from` file listing `ids`, in the sandbox.
 fn list_file(sb: &Sandbox, ids: &[String]) -> String {
     let path = sb.dir.path().join("instances.txt");
@@ -155,7 +144,7 @@ fn a_whole_region_is_enabled_under_the_ceiling_with_one_task_each() {
 fn no_more_than_max_running_restart_and_a_family_waits_unless_together() {
     let emu = Emu::start(FaultArgs::default(), 1);
     let sb = Sandbox::for_emu(&emu);
-    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(9).collect();
+    let ids: Vec<String> = emu.ids_in("ap-singapore").into_iter().take(9).collect();
     let file = list_file(&sb, &ids);
     let r = bulk(
         &sb,
@@ -202,7 +191,7 @@ fn no_more_than_max_running_restart_and_a_family_waits_unless_together() {
 #[test]
 fn stop_on_failure_sends_nothing_after_the_first_fail() {
     let emu = Emu::start(FaultArgs::default(), 1);
-    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(4).collect();
+    let ids: Vec<String> = emu.ids_in("ap-singapore").into_iter().take(4).collect();
     let emu = Emu::start(
         FaultArgs {
             task_fail_for: vec![ids[1].clone()],
@@ -237,7 +226,7 @@ fn stop_on_failure_sends_nothing_after_the_first_fail() {
 fn a_run_killed_midway_resumes_without_sending_anything_twice() {
     let emu = Emu::start(FaultArgs::default(), 1);
     let sb = Sandbox::for_emu(&emu);
-    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(6).collect();
+    let ids: Vec<String> = emu.ids_in("ap-singapore").into_iter().take(6).collect();
     // Two changes sent (the cap): the rest wait for a task to end. Kill it there.
     let (mut child, _stderr, seen) = run_until_sent(&sb, &emu, &ids, "2", 2);
     child.kill().expect("kill -9");
@@ -469,7 +458,7 @@ fn a_lost_reply_whose_task_is_found_running_holds_its_place_and_is_followed() {
         1,
     );
     let sb = Sandbox::for_emu(&emu);
-    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(4).collect();
+    let ids: Vec<String> = emu.ids_in("ap-singapore").into_iter().take(4).collect();
     let file = list_file(&sb, &ids);
     let r = bulk(
         &sb,
@@ -500,7 +489,7 @@ fn a_lost_reply_whose_task_is_found_running_holds_its_place_and_is_followed() {
 fn ctrl_c_stops_a_run_says_where_it_is_and_resume_goes_on() {
     let emu = Emu::start(FaultArgs::default(), 1);
     let sb = Sandbox::for_emu(&emu);
-    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(5).collect();
+    let ids: Vec<String> = emu.ids_in("ap-singapore").into_iter().take(5).collect();
     let (child, lines, _) = run_until_sent(&sb, &emu, &ids, "1", 1);
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")
@@ -550,7 +539,7 @@ fn the_stop_switch_sends_nothing_more_and_follows_what_was_sent() {
 
     let emu = Emu::start(FaultArgs::default(), 1);
     let sb = Sandbox::for_emu(&emu);
-    let ids: Vec<String> = ids_in(&emu, "ap-singapore").into_iter().take(4).collect();
+    let ids: Vec<String> = emu.ids_in("ap-singapore").into_iter().take(4).collect();
     let ctx = emu.context(&sb, None);
     let session = emu.block_on(ctx.open()).expect("session").session;
     let read = emu

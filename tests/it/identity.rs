@@ -2,9 +2,7 @@
 //! CVM role and tccli profiles as tccli reads them, and the guards in config.toml refusing
 //! a change with nothing sent.
 
-use std::os::unix::fs::PermissionsExt;
-
-use crate::common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox, write_private};
 use pgssl_emulator::FaultArgs;
 
 const GZ: &str = "ap-guangzhou";
@@ -16,12 +14,6 @@ fn enable<'a>(ep: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     v.extend_from_slice(extra);
     v.extend_from_slice(&["ssl", "enable", PRIMARY, "--address", "private", "--yes"]);
     v
-}
-
-fn write_private(path: &std::path::Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
 fn config(sb: &Sandbox, text: &str) {

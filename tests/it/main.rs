@@ -17,6 +17,7 @@ mod identity;
 mod pg_tls;
 mod real_api;
 mod signing_vectors;
+mod trust;
 mod tui_bulk;
 mod tui_model;
 mod tui_pty;

@@ -1702,7 +1702,7 @@ fn a_group_address_names_the_other_members_and_their_ssl_in_form_and_confirm() {
     ];
     peer.ssl = Some(ssl(false, None));
     f.push(peer);
-    let mut a = app_of(f, false);
+    let mut a = app_of(f.clone(), false);
     a.update(Msg::Resize(120, 40));
     select(&mut a, "pgro-ro9x2k1q");
     a.update(key(KeyCode::Enter));
@@ -1713,16 +1713,64 @@ fn a_group_address_names_the_other_members_and_their_ssl_in_form_and_confirm() {
         text.contains("Tencent asks for") && text.contains("pgro-ro4m7c2z (SSL off)"),
         "{text}"
     );
+    // The rest of the group is offered, ticked: the group does not drift apart by default.
+    assert!(
+        text.contains("[x] the whole group: also pgro-ro4m7c2z"),
+        "{text}"
+    );
+    let cmds = a.update(key(KeyCode::Enter));
+    assert_eq!(
+        cmds,
+        vec![Cmd::PrepareBulk {
+            ids: vec![("ap-guangzhou".into(), "pgro-ro9x2k1q".into())],
+            want: pgssl::ops::Want::Enable(pgssl::addresses::AddressSpec::Kind(AddressKind::Group)),
+            with_group: true,
+        }],
+        "one plan for the group, read fresh by ops"
+    );
+    // Unticked: this member alone, and the confirm says what that leaves.
+    let mut a = app_of(f.clone(), false);
+    a.update(Msg::Resize(120, 40));
+    select(&mut a, "pgro-ro9x2k1q");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Down)); // the group address
+    a.update(key(KeyCode::Tab)); // the whole group
+    a.update(key(KeyCode::Char(' ')));
+    assert!(render(&a, 120, 40).contains("[ ] the whole group"));
     submit(&mut a);
     let text = render(&a, 120, 40);
     assert!(
-        text.contains("pgro-ro4m7c2z (SSL off)"),
+        text.contains("pgro-ro4m7c2z (SSL off) would not protect it"),
         "the confirm says it too: {text}"
     );
-    // Its own IP: no remark.
-    a.update(key(KeyCode::Esc));
-    a.update(key(KeyCode::Up));
-    assert!(!render(&a, 120, 40).contains("every member"));
+
+    // Another member protects the group's address: the form starts from it, and choosing
+    // the member's own address instead is said in the confirm.
+    if let Some(p) = f.iter_mut().find(|i| i.id == "pgro-ro4m7c2z") {
+        p.ssl = Some(ssl(true, Some("10.6.0.20")));
+    }
+    let mut a = app_of(f, false);
+    a.update(Msg::Resize(120, 40));
+    select(&mut a, "pgro-ro9x2k1q");
+    a.update(key(KeyCode::Enter));
+    let Overlay::Form(form) = &a.overlay else {
+        panic!("the form")
+    };
+    assert_eq!(
+        form.choices.get(form.choice).map(|c| c.ip.to_string()),
+        Some("10.6.0.20".into()),
+        "preselected: the group's address"
+    );
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Up)); // its own private address
+    submit(&mut a);
+    let text = render(&a, 120, 40);
+    assert!(
+        text.contains("pgro-ro4m7c2z (SSL on, protecting 10.6.0.20) protect the")
+            && text.contains("leaves the group inconsistent"),
+        "{text}"
+    );
 }
 
 #[test]

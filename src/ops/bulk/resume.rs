@@ -165,6 +165,11 @@ pub async fn take(session: &Session, id: Option<&str>) -> Result<Option<Taken>, 
         None => runs.unfinished().map_err(run_file_error)?,
     };
     let Some(picked) = picked else {
+        // Nothing waits here, but one is being carried out by another process: say so
+        // (a resume there is not "nothing to resume").
+        if let (None, Some(run)) = (id, runs.active().into_iter().next()) {
+            return Err(OpsError::refused(RunRefusal::Held { run }));
+        }
         return Ok(None);
     };
     let held = hold(session, &picked.id)?;

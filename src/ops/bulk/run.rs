@@ -146,6 +146,8 @@ pub async fn execute(
     }
     let mut told_stop = false;
     let mut told: Vec<Option<State>> = vec![None; schedule.items.len()];
+    // Changes whose task ended, to read again.
+    let mut refresh: Vec<usize> = Vec::new();
     tell(schedule, &mut told, observer);
     loop {
         if stop.load(Ordering::SeqCst) {
@@ -170,6 +172,18 @@ pub async fn execute(
                 };
                 Event::Sent(i, send(session, &plan, options).await)
             }));
+        }
+        // The reads after each task wait until nothing more is to be sent: the API's
+        // budget for SSL reads then goes to the fresh read before each send.
+        let sending = schedule.stopped.is_none()
+            && schedule
+                .items
+                .iter()
+                .any(|i| matches!(i.state, State::Waiting | State::Sending));
+        if !sending || jobs.is_empty() {
+            for i in refresh.drain(..) {
+                jobs.push(reread(session, &schedule.items[i].plan));
+            }
         }
         let Some(event) = jobs.next().await else {
             break;
@@ -211,16 +225,7 @@ pub async fn execute(
                     }
                     Step::Ended(end) => {
                         ended(schedule, i, &end);
-                        let plan = schedule.items[i].plan.clone();
-                        jobs.push(Box::pin(async move {
-                            let now = crate::ops::inventory::describe(
-                                session,
-                                plan.region(),
-                                plan.instance_id(),
-                            )
-                            .await;
-                            Event::Refreshed(now.ok().map(Box::new))
-                        }));
+                        refresh.push(i);
                     }
                 }
             }
@@ -373,6 +378,15 @@ fn tell(schedule: &Schedule, told: &mut [Option<State>], observer: &mut impl Bul
             observer.changed(i, item);
         }
     }
+}
+
+/// Read an instance again once its task ended (kept in the inventory).
+fn reread<'a>(session: &'a Session, plan: &Plan) -> Job<'a> {
+    let plan = plan.clone();
+    Box::pin(async move {
+        let now = crate::ops::inventory::describe(session, plan.region(), plan.instance_id()).await;
+        Event::Refreshed(now.ok().map(Box::new))
+    })
 }
 
 fn poll<'a>(session: &'a Session, plan: &Plan, i: usize, task_id: i64, after: Duration) -> Job<'a> {

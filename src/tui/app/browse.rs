@@ -89,12 +89,14 @@ impl App {
                     self.notice = Some(format!("{}: a change is already in flight", row.id()));
                     return vec![];
                 }
-                let form = SslForm::new(row);
+                let group = crate::ops::group::preselect(&self.groups_of(row.id()));
+                let form = SslForm::new(row, group);
                 let cmd = Cmd::Describe {
                     region: row.region().to_string(),
                     id: row.id().to_string(),
                 };
                 self.overlay = Overlay::Form(form);
+                self.refresh_group_offer();
                 self.busy += 1;
                 return vec![cmd];
             }

@@ -337,25 +337,45 @@ impl App {
             }
             Some(Action::Submit) => {
                 let form = form.as_ref().clone();
-                let cmd = Cmd::PrepareBulk {
-                    ids: form.ids.clone(),
-                    want: form.want(),
-                    with_group: form.whole_group && offers,
-                };
-                self.busy += 1;
-                self.overlay = Overlay::BulkConfirm(Box::new(BulkConfirm {
-                    form,
-                    plan: None,
-                    typed: String::new(),
-                    scroll: 0,
-                    shown_at: self.frames,
-                    error: None,
-                }));
-                return vec![cmd];
+                let with_group = form.whole_group && offers;
+                return self.plan_bulk(form, with_group);
             }
             _ => {}
         }
         vec![]
+    }
+
+    /// One plan for these instances and the rest of their read-only groups, on the group's
+    /// address (from the single form's "whole group"): read fresh and planned by `ops`.
+    pub(super) fn open_group_plan(&mut self, ids: Vec<(String, String)>) -> Vec<Cmd> {
+        let form = BulkForm {
+            ids,
+            enable: true,
+            kind: AddressKind::Group,
+            limits: Limits::default(),
+            whole_group: true,
+            field: BulkField::Ssl,
+        };
+        self.plan_bulk(form, true)
+    }
+
+    /// Ask `ops` for the plan of the form's instances, and show the confirm (reading).
+    fn plan_bulk(&mut self, form: BulkForm, with_group: bool) -> Vec<Cmd> {
+        let cmd = Cmd::PrepareBulk {
+            ids: form.ids.clone(),
+            want: form.want(),
+            with_group,
+        };
+        self.busy += 1;
+        self.overlay = Overlay::BulkConfirm(Box::new(BulkConfirm {
+            form,
+            plan: None,
+            typed: String::new(),
+            scroll: 0,
+            shown_at: self.frames,
+            error: None,
+        }));
+        vec![cmd]
     }
 
     /// The plan came back from the fresh read.

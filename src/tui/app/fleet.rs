@@ -1,5 +1,5 @@
 //! The fleet as the list shows it: its order (`o`), the SSL counts in the header, the
-//! read of every saved instance at start, and a read-only group's other members.
+//! read of every saved instance at start (a read-only group's other members are `ops::group`'s).
 
 use super::{App, Cmd, Row};
 
@@ -140,64 +140,5 @@ impl App {
             }
         }
         (on, off, unknown)
-    }
-
-    /// When `ip` is a read-only group's address on `instance_id`: the group's name and its
-    /// other members pgssl knows, with their SSL state. Tencent asks for SSL on every
-    /// member when the group address is protected.
-    pub fn group_peers(
-        &self,
-        instance_id: &str,
-        ip: std::net::IpAddr,
-    ) -> Option<(String, Vec<(String, String)>)> {
-        use crate::addresses::AddressKind;
-        let group = self
-            .row(instance_id)?
-            .addresses()
-            .iter()
-            .find(|a| a.kind == AddressKind::Group && a.ip == ip)?;
-        let name = group
-            .group_name
-            .clone()
-            .or_else(|| group.group_id.clone())
-            .unwrap_or_else(|| ip.to_string());
-        let peers = self
-            .rows
-            .iter()
-            .filter(|r| r.id() != instance_id)
-            .filter(|r| {
-                r.addresses()
-                    .iter()
-                    .any(|a| a.kind == AddressKind::Group && a.ip == ip)
-            })
-            .map(|r| {
-                let state = match r.ssl() {
-                    Some(s) if s.enabled => "on".to_string(),
-                    Some(_) => "off".to_string(),
-                    None => "unknown".to_string(),
-                };
-                (r.id().to_string(), state)
-            })
-            .collect();
-        Some((crate::text::clean(&name), peers))
-    }
-
-    /// The remark the form and the confirm show for a group address (None otherwise).
-    pub fn group_remark(&self, instance_id: &str, ip: std::net::IpAddr) -> Option<String> {
-        let (group, peers) = self.group_peers(instance_id, ip)?;
-        Some(if peers.is_empty() {
-            format!(
-                "{ip} is read-only group {group}'s address: Tencent asks for SSL on every member of the group"
-            )
-        } else {
-            let list = peers
-                .iter()
-                .map(|(id, state)| format!("{id} (SSL {state})"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!(
-                "{ip} is read-only group {group}'s address: Tencent asks for SSL on every member; the others are {list}"
-            )
-        })
     }
 }

@@ -51,6 +51,8 @@ pub enum Field {
     Ssl,
     Address,
     OtherIp,
+    /// With a read-only group's address: the rest of the group too.
+    Group,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,11 +65,18 @@ pub struct SslForm {
     pub choice: usize,
     pub other_ip: String,
     pub field: Field,
+    /// With a group's address that other members do not protect: change them too (one
+    /// plan of many, as the bulk form's whole group).
+    pub whole_group: bool,
+    /// Those members, as judged when the form last changed (`App::refresh_group_offer`).
+    pub left_out: Vec<String>,
 }
 
 impl SslForm {
     /// Start from the instance's current state: SSL as it is, the protected address chosen.
-    pub fn new(row: &Row) -> SslForm {
+    /// `group`: a read-only group's address that another member already protects (the
+    /// form then starts from it: the group stays as it is unless the person chooses).
+    pub fn new(row: &Row, group: Option<IpAddr>) -> SslForm {
         // Only addresses whose network is opened can be protected (`ssl show` says why not).
         let choices: Vec<Address> = row
             .addresses()
@@ -76,7 +85,8 @@ impl SslForm {
             .cloned()
             .collect();
         let protected = row.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
-        let choice = protected
+        let choice = group
+            .or(protected)
             .and_then(|p| choices.iter().position(|a| a.ip == p))
             .unwrap_or(0);
         SslForm {
@@ -87,6 +97,8 @@ impl SslForm {
             choice,
             other_ip: String::new(),
             field: Field::Ssl,
+            whole_group: true,
+            left_out: Vec::new(),
         }
     }
 
@@ -104,7 +116,9 @@ impl SslForm {
     }
 
     fn fields(&self) -> Vec<Field> {
-        if self.enable {
+        if self.enable && !self.left_out.is_empty() {
+            vec![Field::Ssl, Field::Address, Field::OtherIp, Field::Group]
+        } else if self.enable {
             vec![Field::Ssl, Field::Address, Field::OtherIp]
         } else {
             // Disabling ignores the address: those fields are greyed out and skipped.
@@ -113,7 +127,12 @@ impl SslForm {
     }
 
     pub fn next_field(&mut self, forward: bool) {
-        let fields = self.fields();
+        let mut fields = self.fields();
+        // The typed IP is reached from the addresses (Down); Tab passes it by unless it
+        // is what is chosen.
+        if self.choice < self.choices.len() && self.field != Field::OtherIp {
+            fields.retain(|f| *f != Field::OtherIp);
+        }
         let i = fields.iter().position(|f| *f == self.field).unwrap_or(0);
         let n = fields.len();
         self.field = fields[if forward {
@@ -131,6 +150,7 @@ impl SslForm {
                     self.field = Field::Ssl;
                 }
             }
+            Field::Group => self.whole_group = !self.whole_group,
             Field::Address | Field::OtherIp => {}
         }
     }
@@ -233,14 +253,26 @@ impl App {
             && !key.modifiers.contains(KeyModifiers::CONTROL)
         {
             form.type_char(c);
+            self.refresh_group_offer();
             return vec![];
         }
+        let cmds = self.form_action(action, key);
+        self.refresh_group_offer();
+        cmds
+    }
+
+    fn form_action(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Cmd> {
+        let Overlay::Form(form) = &mut self.overlay else {
+            return vec![];
+        };
         match action {
             Some(Action::Back) => self.overlay = Overlay::None,
             // Space on an address keeps it chosen: only the SSL switch toggles.
             Some(Action::Toggle) => form.toggle(),
             Some(Action::NextField) => form.next_field(true),
             Some(Action::PrevField) => form.next_field(false),
+            Some(Action::Up) if form.field == Field::Group => form.next_field(false),
+            Some(Action::Down) if form.field == Field::Group => {}
             Some(Action::Up) if form.field != Field::Ssl => form.move_choice(false),
             Some(Action::Down) if form.field == Field::Ssl => form.next_field(true),
             Some(Action::Down) => form.move_choice(true),
@@ -253,6 +285,11 @@ impl App {
                 // An invalid form cannot be submitted: the problem is shown inline.
                 if form.problem(row).is_some() {
                     return vec![];
+                }
+                // The group's address with the rest of the group: one plan of many.
+                if form.enable && form.whole_group && !form.left_out.is_empty() {
+                    let ids = vec![(row.region().to_string(), row.id().to_string())];
+                    return self.open_group_plan(ids);
                 }
                 let Ok(want) = form.want() else { return vec![] };
                 let intent = Intent {
@@ -269,5 +306,49 @@ impl App {
             }
         }
         vec![]
+    }
+}
+
+impl App {
+    /// The read-only groups an instance belongs to, with their other members as pgssl
+    /// last read them (`ops::group`).
+    pub fn groups_of(&self, instance_id: &str) -> Vec<crate::ops::group::Group> {
+        let Some(instance) = self.row(instance_id).and_then(|r| r.learned.as_deref()) else {
+            return vec![];
+        };
+        let known = self.rows.iter().filter_map(|r| r.learned.as_deref());
+        crate::ops::group::groups_of(instance, known)
+    }
+
+    /// What the form's choice would do to the instance's read-only groups (`ops::group`).
+    pub fn group_notes(&self, form: &SslForm) -> Vec<String> {
+        self.form_plan(form)
+            .map(|p| crate::ops::group::notes(&p, &self.groups_of(&form.instance_id)))
+            .unwrap_or_default()
+    }
+
+    fn form_plan(&self, form: &SslForm) -> Option<crate::ops::Plan> {
+        let instance = self.row(&form.instance_id)?.learned.as_deref()?;
+        match crate::ops::plan::plan(instance, &form.want().ok()?) {
+            Ok(Prepared::Change(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Judge again which members the form's choice leaves out of its group.
+    pub(super) fn refresh_group_offer(&mut self) {
+        let Overlay::Form(form) = &self.overlay else {
+            return;
+        };
+        let left_out = self
+            .form_plan(form)
+            .map(|p| crate::ops::group::left_out(&p, &self.groups_of(&form.instance_id)))
+            .unwrap_or_default();
+        if let Overlay::Form(form) = &mut self.overlay {
+            if form.field == Field::Group && left_out.is_empty() {
+                form.field = Field::Address;
+            }
+            form.left_out = left_out;
+        }
     }
 }

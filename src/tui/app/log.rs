@@ -263,6 +263,9 @@ fn entry_detail(e: &Entry) -> Vec<String> {
             t.progress.map(|p| format!(" {p}%")).unwrap_or_default(),
             clean(&t.time)
         ));
+        if let Some(m) = t.message.as_deref().filter(|_| t.status.is_failed()) {
+            d.push(format!("Why: {}", clean(m)));
+        }
         if !t.status.is_finished() {
             d.push(format!(
                 "Follow it: {} task show {} --wait",

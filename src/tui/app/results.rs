@@ -46,6 +46,7 @@ impl App {
             Msg::Described { id, result } => {
                 self.done();
                 self.read(&id, result);
+                self.refresh_group_offer();
             }
             Msg::Refreshed { id, result } => {
                 if let Some((done, total)) = &mut self.folded.refresh {

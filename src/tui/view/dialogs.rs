@@ -418,10 +418,9 @@ fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Co
         ))),
         Shown::Change(plan) => {
             lines.extend(plan.summary().into_iter().map(Line::from));
-            if let crate::ops::Target::On(a) = &plan.target
-                && let Some(remark) = app.group_remark(plan.instance_id(), a.ip)
-            {
-                lines.push(Line::from(Span::styled(remark, theme.warn())));
+            // How the change leaves the instance's read-only group (`ops::group`).
+            for note in crate::ops::group::notes(plan, &app.groups_of(plan.instance_id())) {
+                lines.push(Line::from(Span::styled(note, theme.warn())));
             }
             let body = serde_json::to_string(&plan.request())
                 .expect("the request is plain data and serializes");
@@ -439,10 +438,12 @@ fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Co
         }
     }
     lines.push(Line::from(""));
-    if app.who.protected {
+    let confirmation =
+        crate::ops::confirm::for_change(&c.intent.instance_id, app.who.protected_profile());
+    if let Some(text) = &confirmation.typed {
         lines.push(count_line(
             theme,
-            format!("Type {} to send: ", c.intent.instance_id),
+            format!("Type {text} to send: "),
             &crate::text::clean(&c.typed),
         ));
         lines.push(keys_line(theme, Mode::TypeConfirm));
@@ -594,12 +595,26 @@ fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &Ss
             "  (disabling SSL ignores the address)",
             theme.dim(),
         )));
-    } else if let Some(remark) = form
-        .address()
-        .ok()
-        .and_then(|ip| app.group_remark(&form.instance_id, ip))
-    {
-        lines.push(Line::from(Span::styled(remark, theme.warn())));
+    }
+    if !form.left_out.is_empty() {
+        lines.push(Line::from(vec![
+            Span::raw(format!("{} Group    ", marker(Field::Group))),
+            Span::styled(
+                format!(
+                    "[{}] the whole group: also {}",
+                    if form.whole_group { "x" } else { " " },
+                    form.left_out.join(", ")
+                ),
+                if focus(Field::Group) {
+                    theme.selected()
+                } else {
+                    Style::default()
+                },
+            ),
+        ]));
+    }
+    for note in app.group_notes(form) {
+        lines.push(Line::from(Span::styled(note, theme.warn())));
     }
     lines.push(Line::from(""));
     match row.map(|r| form.problem(r)) {

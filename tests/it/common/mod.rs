@@ -2,6 +2,8 @@
 //! what it received), and the built `pgssl` binary run in a sandbox of its own (HOME,
 //! config and data dirs in a temp dir; no proxies; stdin not a terminal).
 
+pub mod pty;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -78,6 +80,17 @@ impl Emu {
 
     pub fn key(&self) -> &Key {
         &self.running.key
+    }
+
+    /// The ids of the fleet's instances in `region`, in fleet order.
+    pub fn ids_in(&self, region: &str) -> Vec<String> {
+        self.fleet(|f| {
+            f.instances
+                .iter()
+                .filter(|i| i.Region.as_deref() == Some(region))
+                .map(|i| i.id().to_string())
+                .collect()
+        })
     }
 
     /// Every API request the emulator served, typed, in order.
@@ -254,6 +267,14 @@ impl Sandbox {
             "{log:#?}"
         );
     }
+}
+
+/// Write a file as pgssl expects a credential or config file: mode 0600.
+pub fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
 pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {
