@@ -8,12 +8,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ops::{FollowOptions, MAX_FOLLOW, OpsError};
 
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0  success (for verify: the TLS check passed)
-  1  the API (or the TLS check) reported a failure, or a reply could not be used
-  2  usage or validation error: nothing was sent
-  3  outcome unknown: a change may or may not have been made (for verify: could not reach the server)";
+/// The exit codes, for `--help`: the one table of `ops::exit`.
+pub fn exit_codes() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("Exit codes (every command):");
+    for (code, meaning) in crate::ops::exit::TABLE {
+        let _ = write!(out, "\n  {code:<3}  {meaning}");
+    }
+    out
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,7 +27,7 @@ Exit codes:
 certificate protects, follow the task to its end, and check the result over TLS.\n\n\
 Without a command, pgssl starts its terminal UI. `pgssl --demo` runs it against an embedded \
 emulator with a demo fleet: no account needed, nothing leaves this machine.",
-    after_help = EXIT_CODES
+    after_help = exit_codes()
 )]
 pub struct Cli {
     #[command(flatten)]

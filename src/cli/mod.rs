@@ -14,7 +14,7 @@ mod ssl;
 mod task;
 mod verify;
 
-pub use args::{Cli, Command, EXIT_CODES, NOT_BUILT, Options, Output, SslCommand};
+pub use args::{Cli, Command, NOT_BUILT, Options, Output, SslCommand, exit_codes};
 pub use log::entry_line;
 pub use output::{Io, Report, StdStreams, Text, report_error};
 

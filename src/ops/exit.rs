@@ -2,13 +2,7 @@
 //! both faces (the CLI exits with it; the TUI with 0 or 130). The README's table is this
 //! one, and a test checks the two agree.
 //!
-//! | code | meaning |
-//! | --- | --- |
-//! | 0 | done: every change or task asked about succeeded (or there was nothing to do) |
-//! | 1 | a change or task failed (Fail, Pause, refused by the API, no such task), or pgssl's own files failed |
-//! | 2 | refused before anything was sent: bad input, a guard, no confirmation |
-//! | 3 | outcome unknown, or still running when the wait gave up (something could not be checked) |
-//! | 130 | interrupted (Ctrl-C, a hangup): what was sent goes on; `ssl resume` continues a run |
+//! `TABLE` is the table; the README and `--help` show it as is.
 
 /// Done.
 pub const DONE: i32 = 0;
@@ -23,17 +17,26 @@ pub const INTERRUPTED: i32 = 130;
 
 /// Every code, with its meaning: the table the README and `--help` show.
 pub const TABLE: [(i32, &str); 5] = [
-    (DONE, "done"),
-    (FAILED, "a change or task failed"),
+    (
+        DONE,
+        "done: what was asked succeeded (a change, a task, a check), or there was nothing to do",
+    ),
+    (
+        FAILED,
+        "failed: a change or task failed (Fail, Pause, refused by the API, no such task), a check found a problem, or pgssl's own files could not be used",
+    ),
     (
         REFUSED,
-        "refused before anything was sent (bad input, a guard, no confirmation)",
+        "refused before anything was sent: bad input, a guard, no confirmation",
     ),
     (
         UNKNOWN,
-        "outcome unknown, or still running when the wait gave up",
+        "unknown: a change may or may not have been made, a task was still running when the wait gave up, or something could not be checked",
     ),
-    (INTERRUPTED, "interrupted (Ctrl-C, hangup)"),
+    (
+        INTERRUPTED,
+        "interrupted (Ctrl-C, a hangup): what was sent goes on; `ssl resume` continues a run",
+    ),
 ];
 
 /// The worst of several outcomes, for a command that reports many (a bulk run, an

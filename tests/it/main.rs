@@ -10,6 +10,7 @@ mod cli_prompt;
 mod cli_verify;
 mod client;
 mod credentials;
+mod exit_codes;
 mod fleet;
 mod hardening;
 mod hostile;
