@@ -418,6 +418,11 @@ impl BulkObserver for Printer<'_, '_> {
                 "{id}: {s}{}",
                 progress.map(|p| format!(" {p}%")).unwrap_or_default()
             ),
+            State::Ended {
+                task_id: None,
+                message: Some(m),
+                ..
+            } => format!("{id}: {m}"),
             s @ State::Ended {
                 status, message, ..
             } => format!(

@@ -566,3 +566,107 @@ fn a_single_change_to_a_group_member_names_the_rest_of_the_group() {
     );
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
 }
+
+/// One verdict per change, wherever it is read: a lost reply whose check finds the change
+/// applied is a success in the run's table and exit code, as on resume.
+#[test]
+fn a_lost_reply_found_applied_is_a_success_in_the_run_itself() {
+    let probe = Emu::start(FaultArgs::default(), 0);
+    let ids: Vec<String> = probe.ids_in("ap-singapore").into_iter().take(2).collect();
+    drop(probe);
+    // Every Modify is carried out and its reply dropped; tasks end at once.
+    let emu = Emu::start(
+        FaultArgs {
+            drop_share: 1.0,
+            fault_actions: vec!["ModifyDBInstanceSSLConfig".into()],
+            ..FaultArgs::default()
+        },
+        0,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let file = list_file(&sb, &ids);
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-singapore",
+        "ssl",
+        "enable",
+        "--from",
+        &file,
+        "--address",
+        "private",
+        "--yes",
+        "--poll",
+        "0.2",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    let v = r.json();
+    for c in v["changes"].as_array().expect("changes") {
+        assert_eq!(c["result"], "success", "{v}");
+        assert!(
+            c["error"].is_null()
+                || c["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("reply was lost")),
+            "{v}"
+        );
+    }
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 2, "never resent");
+    let again = sb.run(&["--endpoint", &ep, "ssl", "resume"]);
+    assert!(again.stderr.contains("nothing to resume"), "{again:#?}");
+}
+
+/// A run file and the journal as a kill -9 leaves them between a change's journal line
+/// and its request: resume calls it "not known to have been sent" (not a lost reply),
+/// checks it, and sends nothing for it. Resuming against another endpoint is refused.
+#[test]
+fn a_change_killed_before_it_left_is_not_called_a_lost_reply() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let ids: Vec<String> = emu.ids_in("ap-singapore").into_iter().take(2).collect();
+    let run_id = "20261202T000000Z-kill0001";
+    let run = |endpoint: &str| {
+        serde_json::json!({
+            "id": run_id,
+            "created": "2026-12-02T00:00:00Z",
+            "source": "env",
+            "endpoint": endpoint,
+            "max_running": 5,
+            "items": ids.iter().map(|id| serde_json::json!(
+                {"region": "ap-singapore", "DBInstanceId": id, "SSLEnabled": false}
+            )).collect::<Vec<_>>(),
+            "state": {"is": "sending"},
+        })
+        .to_string()
+    };
+    let path = sb.dir.path().join(format!("data/runs/{run_id}.json"));
+    write_private(&path, &run("http://127.0.0.1:1"));
+    let request = serde_json::json!({
+        "kind": "request", "id": "c-killed", "time": "2026-12-02T00:00:01Z", "source": "env",
+        "SecretId": "AKID****abcd", "endpoint": ep, "region": "ap-singapore",
+        "action": "ModifyDBInstanceSSLConfig", "DBInstanceId": ids[0], "SSLEnabled": false,
+        "run": run_id,
+    });
+    write_private(&sb.journal_file(), &format!("{request}\n"));
+    let r = sb.run(&["--endpoint", &ep, "ssl", "resume"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("was confirmed against http://127.0.0.1:1"),
+        "{r:#?}"
+    );
+    write_private(&path, &run(&ep));
+    // The instance has SSL off, as the change asked: checked, it is a success; the other
+    // instance is already as asked. Nothing to send.
+    let r = sb.run(&["--endpoint", &ep, "ssl", "resume"]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(r.stderr.contains("not known to have been sent"), "{r:#?}");
+    assert!(r.stdout.contains(" success "), "{r:#?}");
+    assert!(!r.stderr.contains("its reply was lost"), "{r:#?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+}
