@@ -383,7 +383,10 @@ def bulk_enable(rows):
                 if r.get("kind") == "outcome" and r.get("TaskId") is not None:
                     tasks.add(r["TaskId"])
         window = sent[-1] - start if sent else float("inf")
-        budget = 140 / 20 + 1
+        # Each change reads the instance afresh just before it is sent (its SSL state, at the
+        # API's 20 reads a second), pipelined with the Modifies at 20 a second: 140/20 s of
+        # reads, then the last Modify, and a window of the limiter.
+        budget = 140 / 20 + 2
         rows.append(("bulk enable of 140 instances, `--max-running unlimited`: every Modify submitted (%d sent)"
                      % len(sent), "%.1f s" % window, "< %.0f s" % budget, window < budget and len(sent) == 140))
         rows.append(("... requests the emulator refused; distinct TaskIds in the journal",
@@ -416,14 +419,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=21)
     ap.add_argument("--no-tccli", action="store_true")
+    parts = ("fleet", "bulk", "audit", "show", "tui", "journal", "binary")
+    ap.add_argument("--only", action="append", choices=parts,
+                    help="measure only these parts (repeatable; default: all)")
     args = ap.parse_args()
+    wanted = lambda part: not args.only or part in args.only
     build()
     rows = []
-    fleet_state(rows)
-    fleet_tui(rows)
-    bulk_enable(rows)
-    audit_demo(rows)
-    for latency in (0, 50):
+    if wanted("fleet"):
+        fleet_state(rows)
+        fleet_tui(rows)
+    if wanted("bulk"):
+        bulk_enable(rows)
+    if wanted("audit"):
+        audit_demo(rows)
+    for latency in (0, 50) if wanted("show") else ():
         emu = Emulator(latency)
         home = tempfile.mkdtemp(prefix="pgssl-bench-")
         try:
@@ -457,7 +467,7 @@ def main():
             emu.stop()
             shutil.rmtree(home, ignore_errors=True)
 
-    for n in (1000, 10000):
+    for n in (1000, 10000) if wanted("tui") else ():
         home = tempfile.mkdtemp(prefix="pgssl-bench-tui-")
         tui_files(home, n)
         config = os.path.join(home, "config", "config.toml")
@@ -489,6 +499,16 @@ def main():
         shutil.rmtree(home, ignore_errors=True)
 
     # The one-off migration of a 10,000-instance config in the old layout.
+    if wanted("tui"):
+        migrate_once(rows)
+    if wanted("journal"):
+        journal_at_scale(rows, args)
+    if wanted("binary"):
+        binary_sizes(rows)
+    report(rows, args)
+
+
+def migrate_once(rows):
     home = tempfile.mkdtemp(prefix="pgssl-bench-migrate-")
     legacy_config(home, 10000)
     t = Tui(home)
@@ -499,7 +519,9 @@ def main():
                  "%.0f ms, %.1f MB" % (migrate * 1000, mpeak), "", None))
     shutil.rmtree(home, ignore_errors=True)
 
-    # The journal at scale.
+
+def journal_at_scale(rows, args):
+    """The journal at scale."""
     emu = Emulator()
     try:
         plain = tempfile.mkdtemp(prefix="pgssl-bench-journal-")
@@ -540,6 +562,8 @@ def main():
         shutil.rmtree(plain, ignore_errors=True)
         shutil.rmtree(big, ignore_errors=True)
 
+
+def binary_sizes(rows):
     size = os.path.getsize(BIN)
     rows.append(("stripped release binary (default features: with the demo)", "%.1f MB" % (size / 1024 / 1024), "", None))
     lean_dir = os.path.join(REPO, "target", "lean")
@@ -549,6 +573,8 @@ def main():
     rows.append(("stripped release binary, `--no-default-features` (no emulator, no server)",
                  "%.1f MB" % (lean / 1024 / 1024), "smaller", lean < size))
 
+
+def report(rows, args):
     print("Machine: %s, %d cores, %s, Python %s" % (platform.platform(), os.cpu_count(), platform.processor() or platform.machine(), platform.python_version()))
     print("Command: python3 benches/whole.py --runs %d (medians)" % args.runs)
     print()
