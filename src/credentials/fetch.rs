@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::provider::Issued;
 use super::{Credential, CredentialError};
 use crate::api::Client;
+use crate::store::{bounded, caps};
 use crate::text::sanitize;
 use pgssl_wire::sts::{AssumeRoleRequest, AssumeRoleResponse, AssumeRoleWithWebIdentityRequest};
 
@@ -295,11 +296,17 @@ impl AssumeRole {
 impl Oidc {
     async fn fetch(&self) -> Result<Issued, CredentialError> {
         // Read again each time: the pod's token is rotated by the kubelet.
-        let token = std::fs::read_to_string(&self.token_file).map_err(|e| {
-            CredentialError::Unavailable(format!(
+        let token = bounded::read_to_string(&self.token_file, caps::CREDENTIAL).map_err(|e| {
+            let problem = format!(
                 "cannot read TKE_WEB_IDENTITY_TOKEN_FILE {} ({e})",
                 sanitize(&self.token_file.display().to_string())
-            ))
+            );
+            // Not a file at all, or far too large: the setting is wrong, not the moment.
+            if bounded::is_refusal(&e) {
+                CredentialError::BadEnv(problem)
+            } else {
+                CredentialError::Unavailable(problem)
+            }
         })?;
         let reply = self
             .client

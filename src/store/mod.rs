@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 pub use config::{Config, ConfigError, ConfigFile, SavedInstance};
 pub use inventory::{Inventory, InventoryError, InventoryFile};
 pub use journal::{Journal, JournalError};
+/// Every file pgssl reads from outside is read through here: FIFOs, sockets and devices
+/// refused, at most a cap (`caps`) read.
+pub use pgssl_wire::bounded;
 
 /// Where pgssl's files live. `PGSSL_CONFIG_DIR` and `PGSSL_DATA_DIR` override the
 /// platform directories (`~/.config/pgssl`, `~/.local/share/pgssl` on Linux).
@@ -71,6 +74,30 @@ impl Paths {
     }
 }
 
+/// The most pgssl reads of each kind of file (`bounded`): far past the largest real one,
+/// small enough to hold in memory at once.
+pub mod caps {
+    /// A credential or configure file (tccli's, the SDKs', a tccli login), an OIDC token:
+    /// a few hundred bytes, a few KiB with an STS token in it.
+    pub const CREDENTIAL: u64 = 1 << 20;
+    /// config.toml: a person's regions, instances and names; 10,000 named instances are
+    /// about 1 MiB.
+    pub const CONFIG: u64 = 16 << 20;
+    /// What pgssl records of every instance of an account (inventory.json, a run file,
+    /// the demo's state): a few hundred bytes to 1 KiB an instance, and an account's
+    /// PostgreSQL instances number in the thousands.
+    pub const RECORDS: u64 = 64 << 20;
+    /// The journal's derived indexes: about 100 bytes a change, so this holds millions
+    /// (one past it is rebuilt from the journal, never trusted in part).
+    pub const INDEX: u64 = 256 << 20;
+    /// A list of instances (`--from`): 100,000 ids with their regions are about 4 MiB.
+    pub const LIST: u64 = 16 << 20;
+    /// A CA bundle: a few KiB; the same cap as its download.
+    pub const CA: u64 = 1 << 20;
+    /// regions.json: the names of a few dozen regions.
+    pub const REGIONS: u64 = 1 << 20;
+}
+
 /// What DescribeRegions listed, and when.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct ListedRegions {
@@ -102,7 +129,7 @@ impl Store {
 
     /// The regions DescribeRegions listed last time (empty when never asked).
     pub fn listed_regions(&self) -> Vec<String> {
-        std::fs::read(self.paths.regions_file())
+        bounded::read(&self.paths.regions_file(), caps::REGIONS)
             .ok()
             .and_then(|b| serde_json::from_slice::<ListedRegions>(&b).ok())
             .map(|l| {

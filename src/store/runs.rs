@@ -158,7 +158,8 @@ impl Runs {
 
 fn load(path: &Path) -> Result<RunFile, String> {
     let shown = crate::text::clean(&path.display().to_string());
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let text = super::bounded::read_to_string(path, super::caps::RECORDS)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
     let run: RunFile = serde_json::from_str(&text)
         .map_err(|e| format!("{shown} is not a pgssl run file ({e}); move it away to go on"))?;
     for item in &run.items {

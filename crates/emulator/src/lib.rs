@@ -281,8 +281,9 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
     };
     let generated = args.secret_id.is_none();
     let from_file = match &args.secret_key_file {
+        // A key is a line of a few dozen characters.
         Some(path) => Some(
-            std::fs::read_to_string(path)
+            pgssl_wire::bounded::read_to_string(path, 64 << 10)
                 .map_err(|e| {
                     format!(
                         "--secret-key-file {}: cannot read it ({e})",
