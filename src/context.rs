@@ -127,6 +127,22 @@ fn credential_error(e: &credentials::CredentialError) -> OpsError {
     }
 }
 
+/// `PGSSL_STS_TIMEOUT`: how long one STS request may wait for its reply, in seconds (tests;
+/// networks where STS is slow).
+fn sts_timeout(text: &str) -> Result<std::time::Duration, OpsError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .filter(|d| !d.is_zero() && d.as_secs() <= 600)
+        .ok_or_else(|| {
+            OpsError::Invalid(format!(
+                "PGSSL_STS_TIMEOUT '{}' must be a number of seconds above 0 and at most 600 (e.g. 10 or 0.5)",
+                crate::text::sanitize(text)
+            ))
+        })
+}
+
 /// `PGSSL_METADATA_ENDPOINT`: `http://HOST[:PORT]`, no path (the metadata paths are added).
 fn metadata_base(text: &str) -> Result<String, OpsError> {
     let t = text.trim().trim_end_matches('/');
@@ -173,6 +189,13 @@ impl Context {
             ),
             _ => None,
         };
+        let client_options = match std::env::var("PGSSL_STS_TIMEOUT") {
+            Ok(t) if !t.trim().is_empty() => Some(ClientOptions {
+                sts_timeout: sts_timeout(&t)?,
+                ..ClientOptions::default()
+            }),
+            _ => None,
+        };
         let metadata = match std::env::var("PGSSL_METADATA_ENDPOINT") {
             Ok(e) if !e.trim().is_empty() => Some(metadata_base(&e)?),
             _ => None,
@@ -196,7 +219,7 @@ impl Context {
             config,
             globals,
             credentials,
-            client_options: None,
+            client_options,
             notes,
             sts_endpoint,
             metadata,

@@ -1,12 +1,16 @@
-//! Issue 19, item 7, each reproduced: a FIFO, a socket or a device where a file is
-//! expected is refused at once, and a list, stdin included, has a cap.
+//! Issue 19, item 7, each reproduced: every reply pgssl reads has a size cap, every wait
+//! a deadline; a FIFO, a socket or a device where a file is expected is refused at once,
+//! and a list, stdin included, has a cap.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::common::{self, Emu, Sandbox};
+use crate::common::{self, Emu, OIDC_TOKEN, Sandbox};
 use pgssl_emulator::FaultArgs;
 
 const GZ: &str = "ap-guangzhou";
@@ -15,6 +19,47 @@ const ROLE: &str = "qcs::cam::uin/100000000001:roleName/pgssl-dba";
 /// Ample for pgssl to start and refuse on a busy 2-core machine; a hang fails the test
 /// after it instead of holding the suite.
 const PROMPTLY: Duration = Duration::from_secs(15);
+
+#[derive(Clone, Copy)]
+enum Answer {
+    /// 200 and a body that never ends.
+    Endless,
+    /// Takes the request and says nothing, the connection held open.
+    Never,
+}
+
+/// An HTTP server on loopback answering every request the same way: its URL, and how
+/// many connections it took.
+fn server(answer: Answer) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let taken = Arc::new(AtomicUsize::new(0));
+    let counter = taken.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut head = [0u8; 16 << 10];
+                let _ = conn.read(&mut head);
+                match answer {
+                    // Until pgssl hangs up.
+                    Answer::Never => {
+                        let _ = conn.read_to_end(&mut Vec::new());
+                    }
+                    Answer::Endless => {
+                        let _ = conn.write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"Response\":{\"RequestId\":\"",
+                        );
+                        let chunk = vec![b'a'; 64 << 10];
+                        while conn.write_all(&chunk).is_ok() {}
+                    }
+                }
+            });
+        }
+    });
+    (url, taken)
+}
 
 /// Exactly one line on stderr says what went wrong, and it contains each of `words`.
 fn assert_refused(r: &common::Run, words: &[&str]) {
@@ -48,6 +93,84 @@ fn show(endpoint: &str) -> Vec<&str> {
         "show",
         PRIMARY,
     ]
+}
+
+/// `show`, signed with the CVM's role (from the metadata service).
+fn show_with_cvm_role(endpoint: &str) -> Vec<&str> {
+    let mut args = vec!["--use-cvm-role"];
+    args.extend(show(endpoint));
+    args
+}
+
+#[test]
+fn a_huge_reply_from_metadata_sts_or_the_api_stops_at_its_cap() {
+    let (endless, _) = server(Answer::Endless);
+    // The CVM role's metadata service (the hostile run grew pgssl to 1.3 GB here).
+    let mut sb = Sandbox::new();
+    sb.set("PGSSL_METADATA_ENDPOINT", &endless);
+    let r = sb.run_within(&show_with_cvm_role(&endless), PROMPTLY);
+    assert_refused(&r, &["metadata service", "larger than 64 KiB"]);
+    // STS, assuming a role with the environment's keys.
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("TENCENTCLOUD_ROLE_ARN", ROLE);
+    sb.set("TENCENTCLOUD_ROLE_SESSION_NAME", "pgssl-test");
+    sb.set("PGSSL_STS_ENDPOINT", &endless);
+    let ep = emu.endpoint();
+    let r = sb.run_within(&show(&ep), PROMPTLY);
+    assert_refused(&r, &["AssumeRole", "larger than 8 MiB"]);
+    // The API itself.
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("PGSSL_STS_ENDPOINT", &emu.endpoint());
+    let r = sb.run_within(&show(&endless), PROMPTLY);
+    assert_refused(&r, &["DescribeDBInstance", "larger than 8 MiB"]);
+    assert_eq!(emu.count("DescribeDBInstanceSSLConfig"), 0);
+}
+
+#[test]
+fn sts_oidc_and_metadata_that_never_answer_are_given_up_on_saying_when() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let ep = emu.endpoint();
+    // AssumeRole (the hostile run waited 364 s: 30 s, four tries, for each request).
+    let (never, asked) = server(Answer::Never);
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("TENCENTCLOUD_ROLE_ARN", ROLE);
+    sb.set("TENCENTCLOUD_ROLE_SESSION_NAME", "pgssl-test");
+    sb.set("PGSSL_STS_ENDPOINT", &never);
+    sb.set("PGSSL_STS_TIMEOUT", "0.6");
+    let r = sb.run_within(&show(&ep), PROMPTLY);
+    assert_refused(&r, &["AssumeRole", "no reply within 0.6 s"]);
+    // STS's two tries, once: the command's later requests do not wait for it again.
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
+    // TKE OIDC.
+    let (never, _) = server(Answer::Never);
+    let mut sb = Sandbox::new();
+    let token = sb.dir.path().join("token");
+    std::fs::write(&token, OIDC_TOKEN).expect("token");
+    sb.set("TKE_REGION", GZ);
+    sb.set("TKE_PROVIDER_ID", "pgssl-demo-oidc");
+    sb.set(
+        "TKE_WEB_IDENTITY_TOKEN_FILE",
+        token.to_str().expect("utf-8"),
+    );
+    sb.set("TKE_ROLE_ARN", ROLE);
+    sb.set("PGSSL_STS_ENDPOINT", &never);
+    sb.set("PGSSL_STS_TIMEOUT", "0.3");
+    let r = sb.run_within(&show(&ep), PROMPTLY);
+    assert_refused(&r, &["AssumeRoleWithWebIdentity", "no reply within 0.3 s"]);
+    // The metadata service keeps its own short wait (2 s), says it, and is waited for
+    // once (it was three times, once per request).
+    let (never, asked) = server(Answer::Never);
+    let mut sb = Sandbox::new();
+    sb.set("PGSSL_METADATA_ENDPOINT", &never);
+    let r = sb.run_within(&show_with_cvm_role(&ep), PROMPTLY);
+    assert_refused(&r, &["metadata service", "no answer within 2 s"]);
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        emu.count("DescribeDBInstanceSSLConfig"),
+        0,
+        "nothing was read"
+    );
 }
 
 #[test]
