@@ -6,7 +6,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use super::{Entry, Journal, Outcome, Record, fold};
+use super::{Entry, Journal, Record, fold};
 
 const BLOCK: u64 = 64 << 10;
 
@@ -116,37 +116,5 @@ impl Journal {
             .filter(|e| seen.contains(&e.request.id))
             .collect();
         Ok((entries, skipped))
-    }
-
-    /// The change a task belongs to (by its TaskId), read from the end.
-    pub fn for_task(&self, task_id: i64) -> std::io::Result<Option<Entry>> {
-        let mut id: Option<String> = None;
-        let mut records = Vec::new();
-        self.visit_backwards(|r| {
-            if id.is_none() {
-                match &r {
-                    Record::Outcome {
-                        id: i,
-                        outcome:
-                            Outcome::Ok {
-                                TaskId: Some(t), ..
-                            },
-                        ..
-                    } if *t == task_id => {
-                        id = Some(i.clone());
-                    }
-                    Record::Task { id: i, TaskId, .. } if *TaskId == task_id => {
-                        id = Some(i.clone());
-                    }
-                    _ => {}
-                }
-            }
-            let done = matches!((&r, &id), (Record::Request(q), Some(i)) if q.id == *i);
-            records.push(r);
-            !done
-        })?;
-        let Some(id) = id else { return Ok(None) };
-        records.reverse();
-        Ok(fold(records).into_iter().find(|e| e.request.id == id))
     }
 }
