@@ -176,6 +176,7 @@ impl Context {
             Endpoint::parse(e).map_err(OpsError::Invalid)?;
         }
         let store = Store::new(paths);
+        store.remove_dead_temps();
         let mut config = store.config.load()?;
         let mut notes = Vec::new();
         if let Some(note) = store.migrate(&config)? {

@@ -253,6 +253,10 @@ pub async fn start(
     ensure_private_dir(&dir)
         .map_err(|e| OpsError::Invalid(format!("cannot create {} ({e})", dir.display())))?;
     let owner = take_lock(&dir);
+    if owner.is_some() {
+        // What a demo killed mid-save left; its owner is the one writer of this directory.
+        crate::store::remove_dead_temps(&dir);
+    }
     if owner.is_none() && kept.is_empty() {
         kept = "another pgssl --demo is running: this one starts from its last saved state and shares its journal, but saves nothing".into();
     }

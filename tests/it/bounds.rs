@@ -1,6 +1,6 @@
 //! Issue 19, item 7, each reproduced: every reply pgssl reads has a size cap, every wait
-//! a deadline; a FIFO, a socket or a device where a file is expected is refused at once,
-//! and a list, stdin included, has a cap.
+//! a deadline; a FIFO, a socket or a device where a file is expected is refused at once;
+//! a list, stdin included, has a cap; temp files a killed writer left are removed.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -100,6 +100,16 @@ fn show_with_cvm_role(endpoint: &str) -> Vec<&str> {
     let mut args = vec!["--use-cvm-role"];
     args.extend(show(endpoint));
     args
+}
+
+/// A process id no process can have (past the kernel's pid_max): a writer killed long ago.
+fn dead_pid() -> u64 {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .expect("pid_max")
+        .trim()
+        .parse::<u64>()
+        .expect("a number")
+        + 1
 }
 
 #[test]
@@ -360,4 +370,63 @@ fn the_emulators_files_that_are_fifos_are_refused_at_once() {
     );
     assert_eq!(r.code, 2, "{r:#?}");
     assert_refused(&r, &["--secret-key-file", "FIFO"]);
+}
+
+#[test]
+fn temp_files_a_killed_writer_left_are_removed() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let data = sb.dir.path().join("data");
+    let runs = data.join("runs");
+    std::fs::create_dir_all(&runs).expect("runs");
+    let dead = dead_pid();
+    let mine = std::process::id();
+    // What a kill -9 mid-write leaves: in runs/, and beside the journal's index.
+    let stale = [
+        runs.join(format!(".20261201T000000Z-dead.json.tmp.{dead}.1f")),
+        data.join(format!(".journal.pending.json.tmp.{dead}.2f")),
+    ];
+    // A live writer's temp file is its own business; an hour-old one is nobody's.
+    let live = runs.join(format!(".20261201T000000Z-live.json.tmp.{mine}.3f"));
+    let old = runs.join(format!(".20261201T000000Z-old.json.tmp.{mine}.4f"));
+    let other = runs.join("notes.txt");
+    for f in stale.iter().chain([&live, &old, &other]) {
+        std::fs::write(f, "half").expect("write");
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .expect("open")
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .expect("mtime");
+    let list = sb.dir.path().join("list.txt");
+    std::fs::write(&list, "postgres-5gevh7gr\n").expect("list");
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--region",
+        "eu-frankfurt",
+        "ssl",
+        "disable",
+        "--from",
+        list.to_str().expect("utf-8"),
+        "--yes",
+        "--poll",
+        "0.2",
+        "--endpoint",
+        &ep,
+    ]);
+    r.ok();
+    for f in stale.iter().chain([&old]) {
+        assert!(!f.exists(), "{f:?} is gone");
+    }
+    assert!(live.exists() && other.exists(), "nothing else is touched");
+    // The demo's state, kept by the demo's owner.
+    let mut sb = Sandbox::new();
+    let demo = sb.dir.path().join("demo");
+    std::fs::create_dir_all(&demo).expect("demo");
+    let stale = demo.join(format!(".emulator-state.json.tmp.{dead}.5f"));
+    std::fs::write(&stale, "half").expect("write");
+    sb.set("PGSSL_DEMO_DIR", demo.to_str().expect("utf-8"));
+    sb.run(&["--demo", "ssl", "show", PRIMARY]).ok();
+    assert!(!stale.exists(), "{stale:?} is gone");
 }
