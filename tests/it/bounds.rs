@@ -1,6 +1,7 @@
 //! Issue 19, item 7, each reproduced: every reply pgssl reads has a size cap, every wait
 //! a deadline; a FIFO, a socket or a device where a file is expected is refused at once;
-//! a list, stdin included, has a cap; temp files a killed writer left are removed.
+//! a list, stdin included, has a cap; temp files a killed writer left are removed; one
+//! audit result has one exit code whatever the format.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -429,4 +430,39 @@ fn temp_files_a_killed_writer_left_are_removed() {
     sb.set("PGSSL_DEMO_DIR", demo.to_str().expect("utf-8"));
     sb.run(&["--demo", "ssl", "show", PRIMARY]).ok();
     assert!(!stale.exists(), "{stale:?} is gone");
+}
+
+#[test]
+fn one_audit_result_has_one_exit_code_whatever_the_format() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let mut sb = Sandbox::for_emu(&emu);
+    // The instances with SSL on (eu-frankfurt's protects 192.0.2.44, ap-guangzhou's
+    // 10.6.1.21): their live checks go to a closed loopback port instead, never to those
+    // addresses, and cannot be made.
+    sb.set(
+        "PGSSL_ADDRESS_MAP",
+        "192.0.2.44=127.0.0.1:9,10.6.1.21=127.0.0.1:9",
+    );
+    let ep = emu.endpoint();
+    // Something unchecked only: 3. Findings and something unchecked: 1 (the finding is
+    // known; what could not be checked cannot undo it).
+    for (region, code) in [("eu-frankfurt", 3), ("ap-guangzhou", 1)] {
+        for output in ["text", "json", "csv"] {
+            let r = sb.run(&[
+                "--endpoint",
+                &ep,
+                "--region",
+                region,
+                "--output",
+                output,
+                "audit",
+                "--verify",
+            ]);
+            assert_eq!(r.code, code, "{region} {output}: {r:#?}");
+            assert!(r.stdout.contains("unchecked"), "{region} {output}: {r:#?}");
+            if output == "json" {
+                assert_eq!(r.json()["exit_code"], code, "{r:#?}");
+            }
+        }
+    }
 }
