@@ -1,9 +1,10 @@
-//! Issue 19, item 7, each reproduced: every reply pgssl reads has a size cap, every wait
-//! a deadline; a FIFO, a socket or a device where a file is expected is refused at once;
-//! a list, stdin included, has a cap; temp files a killed writer left are removed; one
-//! audit result has one exit code whatever the format.
+//! Issue 19, item 7 and its untrusted text, each reproduced: every reply pgssl reads has a
+//! size cap, every wait a deadline; a FIFO, a socket or a device where a file is expected
+//! is refused at once; a list, stdin included, has a cap; temp files a killed writer left
+//! are removed; one audit result has one exit code whatever the format; clap's errors
+//! and the emulator's lines show a hostile argument as visible escapes.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::common::{self, Emu, OIDC_TOKEN, Sandbox};
+use crate::common::{self, Emu, OIDC_TOKEN, Sandbox, assert_safe};
 use pgssl_emulator::FaultArgs;
 
 const GZ: &str = "ap-guangzhou";
@@ -465,4 +466,65 @@ fn one_audit_result_has_one_exit_code_whatever_the_format() {
             }
         }
     }
+}
+
+#[test]
+fn clap_errors_show_a_hostile_argument_as_visible_escapes() {
+    let sb = Sandbox::new();
+    for (args, shown) in [
+        (
+            vec!["verify", PRIMARY, "--via", "\u{1b}]0;x\u{7}"],
+            "\\x1b]0;x\\x07",
+        ),
+        (
+            vec!["ssl", "enable", PRIMARY, "--wait", "--timeout", "\u{9b}31m"],
+            "\\x9b31m",
+        ),
+        (
+            vec!["ssl", "show", "--x\u{202e}\u{1b}[2J"],
+            "--x\\u{202e}\\x1b[2J",
+        ),
+    ] {
+        let r = sb.run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {r:#?}");
+        assert_safe(&format!("{args:?}"), &r.all());
+        assert!(r.stderr.contains(shown), "{args:?}: {r:#?}");
+        assert!(r.stderr.starts_with("error:"), "{r:#?}");
+    }
+    // Help and version are no errors, and unchanged.
+    let r = sb.run(&["--help"]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(r.stdout.contains("Usage:"), "{r:#?}");
+    let r = sb.run(&["--version"]);
+    assert_eq!(r.code, 0, "{r:#?}");
+}
+
+#[test]
+fn the_emulator_shows_a_hostile_ca_path_as_visible_escapes() {
+    let sb = Sandbox::new();
+    let out = sb.dir.path().join("ca\u{1b}]0;x\u{7}\u{202e}.pem");
+    let mut child = sb
+        .command(&[
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls",
+            "--tls-ca-out",
+            out.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("emulator");
+    let lines = BufReader::new(child.stdout.take().expect("stdout"));
+    let said = lines
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("its certificate is signed by"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let said = said.expect("the CA line");
+    assert_safe("the CA line", &said);
+    assert!(said.contains("ca\\x1b]0;x\\x07\\u{202e}.pem"), "{said}");
+    assert!(out.exists(), "the CA is written where asked");
 }

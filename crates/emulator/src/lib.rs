@@ -357,10 +357,10 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
                 pgssl_wire::text::sanitize(&path.display().to_string())
             )
         })?;
+        // The path is the person's argument: shown as visible escapes, as all outside text.
+        let shown = pgssl_wire::text::sanitize(&path.display().to_string()).into_owned();
         println!(
-            "its certificate is signed by the CA in {}: trust it with SSL_CERT_FILE={}",
-            path.display(),
-            path.display()
+            "its certificate is signed by the CA in {shown}: trust it with SSL_CERT_FILE={shown}"
         );
     }
     if generated {

@@ -250,6 +250,16 @@ pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Run {
     Run::from(output.expect("pgssl runs"))
 }
 
+/// Nothing in `text` can act on a terminal (newlines aside): every control, bidi or
+/// invisible character is shown as a visible escape.
+pub fn assert_safe(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| *c != '\n' && pgssl::text::is_unsafe(*c))
+        .collect();
+    assert!(bad.is_empty(), "{what} carries {bad:?}:\n{text}");
+}
+
 pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
