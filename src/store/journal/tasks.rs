@@ -10,12 +10,14 @@
 //! every file once, a line at a time.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Entry, Journal, Outcome, Record, fold};
 
@@ -63,9 +65,16 @@ struct Index {
     open: BTreeMap<String, At>,
 }
 
+/// How far back from the journal's end a look goes before it asks the index: the last
+/// few hundred changes, where `task show` right after a change finds its task at once
+/// (a few milliseconds; the index costs more to open when it is large).
+pub(super) const TAIL: u64 = 256 << 10;
+
 /// How much of the journal a look read: what `task show` costs (tests hold it to that).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Cost {
+    /// Bytes read back from the end before the index was asked.
+    pub tail: u64,
     /// Bytes folded into the index (what was appended since the last look).
     pub folded: u64,
     /// Bytes of the task's own span read.
@@ -81,6 +90,103 @@ fn load(journal: &Journal) -> Option<Index> {
         .ok()
         .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
         .filter(|i| i.version == INDEX_VERSION)
+}
+
+/// What a look needs of the index when the journal has not grown since it was folded:
+/// which files it covers and how far, and the one task asked for. Every other task is
+/// skipped unparsed, so opening an index of 100,000 tasks costs a scan of its bytes.
+struct Peek {
+    version: u32,
+    files: Vec<u64>,
+    offset: u64,
+    span: Option<Span>,
+}
+
+impl Peek {
+    /// Whether the index covers exactly the journal's files as they are now.
+    fn covers(&self, files: &[(u64, PathBuf)]) -> bool {
+        self.version == INDEX_VERSION
+            && self.files.len() == files.len()
+            && self.files.iter().zip(files).all(|(a, (b, _))| a == b)
+            && files
+                .last()
+                .and_then(|(_, p)| std::fs::metadata(p).ok())
+                .is_some_and(|m| m.len() == self.offset)
+    }
+}
+
+fn peek(journal: &Journal, task_id: i64) -> Option<Peek> {
+    let bytes =
+        crate::store::bounded::read(&index_path(journal), crate::store::caps::INDEX).ok()?;
+    let mut reader = serde_json::Deserializer::from_slice(&bytes);
+    let peek = PeekSeed(task_id).deserialize(&mut reader).ok()?;
+    reader.end().ok()?;
+    Some(peek)
+}
+
+/// Reads an `Index` as a `Peek` for one TaskId.
+struct PeekSeed(i64);
+
+impl<'de> DeserializeSeed<'de> for PeekSeed {
+    type Value = Peek;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Peek, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PeekSeed {
+    type Value = Peek;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a task index")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Peek, A::Error> {
+        let mut peek = Peek {
+            version: 0,
+            files: Vec::new(),
+            offset: 0,
+            span: None,
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "version" => peek.version = map.next_value()?,
+                "files" => peek.files = map.next_value()?,
+                "offset" => peek.offset = map.next_value()?,
+                "tasks" => peek.span = map.next_value_seed(OneTask(self.0))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(peek)
+    }
+}
+
+/// Reads the index's tasks, keeping one.
+struct OneTask(i64);
+
+impl<'de> DeserializeSeed<'de> for OneTask {
+    type Value = Option<Span>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Span>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OneTask {
+    type Value = Option<Span>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the tasks of a task index")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Span>, A::Error> {
+        let mut found = None;
+        while let Some(task) = map.next_key::<i64>()? {
+            if task == self.0 {
+                found = Some(map.next_value::<Span>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
 }
 
 fn store(journal: &Journal, index: &Index) -> std::io::Result<()> {
@@ -261,6 +367,11 @@ impl Journal {
         if !self.path.exists() {
             return Ok((None, cost));
         }
+        let (found, tail) = self.task_in_tail(task_id, TAIL)?;
+        cost.tail = tail;
+        if found.is_some() {
+            return Ok((found, cost));
+        }
         let file = self.lock_current()?;
         let result = self.find_locked(task_id, &mut cost);
         let _ = file.unlock();
@@ -271,6 +382,15 @@ impl Journal {
     /// An index the files contradict is rebuilt once.
     fn find_locked(&self, task_id: i64, cost: &mut Cost) -> std::io::Result<Option<Entry>> {
         let files = on_disk(self);
+        // Nothing appended since the index was folded: the one task, nothing more.
+        if let Some(peek) = peek(self, task_id).filter(|p| p.covers(&files)) {
+            let Some(span) = peek.span else {
+                return Ok(None);
+            };
+            if let Some(records) = read_span(&files, &span, cost)? {
+                return Ok(fold(records).into_iter().next());
+            }
+        }
         let mut index = load(self).unwrap_or_default();
         for fresh in [false, true] {
             if fresh {

@@ -228,7 +228,7 @@ const BLOCK_FOR_TESTS: u64 = 64 << 10;
 
 #[test]
 fn a_task_is_found_through_its_index_reading_only_its_own_lines() {
-    use super::tasks::Cost;
+    use super::tasks::TAIL;
     let dir = tempfile::tempdir().expect("tmp");
     let j = Journal::new(dir.path().join("journal.jsonl")).rotating_at(200_000);
     busy_journal(&j, 3000);
@@ -246,8 +246,10 @@ fn a_task_is_found_through_its_index_reading_only_its_own_lines() {
     let (e, cost) = j.for_task_costing(100_017).expect("read");
     assert_eq!(e, change("c00017"));
     assert_eq!(cost.folded, size(&j));
-    // Then a look reads the task's own lines and nothing more: in the oldest segment,
-    // a lost reply whose task was found later, the newest.
+    // Then a look reads the end of the journal (where a task just sent is found) and
+    // the task's own lines, nothing more: in the oldest segment, a lost reply whose task
+    // was found later, the newest.
+    let the_end = TAIL + BLOCK_FOR_TESTS;
     for (task, id) in [
         (100_017, "c00017"),
         (100_003, "c00003"),
@@ -258,12 +260,20 @@ fn a_task_is_found_through_its_index_reading_only_its_own_lines() {
         assert_eq!(e, change(id), "{task}");
         assert!(e.is_some_and(|e| e.task.is_some()), "{task}");
         assert_eq!(cost.folded, 0, "{task}");
-        assert!(cost.span < 3_000, "{task}: {cost:?}");
+        assert!(
+            cost.span < 3_000 && cost.tail <= the_end,
+            "{task}: {cost:?}"
+        );
     }
-    // A TaskId nobody knows costs the index alone.
-    assert_eq!(
-        j.for_task_costing(7).expect("read"),
-        (None, Cost::default())
+    // The newest is found at the end, without the index.
+    let (_, cost) = j.for_task_costing(102_998).expect("read");
+    assert_eq!((cost.folded, cost.span), (0, 0), "{cost:?}");
+    // A TaskId nobody knows costs the end and the index alone.
+    let (e, cost) = j.for_task_costing(7).expect("read");
+    assert!(e.is_none());
+    assert!(
+        cost.folded == 0 && cost.span == 0 && cost.tail <= the_end,
+        "{cost:?}"
     );
     // What is appended later is folded in alone, across a rotation too.
     let before = size(&j);
