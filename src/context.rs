@@ -127,6 +127,22 @@ fn credential_error(e: &credentials::CredentialError) -> OpsError {
     }
 }
 
+/// `PGSSL_STS_TIMEOUT`: how long one STS request may wait for its reply, in seconds (tests;
+/// networks where STS is slow).
+fn sts_timeout(text: &str) -> Result<std::time::Duration, OpsError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .filter(|d| !d.is_zero() && d.as_secs() <= 600)
+        .ok_or_else(|| {
+            OpsError::Usage(format!(
+                "PGSSL_STS_TIMEOUT '{}' must be a number of seconds above 0 and at most 600 (e.g. 10 or 0.5)",
+                crate::text::sanitize(text)
+            ))
+        })
+}
+
 /// `PGSSL_METADATA_ENDPOINT`: `http://HOST[:PORT]`, no path (the metadata paths are added).
 fn metadata_base(text: &str) -> Result<String, OpsError> {
     let t = text.trim().trim_end_matches('/');
@@ -160,6 +176,7 @@ impl Context {
             Endpoint::parse(e).map_err(OpsError::Usage)?;
         }
         let store = Store::new(paths);
+        store.remove_dead_temps();
         let mut config = store.config.load()?;
         let mut notes = Vec::new();
         if let Some(note) = store.migrate(&config)? {
@@ -171,6 +188,13 @@ impl Context {
                 Endpoint::parse(&e)
                     .map_err(|p| OpsError::Usage(format!("PGSSL_STS_ENDPOINT: {p}")))?,
             ),
+            _ => None,
+        };
+        let client_options = match std::env::var("PGSSL_STS_TIMEOUT") {
+            Ok(t) if !t.trim().is_empty() => Some(ClientOptions {
+                sts_timeout: sts_timeout(&t)?,
+                ..ClientOptions::default()
+            }),
             _ => None,
         };
         let metadata = match std::env::var("PGSSL_METADATA_ENDPOINT") {
@@ -196,7 +220,7 @@ impl Context {
             config,
             globals,
             credentials,
-            client_options: None,
+            client_options,
             notes,
             sts_endpoint,
             metadata,

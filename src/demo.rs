@@ -124,8 +124,18 @@ fn save_state(
 /// the demo starts from the fleet file).
 fn load_state(dir: &Path) -> (Option<emulator::fleet::SavedState>, Option<String>) {
     let path = state_file(dir);
-    let Ok(bytes) = std::fs::read(&path) else {
-        return (None, None);
+    let bytes = match crate::store::bounded::read(&path, crate::store::caps::RECORDS) {
+        Ok(b) => b,
+        Err(e) if crate::store::bounded::is_refusal(&e) => {
+            return (
+                None,
+                Some(format!(
+                    "the demo's saved state {} cannot be used ({e}); the demo starts from its fleet",
+                    crate::text::clean(&path.display().to_string())
+                )),
+            );
+        }
+        Err(_) => return (None, None),
     };
     match serde_json::from_slice(&bytes) {
         Ok(state) => (Some(state), None),
@@ -148,12 +158,13 @@ fn demo_key(dir: &Path, owner: bool) -> emulator::Key {
         secret_id: String,
         secret_key: String,
     }
-    let saved: Option<Saved> = std::fs::read(key_file(dir))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|k: &Saved| {
-            crate::credentials::Credential::new(&k.secret_id, &k.secret_key, None).is_ok()
-        });
+    let saved: Option<Saved> =
+        crate::store::bounded::read(&key_file(dir), crate::store::caps::CREDENTIAL)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .filter(|k: &Saved| {
+                crate::credentials::Credential::new(&k.secret_id, &k.secret_key, None).is_ok()
+            });
     if let Some(k) = saved {
         return emulator::Key {
             secret_id: k.secret_id,
@@ -242,6 +253,10 @@ pub async fn start(
     ensure_private_dir(&dir)
         .map_err(|e| OpsError::Usage(format!("cannot create {} ({e})", dir.display())))?;
     let owner = take_lock(&dir);
+    if owner.is_some() {
+        // What a demo killed mid-save left; its owner is the one writer of this directory.
+        crate::store::remove_dead_temps(&dir);
+    }
     if owner.is_none() && kept.is_empty() {
         kept = "another pgssl --demo is running: this one starts from its last saved state and shares its journal, but saves nothing".into();
     }

@@ -7,7 +7,10 @@ use pgssl::ops::OpsError;
 use pgssl::store::Paths;
 
 fn main() {
-    let args = Cli::parse();
+    let args = match Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => std::process::exit(cli::clap_error(&e)),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

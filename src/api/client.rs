@@ -14,14 +14,13 @@ use super::endpoint::Endpoint;
 pub use super::endpoint::Scheme;
 use super::error::ApiError;
 use super::models::ApiRequest;
-use super::reply::classify;
 pub use super::reply::parse_reply;
+use super::reply::{BodyError, MAX_REPLY_BYTES, classify, read_body};
 use super::sign::{self, RequestParts, SIGNED_HEADERS};
 use crate::credentials::{Credential, Provider};
 
 pub const REQUEST_CLIENT: &str = concat!("pgssl/", env!("CARGO_PKG_VERSION"));
 const CONTENT_TYPE: &str = "application/json";
-const MAX_REPLY_BYTES: usize = 32 << 20;
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -34,6 +33,11 @@ pub struct ClientOptions {
     pub language: String,
     /// Tries for a read, first one included. Changes always get exactly one.
     pub read_attempts: u32,
+    /// STS's wait for one reply, and its tries (a temporary key, whose key it is). STS
+    /// answers in well under a second, and a command waits on it before anything else:
+    /// at the API's 30 s and 4 tries, one that never answered held a command 364 s.
+    pub sts_timeout: Duration,
+    pub sts_read_attempts: u32,
     /// Base delay of the exponential, jittered backoff between read retries.
     pub backoff: Duration,
     /// Requests in any second per action that pgssl allows itself: the API's 20.
@@ -49,6 +53,8 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(30),
             language: "en-US".into(),
             read_attempts: 4,
+            sts_timeout: Duration::from_secs(10),
+            sts_read_attempts: 2,
             backoff: Duration::from_millis(300),
             rate_per_action: 20,
         }
@@ -329,6 +335,16 @@ impl Client {
         &self.inner.options
     }
 
+    /// How long one request of `action` may wait for its whole reply, and how many tries
+    /// a read gets.
+    fn patience(&self, action: Action) -> (Duration, u32) {
+        let o = &self.inner.options;
+        match action.service() {
+            pgssl_wire::Service::Postgres => (o.timeout, o.read_attempts),
+            pgssl_wire::Service::Sts => (o.sts_timeout, o.sts_read_attempts),
+        }
+    }
+
     pub fn provider(&self) -> &Provider {
         &self.inner.provider
     }
@@ -480,7 +496,7 @@ impl Client {
     ) -> Result<R::Response, ApiError> {
         let body = body_of(request);
         let attempts = if R::ACTION.is_read() {
-            self.inner.options.read_attempts.max(1)
+            self.patience(R::ACTION).1.max(1)
         } else {
             1
         };
@@ -549,7 +565,8 @@ impl Client {
         prepared: Prepared,
     ) -> Result<T, ApiError> {
         let action = prepared.action;
-        let mut builder = self.inner.http.post(&prepared.url);
+        let timeout = self.patience(action).0;
+        let mut builder = self.inner.http.post(&prepared.url).timeout(timeout);
         for (name, value) in &prepared.headers {
             builder = builder.header(*name, value);
         }
@@ -557,7 +574,7 @@ impl Client {
             .body(prepared.body)
             .send()
             .await
-            .map_err(|e| classify(action, &e, self.inner.options.timeout))?;
+            .map_err(|e| classify(action, &e, timeout))?;
         let status = response.status().as_u16();
         let date = response
             .headers()
@@ -565,23 +582,17 @@ impl Client {
             .and_then(|d| d.to_str().ok())
             .and_then(|d| httpdate::parse_http_date(d).ok());
         let mut response = response;
-        let mut body = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > MAX_REPLY_BYTES {
-                        return Err(ApiError::BadReply {
-                            action,
-                            status,
-                            excerpt: format!("reply larger than {} MiB", MAX_REPLY_BYTES >> 20),
-                        });
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return Err(classify(action, &e, self.inner.options.timeout)),
+        let body = match read_body(&mut response, MAX_REPLY_BYTES).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge(cap)) => {
+                return Err(ApiError::BadReply {
+                    action,
+                    status,
+                    excerpt: BodyError::too_large(cap),
+                });
             }
-        }
+            Err(BodyError::Broken(e)) => return Err(classify(action, &e, timeout)),
+        };
         let skew = date.map(|d| {
             let server = d
                 .duration_since(std::time::UNIX_EPOCH)

@@ -87,6 +87,52 @@ pub fn parse_reply<T: DeserializeOwned + super::models::HasRequestId>(
     Ok(typed.Response)
 }
 
+/// The most pgssl reads of a reply from the API or STS. The largest real one is a
+/// DescribeDBInstances page of 100 instances at a few KiB each, well under 1 MiB; STS
+/// answers in a few KiB. A server sending more is not the API, and is not held in memory.
+pub const MAX_REPLY_BYTES: usize = 8 << 20;
+
+/// A reply's body could not be had.
+#[derive(Debug)]
+pub enum BodyError {
+    /// It said, or sent, more than the cap: reading stopped there.
+    TooLarge(usize),
+    /// The connection broke, or the wait for the rest ran out.
+    Broken(reqwest::Error),
+}
+
+impl BodyError {
+    /// What a reply over `cap` is called, for one line.
+    pub fn too_large(cap: usize) -> String {
+        format!(
+            "larger than {}, far more than any real reply; pgssl stopped reading it",
+            crate::store::bounded::size(u64::try_from(cap).unwrap_or(u64::MAX))
+        )
+    }
+}
+
+/// A reply's body, at most `cap` bytes: a server that announces or sends more is cut off
+/// as soon as it does, never held.
+pub async fn read_body(response: &mut reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
+    let cap_bytes = u64::try_from(cap).unwrap_or(u64::MAX);
+    if response.content_length().is_some_and(|n| n > cap_bytes) {
+        return Err(BodyError::TooLarge(cap));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Broken)? {
+        if body.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge(cap));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A wait as a person reads it: `30 s`, `0.3 s`.
+pub fn seconds(wait: Duration) -> String {
+    format!("{} s", wait.as_secs_f64())
+}
+
 /// Sort a transport failure into "not sent" or "outcome unknown".
 pub(super) fn classify(action: Action, error: &reqwest::Error, timeout: Duration) -> ApiError {
     let detail = error_chain(error);
@@ -96,8 +142,8 @@ pub(super) fn classify(action: Action, error: &reqwest::Error, timeout: Duration
         ApiError::OutcomeUnknown {
             action,
             detail: format!(
-                "no reply within {}s (the request may have arrived)",
-                timeout.as_secs()
+                "no reply within {} (the request may have arrived)",
+                seconds(timeout)
             ),
         }
     } else if error.is_builder() {

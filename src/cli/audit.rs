@@ -41,15 +41,28 @@ pub async fn run(
         },
     )
     .await?;
-    let code = audit::exit_code(&result.findings);
+    // One code for one result: every format renders the same `Audit`, and the code is
+    // its own (the JSON carries it too).
+    let code = result.exit_code();
     io.emit(&Report_(&result, regions.join(", ")));
     match code {
         0 => Ok(()),
         // The findings are the output: the error line only says what the status means.
-        1 => Err(OpsError::Failed(format!(
-            "{} finding(s): see above (exit 1)",
-            result.findings.len()
-        ))),
+        1 => {
+            let unchecked = result
+                .findings
+                .iter()
+                .filter(|f| f.kind == "unchecked")
+                .count();
+            let found = result.findings.len() - unchecked;
+            Err(OpsError::Failed(if unchecked == 0 {
+                format!("{found} finding(s): see above (exit 1)")
+            } else {
+                format!(
+                    "{found} finding(s), and {unchecked} not checked: see above (exit 1: a finding outweighs what could not be checked)"
+                )
+            }))
+        }
         _ => Err(OpsError::Unchecked(
             "some instances could not be checked (exit 3): see above".into(),
         )),
@@ -60,7 +73,17 @@ struct Report_<'a>(&'a Audit, String);
 
 impl Serialize for Report_<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        #[derive(Serialize)]
+        struct WithCode<'a> {
+            #[serde(flatten)]
+            audit: &'a Audit,
+            exit_code: i32,
+        }
+        WithCode {
+            audit: self.0,
+            exit_code: self.0.exit_code(),
+        }
+        .serialize(s)
     }
 }
 

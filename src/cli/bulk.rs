@@ -5,7 +5,6 @@
 
 mod table;
 
-use std::io::Read;
 use table::{Outcome, finish};
 
 use super::args::{ChangeArgs, ManyArgs};
@@ -321,16 +320,13 @@ fn read_list(
     io: &mut Io<'_>,
 ) -> Result<Vec<crate::ops::select::Listed>, OpsError> {
     let shown = crate::text::clean(&path.display().to_string());
-    let mut text = String::new();
     // `-`: stdin, through the face's reader (it holds stdin's lock for prompts).
     let read = if path.as_os_str() == "-" {
-        io.stdin.read_to_string(&mut text).map(|_| ())
+        crate::store::bounded::read_stream_to_string(&mut *io.stdin, crate::store::caps::LIST)
     } else {
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_string(&mut text))
-            .map(|_| ())
+        crate::store::bounded::read_to_string(path, crate::store::caps::LIST)
     };
-    read.map_err(|e| {
+    let text = read.map_err(|e| {
         OpsError::Usage(format!(
             "--from {shown}: cannot read it ({e}); give a file with an instance id per line; nothing was sent"
         ))

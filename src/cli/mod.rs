@@ -16,7 +16,7 @@ mod verify;
 
 pub use args::{Cli, Command, NOT_BUILT, Options, Output, SslCommand, exit_codes};
 pub use log::entry_line;
-pub use output::{Io, Report, StdStreams, Text, report_error};
+pub use output::{Io, Report, StdStreams, Text, clap_error, report_error};
 
 use crate::context::{Context, Opened};
 use crate::ops::OpsError;

@@ -191,6 +191,30 @@ fn clean_value(v: Value) -> Value {
     }
 }
 
+/// clap's own word on the arguments: help and version as clap prints them (pgssl's own
+/// text); a usage error with whatever the person typed shown as visible escapes, like all
+/// outside text (an argument pasted from elsewhere can carry a terminal's controls).
+/// Returns the exit code (2 for a usage error).
+pub fn clap_error(e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return e.exit_code();
+    }
+    // The same error again from a command without styles, taken raw: clap's own plain
+    // rendering strips whatever looks like a terminal sequence, the person's included,
+    // where it should show it.
+    let plain = <super::Cli as clap::CommandFactory>::command()
+        .styles(clap::builder::Styles::plain())
+        .color(clap::ColorChoice::Never)
+        .try_get_matches_from(std::env::args_os())
+        .err()
+        .map_or_else(|| e.render().to_string(), |e| e.render().ansi().to_string());
+    let lines: Vec<_> = plain.lines().map(sanitize).collect();
+    eprintln!("{}", lines.join("\n"));
+    e.exit_code()
+}
+
 /// Print an error as one line (and as JSON on stdout in json mode); return its exit code.
 pub fn report_error(io: &mut Io<'_>, error: &OpsError) -> i32 {
     let code = error.exit_code();

@@ -120,10 +120,10 @@ pub fn resolve(lookup: &Lookup<'_>) -> Result<Resolved, CredentialError> {
         Some(p) => tccli::read_profile_file(p)?,
         None => None,
     };
-    let configure = dir
-        .as_deref()
-        .map(|d| tccli::read_configure(&tccli::configure_path(d, &name)))
-        .unwrap_or_default();
+    let configure = match dir.as_deref() {
+        Some(d) => tccli::read_configure(&tccli::configure_path(d, &name))?,
+        None => tccli::Configure::default(),
+    };
     if file.is_none() && named != Named::Default {
         let why = match named {
             Named::Flag => "--profile",
@@ -389,7 +389,7 @@ fn sdk_file(
         places.push((p.to_path_buf(), false));
     }
     for (path, must_exist) in places {
-        match std::fs::read_to_string(&path) {
+        match crate::store::bounded::read_to_string(&path, crate::store::caps::CREDENTIAL) {
             Ok(text) => {
                 let credential =
                     parse_ini_default(&text).map_err(|problem| CredentialError::BadFile {

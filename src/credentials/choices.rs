@@ -89,7 +89,9 @@ pub fn list(
                 Ok(None) => continue,
                 Err(e) => format!("unreadable: {e}"),
             };
-            let region = tccli::read_configure(&tccli::configure_path(&dir, &name)).region;
+            let region = tccli::read_configure(&tccli::configure_path(&dir, &name))
+                .ok()
+                .and_then(|c| c.region);
             out.push(Choice::Profile { name, kind, region });
         }
     }

@@ -9,12 +9,21 @@ use std::time::Duration;
 use super::provider::Issued;
 use super::{Credential, CredentialError};
 use crate::api::Client;
+use crate::api::reply::BodyError;
+use crate::store::{bounded, caps};
 use crate::text::sanitize;
 use pgssl_wire::sts::{AssumeRoleRequest, AssumeRoleResponse, AssumeRoleWithWebIdentityRequest};
 
 /// The metadata service of a CVM (tencentcloud-sdk-go `cvm_role_provider.go`).
 pub const METADATA_BASE: &str = "http://metadata.tencentyun.com";
 pub const METADATA_ROLES: &str = "/latest/meta-data/cam/security-credentials/";
+/// The metadata service's wait: on a machine that is not a CVM nothing answers, and pgssl
+/// must not wait (Terraform's metadata client uses 2 s).
+const METADATA_CONNECT: Duration = Duration::from_secs(1);
+const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
+/// The most pgssl reads of a metadata reply: a role's name, or its key with an STS token
+/// of a few KiB.
+const METADATA_MAX_BYTES: usize = 64 << 10;
 /// What tccli and the SDKs ask STS for: 7200 seconds (`STSAssumeRoleCredential`).
 pub const ROLE_DURATION: u64 = 7200;
 /// tccli's STS calls name this region (`STSAssumeRoleCredential._region`).
@@ -143,16 +152,14 @@ struct RoleKey {
 }
 
 impl CvmRole {
-    /// `base` replaces `http://metadata.tencentyun.com` (PGSSL_METADATA_ENDPOINT). Short
-    /// timeouts: on a machine that is not a CVM nothing answers, and pgssl must not wait
-    /// (Terraform's metadata client uses 2 s).
+    /// `base` replaces `http://metadata.tencentyun.com` (PGSSL_METADATA_ENDPOINT).
     pub fn new(base: &str) -> Result<CvmRole, String> {
         crate::api::client::install_crypto_provider();
         let http = reqwest::Client::builder()
             // The metadata service is this machine's own; a proxy would answer for another.
             .no_proxy()
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(2))
+            .connect_timeout(METADATA_CONNECT)
+            .timeout(METADATA_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot set up the metadata client: {e}"))?;
@@ -164,18 +171,35 @@ impl CvmRole {
 
     async fn get(&self, path: &str) -> Result<(u16, String), String> {
         let url = format!("{}{path}", self.base);
-        let response = self.http.get(&url).send().await.map_err(|e| {
-            format!(
-                "the metadata service at {} did not answer ({e})",
-                sanitize(&self.base)
-            )
-        })?;
-        let status = response.status().as_u16();
-        let body = response
-            .text()
+        let service = format!("the metadata service at {}", sanitize(&self.base));
+        let broken = |e: &reqwest::Error, what: &str| {
+            if e.is_timeout() {
+                format!(
+                    "{service} gave no answer within {}",
+                    crate::api::reply::seconds(METADATA_TIMEOUT)
+                )
+            } else {
+                format!("{service} {what} ({e})")
+            }
+        };
+        let mut response = self
+            .http
+            .get(&url)
+            .send()
             .await
-            .map_err(|e| format!("the metadata service's reply was cut off ({e})"))?;
-        Ok((status, body))
+            .map_err(|e| broken(&e, "did not answer"))?;
+        let status = response.status().as_u16();
+        let body = match crate::api::reply::read_body(&mut response, METADATA_MAX_BYTES).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge(cap)) => {
+                return Err(format!(
+                    "{service}: its reply was {}",
+                    BodyError::too_large(cap)
+                ));
+            }
+            Err(BodyError::Broken(e)) => return Err(broken(&e, "cut its reply off")),
+        };
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 
     /// The name of the role bound to this CVM; `Ok(None)` when none is bound (404).
@@ -295,11 +319,17 @@ impl AssumeRole {
 impl Oidc {
     async fn fetch(&self) -> Result<Issued, CredentialError> {
         // Read again each time: the pod's token is rotated by the kubelet.
-        let token = std::fs::read_to_string(&self.token_file).map_err(|e| {
-            CredentialError::Unavailable(format!(
+        let token = bounded::read_to_string(&self.token_file, caps::CREDENTIAL).map_err(|e| {
+            let problem = format!(
                 "cannot read TKE_WEB_IDENTITY_TOKEN_FILE {} ({e})",
                 sanitize(&self.token_file.display().to_string())
-            ))
+            );
+            // Not a file at all, or far too large: the setting is wrong, not the moment.
+            if bounded::is_refusal(&e) {
+                CredentialError::BadEnv(problem)
+            } else {
+                CredentialError::Unavailable(problem)
+            }
         })?;
         let reply = self
             .client

@@ -19,6 +19,12 @@ pub const REFRESH_BEFORE: i64 = 300;
 /// A key with less than this left is never used, even when fetching a new one failed: a
 /// request may take up to its timeout (30 s) to arrive.
 pub const SIGN_MARGIN: i64 = 60;
+/// A fetch that took this long to fail waited for a service that did not answer (a
+/// refusal comes back in milliseconds)...
+const SLOW_FAILURE: std::time::Duration = std::time::Duration::from_secs(1);
+/// ...and is not waited for again this soon: each request of one command would otherwise
+/// wait its whole deadline anew (a silent STS held a command once per request it made).
+const SLOW_FAILURE_KEPT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A temporary key and when it stops working.
 #[derive(Clone)]
@@ -68,6 +74,8 @@ struct State {
     issued: Option<Issued>,
     problem: Option<String>,
     sink: Option<EventSink>,
+    /// The last fetch, when it failed slowly: when it ended, and why.
+    slow_failure: Option<(std::time::Instant, CredentialError)>,
 }
 
 /// What the header shows about a temporary credential.
@@ -178,8 +186,24 @@ impl Provider {
         if let Some(c) = self.fresh(REFRESH_BEFORE) {
             return Ok(c);
         }
+        let recent = self
+            .state()
+            .slow_failure
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < SLOW_FAILURE_KEPT)
+            .map(|(_, e)| e.clone());
+        if let Some(e) = recent {
+            return self.fresh(SIGN_MARGIN).ok_or(e);
+        }
+        let started = std::time::Instant::now();
         // Boxed: an assumed role's fetch signs with another provider, so this recurses.
         let result = Box::pin(fetcher.fetch(self.now())).await;
+        self.state().slow_failure = match &result {
+            Err(e) if started.elapsed() >= SLOW_FAILURE => {
+                Some((std::time::Instant::now(), e.clone()))
+            }
+            _ => None,
+        };
         let now = self.now();
         match result {
             Ok(issued) if issued.expires_at - SIGN_MARGIN > now => {

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Credential, CredentialError};
+use crate::store::{bounded, caps};
 use crate::text::sanitize;
 
 /// One `NAME.credential`, as far as pgssl uses it. Empty strings count as absent, as
@@ -49,7 +50,7 @@ impl ProfileFile {
 
 /// Read `path`; `Ok(None)` when it does not exist.
 pub fn read_profile_file(path: &Path) -> Result<Option<ProfileFile>, CredentialError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match bounded::read_to_string(path, caps::CREDENTIAL) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -99,13 +100,21 @@ pub struct Configure {
 }
 
 /// Read `path`; absent or unreadable gives nothing (tccli then has no region either, and
-/// pgssl asks for `--region`).
-pub fn read_configure(path: &Path) -> Configure {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Configure::default();
+/// pgssl asks for `--region`). A FIFO, a device or a file far too large is refused: it
+/// would hang or exhaust pgssl, and a person must hear why their settings are not used.
+pub fn read_configure(path: &Path) -> Result<Configure, CredentialError> {
+    let text = match bounded::read_to_string(path, caps::CREDENTIAL) {
+        Ok(text) => text,
+        Err(e) if bounded::is_refusal(&e) => {
+            return Err(CredentialError::BadFile {
+                path: path.to_path_buf(),
+                problem: format!("cannot read it ({e})"),
+            });
+        }
+        Err(_) => return Ok(Configure::default()),
     };
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return Configure::default();
+        return Ok(Configure::default());
     };
     let s = |v: Option<&serde_json::Value>| {
         v.and_then(|v| v.as_str())
@@ -113,11 +122,11 @@ pub fn read_configure(path: &Path) -> Configure {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    Configure {
+    Ok(Configure {
         region: s(json.get("_sys_param").and_then(|p| p.get("region"))),
         postgres_endpoint: s(json.get("postgres").and_then(|p| p.get("endpoint"))),
         sts_endpoint: s(json.get("sts").and_then(|p| p.get("endpoint"))),
-    }
+    })
 }
 
 /// tccli's profile directory.

@@ -134,8 +134,11 @@ fn sort(findings: &mut [Finding]) {
     });
 }
 
-/// The exit status for these findings: 1 when any is a finding proper, else 3 when
-/// something could not be checked, else 0.
+/// The exit status for these findings, the one an audit has whatever its output format:
+/// 1 when any is a finding proper, else 3 when something could not be checked, else 0.
+/// A finding wins over something unchecked: what was found stands whatever the unchecked
+/// would have shown, and it is what a cron job must act on first; 3 says only that the
+/// audit is incomplete, which a finding already makes moot.
 pub fn exit_code(findings: &[Finding]) -> i32 {
     if findings.iter().any(|f| f.kind != "unchecked") {
         1
@@ -154,6 +157,13 @@ pub struct Audit {
     pub ssl_off: usize,
     pub ssl_unknown: usize,
     pub findings: Vec<Finding>,
+}
+
+impl Audit {
+    /// Its exit status (`exit_code`).
+    pub fn exit_code(&self) -> i32 {
+        exit_code(&self.findings)
+    }
 }
 
 /// How long one live TLS check may take in an audit (connect, handshake, all of it).

@@ -89,7 +89,7 @@ fn pem_to_bundle(pem: &[u8], path: std::path::PathBuf) -> Result<CaBundle, Strin
 
 /// Read a CA bundle from a file.
 pub fn load_ca_file(path: &std::path::Path) -> Result<CaBundle, OpsError> {
-    let pem = std::fs::read(path)
+    let pem = crate::store::bounded::read(path, crate::store::caps::CA)
         .map_err(|e| OpsError::Usage(format!("cannot read {} ({e})", path.display())))?;
     pem_to_bundle(&pem, path.to_path_buf())
         .map_err(|e| OpsError::Usage(format!("{}: {e}", path.display())))
@@ -185,7 +185,7 @@ fn note_ca(session: &Session, instance_id: &str, bundle: &CaBundle) {
 /// Write a copy of a kept CA where the person asked (`ssl ca --out`).
 pub fn copy_ca(bundle: &CaBundle, out: &std::path::Path) -> Result<(), OpsError> {
     let shown = |p: &std::path::Path| crate::text::clean(&p.display().to_string());
-    let pem = std::fs::read(&bundle.path)
+    let pem = crate::store::bounded::read(&bundle.path, crate::store::caps::CA)
         .map_err(|e| OpsError::Failed(format!("cannot read {} ({e})", shown(&bundle.path))))?;
     crate::store::write_atomic(out, &pem)
         .map_err(|e| OpsError::Failed(format!("cannot write {} ({e})", shown(out))))

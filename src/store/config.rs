@@ -167,13 +167,16 @@ pub enum ConfigError {
     },
     #[error("{}: {problem}", crate::text::sanitize(&path.display().to_string()))]
     Io { path: PathBuf, problem: String },
+    /// Not a file pgssl reads at all (a FIFO, a device, far too large).
+    #[error("{}: {problem}", crate::text::sanitize(&path.display().to_string()))]
+    Refused { path: PathBuf, problem: String },
 }
 
 impl ConfigError {
     /// A file a person must fix is a usage problem (2); failing to read or write is 1.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ConfigError::Malformed { .. } => 2,
+            ConfigError::Malformed { .. } | ConfigError::Refused { .. } => 2,
             ConfigError::Io { .. } => 1,
         }
     }
@@ -430,9 +433,13 @@ impl ConfigFile {
 
     /// Read the config; a missing file is an empty config.
     pub fn load(&self) -> Result<Config, ConfigError> {
-        match std::fs::read_to_string(&self.path) {
+        match super::bounded::read_to_string(&self.path, super::caps::CONFIG) {
             Ok(text) => Config::parse(&self.path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) if super::bounded::is_refusal(&e) => Err(ConfigError::Refused {
+                path: self.path.clone(),
+                problem: format!("cannot read it ({e})"),
+            }),
             Err(e) => Err(self.io(format!("cannot read it ({e})"))),
         }
     }

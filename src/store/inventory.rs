@@ -160,7 +160,7 @@ impl InventoryFile {
     /// Read it; a missing file is an empty inventory. A file that does not parse is an
     /// error the caller may report and carry on from (with an empty inventory).
     pub fn load(&self) -> Result<Inventory, InventoryError> {
-        let bytes = match std::fs::read(&self.path) {
+        let bytes = match super::bounded::read(&self.path, super::caps::RECORDS) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Inventory::default()),
             Err(e) => {

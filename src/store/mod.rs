@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 pub use config::{Config, ConfigError, ConfigFile, SavedInstance};
 pub use inventory::{Inventory, InventoryError, InventoryFile};
 pub use journal::{Journal, JournalError};
+/// Every file pgssl reads from outside is read through here: FIFOs, sockets and devices
+/// refused, at most a cap (`caps`) read.
+pub use pgssl_wire::bounded;
 
 /// Where pgssl's files live. `PGSSL_CONFIG_DIR` and `PGSSL_DATA_DIR` override the
 /// platform directories (`~/.config/pgssl`, `~/.local/share/pgssl` on Linux).
@@ -71,6 +74,30 @@ impl Paths {
     }
 }
 
+/// The most pgssl reads of each kind of file (`bounded`): far past the largest real one,
+/// small enough to hold in memory at once.
+pub mod caps {
+    /// A credential or configure file (tccli's, the SDKs', a tccli login), an OIDC token:
+    /// a few hundred bytes, a few KiB with an STS token in it.
+    pub const CREDENTIAL: u64 = 1 << 20;
+    /// config.toml: a person's regions, instances and names; 10,000 named instances are
+    /// about 1 MiB.
+    pub const CONFIG: u64 = 16 << 20;
+    /// What pgssl records of every instance of an account (inventory.json, a run file,
+    /// the demo's state): a few hundred bytes to 1 KiB an instance, and an account's
+    /// PostgreSQL instances number in the thousands.
+    pub const RECORDS: u64 = 64 << 20;
+    /// The journal's derived indexes: about 100 bytes a change, so this holds millions
+    /// (one past it is rebuilt from the journal, never trusted in part).
+    pub const INDEX: u64 = 256 << 20;
+    /// A list of instances (`--from`): 100,000 ids with their regions are about 4 MiB.
+    pub const LIST: u64 = 16 << 20;
+    /// A CA bundle: a few KiB; the same cap as its download.
+    pub const CA: u64 = 1 << 20;
+    /// regions.json: the names of a few dozen regions.
+    pub const REGIONS: u64 = 1 << 20;
+}
+
 /// What DescribeRegions listed, and when.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct ListedRegions {
@@ -100,9 +127,16 @@ impl Store {
         }
     }
 
+    /// Remove what writers killed mid-write left in pgssl's data directory and its runs
+    /// (`remove_dead_temps`), so such files never accumulate.
+    pub fn remove_dead_temps(&self) {
+        remove_dead_temps(&self.paths.data_dir);
+        remove_dead_temps(self.runs.dir());
+    }
+
     /// The regions DescribeRegions listed last time (empty when never asked).
     pub fn listed_regions(&self) -> Vec<String> {
-        std::fs::read(self.paths.regions_file())
+        bounded::read(&self.paths.regions_file(), caps::REGIONS)
             .ok()
             .and_then(|b| serde_json::from_slice::<ListedRegions>(&b).ok())
             .map(|l| {
@@ -173,6 +207,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    // What an earlier writer of this file left when it was killed mid-write.
+    remove_dead_temps_where(dir, |n| n == name);
     let tmp = dir.join(format!(
         ".{name}.tmp.{}.{:x}",
         std::process::id(),
@@ -197,6 +233,56 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 pub use pgssl_wire::clock::now_rfc3339;
+
+/// A temp file of `write_atomic` this old is abandoned whoever made it: a write takes
+/// milliseconds.
+const TEMP_ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Remove the temp files `write_atomic` left in `dir` when their writer was killed (kill
+/// -9, a crash, a power cut): those of a process no longer alive, and any older than ten
+/// minutes. A live writer's fresh temp file is never touched, so no lock is needed for
+/// it; callers sweep pgssl's own directories only.
+pub fn remove_dead_temps(dir: &Path) {
+    remove_dead_temps_where(dir, |_| true);
+}
+
+/// `remove_dead_temps`, for the temp files of the files whose names `target` accepts.
+fn remove_dead_temps_where(dir: &Path, target: impl Fn(&str) -> bool) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    // Without /proc (not Linux) whether a writer lives cannot be told: only age decides.
+    let procfs = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some((of, pid)) = temp_of(&name) else {
+            continue;
+        };
+        if !target(of) {
+            continue;
+        }
+        let dead = procfs && !Path::new("/proc").join(pid.to_string()).exists();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > TEMP_ABANDONED_AFTER);
+        if dead || old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// For a temp file of `write_atomic` (`.NAME.tmp.PID.RAND`): the file it was for, and
+/// its writer's process id.
+fn temp_of(name: &str) -> Option<(&str, u32)> {
+    let (of, tail) = name.strip_prefix('.')?.rsplit_once(".tmp.")?;
+    let (pid, rand) = tail.split_once('.')?;
+    let ours = !of.is_empty() && !rand.is_empty() && rand.bytes().all(|b| b.is_ascii_hexdigit());
+    Some((of, pid.parse().ok().filter(|_| ours)?))
+}
 
 /// Remove temp files `write_atomic` left for `path` when a writer was killed mid-write.
 /// Call only under the lock every writer of `path` holds: then no temp file is live.
@@ -245,6 +331,56 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.toml")]);
+    }
+
+    #[test]
+    fn temp_files_of_dead_or_long_gone_writers_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let at = |name: String| dir.path().join(name);
+        // Past the kernel's pid_max: no process has it.
+        let dead = fs::read_to_string("/proc/sys/kernel/pid_max")
+            .expect("pid_max")
+            .trim()
+            .parse::<u64>()
+            .expect("number")
+            + 1;
+        let mine = std::process::id();
+        let gone = [
+            at(format!(".a.json.tmp.{dead}.1f")),
+            at(format!(".b.json.tmp.{mine}.2f")), // an hour old, below
+        ];
+        let kept = [
+            at(format!(".a.json.tmp.{mine}.3f")), // a live writer's, fresh
+            at(format!(".a.json.tmp.{dead}.zz")), // not write_atomic's name
+            at(format!(".tmp.{dead}.1f")),
+            at("notes.txt".into()),
+            at(format!(".other.tmp.{dead}.1f.bak")),
+        ];
+        for f in gone.iter().chain(&kept) {
+            fs::write(f, "x").expect("write");
+        }
+        File::options()
+            .write(true)
+            .open(&gone[1])
+            .expect("open")
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+            .expect("mtime");
+        remove_dead_temps(dir.path());
+        for f in &gone {
+            assert!(!f.exists(), "{f:?} removed");
+        }
+        for f in &kept {
+            assert!(f.exists(), "{f:?} kept");
+        }
+        // A write sweeps its own file's leftovers, and only those.
+        let (mine_left, other_left) = (
+            at(format!(".c.json.tmp.{dead}.4f")),
+            at(format!(".d.json.tmp.{dead}.5f")),
+        );
+        fs::write(&mine_left, "x").expect("write");
+        fs::write(&other_left, "x").expect("write");
+        write_atomic(&at("c.json".into()), b"{}").expect("write");
+        assert!(!mine_left.exists() && other_left.exists());
     }
 
     #[test]

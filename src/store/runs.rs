@@ -256,7 +256,7 @@ impl Runs {
 fn load(path: &Path) -> Result<RunFile, RunFileError> {
     use crate::ops::refusal::RunRefusal;
     let shown = crate::text::clean(&path.display().to_string());
-    let text = std::fs::read_to_string(path)
+    let text = super::bounded::read_to_string(path, super::caps::RECORDS)
         .map_err(|e| RunFileError::Unreadable(format!("cannot read {shown}: {e}")))?;
     let junk =
         |why: String| RunFileError::Unreadable(format!("{shown}: {why}; move it away to go on"));

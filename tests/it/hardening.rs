@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox, assert_safe};
 use pgssl_emulator::FaultArgs;
 
 const GZ: &str = "ap-guangzhou";
@@ -82,14 +82,6 @@ fn proxies_never_see_a_loopback_endpoint() {
         "the proxy saw: {}",
         String::from_utf8_lossy(&proxy.seen.lock().expect("seen"))
     );
-}
-
-fn assert_safe(what: &str, text: &str) {
-    let bad: Vec<char> = text
-        .chars()
-        .filter(|c| *c != '\n' && pgssl::text::is_unsafe(*c))
-        .collect();
-    assert!(bad.is_empty(), "{what} carries {bad:?}:\n{text}");
 }
 
 #[test]

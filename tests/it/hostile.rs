@@ -2,20 +2,12 @@
 //! empty fields) goes through the emulator, the CLI, the saved files and the TUI: nothing
 //! unsafe reaches stdout, stderr, the saved files or the screen, and nothing panics.
 
-use crate::common::{Emu, Sandbox};
+use crate::common::{Emu, Sandbox, assert_safe};
 use pgssl::store::{ConfigFile, InventoryFile};
 use pgssl::tui::app::{App, Msg};
 use pgssl_emulator::{FaultArgs, Fleet};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-fn assert_safe(what: &str, text: &str) {
-    let bad: Vec<char> = text
-        .chars()
-        .filter(|c| *c != '\n' && pgssl::text::is_unsafe(*c))
-        .collect();
-    assert!(bad.is_empty(), "{what} carries {bad:?}:\n{text}");
-}
 
 #[test]
 fn a_hostile_fleet_is_harmless_everywhere() {

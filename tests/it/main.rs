@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bounds;
 mod bulk;
 mod cli;
 mod cli_day;

@@ -281,8 +281,9 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
     };
     let generated = args.secret_id.is_none();
     let from_file = match &args.secret_key_file {
+        // A key is a line of a few dozen characters.
         Some(path) => Some(
-            std::fs::read_to_string(path)
+            pgssl_wire::bounded::read_to_string(path, 64 << 10)
                 .map_err(|e| {
                     format!(
                         "--secret-key-file {}: cannot read it ({e})",
@@ -356,10 +357,10 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
                 pgssl_wire::text::sanitize(&path.display().to_string())
             )
         })?;
+        // The path is the person's argument: shown as visible escapes, as all outside text.
+        let shown = pgssl_wire::text::sanitize(&path.display().to_string()).into_owned();
         println!(
-            "its certificate is signed by the CA in {}: trust it with SSL_CERT_FILE={}",
-            path.display(),
-            path.display()
+            "its certificate is signed by the CA in {shown}: trust it with SSL_CERT_FILE={shown}"
         );
     }
     if generated {

@@ -3,6 +3,7 @@
 //! and the handling of text that crossed the wire. pgssl (the client) and its emulator
 //! (the server) share this one definition.
 
+pub mod bounded;
 pub mod clock;
 pub mod credential;
 pub mod ids;

@@ -18,6 +18,7 @@ use crate::api::Action;
 
 mod pending;
 mod tail;
+mod tasks;
 use crate::domain::{Finding, TaskStatus};
 use crate::probe::VerifyResult;
 pub use pending::{InstanceView, Latest};

@@ -100,7 +100,7 @@ fn index_path(journal: &Journal) -> PathBuf {
 }
 
 fn load(journal: &Journal) -> Index {
-    std::fs::read(index_path(journal))
+    crate::store::bounded::read(&index_path(journal), crate::store::caps::INDEX)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()

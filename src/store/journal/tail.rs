@@ -118,35 +118,59 @@ impl Journal {
         Ok((entries, skipped))
     }
 
-    /// The change a task belongs to (by its TaskId), read from the end.
-    pub fn for_task(&self, task_id: i64) -> std::io::Result<Option<Entry>> {
+    /// The change of `task_id` when its request lies in the last `budget` bytes of the
+    /// current file (the changes of the last minutes: `task show` right after a change),
+    /// read from the end; and how many bytes that read. None when it is not there.
+    pub(super) fn task_in_tail(
+        &self,
+        task_id: i64,
+        budget: u64,
+    ) -> std::io::Result<(Option<Entry>, u64)> {
+        let Some(mut lines) = Backwards::open(&self.path)? else {
+            return Ok((None, 0));
+        };
+        let end = lines.pos;
         let mut id: Option<String> = None;
         let mut records = Vec::new();
-        self.visit_backwards(|r| {
+        while end - lines.pos <= budget {
+            let Some(line) = lines.next_line()? else {
+                break;
+            };
+            let Ok(record) = serde_json::from_slice::<Record>(&line) else {
+                continue;
+            };
             if id.is_none() {
-                match &r {
-                    Record::Outcome {
-                        id: i,
-                        outcome:
-                            Outcome::Ok {
-                                TaskId: Some(t), ..
-                            },
-                        ..
-                    } if *t == task_id => {
-                        id = Some(i.clone());
-                    }
-                    Record::Task { id: i, TaskId, .. } if *TaskId == task_id => {
-                        id = Some(i.clone());
-                    }
-                    _ => {}
-                }
+                id = changed_by(&record, task_id);
             }
-            let done = matches!((&r, &id), (Record::Request(q), Some(i)) if q.id == *i);
-            records.push(r);
-            !done
-        })?;
-        let Some(id) = id else { return Ok(None) };
-        records.reverse();
-        Ok(fold(records).into_iter().find(|e| e.request.id == id))
+            let done = matches!((&record, &id), (Record::Request(q), Some(i)) if q.id == *i);
+            records.push(record);
+            if done {
+                records.reverse();
+                let entry = fold(records)
+                    .into_iter()
+                    .find(|e| id.as_ref() == Some(&e.request.id));
+                return Ok((entry, end - lines.pos));
+            }
+        }
+        Ok((None, end - lines.pos))
+    }
+}
+
+/// The change `record` says task `task_id` belongs to, if it says so.
+fn changed_by(record: &Record, task_id: i64) -> Option<String> {
+    match record {
+        Record::Outcome {
+            id,
+            outcome: Outcome::Ok {
+                TaskId: Some(t), ..
+            },
+            ..
+        }
+        | Record::Task { id, TaskId: t, .. }
+            if *t == task_id =>
+        {
+            Some(id.clone())
+        }
+        _ => None,
     }
 }

@@ -231,6 +231,86 @@ fn the_latest_changes_read_from_the_end_are_the_last_of_the_whole() {
 const BLOCK_FOR_TESTS: u64 = 64 << 10;
 
 #[test]
+fn a_task_is_found_through_its_index_reading_only_its_own_lines() {
+    use super::tasks::TAIL;
+    let dir = tempfile::tempdir().expect("tmp");
+    let j = Journal::new(dir.path().join("journal.jsonl")).rotating_at(200_000);
+    busy_journal(&j, 3000);
+    let size = |j: &Journal| -> u64 {
+        j.files()
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    assert!(j.files().len() > 3, "segments: {:?}", j.files());
+    let (all, _) = j.entries().expect("all");
+    let change = |id: &str| all.iter().find(|e| e.request.id == id).cloned();
+    // The first look builds the index: the whole journal read once, a line at a time.
+    let (e, cost) = j.for_task_costing(100_017).expect("read");
+    assert_eq!(e, change("c00017"));
+    assert_eq!(cost.folded, size(&j));
+    // Then a look reads the end of the journal (where a task just sent is found) and
+    // the task's own lines, nothing more: in the oldest segment, a lost reply whose task
+    // was found later, the newest.
+    let the_end = TAIL + BLOCK_FOR_TESTS;
+    for (task, id) in [
+        (100_017, "c00017"),
+        (100_003, "c00003"),
+        (101_500, "c01500"),
+        (102_998, "c02998"),
+    ] {
+        let (e, cost) = j.for_task_costing(task).expect("read");
+        assert_eq!(e, change(id), "{task}");
+        assert!(e.is_some_and(|e| e.task.is_some()), "{task}");
+        assert_eq!(cost.folded, 0, "{task}");
+        assert!(
+            cost.span < 3_000 && cost.tail <= the_end,
+            "{task}: {cost:?}"
+        );
+    }
+    // The newest is found at the end, without the index.
+    let (_, cost) = j.for_task_costing(102_998).expect("read");
+    assert_eq!((cost.folded, cost.span), (0, 0), "{cost:?}");
+    // A TaskId nobody knows costs the end and the index alone.
+    let (e, cost) = j.for_task_costing(7).expect("read");
+    assert!(e.is_none());
+    assert!(
+        cost.folded == 0 && cost.span == 0 && cost.tail <= the_end,
+        "{cost:?}"
+    );
+    // What is appended later is folded in alone, across a rotation too.
+    let before = size(&j);
+    j.append(&request("late")).expect("append");
+    j.append(&ok("late", 555)).expect("append");
+    j.rotate().expect("rotate");
+    j.append(&Record::Check {
+        id: "late".into(),
+        time: "2026-11-28T00:00:09Z".into(),
+        result: Finding::Applied,
+        detail: "as asked".into(),
+    })
+    .expect("append");
+    let (e, cost) = j.for_task_costing(555).expect("read");
+    let e = e.expect("found");
+    assert_eq!(e.request.id, "late");
+    assert_eq!(e.check.map(|c| c.result), Some(Finding::Applied));
+    // Beyond what was there: the new lines, and the unfinished changes the rotation
+    // carried into the new file.
+    assert!(cost.folded < size(&j) - before + 10_000, "{cost:?}");
+    // An index the files no longer match (the oldest segment gone) is rebuilt.
+    std::fs::remove_file(&j.files()[0]).expect("remove");
+    let (e, cost) = j.for_task_costing(102_998).expect("read");
+    assert_eq!(e, change("c02998"));
+    assert_eq!(cost.folded, size(&j));
+    // The index is small beside the journal.
+    let index = std::fs::metadata(dir.path().join("journal.tasks.json"))
+        .expect("index")
+        .len();
+    assert!(index * 4 < size(&j), "{index} beside {}", size(&j));
+}
+
+#[test]
 fn unresolved_changes_are_kept_in_a_small_index_that_follows_the_journal() {
     let dir = tempfile::tempdir().expect("tmp");
     let j = Journal::new(dir.path().join("journal.jsonl"));

@@ -249,6 +249,12 @@ impl Sandbox {
         Run::from(output)
     }
 
+    /// As `run`, for what must never hang: a pgssl still running after `limit` is killed
+    /// and the test fails.
+    pub fn run_within(&self, args: &[&str], limit: std::time::Duration) -> Run {
+        output_within(self.command(args), limit)
+    }
+
     pub fn journal_lines(&self) -> Vec<serde_json::Value> {
         read_json_lines(&self.journal_file())
     }
@@ -275,6 +281,36 @@ pub fn write_private(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(path, text).expect("write");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+/// Run `cmd` (stdout and stderr piped); fail the test, killing it, if it has not ended
+/// within `limit`.
+pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Run {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pgssl starts");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(output) = rx.recv_timeout(limit) else {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        panic!("pgssl was still running after {limit:?}: killed");
+    };
+    Run::from(output.expect("pgssl runs"))
+}
+
+/// Nothing in `text` can act on a terminal (newlines aside): every control, bidi or
+/// invisible character is shown as a visible escape.
+pub fn assert_safe(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| *c != '\n' && pgssl::text::is_unsafe(*c))
+        .collect();
+    assert!(bad.is_empty(), "{what} carries {bad:?}:\n{text}");
 }
 
 pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {

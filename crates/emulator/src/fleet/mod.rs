@@ -200,8 +200,10 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn load(path: &Path) -> Result<Fleet, String> {
+        // A hand-written fleet is KiBs; `Generate` makes large ones without a large file.
+        const FLEET_CAP: u64 = 64 << 20;
         let shown = pgssl_wire::text::clean(&path.display().to_string());
-        let text = std::fs::read_to_string(path)
+        let text = pgssl_wire::bounded::read_to_string(path, FLEET_CAP)
             .map_err(|e| format!("{shown}: cannot read the fleet file ({e})"))?;
         Fleet::parse(&text).map_err(|e| format!("{shown}: {e}"))
     }
