@@ -123,7 +123,10 @@ pub async fn prepare(
 
 /// These instances read fresh, region by region (kept in the inventory); one that cannot
 /// be read is skipped with why.
-async fn listed(session: &Session, ids: &[(String, String)]) -> Vec<Result<Instance, Skipped>> {
+pub(super) async fn listed(
+    session: &Session,
+    ids: &[(String, String)],
+) -> Vec<Result<Instance, Skipped>> {
     let mut regions: Vec<&str> = ids.iter().map(|(r, _)| r.as_str()).collect();
     regions.sort_unstable();
     regions.dedup();

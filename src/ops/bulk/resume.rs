@@ -5,7 +5,7 @@
 //! checked (never sent again); each running task is looked at once, so what is offered
 //! is what is true now; the never-sent changes are planned again from a fresh read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::run::{Carried, hold, run_file_error, verdict};
 use super::schedule::{Item, Limits, Schedule, State};
@@ -15,7 +15,7 @@ use crate::domain::Instance;
 use crate::ops::check::{Wanted, check};
 use crate::ops::follow::{FollowEnd, FollowOptions, follow_task};
 use crate::ops::refusal::RunRefusal;
-use crate::ops::{OpsError, Plan, Session, Target, Want, read};
+use crate::ops::{OpsError, Plan, Session, Target, Want};
 use crate::store::journal::{Entry, Outcome, Record};
 use crate::store::now_rfc3339;
 use crate::store::runs::{RunFile, RunItem};
@@ -227,39 +227,40 @@ fn entries_of(session: &Session, run: &RunFile) -> Result<Vec<Entry>, OpsError> 
 /// never-sent ones planned again from a fresh read.
 async fn plan(session: &Session, run: RunFile) -> Result<Resumable, OpsError> {
     let mine = entries_of(session, &run)?;
-    let mut fresh: Vec<(String, Result<Instance, OpsError>)> = Vec::new();
-    let mut regions: Vec<&str> = run.items.iter().map(|i| i.region.as_str()).collect();
-    regions.sort_unstable();
-    regions.dedup();
-    for region in regions {
-        let ids: Vec<String> = run
-            .items
-            .iter()
-            .filter(|i| i.region == region)
-            .map(|i| i.DBInstanceId.clone())
+    let ids: Vec<(String, String)> = run
+        .items
+        .iter()
+        .map(|i| (i.region.clone(), i.DBInstanceId.clone()))
+        .collect();
+    // Read as a new plan reads them (kept in the inventory); by id, so a large run is
+    // not a quadratic search.
+    let mut fresh: HashMap<String, Result<Instance, Skipped>> =
+        super::prepare::listed(session, &ids)
+            .await
+            .into_iter()
+            .map(|r| {
+                let id = match &r {
+                    Ok(i) => i.id.clone(),
+                    Err(s) => s.instance_id.clone(),
+                };
+                (id, r)
+            })
             .collect();
-        fresh.extend(read::describe_many(&session.client, region, &ids).await);
-    }
+    // The latest change the journal holds for each instance of the run.
+    let latest: HashMap<&str, &Entry> = mine
+        .iter()
+        .map(|e| (e.request.DBInstanceId.as_str(), e))
+        .collect();
     let mut items = Vec::new();
     let mut unsent = Vec::new();
     for want in &run.items {
-        let instance = fresh
-            .iter()
-            .find(|(id, _)| *id == want.DBInstanceId)
-            .map(|(_, r)| r.clone());
-        let entry = mine
-            .iter()
-            .rev()
-            .find(|e| e.request.DBInstanceId == want.DBInstanceId);
-        let Some(entry) = entry else {
+        let instance = fresh.remove(&want.DBInstanceId);
+        let Some(entry) = latest.get(want.DBInstanceId.as_str()) else {
             unsent.push((
                 want,
                 match instance {
-                    Some(Ok(i)) => {
-                        crate::ops::inventory::remember(session, &i);
-                        Ok(i)
-                    }
-                    Some(Err(e)) => Err(SkipWhy::Unreadable(e.to_string())),
+                    Some(Ok(i)) => Ok(i),
+                    Some(Err(s)) => Err(s.why),
                     None => Err(SkipWhy::Unreadable("not read".into())),
                 },
             ));
