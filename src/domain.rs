@@ -4,11 +4,9 @@
 //! strings); everything past that boundary matches on variants, never on text.
 
 use std::fmt;
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
 
-use crate::addresses::Address;
+use crate::addresses::{Address, Host};
 use crate::text::clean;
 use pgssl_wire::clock::later;
 
@@ -228,13 +226,53 @@ impl Task {
     }
 }
 
+/// The PostgreSQL version of an instance: its major number (DBMajorVersion, else the
+/// first number of DBVersion, as old instances report `9.5.4` with no major) and the
+/// version as the API writes it, sanitized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgVersion {
+    pub major: u32,
+    pub full: String,
+}
+
+impl PgVersion {
+    /// The first PostgreSQL version whose instances can have SSL (409/115986).
+    pub const SSL_FROM: u32 = 11;
+
+    pub fn from_api(major: Option<&str>, version: Option<&str>) -> Option<PgVersion> {
+        let first = |v: &str| -> Option<u32> { v.trim().split('.').next()?.parse().ok() };
+        let major_n = major
+            .and_then(first)
+            .or_else(|| version.and_then(first))
+            .filter(|m| (1..1000).contains(m))?;
+        let full = version
+            .filter(|v| first(v) == Some(major_n))
+            .or(major)
+            .map_or_else(|| major_n.to_string(), clean);
+        Some(PgVersion {
+            major: major_n,
+            full,
+        })
+    }
+
+    pub fn supports_ssl(&self) -> bool {
+        self.major >= Self::SSL_FROM
+    }
+}
+
+impl fmt::Display for PgVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
 /// SSL state as DescribeDBInstanceSSLConfig reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SslState {
     pub enabled: bool,
-    /// The address the certificate protects.
+    /// The address the certificate protects: an IP or a DNS name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protected: Option<IpAddr>,
+    pub protected: Option<Host>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_url: Option<String>,
 }
@@ -248,7 +286,7 @@ impl SslState {
 
     /// `on, protecting 10.0.0.8`, `on`, `off`.
     pub fn describe(&self) -> String {
-        match (self.enabled, self.protected) {
+        match (self.enabled, &self.protected) {
             (true, Some(a)) => format!("on, protecting {a}"),
             (true, None) => "on".into(),
             (false, _) => "off".into(),
@@ -279,6 +317,9 @@ pub struct Instance {
     /// The primary of a read-only instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master: Option<String>,
+    /// The PostgreSQL version (DBVersion, else DBMajorVersion), as the API says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<PgVersion>,
     #[serde(default)]
     pub addresses: Vec<Address>,
     /// Address entries the API listed that are not IPs: shown, never offered or sent.
@@ -324,6 +365,7 @@ impl Instance {
             kind: InstanceKind::Primary,
             status: InstanceStatus::from_api("unknown"),
             master: None,
+            version: None,
             addresses: vec![],
             unusable: vec![],
             ssl: None,
@@ -360,18 +402,18 @@ impl Instance {
         self.ssl.as_ref().map(|s| &s.state)
     }
 
-    /// The IP the certificate protects, when SSL is on.
-    pub fn protected_ip(&self) -> Option<IpAddr> {
+    /// The address (IP or DNS name) the certificate protects, when SSL is on.
+    pub fn protected_host(&self) -> Option<&Host> {
         self.ssl_state()
             .filter(|s| s.enabled)
-            .and_then(|s| s.protected)
+            .and_then(|s| s.protected.as_ref())
     }
 
-    /// The protected IP as one of the instance's addresses (its kind, port, group), when
-    /// SSL is on and the IP is one pgssl knows.
+    /// The protected address as one of the instance's addresses (its kind, port, group),
+    /// when SSL is on and the address is one pgssl knows.
     pub fn protected_address(&self) -> Option<&crate::addresses::Address> {
-        let ip = self.protected_ip()?;
-        self.addresses.iter().find(|a| a.ip == ip)
+        let host = self.protected_host()?;
+        self.addresses.iter().find(|a| a.is(host))
     }
 }
 

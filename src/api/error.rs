@@ -62,10 +62,14 @@ impl ApiError {
     }
 
     /// The instance's status refuses the action for now (being created, isolated,
-    /// restarting): OperationDenied.InstanceStatusLimitError. "Not now", not a failure.
+    /// restarting): OperationDenied.InstanceStatusLimitError, or for a read-only instance
+    /// OperationDenied.ROInstanceStatusLimitOpError (tencentcloud-sdk-go errors.go). "Not
+    /// now", not a failure.
     pub fn is_status_refusal(&self) -> bool {
-        self.code()
-            .is_some_and(|c| c.starts_with("OperationDenied.InstanceStatusLimit"))
+        self.code().is_some_and(|c| {
+            c.starts_with("OperationDenied.InstanceStatusLimit")
+                || c.starts_with("OperationDenied.ROInstanceStatusLimit")
+        })
     }
 
     pub fn request_id(&self) -> Option<&str> {
@@ -231,7 +235,7 @@ pub fn hint(code: &str, clock_skew: Option<i64>) -> String {
         "OperationDenied.InstanceAccessDeniedError" => {
             "This key may not operate on that instance: check CAM permissions."
         }
-        "OperationDenied.InstanceStatusLimitError" => {
+        "OperationDenied.InstanceStatusLimitError" | "OperationDenied.ROInstanceStatusLimitOpError" => {
             "The instance is busy or not running: wait for its current task to end (`pgssl task show`), then try again."
         }
         "ResourceNotFound.InstanceNotFoundError"
@@ -244,8 +248,9 @@ pub fn hint(code: &str, clock_skew: Option<i64>) -> String {
         }
         "UnsupportedRegion"
         | "InvalidParameterValue.IllegalRegion"
-        | "InvalidParameterValue.RegionNotSupported" => {
-            "That region does not support this action: use one of the 18 SSL regions (`pgssl regions list --all`)."
+        | "InvalidParameterValue.RegionNotSupported"
+        | "InvalidParameterValue.UnsupportedRegionError" => {
+            "That region does not serve this action: pick a region DescribeRegions lists as AVAILABLE (`pgssl regions list --remote`)."
         }
         "InvalidAction" | "NoSuchVersion" | "NoSuchProduct" => {
             "The endpoint does not serve the PostgreSQL API 2017-03-12: check --endpoint."

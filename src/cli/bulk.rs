@@ -33,7 +33,7 @@ pub async fn change(
             "--verify checks one instance after its change; for many, run `pgssl audit --verify` once the run ends; nothing was sent".into(),
         ));
     }
-    if let Want::Enable(crate::addresses::AddressSpec::Ip(ip)) = &want {
+    if let Want::Enable(crate::addresses::AddressSpec::Host(ip)) = &want {
         return Err(OpsError::Usage(format!(
             "--address {ip} is one instance's address: for many instances --address takes a kind, private, public or group, taken per instance; nothing was sent"
         )));

@@ -170,7 +170,7 @@ impl Row {
         };
         let i = self.learned.as_ref();
         let ssl = i.and_then(Instance::ssl_state);
-        let protected = i.and_then(Instance::protected_ip);
+        let protected = i.and_then(Instance::protected_host);
         let kind = i
             .and_then(Instance::protected_address)
             .map(|a| a.kind.keyword().to_string())
@@ -205,7 +205,10 @@ impl Row {
         let ssl = match learned.and_then(Instance::ssl_state) {
             Some(s) if s.enabled => format!(
                 "on {}",
-                s.protected.map(|a| a.to_string()).unwrap_or_default()
+                s.protected
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
             ),
             Some(_) => "off".into(),
             None => "?".into(),

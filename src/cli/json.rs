@@ -24,7 +24,8 @@ pub struct InstanceJson<'a> {
     pub MasterDBInstanceId: Option<&'a str>,
     /// Null when not known (not read yet, or the API does not answer for the instance now).
     pub SSLEnabled: Option<bool>,
-    pub ConnectAddress: Option<std::net::IpAddr>,
+    /// The protected address: an IP or a DNS name.
+    pub ConnectAddress: Option<&'a crate::addresses::Host>,
     pub CAUrl: Option<&'a str>,
     pub Addresses: Vec<AddressJson<'a>>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -44,7 +45,7 @@ impl<'a> InstanceJson<'a> {
             DBInstanceStatus: i.status.as_str(),
             MasterDBInstanceId: i.master.as_deref(),
             SSLEnabled: ssl.map(|s| s.enabled),
-            ConnectAddress: ssl.and_then(|s| s.protected),
+            ConnectAddress: ssl.and_then(|s| s.protected.as_ref()),
             CAUrl: ssl.and_then(|s| s.ca_url.as_deref()),
             Addresses: i.addresses.iter().map(AddressJson::of).collect(),
             UnusableAddresses: &i.unusable,
@@ -60,7 +61,11 @@ impl<'a> InstanceJson<'a> {
 pub struct AddressJson<'a> {
     /// pgssl's word for it: private, public or group (the keyword `--address` takes).
     pub kind: &'static str,
-    pub Ip: std::net::IpAddr,
+    /// What `--address KIND` sends for it: the DNS name of a public entry that has one,
+    /// else the IP.
+    pub ConnectAddress: &'a crate::addresses::Host,
+    /// Null when the API lists a DNS name only.
+    pub Ip: Option<std::net::IpAddr>,
     pub Port: u16,
     /// The DNS name, when the API gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,6 +83,7 @@ impl<'a> AddressJson<'a> {
     pub fn of(a: &'a Address) -> AddressJson<'a> {
         AddressJson {
             kind: a.kind.keyword(),
+            ConnectAddress: &a.host,
             Ip: a.ip,
             Port: a.port_or_default(),
             Address: a.dns.as_deref(),

@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, args: &LogArgs, io: &mut Io<'_>) -> Result<(), OpsErro
 /// One line per change for people.
 pub fn entry_line(e: &Entry) -> String {
     let r = &e.request;
-    let what = match (r.SSLEnabled, r.ConnectAddress) {
+    let what = match (r.SSLEnabled, &r.ConnectAddress) {
         (true, Some(a)) => format!("enable {a}"),
         (true, None) => "enable ?".into(),
         (false, _) => "disable".into(),

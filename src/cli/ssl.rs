@@ -134,30 +134,42 @@ impl Report for Show<'_> {
         if let Some(url) = state.and_then(|s| s.ca_url.as_deref()) {
             out.line(format!("CA URL:    {url}"));
         }
-        let protected = state.filter(|s| s.enabled).and_then(|s| s.protected);
+        let protected = i.protected_host();
         out.line("Addresses:");
         if i.addresses.is_empty() {
             out.line("  (none reported)");
         }
-        let mut dns_names = Vec::new();
+        // The other names of what the certificate names: verify-full fails through them.
+        let mut elsewise: Vec<String> = Vec::new();
         for a in &i.addresses {
-            if let Some(d) = &a.dns {
-                dns_names.push(d.as_str());
+            let named = protected.is_some_and(|p| a.is(p));
+            for other in [a.dns.clone(), a.ip.map(|ip| ip.to_string())]
+                .into_iter()
+                .flatten()
+            {
+                let is_it = protected.is_some_and(|p| p.to_string() == other);
+                let dns_of_an_ip = a.dns.as_deref() == Some(other.as_str())
+                    && matches!(protected, Some(crate::addresses::Host::Ip(_)));
+                if !is_it && (named || dns_of_an_ip) && !elsewise.contains(&other) {
+                    elsewise.push(other);
+                }
             }
+            let also = match (&a.host, a.ip, a.dns.as_deref()) {
+                (crate::addresses::Host::Name(_), Some(ip), _) => format!("  ip {ip}"),
+                (crate::addresses::Host::Ip(_), _, Some(d)) => format!("  dns {d}"),
+                _ => String::new(),
+            };
             out.line(format!(
                 "  {:<8} {}:{}{}{}{}{}",
                 a.kind.keyword(),
-                a.ip,
+                a.host,
                 a.port_or_default(),
                 a.group_name
                     .as_deref()
                     .or(a.group_id.as_deref())
                     .map(|g| format!("  group {g}"))
                     .unwrap_or_default(),
-                a.dns
-                    .as_deref()
-                    .map(|d| format!("  dns {d}"))
-                    .unwrap_or_default(),
+                also,
                 if a.is_open() {
                     String::new()
                 } else {
@@ -166,7 +178,7 @@ impl Report for Show<'_> {
                         a.status.as_deref().unwrap_or("?")
                     )
                 },
-                if protected == Some(a.ip) {
+                if named {
                     "  <- protected by SSL"
                 } else {
                     ""
@@ -176,10 +188,10 @@ impl Report for Show<'_> {
         for u in &i.unusable {
             out.line(format!("  unusable: {u} (never offered or sent)"));
         }
-        if let (Some(ip), false) = (protected, dns_names.is_empty()) {
+        if let (Some(p), false) = (protected, elsewise.is_empty()) {
             out.line(format!(
-                "Note:      the certificate names {ip}: clients using sslmode=verify-full must connect to {ip}, not to {}",
-                dns_names.join(" or ")
+                "Note:      the certificate names {p}: clients using sslmode=verify-full must connect to {p}, not to {}",
+                elsewise.join(" or ")
             ));
         }
     }
@@ -424,9 +436,9 @@ fn unchanged(instance: &Instance, want: &Want, state: Option<&SslState>, io: &mu
         Region: &instance.region,
         SSLEnabled: want.enables(),
         ConnectAddress: state
-            .and_then(|s| s.protected)
+            .and_then(|s| s.protected.as_ref())
             .filter(|_| want.enables())
-            .map(|ip| ip.to_string()),
+            .map(ToString::to_string),
         result: "unchanged",
         TaskId: None,
         RequestId: None,

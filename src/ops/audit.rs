@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{OpsError, Session};
-use crate::addresses::AddressKind;
+use crate::addresses::{AddressKind, Host};
 use crate::domain::Instance;
 
 /// How bad a finding is; sorted most severe first.
@@ -66,7 +66,14 @@ pub fn findings(instances: &[Instance], unread: &[(String, String)], ca: &CaDays
                 kind: "ssl_off",
                 DBInstanceId: i.id.clone(),
                 Region: i.region.clone(),
-                detail: format!("{} ({}) has SSL off", i.id, i.status.as_str()),
+                detail: match &i.version {
+                    Some(v) if !v.supports_ssl() => format!(
+                        "{} ({}) has SSL off and runs PostgreSQL {v}: SSL needs PostgreSQL 11 or later, so upgrade it first",
+                        i.id,
+                        i.status.as_str()
+                    ),
+                    _ => format!("{} ({}) has SSL off", i.id, i.status.as_str()),
+                },
             }),
             _ => {}
         }
@@ -96,14 +103,17 @@ pub fn findings(instances: &[Instance], unread: &[(String, String)], ca: &CaDays
         }
     }
     // Read-only groups: members that share a group address.
-    let mut groups: BTreeMap<(String, std::net::IpAddr), Vec<&Instance>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, Host), Vec<&Instance>> = BTreeMap::new();
     for i in instances {
         for a in i.addresses.iter().filter(|a| a.kind == AddressKind::Group) {
-            groups.entry((i.region.clone(), a.ip)).or_default().push(i);
+            groups
+                .entry((i.region.clone(), a.host.clone()))
+                .or_default()
+                .push(i);
         }
     }
     for ((_, ip), members) in &groups {
-        let protecting = members.iter().any(|m| m.protected_ip() == Some(*ip));
+        let protecting = members.iter().any(|m| m.protected_host() == Some(ip));
         if !protecting {
             continue;
         }
@@ -176,7 +186,7 @@ const CHECKS_AT_ONCE: usize = 8;
 pub fn tls_finding(i: &Instance, result: Result<crate::probe::Verdict, String>) -> Option<Finding> {
     use crate::probe::Verdict;
     let address = i
-        .protected_ip()
+        .protected_host()
         .map_or_else(|| "?".to_string(), |a| a.to_string());
     let (severity, kind, detail) = match result {
         Ok(Verdict::VerifyFull) => return None,
@@ -216,7 +226,7 @@ pub fn tls_finding(i: &Instance, result: Result<crate::probe::Verdict, String>) 
 /// Does the protected address still take a connection without TLS? A plaintext
 /// StartupMessage for `user`, the server's first answer, and hang up (no password).
 pub async fn plaintext_finding(session: &Session, i: &Instance, user: &str) -> Option<Finding> {
-    let address = i.protected_ip()?;
+    let address = i.protected_host()?;
     let shown = address.to_string();
     let port = i
         .protected_address()
@@ -375,6 +385,7 @@ mod tests {
             },
             status: InstanceStatus::from_api("running"),
             master: None,
+            version: None,
             addresses: Vec::new(),
             unusable: Vec::new(),
             ssl: None,
@@ -479,6 +490,7 @@ mod tls_tests {
             kind: crate::domain::InstanceKind::Primary,
             status: crate::domain::InstanceStatus::from_api("running"),
             master: None,
+            version: None,
             addresses: Vec::new(),
             unusable: Vec::new(),
             ssl: None,

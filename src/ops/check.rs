@@ -1,8 +1,7 @@
 //! After a change whose outcome is unknown: look at the instance (never send anything)
 //! and say what happened; before the next change to that instance, look again.
 
-use std::net::IpAddr;
-
+use crate::addresses::Host;
 use super::refusal::EarlierChange;
 use super::{OpsError, Session, read};
 use crate::domain::{CheckResult, Finding, Task, TaskStatus};
@@ -11,10 +10,10 @@ use crate::store::journal::{Record, SETTLE_AFTER_SECS, settles};
 use crate::store::now_rfc3339;
 
 /// What a change asked for, and when, to compare the instance with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanted {
     pub enabled: bool,
-    pub address: Option<IpAddr>,
+    pub address: Option<Host>,
     /// When it was sent (seconds since the epoch).
     pub sent_at: i64,
 }
@@ -29,7 +28,7 @@ const WINDOW_AFTER: i64 = 600;
 /// a task whose type says SSL is the change; one whose type names another operation is
 /// not; one of an unknown type counts when it started around the time the change was
 /// sent, and the finding says that it could not be told apart for sure.
-fn the_change(tasks: &[Task], wanted: Wanted) -> Option<(&Task, bool)> {
+fn the_change<'t>(tasks: &'t [Task], wanted: &Wanted) -> Option<(&'t Task, bool)> {
     let running = |t: &&Task| matches!(t.status, TaskStatus::Running | TaskStatus::WaitSwitch);
     let in_window = |t: &&Task| {
         t.started_unix.is_none_or(|s| {
@@ -73,7 +72,7 @@ pub async fn check(
             };
         }
     };
-    if let Some((t, sure)) = the_change(&tasks.read, wanted) {
+    if let Some((t, sure)) = the_change(&tasks.read, &wanted) {
         let how = if sure {
             "the change was accepted".to_string()
         } else {
@@ -179,7 +178,7 @@ pub async fn settle_unknowns(
     }) {
         let wanted = Wanted {
             enabled: entry.request.SSLEnabled,
-            address: entry.request.ConnectAddress,
+            address: entry.request.ConnectAddress.clone(),
             sent_at: pgssl_wire::clock::rfc3339_to_unix(&entry.request.time).unwrap_or(0),
         };
         let check = check(session, region, instance_id, wanted).await;

@@ -344,7 +344,7 @@ pub struct Unfinished {
     pub last: Option<(TaskStatus, Option<i64>)>,
     /// What it asked for (to compare the instance with when its outcome is unknown).
     pub enabled: bool,
-    pub address: Option<std::net::IpAddr>,
+    pub address: Option<crate::addresses::Host>,
 }
 
 impl Unfinished {
@@ -386,7 +386,7 @@ impl Unfinished {
             sent: entry.request.time.clone(),
             last: entry.task.as_ref().map(|t| (t.status, t.progress)),
             enabled: entry.request.SSLEnabled,
-            address: entry.request.ConnectAddress,
+            address: entry.request.ConnectAddress.clone(),
         })
     }
 }
@@ -442,7 +442,7 @@ pub async fn resume(
     // Its outcome is unknown: look at the instance, and journal what was found.
     let wanted = Wanted {
         enabled: u.enabled,
-        address: u.address,
+        address: u.address.clone(),
         sent_at: pgssl_wire::clock::rfc3339_to_unix(&u.sent).unwrap_or(0),
     };
     let found = check(session, &u.region, &u.instance_id, wanted).await;

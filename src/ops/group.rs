@@ -5,9 +5,7 @@
 //! a form starts from, and what the confirm must say when a change would leave a group
 //! inconsistent (naming the members and their state).
 
-use std::net::IpAddr;
-
-use crate::addresses::AddressKind;
+use crate::addresses::{AddressKind, Host};
 use crate::domain::{Instance, SslState};
 use crate::ops::{OpsError, Plan, Session, Target, read};
 
@@ -20,10 +18,10 @@ pub struct Peer {
 
 impl Peer {
     /// Whether it protects the group's address `ip`.
-    pub fn protects(&self, ip: IpAddr) -> bool {
+    pub fn protects(&self, host: &Host) -> bool {
         self.ssl
             .as_ref()
-            .is_some_and(|s| s.enabled && s.protected == Some(ip))
+            .is_some_and(|s| s.enabled && s.protected.as_ref() == Some(host))
     }
 
     fn said(&self) -> String {
@@ -44,7 +42,7 @@ pub struct Group {
     /// Its name, else its id.
     pub name: String,
     /// The group's address.
-    pub ip: IpAddr,
+    pub host: Host,
     pub peers: Vec<Peer>,
 }
 
@@ -63,7 +61,7 @@ pub fn groups_of<'a>(
                 b.kind == AddressKind::Group
                     && match (&a.group_id, &b.group_id) {
                         (Some(x), Some(y)) => x == y,
-                        _ => a.ip == b.ip,
+                        _ => a.host == b.host,
                     }
             };
             let mut peers: Vec<Peer> = known
@@ -77,14 +75,14 @@ pub fn groups_of<'a>(
             peers.sort_by(|x, y| x.id.cmp(&y.id));
             peers.dedup_by(|x, y| x.id == y.id);
             Group {
-                id: a.group_id.clone().unwrap_or_else(|| a.ip.to_string()),
+                id: a.group_id.clone().unwrap_or_else(|| a.host.to_string()),
                 name: crate::text::clean(
                     a.group_name
                         .as_deref()
                         .or(a.group_id.as_deref())
-                        .unwrap_or(&a.ip.to_string()),
+                        .unwrap_or(&a.host.to_string()),
                 ),
-                ip: a.ip,
+                host: a.host.clone(),
                 peers,
             }
         })
@@ -93,11 +91,11 @@ pub fn groups_of<'a>(
 
 /// The address a form for this instance starts from: its group's address when another
 /// member already protects it (the group stays as it is unless the person chooses).
-pub fn preselect(groups: &[Group]) -> Option<IpAddr> {
+pub fn preselect(groups: &[Group]) -> Option<Host> {
     groups
         .iter()
-        .find(|g| g.peers.iter().any(|p| p.protects(g.ip)))
-        .map(|g| g.ip)
+        .find(|g| g.peers.iter().any(|p| p.protects(&g.host)))
+        .map(|g| g.host.clone())
 }
 
 /// The members a plan protecting a group's address leaves without it (they would serve
@@ -108,8 +106,8 @@ pub fn left_out(plan: &Plan, groups: &[Group]) -> Vec<String> {
     };
     groups
         .iter()
-        .filter(|g| g.ip == a.ip)
-        .flat_map(|g| g.peers.iter().filter(|p| !p.protects(g.ip)))
+        .filter(|g| g.host == a.host)
+        .flat_map(|g| g.peers.iter().filter(|p| !p.protects(&g.host)))
         .map(|p| p.id.clone())
         .collect()
 }
@@ -127,11 +125,11 @@ pub fn notes(plan: &Plan, groups: &[Group]) -> Vec<String> {
                 .join(", ")
         };
         let all: Vec<&Peer> = g.peers.iter().collect();
-        let protecting: Vec<&Peer> = g.peers.iter().filter(|p| p.protects(g.ip)).collect();
-        let not: Vec<&Peer> = g.peers.iter().filter(|p| !p.protects(g.ip)).collect();
-        let head = format!("Group:    read-only group {} ({})", g.name, g.ip);
+        let protecting: Vec<&Peer> = g.peers.iter().filter(|p| p.protects(&g.host)).collect();
+        let not: Vec<&Peer> = g.peers.iter().filter(|p| !p.protects(&g.host)).collect();
+        let head = format!("Group:    read-only group {} ({})", g.name, g.host);
         match &plan.target {
-            Target::On(a) if a.ip == g.ip => {
+            Target::On(a) if a.host == g.host => {
                 if all.is_empty() {
                     out.push(format!(
                         "{head}: Tencent asks for SSL on every member when its address is protected; no other member is known"
@@ -153,13 +151,13 @@ pub fn notes(plan: &Plan, groups: &[Group]) -> Vec<String> {
                 list(&protecting),
                 plan.instance.id,
                 plan.instance.id,
-                g.ip
+                g.host
             )),
             Target::Off if !protecting.is_empty() => out.push(format!(
                 "{head}: {} protect the group's address; turning SSL off on {} leaves the group inconsistent (clients reaching it through {} lose TLS)",
                 list(&protecting),
                 plan.instance.id,
-                g.ip
+                g.host
             )),
             _ if !all.is_empty() => out.push(format!("{head}: the others are {}", list(&all))),
             _ => {}

@@ -40,6 +40,25 @@ pub enum Target {
     Off,
 }
 
+impl Target {
+    /// SSL already is this: off, or on protecting exactly this address (an IP and a DNS
+    /// name are different certificates, so one does not stand for the other).
+    pub fn is_now(&self, state: &SslState) -> bool {
+        match self {
+            Target::Off => !state.enabled,
+            Target::On(a) => state.enabled && state.protected.as_ref() == Some(&a.host),
+        }
+    }
+
+    /// What ConnectAddress carries: the address's host when SSL goes on.
+    pub fn host(&self) -> Option<&crate::addresses::Host> {
+        match self {
+            Target::On(a) => Some(&a.host),
+            Target::Off => None,
+        }
+    }
+}
+
 /// A change, fully decided: the instance as it was read, and what SSL becomes. The request
 /// is derived from it, so what is shown and what is sent cannot differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +94,14 @@ pub fn plan(instance: &Instance, want: &Want) -> Result<Prepared, PlanRefusal> {
             status: instance.status.to_string(),
         });
     }
+    if let (Want::Enable(_), Some(v)) = (want, &instance.version)
+        && !v.supports_ssl()
+    {
+        return Err(PlanRefusal::TooOld {
+            id: instance.id.clone(),
+            version: v.full.clone(),
+        });
+    }
     let target = match want {
         Want::Disable => Target::Off,
         Want::Enable(spec) => Target::On(addresses::choose(
@@ -84,10 +111,7 @@ pub fn plan(instance: &Instance, want: &Want) -> Result<Prepared, PlanRefusal> {
             spec,
         )?),
     };
-    let unchanged = instance.ssl_state().is_some_and(|now| match &target {
-        Target::Off => !now.enabled,
-        Target::On(a) => now.enabled && now.protected == Some(a.ip),
-    });
+    let unchanged = instance.ssl_state().is_some_and(|now| target.is_now(now));
     Ok(if unchanged {
         Prepared::Unchanged(instance.clone())
     } else {
@@ -115,15 +139,13 @@ impl Plan {
         self.instance.ssl_state()
     }
 
-    /// The one request this plan sends. The address is the parsed IP, never a display form.
+    /// The one request this plan sends. The address is the parsed IP or checked DNS
+    /// name, never a display form.
     pub fn request(&self) -> ModifyDBInstanceSSLConfigRequest {
         ModifyDBInstanceSSLConfigRequest {
             DBInstanceId: self.instance.id.clone(),
             SSLEnabled: self.enables(),
-            ConnectAddress: match &self.target {
-                Target::On(a) => Some(a.ip.to_string()),
-                Target::Off => None,
-            },
+            ConnectAddress: self.target.host().map(ToString::to_string),
         }
     }
 
@@ -179,6 +201,7 @@ mod tests {
             kind: InstanceKind::Primary,
             status: InstanceStatus::from_api(status),
             master: None,
+            version: None,
             addresses: vec![Address::unverified("10.6.0.4".parse().expect("ip"))],
             unusable: vec![],
             ssl: ssl.map(|state| SslSeen {
@@ -213,7 +236,7 @@ mod tests {
         );
         let e = plan(
             &i,
-            &Want::Enable(AddressSpec::Ip("10.9.9.9".parse().expect("ip"))),
+            &Want::Enable(AddressSpec::Host("10.9.9.9".parse().expect("ip"))),
         )
         .expect_err("foreign");
         assert!(
@@ -250,7 +273,7 @@ mod tests {
             ca_url: None,
         };
         let i = instance("running", Some(on));
-        let spec = Want::Enable(AddressSpec::Ip("10.6.0.4".parse().expect("ip")));
+        let spec = Want::Enable(AddressSpec::Host("10.6.0.4".parse().expect("ip")));
         assert!(matches!(plan(&i, &spec), Ok(Prepared::Unchanged(_))));
         assert!(matches!(plan(&i, &Want::Disable), Ok(Prepared::Change(_))));
         let off = instance("running", Some(SslState::OFF));

@@ -4,12 +4,10 @@
 //! status) is refused here, with the RequestId of the reply that carried it.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
-
 use futures_util::future::join_all;
 
 use super::OpsError;
-use crate::addresses;
+use crate::addresses::{self, Host};
 use crate::api::models::{
     DBInstance, DescribeDBInstanceSSLConfigRequest, DescribeDBInstancesRequest,
     DescribeReadOnlyGroupsRequest, DescribeTasksRequest, Filter, ReadOnlyGroup, TaskSet,
@@ -103,7 +101,7 @@ async fn groups_for(
 
 /// SSL state as DescribeDBInstanceSSLConfig reports it, checked: an empty ConnectAddress
 /// or CAUrl (as the API answers while SSL is off) is none; anything else must be an IP
-/// and an http(s) URL.
+/// or a DNS name, and an http(s) URL.
 pub async fn ssl_state(
     client: &Client,
     region: &str,
@@ -127,11 +125,13 @@ pub async fn ssl_state(
     let enabled = r
         .SSLEnabled
         .ok_or_else(|| unusable(format!("no SSLEnabled for {instance_id}")))?;
+    // An IP (a VIP) or a public domain name, as Tencent's SSL page says either may be
+    // protected; anything else is not an address.
     let protected = match r.ConnectAddress.as_deref().filter(|a| !a.is_empty()) {
         None => None,
-        Some(a) => Some(a.parse::<IpAddr>().map_err(|_| {
+        Some(a) => Some(Host::parse(a).map_err(|_| {
             unusable(format!(
-                "ConnectAddress '{}' of {instance_id} is not an IP address",
+                "ConnectAddress '{}' of {instance_id} is neither an IP address nor a DNS name",
                 clean(a)
             ))
         })?),
@@ -187,6 +187,10 @@ pub fn instance_from_api(
         kind: InstanceKind::from_api(instance.DBInstanceType.as_deref().unwrap_or("")),
         status: InstanceStatus::from_api(instance.status()),
         master: instance.master_id().map(clean),
+        version: crate::domain::PgVersion::from_api(
+            instance.DBMajorVersion.as_deref(),
+            instance.DBVersion.as_deref(),
+        ),
         addresses: found.usable,
         unusable: found.unusable,
         ssl,

@@ -3,9 +3,7 @@
 //! nothing was sent) and a test matches the variant, never the words. Every refusal
 //! exits 2: it was decided before anything left.
 
-use std::net::IpAddr;
-
-use crate::addresses::AddressKind;
+use crate::addresses::{AddressKind, Host};
 
 /// One refusal, by the concern that made it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +39,12 @@ pub enum PlanRefusal {
         "{id} is '{status}', not running: SSL can only be changed on a running instance; wait until it runs"
     )]
     NotRunning { id: String, status: String },
+    /// Tencent's SSL page (cloud.tencent.com/document/product/409/115986): SSL needs
+    /// PostgreSQL 11 or later. Disabling stays allowed.
+    #[error(
+        "{id} runs PostgreSQL {version}: SSL needs PostgreSQL 11 or later; upgrade its major version first"
+    )]
+    TooOld { id: String, version: String },
     #[error(transparent)]
     Address(#[from] AddressRefusal),
     /// The instance changed between the plan and the moment its change would have left
@@ -63,10 +67,10 @@ pub enum PlanRefusal {
 /// The address asked for is not one SSL can protect on this instance.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressRefusal {
-    #[error("{ip} is not an address of {id}; choose one of its own: {choices}")]
+    #[error("{host} is not an address of {id}; choose one of its own: {choices}")]
     NotItsAddress {
         id: String,
-        ip: IpAddr,
+        host: Host,
         choices: String,
     },
     #[error(
@@ -86,12 +90,12 @@ pub enum AddressRefusal {
         choices: String,
     },
     #[error(
-        "the {kind} network of {id} ({ip}) is '{status}', not opened: open it before SSL can protect it"
+        "the {kind} network of {id} ({host}) is '{status}', not opened: open it before SSL can protect it"
     )]
     NotOpened {
         id: String,
         kind: AddressKind,
-        ip: IpAddr,
+        host: Host,
         status: String,
     },
 }

@@ -27,7 +27,7 @@ pub fn field(learned: Option<&Instance>, region: &str, key: &str, value: &str) -
         }
         "protected" | "prot" => match learned.and_then(Instance::protected_address) {
             Some(a) => a.kind.keyword().starts_with(value),
-            None if learned.and_then(Instance::protected_ip).is_some() => value == "other",
+            None if learned.and_then(Instance::protected_host).is_some() => value == "other",
             None => value == "none",
         },
         _ => return None,
@@ -40,7 +40,14 @@ pub fn haystack(id: &str, name: &str, region: &str, learned: Option<&Instance>) 
     let mut h = format!("{id} {name} {region}");
     for a in learned.map_or(&[][..], |i| i.addresses.as_slice()) {
         h.push(' ');
-        h.push_str(&a.ip.to_string());
+        h.push_str(&a.host.to_string());
+        for other in [a.ip.map(|ip| ip.to_string()), a.dns.clone()]
+            .into_iter()
+            .flatten()
+        {
+            h.push(' ');
+            h.push_str(&other);
+        }
         if let Some(g) = &a.group_name {
             h.push(' ');
             h.push_str(g);

@@ -88,7 +88,7 @@ pub async fn send(
     // Asked once per session (the guards may have asked already).
     let account = session.identity().await.account_id().map(str::to_string);
     let address = match &plan.target {
-        Target::On(a) => Some(a.ip),
+        Target::On(a) => Some(a.host.clone()),
         Target::Off => None,
     };
     // The send slot first: the "request" line goes out the moment before the request
@@ -114,7 +114,7 @@ pub async fn send(
         action: Action::ModifyDBInstanceSSLConfig,
         DBInstanceId: request.DBInstanceId.clone(),
         SSLEnabled: request.SSLEnabled,
-        ConnectAddress: address,
+        ConnectAddress: address.clone(),
         run: options.run.map(str::to_string),
     };
     let basis = plan
@@ -168,7 +168,7 @@ pub async fn send(
             });
             let wanted = Wanted {
                 enabled: request.SSLEnabled,
-                address,
+                address: address.clone(),
                 sent_at: pgssl_wire::clock::unix_now(),
             };
             let check = check::check(session, region, instance_id, wanted).await;
@@ -229,15 +229,12 @@ async fn fresh(session: &Session, plan: &Plan) -> Result<Option<SslSeen>, OpsErr
             }));
         }
     };
-    let as_asked = match &plan.target {
-        Target::Off => !now.state.enabled,
-        Target::On(a) => now.state.enabled && now.state.protected == Some(a.ip),
-    };
+    let as_asked = plan.target.is_now(&now.state);
     if as_asked {
         return Ok(Some(now));
     }
     if let Some(before) = plan.current()
-        && (before.enabled, before.protected) != (now.state.enabled, now.state.protected)
+        && (before.enabled, &before.protected) != (now.state.enabled, &now.state.protected)
     {
         return Err(OpsError::refused(PlanRefusal::ChangedSincePlan {
             id,

@@ -263,7 +263,7 @@ pub async fn verify_described(
 ) -> Result<Verified, OpsError> {
     let instance_id = info.id.as_str();
     let ssl = info.ssl_state().cloned().unwrap_or(SslState::OFF);
-    let address = match (&request.address, ssl.enabled, ssl.protected) {
+    let address = match (&request.address, ssl.enabled, &ssl.protected) {
         (Some(a), _, _) => a.clone(),
         (None, true, Some(a)) => a.to_string(),
         _ => {
@@ -275,7 +275,9 @@ pub async fn verify_described(
     let port = request.port.unwrap_or_else(|| {
         info.addresses
             .iter()
-            .find(|a| a.ip.to_string() == address)
+            .find(|a| {
+                crate::addresses::Host::parse(&address).is_ok_and(|h| a.is(&h))
+            })
             .map_or(5432, Address::port_or_default)
     });
     let via = request.via.or_else(|| {

@@ -231,6 +231,7 @@ mod tests {
             kind: InstanceKind::Primary,
             status: InstanceStatus::Running,
             master: None,
+            version: None,
             addresses: vec![],
             unusable: vec![],
             ssl: None,

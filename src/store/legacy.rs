@@ -73,13 +73,16 @@ impl LegacyInstance {
             kind: InstanceKind::from_api(self.kind.as_deref().unwrap_or("primary")),
             status: InstanceStatus::from_api(self.status.as_deref().unwrap_or("")),
             master: self.master.as_deref().map(clean),
+            version: None,
             addresses: self
                 .addresses
                 .iter()
                 .filter_map(|a| {
+                    let ip: std::net::IpAddr = a.ip.parse().ok()?;
                     Some(Address {
                         kind: a.kind,
-                        ip: a.ip.parse().ok()?,
+                        host: ip.into(),
+                        ip: Some(ip),
                         port: a.port,
                         dns: a.dns.as_deref().map(clean),
                         status: a.status.as_deref().map(clean),

@@ -3,7 +3,7 @@
 //! whose records name the run, it tells an interrupted run's done, running and never
 //! sent changes apart, so `pgssl ssl resume` continues it without sending anything twice.
 
-use std::net::IpAddr;
+use crate::addresses::Host;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,7 @@ pub struct RunItem {
     pub DBInstanceId: String,
     pub SSLEnabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ConnectAddress: Option<IpAddr>,
+    pub ConnectAddress: Option<Host>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

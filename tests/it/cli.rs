@@ -85,19 +85,24 @@ fn enable_wait_journals_the_whole_story() {
     assert!(r.stderr.contains("task 100017: Running"), "{r:#?}");
     assert!(r.stderr.contains("task 100017: Success 100%"), "{r:#?}");
     assert!(
-        r.stdout.contains("now has SSL on, protecting 203.0.113.17"),
+        r.stdout
+            .contains("now has SSL on, protecting gz-postgres-6bwgamo3.sql.tencentcdb.com"),
         "{r:#?}"
     );
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
     let state = emu.fleet(|f| f.ssl_of(PRIMARY));
     assert!(state.SSLEnabled);
-    assert_eq!(state.ConnectAddress.as_deref(), Some("203.0.113.17"));
+    // `--address public` sends the public entry's DNS name (docs/emulator.md says why).
+    assert_eq!(
+        state.ConnectAddress.as_deref(),
+        Some("gz-postgres-6bwgamo3.sql.tencentcdb.com")
+    );
 
     let lines = sb.journal_lines();
     assert_eq!(lines[0]["kind"], "request");
     assert_eq!(lines[0]["DBInstanceId"], PRIMARY);
     assert_eq!(lines[0]["SSLEnabled"], true);
-    assert_eq!(lines[0]["ConnectAddress"], "203.0.113.17");
+    assert_eq!(lines[0]["ConnectAddress"], "gz-postgres-6bwgamo3.sql.tencentcdb.com");
     assert_eq!(lines[0]["region"], GZ);
     assert_eq!(lines[0]["source"], "env");
     assert!(lines[0]["SecretId"].as_str().expect("id").contains("****"));
@@ -113,7 +118,7 @@ fn enable_wait_journals_the_whole_story() {
     let log = sb.run(&["log"]);
     log.ok();
     assert!(
-        log.stdout.contains("enable 203.0.113.17") && log.stdout.contains("task Success 100%"),
+        log.stdout.contains("enable gz-postgres-6bwgamo3.sql.tencentcdb.com") && log.stdout.contains("task Success 100%"),
         "{log:#?}"
     );
     let json = sb.run(&["log", "--json"]);
@@ -764,12 +769,12 @@ fn instances_import_add_list_remove_and_regions() {
         "ap-singapore",
     ]);
     r.ok();
-    assert!(r.stdout.contains("imported 146 instances"), "{r:#?}");
+    assert!(r.stdout.contains("imported 147 instances"), "{r:#?}");
     // ap-singapore needed two pages at Limit 100.
     assert!(emu.count("DescribeDBInstances") >= 3);
     let list = sb.run(&["--output", "json", "instances", "list"]).json();
     let list = list.as_array().expect("array");
-    assert_eq!(list.len(), 146);
+    assert_eq!(list.len(), 147);
     let ro = list
         .iter()
         .find(|i| i["DBInstanceId"] == "pgro-ro9x2k1q")
@@ -1125,7 +1130,7 @@ fn duplicate_regions_are_imported_once_and_bad_tokens_are_refused() {
     r.ok();
     assert!(
         r.stdout
-            .contains("imported 5 instances from ap-guangzhou: 5 new, 0 updated"),
+            .contains("imported 6 instances from ap-guangzhou: 6 new, 0 updated"),
         "{r:#?}"
     );
     sb.set("TENCENTCLOUD_TOKEN", "tok\nen");

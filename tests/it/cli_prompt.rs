@@ -69,7 +69,9 @@ fn only_y_sends() {
         );
         assert!(text.contains("SSL now:  off"), "{text}");
         assert!(
-            text.contains("SSL new:  on, protecting public 203.0.113.17"),
+            text.contains(
+                "SSL new:  on, protecting public gz-postgres-6bwgamo3.sql.tencentcdb.com"
+            ),
             "{text}"
         );
         assert!(text.contains("restarts the instance"), "{text}");

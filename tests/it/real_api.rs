@@ -398,8 +398,9 @@ fn network_entries_as_they_really_come() {
     ]);
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.error_line().contains("has no public address"), "{r:#?}");
-    // An older instance says '1' for an opened network; its SSL protects its public IP,
-    // and it has a DNS name clients may use: verify-full needs the IP.
+    // An instance that numbers its network status ('2' is opened, as the SDK numbers its
+    // list); its SSL protects its public domain name, which also has an IP: verify-full
+    // needs the name.
     let show = sb.run(&[
         "--endpoint",
         &ep,
@@ -412,15 +413,18 @@ fn network_entries_as_they_really_come() {
     show.ok();
     assert!(
         !show.stdout.contains("not offered"),
-        "'1' is opened: {show:#?}"
+        "'2' is opened: {show:#?}"
     );
     assert!(
-        show.stdout.contains("dns fra-postgres-f4q8z3lu"),
+        show.stdout.contains(
+            "public   fra-postgres-f4q8z3lu.sql.tencentcdb.com:5432  ip 192.0.2.44  <- protected by SSL"
+        ),
         "{show:#?}"
     );
     assert!(
-        show.stdout
-            .contains("clients using sslmode=verify-full must connect to 192.0.2.44"),
+        show.stdout.contains(
+            "clients using sslmode=verify-full must connect to fra-postgres-f4q8z3lu.sql.tencentcdb.com, not to 192.0.2.44"
+        ),
         "{show:#?}"
     );
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);

@@ -43,7 +43,7 @@ fn enable_ssl_from_the_tui_and_watch_the_task_finish() {
     assert!(!contains(&tui.raw_output(), b"\x1b[?1000h"));
 
     tui.keys("/6bwgamo3\r");
-    tui.settle_on("1/5 instances");
+    tui.settle_on("1/6 instances");
     tui.keys("\r");
     tui.settle_on("SSL now: off");
     tui.keys("\t");
@@ -53,15 +53,18 @@ fn enable_ssl_from_the_tui_and_watch_the_task_finish() {
     assert!(tui.text().contains("restarts the instance"));
     assert!(
         tui.text()
-            .contains("SSL new:  on, protecting public 203.0.113.17")
+            .contains("SSL new:  on, protecting public gz-postgres-6bwgamo3.sql.tencentcdb.com")
     );
     // At 80 columns the request goes one field a line: no value is broken.
     assert!(tui.text().contains("\"SSLEnabled\":true,"));
-    assert!(tui.text().contains("\"ConnectAddress\":\"203.0.113.17\"}"));
+    assert!(
+        tui.text()
+            .contains("\"ConnectAddress\":\"gz-postgres-6bwgamo3.sql.tencentcdb.com\"}")
+    );
     tui.keys("y");
     tui.wait_for("TaskId 100017");
     tui.wait_for("Success 100%");
-    tui.wait_for("on   pub 203.0.113.17");
+    tui.wait_for("on   pub gz-postgres-…");
     tui.keys("q");
     assert_eq!(tui.wait_exit(), 0);
     let raw = tui.raw_output();
@@ -83,7 +86,7 @@ fn enable_ssl_from_the_tui_and_watch_the_task_finish() {
     let inventory =
         std::fs::read_to_string(sb.dir.path().join("data/inventory.json")).expect("inventory");
     assert!(
-        inventory.contains(r#""protected":"203.0.113.17""#),
+        inventory.contains(r#""protected":"gz-postgres-6bwgamo3.sql.tencentcdb.com""#),
         "{inventory}"
     );
     assert_eq!(
@@ -109,7 +112,7 @@ fn sighup_mid_request_restores_the_terminal_and_leaves_an_unknown_record() {
     let mut tui = Tui::spawn(&sb, &["--endpoint", &ep, "--region", "ap-guangzhou"]);
     tui.settle_on("billing");
     tui.keys("/billing\r");
-    tui.settle_on("1/5 instances");
+    tui.settle_on("1/6 instances");
     tui.keys("\r");
     tui.settle_on("SSL now: on");
     tui.keys(" "); // SSL off
@@ -177,7 +180,7 @@ fn quit_mid_task_warns_once_and_the_next_start_follows_it_to_the_end() {
     let mut tui = Tui::spawn_sized(&sb, &args, 40, 120);
     tui.settle_on("orders-db");
     tui.keys("/6bwgamo3\r");
-    tui.settle_on("1/5 instances");
+    tui.settle_on("1/6 instances");
     tui.keys("\r");
     tui.settle_on("SSL now: off");
     tui.keys("\tj\r");

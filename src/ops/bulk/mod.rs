@@ -229,6 +229,7 @@ mod tests {
             kind,
             status: InstanceStatus::from_api("running"),
             master: None,
+            version: None,
             addresses,
             unusable: vec![],
             ssl: Some(SslSeen {

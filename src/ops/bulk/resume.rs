@@ -281,8 +281,8 @@ async fn plan(session: &Session, run: RunFile) -> Result<Resumable, OpsError> {
     // Never sent: planned again from what the instance is now, as the run asked.
     let mut by_want: Vec<(Want, Vec<Result<Instance, Skipped>>)> = Vec::new();
     for (w, r) in unsent {
-        let want = match (w.SSLEnabled, w.ConnectAddress) {
-            (true, Some(ip)) => Want::Enable(AddressSpec::Ip(ip)),
+        let want = match (w.SSLEnabled, &w.ConnectAddress) {
+            (true, Some(host)) => Want::Enable(AddressSpec::Host(host.clone())),
             (true, None) => continue,
             (false, _) => Want::Disable,
         };
@@ -318,14 +318,18 @@ async fn plan(session: &Session, run: RunFile) -> Result<Resumable, OpsError> {
 }
 
 fn target(instance: &Instance, want: &RunItem) -> Target {
-    match (want.SSLEnabled, want.ConnectAddress) {
-        (true, Some(ip)) => Target::On(
+    match (want.SSLEnabled, &want.ConnectAddress) {
+        (true, Some(host)) => Target::On(
             instance
                 .addresses
                 .iter()
-                .find(|a| a.ip == ip)
+                .find(|a| a.is(host))
                 .cloned()
-                .unwrap_or_else(|| crate::addresses::Address::unverified(ip)),
+                .map(|mut a| {
+                    a.host = host.clone();
+                    a
+                })
+                .unwrap_or_else(|| crate::addresses::Address::unverified(host.clone())),
         ),
         _ => Target::Off,
     }
@@ -391,7 +395,7 @@ async fn sent_state(session: &Session, entry: &Entry, want: &RunItem) -> State {
         Some(Outcome::Unknown { .. }) | None => {
             let wanted = Wanted {
                 enabled: want.SSLEnabled,
-                address: want.ConnectAddress,
+                address: want.ConnectAddress.clone(),
                 sent_at: pgssl_wire::clock::rfc3339_to_unix(&entry.request.time).unwrap_or(0),
             };
             let found = check(session, &want.region, &want.DBInstanceId, wanted).await;

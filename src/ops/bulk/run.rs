@@ -21,7 +21,7 @@ use crate::domain::{CheckResult, Finding, Instance, Task, TaskStatus};
 use crate::ops::follow::{FollowEnd, Step, Watch, journal};
 use crate::ops::refusal::{Refusal, RunRefusal};
 use crate::ops::send::{Dispatched, SendOptions, send};
-use crate::ops::{FollowOptions, OpsError, Plan, Session, Target, read};
+use crate::ops::{FollowOptions, OpsError, Plan, Session, read};
 use crate::store::now_rfc3339;
 use crate::store::runs::{Held, RunFile, RunFileError, RunItem, RunState};
 
@@ -86,10 +86,7 @@ fn run_item(p: &Plan) -> RunItem {
         region: p.instance.region.clone(),
         DBInstanceId: p.instance.id.clone(),
         SSLEnabled: p.enables(),
-        ConnectAddress: match &p.target {
-            Target::On(a) => Some(a.ip),
-            Target::Off => None,
-        },
+        ConnectAddress: p.target.host().cloned(),
     }
 }
 

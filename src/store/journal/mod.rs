@@ -136,7 +136,7 @@ pub struct RequestInfo {
     pub DBInstanceId: String,
     pub SSLEnabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ConnectAddress: Option<std::net::IpAddr>,
+    pub ConnectAddress: Option<crate::addresses::Host>,
     /// The bulk run this change belongs to (`store::runs`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,

@@ -2,12 +2,10 @@
 //! addresses or typed. Pure: it validates itself and says what the person wants; the
 //! plan is made by `ops` from a fresh read.
 
-use std::net::IpAddr;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Cmd, Overlay, Row};
-use crate::addresses::{Address, AddressSpec};
+use crate::addresses::{Address, AddressSpec, Host};
 use crate::ops::Intent;
 use crate::ops::{Prepared, Want};
 use crate::tui::keys::Action;
@@ -16,34 +14,18 @@ use crate::tui::keys::Action;
 /// not an error (the form opens that way for an instance whose SSL is on).
 pub const UNCHANGED_PREFIX: &str = "as it is: ";
 
-/// Longest text the "other IP" field keeps (an IPv6 address with a zone is under 64).
-const OTHER_IP_MAX: usize = 64;
+/// Longest text the "other address" field keeps (a DNS name is at most 253).
+const OTHER_IP_MAX: usize = 253;
 
-/// A typed address, or what is wrong with it in words a person can act on.
-fn parse_typed_ip(typed: &str) -> Result<IpAddr, String> {
-    if let Ok(ip) = typed.parse::<IpAddr>() {
-        return Ok(ip);
+/// A typed address (an IP or the instance's DNS name), or what is wrong with it in words
+/// a person can act on: the same rules as `--address`.
+fn parse_typed(typed: &str) -> Result<Host, String> {
+    match AddressSpec::parse(typed)? {
+        AddressSpec::Host(h) => Ok(h),
+        AddressSpec::Kind(k) => Err(format!(
+            "'{k}' is a kind: choose the {k} address above, or type an IP or DNS name"
+        )),
     }
-    let shown = crate::text::clean(typed);
-    if let Ok(sa) = typed.parse::<std::net::SocketAddr>() {
-        return Err(format!(
-            "'{shown}': give the IP without the port ({}); the port is the instance's own",
-            sa.ip()
-        ));
-    }
-    // A host name: letters, digits, dots and dashes, its last label starting with a
-    // letter (as every top-level domain does), unlike a mistyped IP such as 10.0.0.9x.
-    let last_label = typed.trim_end_matches('.').rsplit('.').next().unwrap_or("");
-    if last_label.starts_with(|c: char| c.is_ascii_alphabetic())
-        && typed
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-    {
-        return Err(format!(
-            "'{shown}' is a name: the API protects an IP; type the IP it resolves to"
-        ));
-    }
-    Err(format!("'{shown}' is not an IPv4 or IPv6 address"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +58,7 @@ impl SslForm {
     /// Start from the instance's current state: SSL as it is, the protected address chosen.
     /// `group`: a read-only group's address that another member already protects (the
     /// form then starts from it: the group stays as it is unless the person chooses).
-    pub fn new(row: &Row, group: Option<IpAddr>) -> SslForm {
+    pub fn new(row: &Row, group: Option<Host>) -> SslForm {
         // Only addresses whose network is opened can be protected (`ssl show` says why not).
         let choices: Vec<Address> = row
             .addresses()
@@ -84,10 +66,13 @@ impl SslForm {
             .filter(|a| a.is_open())
             .cloned()
             .collect();
-        let protected = row.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
+        let protected = row
+            .ssl()
+            .filter(|s| s.enabled)
+            .and_then(|s| s.protected.clone());
         let choice = group
             .or(protected)
-            .and_then(|p| choices.iter().position(|a| a.ip == p))
+            .and_then(|p| choices.iter().position(|a| a.is(&p)))
             .unwrap_or(0);
         SslForm {
             instance_id: row.id().to_string(),
@@ -104,10 +89,10 @@ impl SslForm {
 
     /// Take fresh addresses (from a describe), keeping the chosen IP if it still exists.
     pub fn update_choices(&mut self, addresses: Vec<Address>) {
-        let chosen = self.choices.get(self.choice).map(|a| a.ip);
+        let chosen = self.choices.get(self.choice).map(|a| a.host.clone());
         self.choices = addresses.into_iter().filter(Address::is_open).collect();
         self.choice = chosen
-            .and_then(|ip| self.choices.iter().position(|a| a.ip == ip))
+            .and_then(|h| self.choices.iter().position(|a| a.host == h))
             .unwrap_or(self.choice.min(self.choices.len()));
     }
 
@@ -188,20 +173,20 @@ impl SslForm {
     }
 
     /// The address the form points at, or why there is none.
-    pub fn address(&self) -> Result<IpAddr, String> {
+    pub fn address(&self) -> Result<Host, String> {
         if let Some(a) = self.choices.get(self.choice) {
-            return Ok(a.ip);
+            return Ok(a.host.clone());
         }
         let typed = self.other_ip.trim();
         if typed.is_empty() {
             return Err(if self.choices.is_empty() {
-                "no known addresses: type the IP to protect (press r to refresh)".into()
+                "no known addresses: type the IP or DNS name to protect (press r to refresh)".into()
             } else {
-                "type an IP, or choose one of the addresses above".into()
+                "type an IP or DNS name, or choose one of the addresses above".into()
             });
         }
-        let ip = parse_typed_ip(typed)?;
-        if self.choices.is_empty() || self.choices.iter().any(|a: &Address| a.ip == ip) {
+        let ip = parse_typed(typed)?;
+        if self.choices.is_empty() || self.choices.iter().any(|a: &Address| a.is(&ip)) {
             Ok(ip)
         } else {
             Err(format!(
@@ -214,7 +199,7 @@ impl SslForm {
     /// What the person asks for, or what stops the form from being submitted.
     pub fn want(&self) -> Result<Want, String> {
         if self.enable {
-            Ok(Want::Enable(AddressSpec::Ip(self.address()?)))
+            Ok(Want::Enable(AddressSpec::Host(self.address()?)))
         } else {
             Ok(Want::Disable)
         }

@@ -181,7 +181,7 @@ pub fn from_entry(e: &Entry) -> LogItem {
         Some(v) => format!("{status} · tls {}", v.result),
         None => status,
     };
-    let what = match (r.SSLEnabled, r.ConnectAddress) {
+    let what = match (r.SSLEnabled, &r.ConnectAddress) {
         (true, Some(a)) => format!("enable {a}"),
         (true, None) => "enable ?".into(),
         (false, _) => "disable".into(),
@@ -210,7 +210,8 @@ fn entry_detail(e: &Entry) -> Vec<String> {
             "Request: SSLEnabled {}, ConnectAddress {}",
             r.SSLEnabled,
             r.ConnectAddress
-                .map_or_else(|| "-".into(), |a| a.to_string())
+                .as_ref()
+                .map_or_else(|| "-".into(), ToString::to_string)
         ),
         format!(
             "Credential: {}, SecretId {}{}{}",

@@ -30,7 +30,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             row.status().map_or("?", |s| s.as_str()),
         )),
     ])];
-    let protected = row.ssl().filter(|s| s.enabled).and_then(|s| s.protected);
+    let protected = row
+        .ssl()
+        .filter(|s| s.enabled)
+        .and_then(|s| s.protected.as_ref());
     let ssl = match row.ssl() {
         Some(s) if s.enabled => Span::styled(
             format!(
@@ -71,7 +74,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Some(status) if !a.is_open() => format!("{} (network {status})", a.label_with_port()),
             _ => a.label_with_port(),
         };
-        addr.push(if protected == Some(a.ip) {
+        addr.push(if protected.is_some_and(|p| a.is(p)) {
             Span::styled(text, theme.ok())
         } else {
             Span::raw(text)

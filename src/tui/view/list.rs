@@ -51,6 +51,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         widths.insert(2, Constraint::Length(if wide { 16 } else { 9 }));
         header.insert(2, "REGION");
     }
+    // The protected column's width when fixed (roomy, it takes the rest).
+    let room = (!roomy).then_some(if wide { 23 } else { 17 });
     let height = area.height.saturating_sub(2) as usize;
     let rows: Vec<Row> = app
         .visible
@@ -67,7 +69,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                     theme.ok(),
                     row.learned
                         .as_deref()
-                        .map(|i| protected_text(i, wide))
+                        .map(|i| protected_text(i, wide, room))
                         .unwrap_or_default(),
                 ),
                 Some(_) => ("off", theme.dim(), String::new()),
@@ -146,17 +148,26 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     }
 }
 
-/// The protected address with its kind: `private 10.6.1.21` (`priv` when narrow).
-fn protected_text(instance: &crate::domain::Instance, wide: bool) -> String {
+/// The protected address with its kind: `private 10.6.1.21` (`priv` when narrow). A DNS
+/// name that does not fit the column ends in `…` (the details show it whole).
+fn protected_text(instance: &crate::domain::Instance, wide: bool, room: Option<usize>) -> String {
     use crate::addresses::AddressKind;
-    let Some(ip) = instance.protected_ip() else {
+    let Some(host) = instance.protected_host() else {
         return String::new();
     };
-    match instance.protected_address().map(|a| a.kind) {
-        Some(kind) if wide => format!("{kind} {ip}"),
-        Some(AddressKind::Private) => format!("priv {ip}"),
-        Some(AddressKind::Public) => format!("pub {ip}"),
-        Some(AddressKind::Group) => format!("group {ip}"),
-        None => ip.to_string(),
+    let text = match instance.protected_address().map(|a| a.kind) {
+        Some(kind) if wide => format!("{kind} {host}"),
+        Some(AddressKind::Private) => format!("priv {host}"),
+        Some(AddressKind::Public) => format!("pub {host}"),
+        Some(AddressKind::Group) => format!("group {host}"),
+        None => host.to_string(),
+    };
+    match room {
+        Some(n) if text.chars().count() > n && n > 1 => {
+            let mut cut: String = text.chars().take(n - 1).collect();
+            cut.push('…');
+            cut
+        }
+        _ => text,
     }
 }

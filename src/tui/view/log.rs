@@ -28,11 +28,24 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             break;
         }
         let time = item.time.get(11..19).unwrap_or(&item.time).to_string();
+        // A long action (an address that is a DNS name) gives way to the status: the
+        // line keeps what happened, the detail (Enter) keeps the whole address.
+        let fixed = time.chars().count() + item.instance.chars().count() + 3;
+        let room = usize::from(area.width)
+            .saturating_sub(fixed + item.status.chars().count())
+            .max(16);
+        let action = if item.action.chars().count() > room {
+            let mut cut: String = item.action.chars().take(room - 1).collect();
+            cut.push('…');
+            cut
+        } else {
+            item.action.clone()
+        };
         let mut spans = vec![
             Span::styled(format!("{time} "), theme.dim()),
             Span::raw(format!("{} ", item.instance)),
             Span::styled(
-                format!("{} ", item.action),
+                format!("{action} "),
                 if item.kind == LogKind::Change {
                     theme.title()
                 } else {

@@ -355,7 +355,15 @@ impl Fleet {
                 self.ssl.insert(id.clone(), target);
             }
             if let Some(i) = self.instances.iter_mut().find(|i| i.id() == id) {
-                i.DBInstanceStatus = Some("running".into());
+                // A task waiting for its switch window leaves the instance in
+                // `waitSwitch` (one of DBInstanceStatus's documented values in
+                // tencentcloud-sdk-go models.go), not running, until the switch.
+                let status = if end == TaskEnd::WaitSwitch {
+                    "waitSwitch"
+                } else {
+                    "running"
+                };
+                i.DBInstanceStatus = Some(status.into());
             }
         }
     }
@@ -430,17 +438,27 @@ impl Fleet {
     }
 }
 
-/// The addresses the API accepts as ConnectAddress for `instance`: the IPs of its own
-/// networks and, for a read-only instance, those of the read-only group it belongs to.
-/// Written here from the server's side on purpose, apart from pgssl's `addresses`
-/// module: a rule shared by client and emulator could not catch the client's mistakes.
+/// The addresses the API accepts as ConnectAddress for `instance`: the IPs (VIPs) of its
+/// own networks and the public network's domain name (Tencent's SSL page, 409/115986:
+/// "one VIP or one public domain name"), and, for a read-only instance, the IPs of the
+/// read-only group it belongs to. Written here from the server's side on purpose, apart
+/// from pgssl's `addresses` module: a rule shared by client and emulator could not catch
+/// the client's mistakes.
 fn addresses_of(instance: &DBInstance, groups: &[ReadOnlyGroup]) -> Vec<String> {
     let ips = |nets: &[DBInstanceNetInfo]| -> Vec<String> {
-        nets.iter()
-            .filter_map(|n| n.Ip.as_deref())
-            .filter(|ip| !ip.is_empty())
-            .map(str::to_string)
-            .collect()
+        let mut out = Vec::new();
+        for n in nets {
+            out.extend(n.Ip.as_deref().filter(|ip| !ip.is_empty()).map(str::to_string));
+            if n.NetType.as_deref() == Some("public") {
+                out.extend(
+                    n.Address
+                        .as_deref()
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_string),
+                );
+            }
+        }
+        out
     };
     let mut out = ips(instance.net_info());
     if instance.is_readonly() {

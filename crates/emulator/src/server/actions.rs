@@ -226,6 +226,14 @@ fn modify_ssl(
             ),
         ));
     }
+    // Tencent's SSL page (409/115986): SSL needs PostgreSQL 11 or later. The SDK lists no
+    // version code for this action, so the refusal is its generic failure.
+    if enable && major_version(inst).is_some_and(|m| m < 11) {
+        return Err(fail(
+            "FailedOperation.FailedOperationError",
+            "SSL is supported on PostgreSQL 11 and later only.",
+        ));
+    }
     let target = if enable {
         let address = address.filter(|a| !a.is_empty()).ok_or_else(|| {
             invalid_value(
@@ -263,6 +271,15 @@ fn modify_ssl(
         TaskId: Some(task_id),
         RequestId: String::new(),
     })
+}
+
+/// DBMajorVersion, else the first number of DBVersion (`9.5.4` on old instances).
+fn major_version(inst: &pgssl_wire::models::DBInstance) -> Option<u32> {
+    let first = |v: &str| v.split('.').next().and_then(|m| m.trim().parse().ok());
+    inst.DBMajorVersion
+        .as_deref()
+        .and_then(first)
+        .or_else(|| inst.DBVersion.as_deref().and_then(first))
 }
 
 fn not_found(id: &str) -> Fail {
