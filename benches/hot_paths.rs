@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use divan::{Bencher, black_box};
-use pgssl::addresses::{Address, AddressKind};
+use pgssl::addresses::Address;
 use pgssl::api::models::{DBInstance, DBInstanceNetInfo, DescribeDBInstancesResponse};
 use pgssl::api::sign::{self, RequestParts, SIGNED_HEADERS};
 use std::collections::HashMap;
@@ -138,20 +138,16 @@ fn saved(n: usize) -> (Vec<SavedInstance>, HashMap<String, Box<Instance>>) {
                 kind: InstanceKind::Primary,
                 status: InstanceStatus::Running,
                 master: None,
-                addresses: vec![Address {
-                    kind: AddressKind::Private,
-                    ip: std::net::IpAddr::from([
+                version: None,
+                addresses: vec![Address::unverified(
+                    std::net::IpAddr::from([
                         10,
                         u8::try_from(i / 62500).expect("fewer than 16 million"),
                         u8::try_from((i / 250) % 250).expect("under 250"),
                         u8::try_from(i % 250).expect("under 250"),
-                    ]),
-                    port: Some(5432),
-                    dns: None,
-                    status: None,
-                    group_id: None,
-                    group_name: None,
-                }],
+                    ])
+                    .into(),
+                )],
                 unusable: vec![],
                 ssl: Some(SslSeen {
                     state: SslState {

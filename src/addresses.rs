@@ -294,16 +294,15 @@ fn from_net_info(kind: AddressKind, n: &DBInstanceNetInfo) -> Option<Result<Addr
     };
     let dns = match raw_dns.map(Host::parse) {
         Some(Ok(Host::Name(n))) => Some(n),
-        // An IP written where the DNS name goes: nothing more than the IP.
-        Some(Ok(Host::Ip(_))) | None => None,
         Some(Err(_)) if ip.is_none() => {
             return Some(Err(format!(
                 "{kind} '{}' is not a DNS name",
                 clean(raw_dns.unwrap_or_default())
             )));
         }
-        // A garbled name beside a good IP: the IP is still usable.
-        Some(Err(_)) => None,
+        // An IP written where the DNS name goes, or a garbled name beside a good IP:
+        // the IP is what there is.
+        Some(Ok(Host::Ip(_)) | Err(_)) | None => None,
     };
     // The public entry's DNS name is what clients dial (Terraform's public_access_host,
     // the console's public address); every other entry is known by its IP.
@@ -571,7 +570,10 @@ mod tests {
                 &AddressSpec::parse(s).expect("spec"),
             )
         };
-        assert_eq!(pick("private").expect("private").host.to_string(), "10.6.0.4");
+        assert_eq!(
+            pick("private").expect("private").host.to_string(),
+            "10.6.0.4"
+        );
         assert_eq!(
             pick("public").expect("public").host.to_string(),
             "203.0.113.3"
@@ -742,7 +744,10 @@ mod tests {
         assert_eq!(pick("public").expect("public").host, name);
         // The IP of the same entry may be asked for explicitly: that is what is sent.
         let by_ip = pick("203.0.113.3").expect("ip");
-        assert_eq!((by_ip.kind, by_ip.host.to_string()), (AddressKind::Public, "203.0.113.3".to_string()));
+        assert_eq!(
+            (by_ip.kind, by_ip.host.to_string()),
+            (AddressKind::Public, "203.0.113.3".to_string())
+        );
         let by_name = pick("gz-postgres-6bwgamo3.sql.tencentcdb.com.").expect("name");
         assert_eq!(by_name.host, name);
         assert!(matches!(
@@ -814,7 +819,10 @@ mod tests {
             AddressSpec::parse("group"),
             Ok(AddressSpec::Kind(AddressKind::Group))
         );
-        assert!(matches!(AddressSpec::parse("::1"), Ok(AddressSpec::Host(_))));
+        assert!(matches!(
+            AddressSpec::parse("::1"),
+            Ok(AddressSpec::Host(_))
+        ));
         // A typo of a kind is not a DNS name (one label).
         let e = AddressSpec::parse("privat").expect_err("typo");
         assert!(e.contains("private, public, group"));

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::api::{self, Client, ClientOptions, Endpoint};
+use crate::api::{Client, ClientOptions, Endpoint};
 use crate::credentials::{self, Credential, CredentialSource, Provider};
 use crate::ops::{OpsError, Reach, Session};
 use crate::store::config::Config;
@@ -336,7 +336,7 @@ impl Context {
             session,
             banner: String::new(),
             warnings,
-            credential_region: cred_region.filter(|r| api::is_ssl_region(r)),
+            credential_region: cred_region.filter(|r| validate::region_name(r).is_ok()),
         };
         opened.banner = opened.credential_line();
         Ok(opened)
@@ -428,43 +428,10 @@ impl Context {
         ctx
     }
 
-    /// Whether `region` is one to send to. One of the 18 regions Tencent documents for the
-    /// SSL actions is; any other is checked against what DescribeRegions lists (kept in the
-    /// data dir): a real region is sent to with a warning (Tencent may support more regions
-    /// than it documents; its own `UnsupportedRegion` answer then says so), a name that is
-    /// no region at all is refused before anything is sent.
-    pub async fn confirm_region(
-        &self,
-        session: &Session,
-        region: &str,
-    ) -> Result<Option<String>, OpsError> {
-        if api::is_ssl_region(region) {
-            return Ok(None);
-        }
-        let mut listed = self.store.listed_regions();
-        if !listed.iter().any(|r| r == region) {
-            let reply = session
-                .client
-                .call(None, &api::models::DescribeRegionsRequest {})
-                .await?;
-            listed = reply
-                .RegionSet
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|r| r.Region)
-                .filter(|r| validate::region_name(r).is_ok())
-                .collect();
-            self.store.keep_listed_regions(&listed);
-        }
-        if listed.iter().any(|r| r == region) {
-            Ok(Some(format!(
-                "warning: {region} is not one of the 18 regions Tencent documents for the SSL actions; sending anyway (the API says so if it does not support it)"
-            )))
-        } else {
-            Err(OpsError::Usage(format!(
-                "'{region}' is not a region Tencent Cloud lists (DescribeRegions): check the name (pgssl regions list --remote); nothing was sent"
-            )))
-        }
+    /// Whether `region` is one to read and send in: DescribeRegions lists it AVAILABLE
+    /// (`ops::regions::confirm`).
+    pub async fn confirm_region(&self, session: &Session, region: &str) -> Result<(), OpsError> {
+        crate::ops::regions::confirm(session, region).await
     }
 
     /// The region for a command: `--region`, else the saved instance's, else the config's

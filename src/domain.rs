@@ -3,8 +3,8 @@
 //! API are parsed into these on entry (`api::models` keeps the wire's PascalCase
 //! strings); everything past that boundary matches on variants, never on text.
 
-use std::fmt;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 use crate::addresses::{Address, Host};
 use crate::text::clean;

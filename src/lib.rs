@@ -16,6 +16,7 @@ pub mod domain;
 pub mod hint;
 pub mod ops;
 pub mod probe;
+pub mod regions;
 pub mod store;
 pub mod tui;
 pub mod validate;

@@ -3,26 +3,13 @@
 
 use std::net::IpAddr;
 
-use crate::api::{SSL_REGIONS, is_ssl_region};
 use crate::text::sanitize;
 
 pub use pgssl_wire::ids::instance_id;
 
-pub fn region(input: &str) -> Result<String, String> {
-    let r = input.trim();
-    if is_ssl_region(r) {
-        Ok(r.to_string())
-    } else {
-        Err(format!(
-            "'{}' is not a region the SSL API supports; use one of: {}",
-            sanitize(input),
-            SSL_REGIONS.join(", ")
-        ))
-    }
-}
-
 /// A name shaped like a Tencent Cloud region (`ap-guangzhou`, `na-siliconvalley`,
-/// `ap-shanghai-fsi`): whether it is one is for DescribeRegions to say.
+/// `ap-shanghai-fsi`): whether it is one is for DescribeRegions to say
+/// (`regions::Catalog`).
 pub fn region_name(input: &str) -> Result<String, String> {
     let r = input.trim();
     let shaped = (4..=32).contains(&r.len())
@@ -37,7 +24,7 @@ pub fn region_name(input: &str) -> Result<String, String> {
         Ok(r.to_string())
     } else {
         Err(format!(
-            "'{}' is not a region: a region looks like ap-guangzhou (see `pgssl regions list --all`)",
+            "'{}' is not a region: a region looks like ap-guangzhou (see `pgssl regions list --remote`)",
             sanitize(input)
         ))
     }
@@ -48,6 +35,17 @@ pub fn ip(input: &str) -> Result<IpAddr, String> {
         .trim()
         .parse::<IpAddr>()
         .map_err(|_| format!("'{}' is not an IPv4 or IPv6 address", sanitize(input)))
+}
+
+/// A field of a CSV row that is a region: shaped like one, on a continent Tencent names
+/// its regions by (ap, na, eu, sa, me, af), so a name such as `orders-db` is not taken
+/// for one.
+pub fn looks_like_region(field: &str) -> Option<String> {
+    let r = region_name(field).ok()?;
+    let continent = r.split('-').next().unwrap_or("");
+    ["ap", "na", "eu", "sa", "me", "af"]
+        .contains(&continent)
+        .then_some(r)
 }
 
 /// A task id is a positive integer.
@@ -91,10 +89,15 @@ mod tests {
 
     #[test]
     fn regions_and_addresses() {
-        assert!(region("ap-guangzhou").is_ok());
-        assert!(region("sa-saopaulo").is_ok());
-        let e = region("us-east-1").expect_err("aws region");
+        assert!(region_name("ap-guangzhou").is_ok());
+        assert!(region_name("me-saudi-arabia").is_ok());
+        let e = region_name("Mars 1").expect_err("no region");
         assert!(e.contains("ap-guangzhou"));
+        assert_eq!(
+            looks_like_region("sa-saopaulo").as_deref(),
+            Some("sa-saopaulo")
+        );
+        assert_eq!(looks_like_region("orders-db"), None);
         assert!(ip("10.0.0.8").is_ok());
         assert!(ip("fd00::1").is_ok());
         assert!(ip("10.0.0.256").is_err());

@@ -235,7 +235,8 @@ pub fn hint(code: &str, clock_skew: Option<i64>) -> String {
         "OperationDenied.InstanceAccessDeniedError" => {
             "This key may not operate on that instance: check CAM permissions."
         }
-        "OperationDenied.InstanceStatusLimitError" | "OperationDenied.ROInstanceStatusLimitOpError" => {
+        "OperationDenied.InstanceStatusLimitError"
+        | "OperationDenied.ROInstanceStatusLimitOpError" => {
             "The instance is busy or not running: wait for its current task to end (`pgssl task show`), then try again."
         }
         "ResourceNotFound.InstanceNotFoundError"

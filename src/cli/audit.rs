@@ -23,7 +23,7 @@ pub async fn run(
     let regions = regions_to_use(ctx, &[])?;
     let opened = open(ctx, io).await?;
     for region in &regions {
-        super::confirm(ctx, &opened, region, io).await?;
+        super::confirm(ctx, &opened, region).await?;
     }
     let json = io.json_mode();
     let mut shown = 0;

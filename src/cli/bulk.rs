@@ -88,13 +88,13 @@ pub async fn change(
         regions.sort_unstable();
         regions.dedup();
         for r in regions {
-            super::confirm(ctx, &opened, r, io).await?;
+            super::confirm(ctx, &opened, r).await?;
         }
         Selection::Listed(ids)
     } else {
         let regions = regions_to_use(ctx, &[])?;
         for r in &regions {
-            super::confirm(ctx, &opened, r, io).await?;
+            super::confirm(ctx, &opened, r).await?;
         }
         io.info(format!(
             "reading every instance of {}...",

@@ -42,7 +42,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
             let opened = open(ctx, io).await?;
             let mut rows = Vec::new();
             for region in &regions {
-                super::confirm(ctx, &opened, region, io).await?;
+                super::confirm(ctx, &opened, region).await?;
                 let found = ops::read::discover(&opened.session.client, region).await?;
                 rows.extend(found.into_iter().map(Row::learned));
             }
@@ -57,7 +57,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
         InstancesCommand::Add { instance, .. } => {
             let id = instance_id(&instance)?;
             let opened = open(ctx, io).await?;
-            let region = region(ctx, &opened, Some(&id), io).await?;
+            let region = region(ctx, &opened, Some(&id)).await?;
             let added = ops::inventory::add(&opened.session, &region, &id).await?;
             io.emit(&Saved(Row::learned(added)));
             Ok(())
@@ -72,7 +72,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
             let regions = regions_to_use(ctx, &regions)?;
             let opened = open(ctx, io).await?;
             for region in &regions {
-                super::confirm(ctx, &opened, region, io).await?;
+                super::confirm(ctx, &opened, region).await?;
             }
             let imported = ops::inventory::import(&opened.session, &regions).await?;
             io.emit(&Imported(imported));
@@ -87,7 +87,7 @@ pub async fn fleet(ctx: &Context, io: &mut Io<'_>) -> Result<(), OpsError> {
     let regions = regions_to_use(ctx, &[])?;
     let opened = open(ctx, io).await?;
     for region in &regions {
-        super::confirm(ctx, &opened, region, io).await?;
+        super::confirm(ctx, &opened, region).await?;
     }
     let started = std::time::Instant::now();
     let json = io.json_mode();
@@ -182,7 +182,7 @@ impl Row {
             i.map(|i| i.kind.as_api().to_string()).unwrap_or_default(),
             i.map(|i| i.status.as_str().to_string()).unwrap_or_default(),
             ssl.map(|s| s.enabled.to_string()).unwrap_or_default(),
-            protected.map(|p| p.to_string()).unwrap_or_default(),
+            protected.map(ToString::to_string).unwrap_or_default(),
             kind,
             i.and_then(|i| i.ssl.as_ref().map(|s| s.read_at.clone()))
                 .unwrap_or_default(),

@@ -107,28 +107,20 @@ fn regions_to_use(ctx: &Context, given: &[String]) -> Result<Vec<String>, OpsErr
 }
 
 /// The region a command on an instance works in, confirmed as one to send to (see
-/// `Context::confirm_region`); a warning for a region outside the documented 18.
+/// `Context::confirm_region`).
 async fn region(
     ctx: &Context,
     opened: &Opened,
     instance: Option<&str>,
-    io: &mut Io<'_>,
 ) -> Result<String, OpsError> {
     let r = ctx.region_for(instance, opened.credential_region.as_deref())?;
-    confirm(ctx, opened, &r, io).await?;
+    confirm(ctx, opened, &r).await?;
     Ok(r)
 }
 
-async fn confirm(
-    ctx: &Context,
-    opened: &Opened,
-    region: &str,
-    io: &mut Io<'_>,
-) -> Result<(), OpsError> {
-    if let Some(warning) = ctx.confirm_region(&opened.session, region).await? {
-        io.info(warning);
-    }
-    Ok(())
+/// The region is one DescribeRegions lists as AVAILABLE (`ops::regions::confirm`).
+async fn confirm(ctx: &Context, opened: &Opened, region: &str) -> Result<(), OpsError> {
+    ctx.confirm_region(&opened.session, region).await
 }
 
 /// Confirm a plan as `ops::confirm` says it must be: at a terminal without `--yes`, the
@@ -174,7 +166,7 @@ pub(super) fn confirm_with(
 fn valid_regions(regions: &[String]) -> Result<Vec<String>, OpsError> {
     let mut out: Vec<String> = Vec::new();
     for r in regions {
-        let r = validate::region(r).map_err(OpsError::Usage)?;
+        let r = validate::region_name(r).map_err(OpsError::Usage)?;
         if !out.contains(&r) {
             out.push(r);
         }

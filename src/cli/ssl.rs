@@ -178,11 +178,7 @@ impl Report for Show<'_> {
                         a.status.as_deref().unwrap_or("?")
                     )
                 },
-                if named {
-                    "  <- protected by SSL"
-                } else {
-                    ""
-                }
+                if named { "  <- protected by SSL" } else { "" }
             ));
         }
         for u in &i.unusable {
@@ -200,7 +196,7 @@ impl Report for Show<'_> {
 async fn show(ctx: &Context, instance: &str, io: &mut Io<'_>) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
     let opened = super::open_quietly(ctx).await?;
-    let region = region(ctx, &opened, Some(&id), io).await?;
+    let region = region(ctx, &opened, Some(&id)).await?;
     // Who the credential is, asked beside the read rather than before it.
     let (identity, info) = tokio::join!(
         opened.session.identity(),
@@ -356,7 +352,7 @@ async fn ssl_change(
         // --readonly or a read-only profile refuses before anything is read or asked.
         opened.session.guard_readonly()?;
     }
-    let region = region(ctx, &opened, Some(&id), io).await?;
+    let region = region(ctx, &opened, Some(&id)).await?;
     let session = &opened.session;
     if !args.dry_run {
         settle_earlier(session, io).await;
@@ -637,7 +633,7 @@ async fn ca(
 ) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
     let opened = open(ctx, io).await?;
-    let region = region(ctx, &opened, Some(&id), io).await?;
+    let region = region(ctx, &opened, Some(&id)).await?;
     let (url, bundle) = crate::ops::verify::instance_ca(&opened.session, &region, &id).await?;
     if let Some(out) = out {
         ops::verify::copy_ca(&bundle, out)?;

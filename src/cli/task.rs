@@ -53,7 +53,7 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
     let identity = opened.session.identity().await;
     super::announce(&opened, &identity, io);
     if entry.is_none() {
-        super::confirm(ctx, &opened, &region, io).await?;
+        super::confirm(ctx, &opened, &region).await?;
     }
     let session = &opened.session;
     let instance = entry.as_ref().map(|e| e.request.DBInstanceId.clone());

@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, args: &VerifyArgs, io: &mut Io<'_>) -> Result<()
         }
     };
     let opened = open(ctx, io).await?;
-    let region = region(ctx, &opened, Some(&id), io).await?;
+    let region = region(ctx, &opened, Some(&id)).await?;
     let request = ops::VerifyRequest {
         address,
         port,

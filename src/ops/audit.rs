@@ -187,7 +187,7 @@ pub fn tls_finding(i: &Instance, result: Result<crate::probe::Verdict, String>) 
     use crate::probe::Verdict;
     let address = i
         .protected_host()
-        .map_or_else(|| "?".to_string(), |a| a.to_string());
+        .map_or_else(|| "?".to_string(), ToString::to_string);
     let (severity, kind, detail) = match result {
         Ok(Verdict::VerifyFull) => return None,
         Ok(Verdict::VerifyCa(why)) => (

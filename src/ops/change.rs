@@ -19,6 +19,8 @@ use crate::domain::{Instance, SslSeen, Task};
 pub async fn prepare(session: &Session, intent: &Intent) -> Result<Prepared, OpsError> {
     // The account guards first: a change they refuse is never shown for confirming.
     session.guard_account().await?;
+    // A region DescribeRegions no longer lists as AVAILABLE is not sent to.
+    super::regions::confirm(session, &intent.region).await?;
     let instance = describe(session, &intent.region, &intent.instance_id).await?;
     plan(&instance, &intent.want).map_err(OpsError::refused)
 }

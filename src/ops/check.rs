@@ -1,9 +1,9 @@
 //! After a change whose outcome is unknown: look at the instance (never send anything)
 //! and say what happened; before the next change to that instance, look again.
 
-use crate::addresses::Host;
 use super::refusal::EarlierChange;
 use super::{OpsError, Session, read};
+use crate::addresses::Host;
 use crate::domain::{CheckResult, Finding, Task, TaskStatus};
 use crate::store::JournalError;
 use crate::store::journal::{Record, SETTLE_AFTER_SECS, settles};

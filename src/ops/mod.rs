@@ -9,7 +9,8 @@
 //! - `check`: what an unknown outcome turned out to be, before anything new is sent;
 //! - `follow`: a task polled to its end;
 //! - `verify`: the instance's CA and the live TLS check;
-//! - `inventory`: import, add, remove and refresh of the saved instances.
+//! - `inventory`: import, add, remove and refresh of the saved instances;
+//! - `regions`: the region check, against what DescribeRegions says.
 
 pub mod audit;
 pub mod bulk;
@@ -24,6 +25,7 @@ pub mod inventory;
 pub mod plan;
 pub mod read;
 pub mod refusal;
+pub mod regions;
 pub mod select;
 pub mod send;
 pub mod verify;

@@ -3,8 +3,8 @@
 //! and a value that cannot be used (an address that is not an IP, an unknown task
 //! status) is refused here, with the RequestId of the reply that carried it.
 
-use std::collections::HashMap;
 use futures_util::future::join_all;
+use std::collections::HashMap;
 
 use super::OpsError;
 use crate::addresses::{self, Host};
@@ -180,7 +180,7 @@ pub fn instance_from_api(
         region: instance
             .Region
             .as_deref()
-            .filter(|r| crate::api::is_ssl_region(r))
+            .filter(|r| crate::validate::region_name(r).as_deref() == Ok(*r))
             .unwrap_or(region)
             .to_string(),
         name: clean(instance.name()),

@@ -18,6 +18,8 @@ pub enum Refusal {
     Earlier(#[from] EarlierChange),
     #[error("{0}; nothing was sent")]
     Run(#[from] RunRefusal),
+    #[error("{0}; nothing was sent")]
+    Region(#[from] RegionRefusal),
     /// A check refused (nothing is ever sent by one).
     #[error(transparent)]
     Verify(#[from] VerifyRefusal),
@@ -62,6 +64,23 @@ pub enum PlanRefusal {
     /// Just before sending, its SSL state could not be read.
     #[error("{id}: its SSL state could not be read just before sending ({why})")]
     Unreadable { id: String, why: String },
+}
+
+/// The region is not one to send to, as DescribeRegions says (`regions::Catalog`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegionRefusal {
+    #[error(
+        "region '{region}' is {state} (DescribeRegions): Tencent does not serve it now; choose an AVAILABLE region (`pgssl regions list --remote`)"
+    )]
+    NotServed { region: String, state: String },
+    #[error(
+        "'{region}' is not a region DescribeRegions lists: check the name (`pgssl regions list --remote`)"
+    )]
+    NotListed { region: String },
+    #[error(
+        "'{region}' is not one of the 18 regions documented for the SSL actions, and DescribeRegions could not be asked to say whether it is a region ({why})"
+    )]
+    NotDocumented { region: String, why: String },
 }
 
 /// The address asked for is not one SSL can protect on this instance.

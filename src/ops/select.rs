@@ -181,14 +181,13 @@ pub fn parse_list(text: &str) -> Result<Vec<Listed>, String> {
         let rest: Vec<&str> = fields.collect();
         let region = match rest.as_slice() {
             // `ID REGION`: the second field must be a region.
-            [one] => {
-                Some(crate::validate::region(one).map_err(|e| format!("line {}: {e}", n + 1))?)
-            }
+            [one] => Some(
+                crate::validate::region_name(one).map_err(|e| format!("line {}: {e}", n + 1))?,
+            ),
             // A CSV row: its region is the field that is one.
             more => more
                 .iter()
-                .find(|f| crate::validate::region(f).is_ok())
-                .map(|f| (*f).to_string()),
+                .find_map(|f| crate::validate::looks_like_region(f)),
         };
         // The first mention of an id is the one kept, in the file's order.
         if seen.insert(id.clone()) {
@@ -217,8 +216,12 @@ mod tests {
         let e = parse_list("postgres-aaaa1111\nrm -rf /\n").expect_err("junk");
         assert!(e.starts_with("line 2:"), "{e}");
         assert!(parse_list("# only a comment\n").is_err());
-        let e = parse_list("postgres-aaaa1111,ap-singapre\n").expect_err("typo");
-        assert!(e.starts_with("line 1:") && e.contains("ap-singapre"), "{e}");
+        // Shaped like a region: whether it is one is DescribeRegions' to say, before
+        // anything is read in it (`ops::regions::confirm`).
+        let typo = parse_list("postgres-aaaa1111,ap-singapre\n").expect("a region's shape");
+        assert_eq!(typo[0].region.as_deref(), Some("ap-singapre"));
+        let e = parse_list("postgres-aaaa1111,mars!\n").expect_err("no region");
+        assert!(e.starts_with("line 1:") && e.contains("mars!"), "{e}");
         let bom = parse_list("\u{feff}postgres-aaaa1111\n").expect("a BOM is no id");
         assert_eq!(bom[0].id, "postgres-aaaa1111");
         let e = parse_list(&"x".repeat(100_000)).expect_err("long");

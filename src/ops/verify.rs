@@ -275,9 +275,7 @@ pub async fn verify_described(
     let port = request.port.unwrap_or_else(|| {
         info.addresses
             .iter()
-            .find(|a| {
-                crate::addresses::Host::parse(&address).is_ok_and(|h| a.is(&h))
-            })
+            .find(|a| crate::addresses::Host::parse(&address).is_ok_and(|h| a.is(&h)))
             .map_or(5432, Address::port_or_default)
     });
     let via = request.via.or_else(|| {

@@ -98,13 +98,6 @@ pub mod caps {
     pub const REGIONS: u64 = 1 << 20;
 }
 
-/// What DescribeRegions listed, and when.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct ListedRegions {
-    listed_at: String,
-    regions: Vec<String>,
-}
-
 /// The three files, as one handle both faces and the core pass around.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -135,26 +128,24 @@ impl Store {
     }
 
     /// The regions DescribeRegions listed last time (empty when never asked).
-    pub fn listed_regions(&self) -> Vec<String> {
-        bounded::read(&self.paths.regions_file(), caps::REGIONS)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<ListedRegions>(&b).ok())
-            .map(|l| {
-                l.regions
-                    .into_iter()
-                    .filter(|r| crate::validate::region_name(r).is_ok())
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// What DescribeRegions last answered (any endpoint's: the caller checks whose and
+    /// how fresh). None when there is none or it cannot be read (it is only a cache; a file
+    /// of an older layout is none too). Names and labels are checked again on entry.
+    pub fn listed_regions(&self) -> Option<crate::regions::Catalog> {
+        let bytes = bounded::read(&self.paths.regions_file(), caps::REGIONS).ok()?;
+        let mut catalog: crate::regions::Catalog = serde_json::from_slice(&bytes).ok()?;
+        catalog
+            .regions
+            .retain(|r| crate::validate::region_name(&r.name).as_deref() == Ok(r.name.as_str()));
+        for r in &mut catalog.regions {
+            r.label = crate::text::clean(&r.label);
+        }
+        matches!(catalog.origin, crate::regions::Origin::Listed { .. }).then_some(catalog)
     }
 
     /// Keep what DescribeRegions listed (best effort: it is only a cache).
-    pub fn keep_listed_regions(&self, regions: &[String]) {
-        let listed = ListedRegions {
-            listed_at: now_rfc3339(),
-            regions: regions.to_vec(),
-        };
-        if let Ok(bytes) = serde_json::to_vec(&listed) {
+    pub fn keep_listed_regions(&self, catalog: &crate::regions::Catalog) {
+        if let Ok(bytes) = serde_json::to_vec(catalog) {
             let _ = write_atomic(&self.paths.regions_file(), &bytes);
         }
     }

@@ -277,7 +277,7 @@ fn load(path: &Path) -> Result<RunFile, RunFileError> {
     let mut seen = std::collections::HashSet::new();
     for item in &run.items {
         crate::validate::instance_id(&item.DBInstanceId)
-            .and_then(|_| crate::validate::region(&item.region))
+            .and_then(|_| crate::validate::region_name(&item.region))
             .map_err(&junk)?;
         // Each instance once: a run pgssl wrote never names one twice, and a second
         // item (the same or contradicting) would restart it twice.

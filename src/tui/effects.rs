@@ -202,6 +202,18 @@ impl Effects {
         }
     }
 
+    /// The regions to offer, as DescribeRegions lists them (kept a day; asked when old).
+    pub fn list_regions(&self) {
+        if let Ok(session) = self.session() {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let catalog = ops::regions::catalog(&session, false).await;
+                let names = catalog.available().map(str::to_string).collect();
+                send(&tx, Msg::RegionsListed(names));
+            });
+        }
+    }
+
     fn bulk(&self, cmd: Cmd) {
         if cmd == Cmd::StopBulk {
             if let Ok(stop) = self.bulk_stop.lock() {
@@ -424,7 +436,7 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
             Msg::Described { id, result }
         }
         Cmd::Prepare(intent) => {
-            let result = change::prepare(&session, &intent).await;
+            let result = change::prepare(&session, &intent).await.map(Box::new);
             Msg::Prepared { intent, result }
         }
         Cmd::Execute(plan) => {

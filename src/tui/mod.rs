@@ -54,6 +54,12 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
         app.default_region = r;
     }
     app.region_fixed = ctx.config.region.is_some() || ctx.globals.region.is_some();
+    if let Some(kept) = ctx.store.listed_regions() {
+        let names: Vec<String> = kept.available().map(str::to_string).collect();
+        if !names.is_empty() {
+            app.region_names = names;
+        }
+    }
     let generation = effects::Generation::default();
     let session = match ctx.open().await {
         Ok(mut opened) => {
@@ -117,6 +123,7 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
             effects.run(cmd);
         }
         effects.find_interrupted_run();
+        effects.list_regions();
     }
 
     let mut events = EventStream::new();

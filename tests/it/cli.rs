@@ -102,7 +102,10 @@ fn enable_wait_journals_the_whole_story() {
     assert_eq!(lines[0]["kind"], "request");
     assert_eq!(lines[0]["DBInstanceId"], PRIMARY);
     assert_eq!(lines[0]["SSLEnabled"], true);
-    assert_eq!(lines[0]["ConnectAddress"], "gz-postgres-6bwgamo3.sql.tencentcdb.com");
+    assert_eq!(
+        lines[0]["ConnectAddress"],
+        "gz-postgres-6bwgamo3.sql.tencentcdb.com"
+    );
     assert_eq!(lines[0]["region"], GZ);
     assert_eq!(lines[0]["source"], "env");
     assert!(lines[0]["SecretId"].as_str().expect("id").contains("****"));
@@ -118,7 +121,9 @@ fn enable_wait_journals_the_whole_story() {
     let log = sb.run(&["log"]);
     log.ok();
     assert!(
-        log.stdout.contains("enable gz-postgres-6bwgamo3.sql.tencentcdb.com") && log.stdout.contains("task Success 100%"),
+        log.stdout
+            .contains("enable gz-postgres-6bwgamo3.sql.tencentcdb.com")
+            && log.stdout.contains("task Success 100%"),
         "{log:#?}"
     );
     let json = sb.run(&["log", "--json"]);
@@ -229,17 +234,17 @@ fn bad_input_is_one_clear_line_and_nothing_is_sent() {
         ),
         (
             &["regions", "remove", "mars-1"],
-            "not a region the SSL API supports",
+            "'mars-1' is not a kept region",
         ),
         (&["log", "--instance", "garbage"], "is not an instance id"),
         // Shaped like a region, but DescribeRegions does not list it: refused, nothing sent.
         (
             &["ssl", "show", PRIMARY, "--region", "us-east-1"],
-            "'us-east-1' is not a region Tencent Cloud lists",
+            "'us-east-1' is not a region DescribeRegions lists",
         ),
         (
             &["ssl", "disable", PRIMARY, "--yes", "--region", "mars-1"],
-            "'mars-1' is not a region Tencent Cloud lists",
+            "'mars-1' is not a region DescribeRegions lists",
         ),
         (
             &["ssl", "show", PRIMARY, "--region", "Mars 1"],

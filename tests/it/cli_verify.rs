@@ -163,6 +163,50 @@ fn ca_enable_wait_verify_and_the_verdicts() {
         "{r:#?}"
     );
 
+    // Protecting the public domain name (what `--address public` sends when the public
+    // entry has one): the certificate names it, verify-full holds against the name, and
+    // the IP behind it only gets verify-ca.
+    let name = "gz-postgres-6bwgamo3.sql.tencentcdb.com";
+    let r = run(&[
+        "ssl",
+        "enable",
+        ID,
+        "--address",
+        "public",
+        "--yes",
+        "--wait",
+        "--poll",
+        "0.2",
+        "--verify",
+    ]);
+    r.ok();
+    assert!(
+        r.stdout.contains(&format!(
+            "verify-full holds: the certificate is signed by the instance's CA and names {name}:"
+        )),
+        "{r:#?}"
+    );
+    let shown = run(&["ssl", "show", ID]);
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("SSL:       on, protecting {name}")),
+        "{shown:#?}"
+    );
+    let r = run(&["verify", ID, "--address", "203.0.113.17:21032"]);
+    r.ok();
+    assert!(r.stdout.contains("only verify-ca holds"), "{r:#?}");
+    let audit = run(&["--output", "json", "audit", "--verify"]);
+    let findings = audit.json()["findings"].clone();
+    assert!(
+        !findings
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["DBInstanceId"] == ID),
+        "a name verified in full is no finding: {audit:#?}"
+    );
+
     // Disabling switches the real server's SSL off too (checked with the CA kept earlier).
     run(&["ssl", "disable", ID, "--yes", "--wait", "--poll", "0.2"]).ok();
     let r = run(&[

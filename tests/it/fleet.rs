@@ -243,7 +243,8 @@ fn audit_verify_checks_live_and_an_unreachable_address_is_unchecked() {
     assert_eq!(r.code, 3, "{r:#?}");
     assert!(
         r.stdout.contains("unchecked")
-            && r.stdout.contains("fra-postgres-f4q8z3lu.sql.tencentcdb.com"),
+            && r.stdout
+                .contains("fra-postgres-f4q8z3lu.sql.tencentcdb.com"),
         "{r:#?}"
     );
 }

@@ -431,7 +431,10 @@ fn network_entries_as_they_really_come() {
 }
 
 #[test]
-fn a_real_region_outside_the_documented_18_is_sent_to_with_a_warning() {
+fn regions_are_what_describe_regions_says() {
+    // The emulator lists, as tccli's example does, regions beyond the documented 18: one
+    // newer that serves SSL (me-saudi-arabia), one UNAVAILABLE (na-toronto), and the
+    // fleet's ap-mumbai, sold without the SSL API.
     let fleet = pgssl_emulator::Fleet::load(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/conformance/fleet-mumbai.json"
@@ -440,35 +443,121 @@ fn a_real_region_outside_the_documented_18_is_sent_to_with_a_warning() {
     let emu = emu::Emu::start_with(fleet, FaultArgs::default(), 1, None);
     let sb = Sandbox::for_emu(&emu);
     let ep = emu.endpoint();
-    let r = sb.run(&[
-        "--endpoint",
-        &ep,
-        "--region",
-        "ap-mumbai",
-        "ssl",
-        "show",
-        "postgres-mum1a2b3",
-    ]);
-    assert!(
-        r.stderr
-            .contains("warning: ap-mumbai is not one of the 18 regions"),
-        "{r:#?}"
-    );
-    // The API's own answer, shown clearly.
+    let show = |region: &str, id: &str| {
+        sb.run(&["--endpoint", &ep, "--region", region, "ssl", "show", id])
+    };
+
+    // Listed and AVAILABLE: sent to, no warning; the API's own answer is shown clearly.
+    let r = show("ap-mumbai", "postgres-mum1a2b3");
+    assert!(!r.stderr.contains("warning"), "{r:#?}");
     assert_eq!(r.code, 1, "{r:#?}");
     assert!(r.error_line().contains("UnsupportedRegion"), "{r:#?}");
     assert_eq!(emu.count("DescribeRegions"), 1);
     // What DescribeRegions listed is kept: the next command does not ask again.
-    sb.run(&[
+    show("ap-mumbai", "postgres-mum1a2b3");
+    assert_eq!(emu.count("DescribeRegions"), 1);
+
+    // UNAVAILABLE: refused with that reason, before anything is read or sent there.
+    let before = emu.served().len();
+    let r = show("na-toronto", "postgres-mum1a2b3");
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("region 'na-toronto' is UNAVAILABLE (DescribeRegions)"),
+        "{r:#?}"
+    );
+    // Refused from the kept answer, so asked once more (a region may come back), and
+    // nothing else.
+    let asked: Vec<_> = emu.served()[before..]
+        .iter()
+        .map(|s| s.action.map_or("?", |a| a.name()))
+        .collect();
+    assert_eq!(asked, ["DescribeRegions"], "{asked:?}");
+    let r = sb.run(&[
         "--endpoint",
         &ep,
         "--region",
-        "ap-mumbai",
+        "na-toronto",
         "ssl",
-        "show",
+        "enable",
         "postgres-mum1a2b3",
+        "--address",
+        "private",
+        "--yes",
     ]);
-    assert_eq!(emu.count("DescribeRegions"), 1);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+    let r = sb.run(&["--endpoint", &ep, "regions", "add", "na-toronto"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("UNAVAILABLE"), "{r:#?}");
+
+    // A region newer than the documented 18 is a region like any other.
+    let r = sb.run(&["--endpoint", &ep, "regions", "add", "me-saudi-arabia"]);
+    r.ok();
+    assert!(r.stdout.contains("me-saudi-arabia"), "{r:#?}");
+    // Not listed at all: refused, nothing read there.
+    let r = sb.run(&["--endpoint", &ep, "regions", "add", "ap-atlantis"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("'ap-atlantis' is not a region DescribeRegions lists"),
+        "{r:#?}"
+    );
+
+    // The whole list, with states and where it came from.
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--output",
+        "json",
+        "regions",
+        "list",
+        "--all",
+    ]);
+    r.ok();
+    let j = r.json();
+    assert_eq!(j["origin"]["from"], "listed");
+    let state = |name: &str| {
+        j["regions"]
+            .as_array()
+            .expect("regions")
+            .iter()
+            .find(|r| r["Region"] == name)
+            .map(|r| r["RegionState"].clone())
+    };
+    assert_eq!(state("na-toronto"), Some("UNAVAILABLE".into()));
+    assert_eq!(state("me-saudi-arabia"), Some("AVAILABLE".into()));
+    assert_eq!(state("ap-guangzhou"), Some("AVAILABLE".into()));
+    let text = sb.run(&["--endpoint", &ep, "regions", "list", "--remote"]);
+    text.ok();
+    assert!(
+        text.stdout
+            .lines()
+            .any(|l| l.contains("na-toronto") && l.contains("UNAVAILABLE: not sent to")),
+        "{text:#?}"
+    );
+    assert!(
+        text.stdout
+            .lines()
+            .any(|l| l.starts_with("* me-saudi-arabia")),
+        "kept regions are marked: {text:#?}"
+    );
+}
+
+#[test]
+fn offline_the_documented_18_decide_and_say_so() {
+    // No API to ask (nothing listens there) and no credential: `regions add` checks
+    // against the 18 documented SSL regions and says why.
+    let sb = Sandbox::new();
+    let r = sb.run(&["regions", "add", "ap-jakarta"]);
+    r.ok();
+    let r = sb.run(&["regions", "add", "me-saudi-arabia"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("not one of the 18 regions documented for the SSL actions"),
+        "{r:#?}"
+    );
 }
 
 /// A CONNECT proxy on loopback: tunnels to 127.0.0.1 whatever host it is asked for, and

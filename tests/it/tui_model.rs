@@ -164,7 +164,9 @@ fn select(app: &mut App, id: &str) {
 fn prepared(intent: &Intent, fresh: &Instance) -> Msg {
     Msg::Prepared {
         intent: intent.clone(),
-        result: plan::plan(fresh, &intent.want).map_err(pgssl::ops::OpsError::refused),
+        result: plan::plan(fresh, &intent.want)
+            .map(Box::new)
+            .map_err(pgssl::ops::OpsError::refused),
     }
 }
 
@@ -401,10 +403,7 @@ fn an_invalid_form_cannot_be_sent() {
     };
     assert_eq!(form.other_ip, "10.9.9.9x");
     let problem = form.problem(a.selected_row().expect("row")).expect("junk");
-    assert!(
-        problem.contains("is not an address"),
-        "{problem}"
-    );
+    assert!(problem.contains("is not an address"), "{problem}");
     // A busy instance cannot be changed either.
     let mut a = app();
     select(&mut a, "postgres-w2c6r9tm");

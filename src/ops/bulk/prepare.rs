@@ -44,6 +44,16 @@ pub async fn prepare(
 ) -> Result<BulkPrepared, OpsError> {
     // The account guards first: a change they refuse is never shown for confirming.
     session.guard_account().await?;
+    // Every region of the selection as DescribeRegions says: AVAILABLE, else nothing.
+    let mut regions: Vec<&str> = match selection {
+        Selection::Regions { regions, .. } => regions.iter().map(String::as_str).collect(),
+        Selection::Listed(ids) => ids.iter().map(|(r, _)| r.as_str()).collect(),
+    };
+    regions.sort_unstable();
+    regions.dedup();
+    for region in regions {
+        crate::ops::regions::confirm(session, region).await?;
+    }
     let group = matches!(want, Want::Enable(AddressSpec::Kind(AddressKind::Group)));
     let (read, known) = match selection {
         Selection::Regions { regions, filter } => {

@@ -325,11 +325,13 @@ fn target(instance: &Instance, want: &RunItem) -> Target {
                 .iter()
                 .find(|a| a.is(host))
                 .cloned()
-                .map(|mut a| {
-                    a.host = host.clone();
-                    a
-                })
-                .unwrap_or_else(|| crate::addresses::Address::unverified(host.clone())),
+                .map_or_else(
+                    || crate::addresses::Address::unverified(host.clone()),
+                    |mut a| {
+                        a.host = host.clone();
+                        a
+                    },
+                ),
         ),
         _ => Target::Off,
     }

@@ -3,7 +3,6 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Cmd, Overlay};
-use crate::api::SSL_REGIONS;
 use crate::tui::keys::Action;
 
 impl App {
@@ -18,7 +17,7 @@ impl App {
                     if form.region_filter.chars().count() < 24 {
                         form.region_filter.push(c);
                     }
-                    if let Some(&first) = form.region_matches().first() {
+                    if let Some(&first) = form.region_matches(&self.region_names).first() {
                         form.region = first;
                     }
                     return vec![];
@@ -28,7 +27,7 @@ impl App {
                     return vec![];
                 }
                 KeyCode::Up | KeyCode::Down | KeyCode::Left | KeyCode::Right => {
-                    let matches = form.region_matches();
+                    let matches = form.region_matches(&self.region_names);
                     let at = matches.iter().position(|&i| i == form.region).unwrap_or(0);
                     let next = if matches!(key.code, KeyCode::Up | KeyCode::Left) {
                         at.saturating_sub(1)
@@ -46,15 +45,20 @@ impl App {
         match action {
             Some(Action::Back) => self.overlay = Overlay::None,
             Some(Action::NextField | Action::PrevField) => form.on_region = !form.on_region,
-            Some(Action::Submit) if form.on_region && form.region_matches().is_empty() => {
+            Some(Action::Submit)
+                if form.on_region && form.region_matches(&self.region_names).is_empty() =>
+            {
                 form.error = Some(format!(
-                    "no SSL region matches '{}': Backspace to widen",
+                    "no region matches '{}': Backspace to widen",
                     crate::text::clean(&form.region_filter)
                 ));
             }
             Some(Action::Submit) => match crate::validate::instance_id(&form.id) {
                 Ok(id) => {
-                    let region = SSL_REGIONS[form.region].to_string();
+                    let Some(region) = self.region_names.get(form.region).cloned() else {
+                        form.error = Some("choose a region".into());
+                        return vec![];
+                    };
                     self.last_add = Some(form.clone());
                     self.overlay = Overlay::None;
                     self.busy += 1;

@@ -3,7 +3,6 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{AddForm, App, Cmd, Overlay, Pane, RegionPicker, SslForm};
-use crate::api::SSL_REGIONS;
 use crate::tui::keys::Action;
 
 impl App {
@@ -113,10 +112,15 @@ impl App {
                 return vec![Cmd::Import(regions)];
             }
             Action::Add => {
-                let region = SSL_REGIONS
+                let region = self
+                    .region_names
                     .iter()
-                    .position(|r| Some(*r) == self.regions.first().map(String::as_str))
-                    .or_else(|| SSL_REGIONS.iter().position(|r| *r == self.default_region))
+                    .position(|r| Some(r) == self.regions.first())
+                    .or_else(|| {
+                        self.region_names
+                            .iter()
+                            .position(|r| *r == self.default_region)
+                    })
                     .unwrap_or(0);
                 self.overlay = Overlay::Add(AddForm {
                     id: String::new(),

@@ -59,7 +59,7 @@ pub struct RegionPicker {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddForm {
     pub id: String,
-    /// Index into SSL_REGIONS.
+    /// Index into the regions offered (`App::region_names`).
     pub region: usize,
     pub on_region: bool,
     pub error: Option<String>,
@@ -68,10 +68,10 @@ pub struct AddForm {
 }
 
 impl AddForm {
-    /// The regions the filter leaves, as indexes into SSL_REGIONS.
-    pub fn region_matches(&self) -> Vec<usize> {
+    /// The regions the filter leaves, as indexes into `names` (the regions offered).
+    pub fn region_matches(&self, names: &[String]) -> Vec<usize> {
         let f = self.region_filter.to_lowercase();
-        crate::api::SSL_REGIONS
+        names
             .iter()
             .enumerate()
             .filter(|(_, r)| r.contains(f.as_str()))
@@ -241,7 +241,7 @@ pub enum Msg {
     },
     Prepared {
         intent: Intent,
-        result: Result<Prepared, OpsError>,
+        result: Result<Box<Prepared>, OpsError>,
     },
     Change(ChangeEvent),
     /// `execute` returned: Ok once the change was sent (what followed came as events),
@@ -254,6 +254,8 @@ pub enum Msg {
     Added(Result<Instance, OpsError>),
     Removed(Result<String, OpsError>),
     RegionsSaved(Result<Vec<String>, OpsError>),
+    /// The regions DescribeRegions lists as AVAILABLE (what `R` and the add form offer).
+    RegionsListed(Vec<String>),
     Journal(Vec<Entry>),
     Call(CallRecord),
     Notice(String),
@@ -339,6 +341,9 @@ pub struct App {
     pub label: String,
     pub no_color: bool,
     pub default_region: String,
+    /// The regions offered (`R`, the add form): those DescribeRegions lists as
+    /// AVAILABLE, as last kept or asked; the 18 documented ones until then.
+    pub region_names: Vec<String>,
     /// The list's order.
     pub sort: SortBy,
     /// The latest TLS report and CA description of each instance this session: the
@@ -405,6 +410,10 @@ impl App {
             label: String::new(),
             no_color: false,
             default_region: "ap-guangzhou".into(),
+            region_names: crate::api::SSL_REGIONS
+                .iter()
+                .map(|r| (*r).to_string())
+                .collect(),
             reports: HashMap::new(),
             sort: SortBy::Saved,
             frames: 0,

@@ -1,7 +1,6 @@
 //! The regions dialog: which regions are shown and imported.
 
 use super::{App, Cmd, Overlay};
-use crate::api::SSL_REGIONS;
 use crate::tui::keys::Action;
 
 impl App {
@@ -9,21 +8,24 @@ impl App {
         let Overlay::Regions(picker) = &mut self.overlay else {
             return vec![];
         };
-        let n = SSL_REGIONS.len();
+        let names = &self.region_names;
+        let n = names.len().max(1);
         match action {
             Some(Action::Up) => picker.cursor = picker.cursor.saturating_sub(1),
             Some(Action::Down) => picker.cursor = (picker.cursor + 1).min(n - 1),
             Some(Action::Top) => picker.cursor = 0,
             Some(Action::Bottom) => picker.cursor = n - 1,
             Some(Action::Toggle) => {
-                let r = SSL_REGIONS[picker.cursor].to_string();
+                let Some(r) = names.get(picker.cursor).cloned() else {
+                    return vec![];
+                };
                 if let Some(pos) = picker.chosen.iter().position(|c| *c == r) {
                     picker.chosen.remove(pos);
                 } else {
                     picker.chosen.push(r);
                     picker
                         .chosen
-                        .sort_by_key(|c| SSL_REGIONS.iter().position(|r| r == c));
+                        .sort_by_key(|c| names.iter().position(|r| r == c));
                 }
             }
             Some(Action::Submit) => {

@@ -60,7 +60,7 @@ impl App {
                 let shown = match result {
                     Ok(p) => {
                         self.learn(p.instance().clone());
-                        Shown::from(p)
+                        Shown::from(*p)
                     }
                     Err(e) => Shown::Refused(e.to_string()),
                 };
@@ -137,6 +137,11 @@ impl App {
                 }
                 Err(e) => self.notice = Some(e.to_string()),
             },
+            Msg::RegionsListed(names) => {
+                if !names.is_empty() {
+                    self.region_names = names;
+                }
+            }
             Msg::RegionsSaved(result) => match result {
                 Ok(regions) => {
                     self.notice = Some(if regions.is_empty() {

@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Some(s) if s.enabled => Span::styled(
             format!(
                 "on, protecting {}",
-                protected.map(|a| a.to_string()).unwrap_or_default()
+                protected.map(ToString::to_string).unwrap_or_default()
             ),
             theme.ok(),
         ),

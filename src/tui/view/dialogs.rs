@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{Theme, centered};
-use crate::api::SSL_REGIONS;
 use crate::tui::app::form::{Field, SslForm};
 use crate::tui::app::{App, Confirm, Overlay, Shown};
 use crate::tui::keys::{self, BINDINGS, Mode};
@@ -32,7 +31,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 "Regions shown and imported (none chosen shows all):",
                 theme.dim(),
             ))];
-            for (i, r) in SSL_REGIONS.iter().enumerate() {
+            // A window around the cursor: DescribeRegions may list more than fit.
+            let room = 18;
+            let start = picker
+                .cursor
+                .saturating_sub(room / 2)
+                .min(app.region_names.len().saturating_sub(room));
+            for (i, r) in app.region_names.iter().enumerate().skip(start).take(room) {
                 let on = picker.chosen.iter().any(|c| c == r);
                 let text = format!(
                     "{} [{}] {r}",
@@ -66,7 +71,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 ]),
                 Line::from(vec![
                     Span::raw("Region:      "),
-                    Span::styled(SSL_REGIONS[form.region].to_string(), field(form.on_region)),
+                    Span::styled(
+                        app.region_names
+                            .get(form.region)
+                            .cloned()
+                            .unwrap_or_default(),
+                        field(form.on_region),
+                    ),
                     Span::styled(
                         if form.on_region {
                             format!(
@@ -81,14 +92,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 ]),
             ];
             if form.on_region {
-                let matches = form.region_matches();
+                let matches = form.region_matches(&app.region_names);
                 let at = matches.iter().position(|&i| i == form.region).unwrap_or(0);
                 let start = at.saturating_sub(4);
                 for &i in matches.iter().skip(start).take(8) {
                     let text = format!(
                         "{} {}",
                         if i == form.region { ">" } else { " " },
-                        SSL_REGIONS[i]
+                        app.region_names.get(i).map_or("", String::as_str)
                     );
                     lines.push(if i == form.region {
                         Line::from(Span::styled(text, theme.selected()))

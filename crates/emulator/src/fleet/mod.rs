@@ -448,7 +448,11 @@ fn addresses_of(instance: &DBInstance, groups: &[ReadOnlyGroup]) -> Vec<String> 
     let ips = |nets: &[DBInstanceNetInfo]| -> Vec<String> {
         let mut out = Vec::new();
         for n in nets {
-            out.extend(n.Ip.as_deref().filter(|ip| !ip.is_empty()).map(str::to_string));
+            out.extend(
+                n.Ip.as_deref()
+                    .filter(|ip| !ip.is_empty())
+                    .map(str::to_string),
+            );
             if n.NetType.as_deref() == Some("public") {
                 out.extend(
                     n.Address

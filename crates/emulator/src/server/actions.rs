@@ -43,6 +43,34 @@ const REGION_NAMES: [(&str, &str, i64); 18] = [
     ("sa-saopaulo", "South America(São Paulo)", 74),
 ];
 
+/// Regions beyond the 18, as the tccli example of DescribeRegions lists some
+/// (`examples/postgres/v20170312/DescribeRegions.md`: `na-toronto` with RegionState
+/// `UNAVAILABLE`, RegionId 6): a newer region that serves the SSL actions (the seed page's
+/// 18 are a snapshot) and one Tencent no longer serves.
+const MORE_REGIONS: [(&str, &str, i64, &str); 2] = [
+    (
+        "me-saudi-arabia",
+        "Middle East(Saudi Arabia)",
+        88,
+        "AVAILABLE",
+    ),
+    ("na-toronto", "North America(Toronto)", 6, "UNAVAILABLE"),
+];
+
+/// The emulator's region policy: what DescribeRegions lists, and which regions serve
+/// which actions. A region listed `UNAVAILABLE` serves nothing (`UnsupportedRegion`);
+/// the SSL and task actions are served in the 18 and the newer AVAILABLE region; other
+/// regions the fleet uses serve the rest.
+fn region_policy(region: &str, fleet: &Fleet) -> (bool, bool) {
+    let more = MORE_REGIONS.iter().find(|(r, ..)| *r == region);
+    if more.is_some_and(|(.., state)| *state != "AVAILABLE") {
+        return (false, false);
+    }
+    let ssl = is_ssl_region(region) || more.is_some();
+    let known = ssl || fleet.regions().iter().any(|r| r == region);
+    (known, ssl)
+}
+
 /// Run one authenticated action.
 pub(super) fn execute(
     shared: &Shared,
@@ -66,14 +94,14 @@ pub(super) fn execute(
         )
     })?;
     let mut fleet = shared.fleet();
-    let known = is_ssl_region(region) || fleet.regions().iter().any(|r| r == region);
+    let (known, serves_ssl) = region_policy(region, &fleet);
     let ssl_or_task = matches!(
         action,
         Action::DescribeDBInstanceSSLConfig
             | Action::ModifyDBInstanceSSLConfig
             | Action::DescribeTasks
     );
-    if !known || (ssl_or_task && !is_ssl_region(region)) {
+    if !known || (ssl_or_task && !serves_ssl) {
         return Err(fail(
             "UnsupportedRegion",
             format!(
@@ -109,13 +137,22 @@ fn describe_regions(shared: &Shared) -> Result<Value, Fail> {
             SupportInternational: Some(1),
         })
         .collect();
-    // Regions the fleet uses beyond the SSL ones are sold too (without the SSL API).
+    for (r, name, id, state) in MORE_REGIONS {
+        set.push(RegionInfo {
+            Region: Some(r.into()),
+            RegionName: Some(name.into()),
+            RegionId: Some(id),
+            RegionState: Some(state.into()),
+            SupportInternational: Some(1),
+        });
+    }
+    // Regions the fleet uses beyond these are sold too (without the SSL API).
     for (id, r) in (1000..).zip(
         shared
             .fleet()
             .regions()
             .into_iter()
-            .filter(|r| !is_ssl_region(r)),
+            .filter(|r| !is_ssl_region(r) && !MORE_REGIONS.iter().any(|(m, ..)| m == r)),
     ) {
         set.push(RegionInfo {
             RegionName: Some(r.clone()),
