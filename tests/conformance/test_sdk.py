@@ -58,7 +58,8 @@ SSL_REGIONS = [
     "ap-singapore", "ap-tokyo", "eu-frankfurt", "na-ashburn", "na-siliconvalley", "sa-saopaulo",
 ]
 
-# The demo fleet (crates/emulator/assets/demo-fleet.json).
+# The demo fleet (crates/emulator/assets/demo-fleet.json): six instances in ap-guangzhou,
+# one of them on PostgreSQL 10 (postgres-m9t4e2xd).
 GZ_PRIMARY = "postgres-6bwgamo3"          # private 10.6.0.4, public 203.0.113.17, SSL off
 GZ_PRIMARY_PRIVATE = "10.6.0.4"
 GZ_PRIMARY_PUBLIC = "203.0.113.17"
@@ -73,8 +74,9 @@ GZ_SSL_ON_IP = "10.6.1.21"
 GZ_ISOLATED = "postgres-k3j9w2qa"
 SH_PRIMARY = "postgres-p8d4x1ve"
 SH_RESTARTING = "postgres-w2c6r9tm"
-FRA_PRIMARY = "postgres-f4q8z3lu"         # SSL on at public 192.0.2.44, private 10.80.0.12
+FRA_PRIMARY = "postgres-f4q8z3lu"         # SSL on at its public domain, private 10.80.0.12
 FRA_PUBLIC = "192.0.2.44"
+FRA_DOMAIN = "fra-postgres-f4q8z3lu.sql.tencentcdb.com"
 FRA_PRIVATE = "10.80.0.12"
 
 
@@ -486,7 +488,11 @@ class SuccessPaths(object):
         gz = [r for r in resp.RegionSet if r.Region == "ap-guangzhou"][0]
         self.assertIsInstance(gz.RegionId, int)
         self.assertTrue(gz.RegionName)
-        self.assertEqual({r.RegionState for r in resp.RegionSet}, {"AVAILABLE"})
+        # As tccli's example: a region Tencent no longer serves is listed UNAVAILABLE.
+        self.assertEqual({r.RegionState for r in resp.RegionSet}, {"AVAILABLE", "UNAVAILABLE"})
+        states = {r.Region: r.RegionState for r in resp.RegionSet}
+        self.assertEqual(states["na-toronto"], "UNAVAILABLE")
+        self.assertEqual(states["me-saudi-arabia"], "AVAILABLE")
         self.assertEnvelope(c.exchanges[-1], success=True)
 
     def test_describe_regions_needs_no_region(self):
@@ -565,7 +571,7 @@ class SuccessPaths(object):
 
     def test_describe_instances_is_region_scoped(self):
         gz = typed(self.client(), "DescribeDBInstances")
-        self.assertEqual(gz.TotalCount, 5)
+        self.assertEqual(gz.TotalCount, 6)
         self.assertEqual({i.Region for i in gz.DBInstanceSet}, {"ap-guangzhou"})
         statuses = {i.DBInstanceId: i.DBInstanceStatus for i in gz.DBInstanceSet}
         self.assertEqual(statuses[GZ_ISOLATED], "isolated")
@@ -607,7 +613,7 @@ class SuccessPaths(object):
         c = self.client(region="ap-guangzhou")
         resp = typed(c, "DescribeDBInstances", OrderBy="Name", OrderByType="desc")
         names = [i.DBInstanceName for i in resp.DBInstanceSet]
-        self.assertEqual(len(names), 5)
+        self.assertEqual(len(names), 6)
         self.assertEqual(names, sorted(names, reverse=True))
 
     def test_describe_instance_attribute(self):
@@ -659,7 +665,7 @@ class SuccessPaths(object):
         self.assertIs(off.SSLEnabled, False)
         self.assertFalse(off.ConnectAddress)
         fra = self.ssl_config(self.client(region="eu-frankfurt"), FRA_PRIMARY)
-        self.assertEqual((fra.SSLEnabled, fra.ConnectAddress), (True, FRA_PUBLIC))
+        self.assertEqual((fra.SSLEnabled, fra.ConnectAddress), (True, FRA_DOMAIN))
         self.assertEnvelope(c.exchanges[-1], success=True)
 
     def test_ca_url_serves_a_pem_ca_certificate(self):
@@ -977,7 +983,7 @@ class Authentication(EmulatorCase):
         headers, body = sdk_signed_request(c, "DescribeDBInstances", {"Limit": 1})
         headers["Authorization"] = tc3_sign(headers, body, ("content-type", "host", "x-tc-region"))
         status, _, data = raw_post(self.emu.port, headers, body)
-        self.assertEqual(json.loads(data)["Response"].get("TotalCount"), 5)
+        self.assertEqual(json.loads(data)["Response"].get("TotalCount"), 6)
         moved = dict(headers, **{"X-TC-Region": "ap-shanghai"})
         self.assertRawError(*raw_post(self.emu.port, moved, body), code="AuthFailure.SignatureFailure")
         # with the SDK's SignedHeaders the region is not signed: the same change goes through
@@ -1382,7 +1388,7 @@ class RealApiShapes(EmulatorCase):
         fra = typed(self.client(region="eu-frankfurt"), "DescribeDBInstances",
                     Filters=[filt("db-instance-id", FRA_PRIMARY)]).DBInstanceSet[0]
         private = [n for n in fra.DBInstanceNetInfo if n.NetType == "private"][0]
-        self.assertEqual(private.Status, "1")  # an older instance's "opened"
+        self.assertEqual(private.Status, "2")  # "opened", as the SDK numbers its list
         self.assertTrue([n.Address for n in fra.DBInstanceNetInfo if n.NetType == "public"][0])
 
     def test_an_ssl_task_is_in_beijing_time_with_json_steps(self):
@@ -1554,7 +1560,7 @@ class Faults(EmulatorCase):
                 self.assertIn(b"502", e.message if isinstance(e.message, bytes) else e.message.encode())
             statuses.append(c.exchanges[-1].status_code)
             # DescribeDBInstances is outside --fault-action
-            self.assertEqual(typed(c, "DescribeDBInstances").TotalCount, 5)
+            self.assertEqual(typed(c, "DescribeDBInstances").TotalCount, 6)
         self.assertEqual(sorted(statuses), [200] * 3 + [502] * 3)
         self.assertTrue(all(a != b for a, b in zip(statuses, statuses[1:])), statuses)
 
@@ -1568,7 +1574,7 @@ class Faults(EmulatorCase):
         self.assertEqual(c.exchanges[-1].status_code, 200)
         self.assertNotEqual(c.exchanges[-1].headers.get("Content-Type"), "application/json")
         self.assertTrue(c.exchanges[-1].content.lstrip().startswith(b"<"))
-        self.assertEqual(typed(c, "DescribeDBInstances").TotalCount, 5)
+        self.assertEqual(typed(c, "DescribeDBInstances").TotalCount, 6)
 
     def test_truncated_reply(self):
         self.emu = self.start_emulator("--truncate-share", "1", "--fault-action", "DescribeDBInstanceSSLConfig")
