@@ -165,6 +165,58 @@ fn metadata_base(text: &str) -> Result<String, OpsError> {
     Ok(t.to_string())
 }
 
+/// Where STS is: `PGSSL_STS_ENDPOINT`; else, beside a loopback API endpoint (an
+/// emulator, a tunnel), that same endpoint, whatever the tccli profile's `sts.endpoint`
+/// says (tccli writes every service's public endpoint into `default.configure` on first
+/// use, which says nothing of where this command's STS is; a loopback `sts.endpoint` in
+/// the profile was put there on purpose and is kept); else the profile's `sts.endpoint`;
+/// else beside the API endpoint (`Endpoint::sts_beside`).
+fn sts_for(
+    endpoint: &Endpoint,
+    explicit: Option<&Endpoint>,
+    profile: Option<&str>,
+) -> Result<Endpoint, OpsError> {
+    if let Some(e) = explicit {
+        return Ok(e.clone());
+    }
+    let profile = profile
+        .map(|e| {
+            Endpoint::parse(e)
+                .map_err(|p| OpsError::Usage(format!("the tccli profile's sts.endpoint: {p}")))
+        })
+        .transpose()?;
+    Ok(match profile {
+        Some(p) if p.is_loopback() || !endpoint.is_loopback() => p,
+        _ => Endpoint::sts_beside(endpoint),
+    })
+}
+
+/// What names the credential for the account kept on disk (digested before it is
+/// used, `store::accounts::key_of`): the SecretId of a key, the role of a temporary
+/// one (its keys change at each renewal, its account never), with where STS is, so
+/// an emulator's answer is never taken for Tencent's.
+fn account_key(
+    choice: &CredentialChoice,
+    how: Option<&credentials::How>,
+    sts: &Endpoint,
+    metadata: &str,
+) -> Option<String> {
+    use credentials::How;
+    let who = match (choice, how) {
+        (CredentialChoice::Fixed(c, _), _) | (_, Some(How::Keys(c))) => {
+            format!("secret-id:{}", c.secret_id)
+        }
+        (_, Some(How::Login { credential, .. })) => format!("secret-id:{}", credential.secret_id),
+        (_, Some(How::AssumeRole { role_arn, .. })) => format!("role:{role_arn}"),
+        (_, Some(How::Oidc { role_arn, .. })) => format!("oidc:{role_arn}"),
+        // A machine's role belongs to the machine's account: the metadata service says
+        // which machine.
+        (_, Some(How::CvmRole { .. })) => format!("cvm-role:{metadata}"),
+        (_, None) => return None,
+    };
+    Some(format!("{who} sts:{sts}"))
+}
+
 impl Context {
     pub fn load(paths: Paths, mut globals: Globals) -> Result<Context, OpsError> {
         // Checked and used in the same form: `ap-guangzhou\n` is `ap-guangzhou` everywhere.
@@ -285,16 +337,18 @@ impl Context {
             Some(e) => Endpoint::parse(&e).map_err(OpsError::Usage)?,
             None => Endpoint::default(),
         };
-        let sts = match (
-            &self.sts_endpoint,
+        let sts = sts_for(
+            &endpoint,
+            self.sts_endpoint.as_ref(),
             resolved.as_ref().and_then(|r| r.sts_endpoint.as_deref()),
-        ) {
-            (Some(e), _) => e.clone(),
-            (None, Some(e)) => Endpoint::parse(e)
-                .map_err(|p| OpsError::Usage(format!("the tccli profile's sts.endpoint: {p}")))?,
-            (None, None) => Endpoint::sts_beside(&endpoint),
-        };
+        )?;
         let metadata = self.metadata_for(&endpoint);
+        let account_what = account_key(
+            &self.credentials,
+            resolved.as_ref().map(|r| &r.how),
+            &sts,
+            &metadata,
+        );
         let mut options = self.client_options.clone().unwrap_or_default();
         options.endpoint = endpoint;
         options.sts_endpoint = sts.clone();
@@ -329,6 +383,9 @@ impl Context {
         }
         let guard = self.config.guards.effective(profile.as_deref());
         let mut session = Session::new(client, source, self.store.clone(), self.reach.clone());
+        if let Some(what) = account_what {
+            session.identity = crate::ops::identity::Lookup::keyed(&what);
+        }
         session.profile = profile;
         session.guard = guard;
         session.readonly_flag = self.globals.readonly;
@@ -339,6 +396,8 @@ impl Context {
             credential_region: cred_region.filter(|r| validate::region_name(r).is_ok()),
         };
         opened.banner = opened.credential_line();
+        // Whose the credential is, asked beside whatever the command does first.
+        opened.session.start_identity();
         Ok(opened)
     }
 
@@ -456,5 +515,51 @@ impl Context {
             ),
             None => "which region? pass --region (e.g. --region ap-guangzhou) or set `region` in the config".into(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str) -> Endpoint {
+        Endpoint::parse(s).expect("endpoint")
+    }
+
+    #[test]
+    fn sts_beside_a_loopback_endpoint_unless_said_otherwise() {
+        let emulator = ep("http://127.0.0.1:4000");
+        let real = ep("postgres.intl.tencentcloudapi.com");
+        let sts = |api: &Endpoint, explicit: Option<&Endpoint>, profile: Option<&str>| {
+            sts_for(api, explicit, profile).expect("sts").to_string()
+        };
+        // tccli's default.configure names the public STS: beside a loopback endpoint
+        // that is not where STS is.
+        assert_eq!(
+            sts(&emulator, None, Some("sts.tencentcloudapi.com")),
+            "http://127.0.0.1:4000"
+        );
+        assert_eq!(sts(&emulator, None, None), "http://127.0.0.1:4000");
+        // A loopback sts.endpoint in the profile was put there on purpose.
+        assert_eq!(
+            sts(&emulator, None, Some("http://127.0.0.1:5000")),
+            "http://127.0.0.1:5000"
+        );
+        // PGSSL_STS_ENDPOINT wins over everything.
+        let explicit = ep("http://127.0.0.1:6000");
+        assert_eq!(
+            sts(&emulator, Some(&explicit), Some("sts.tencentcloudapi.com")),
+            "http://127.0.0.1:6000"
+        );
+        // A real endpoint keeps the profile's STS, else the one beside it.
+        assert_eq!(
+            sts(&real, None, Some("sts.tencentcloudapi.com")),
+            "https://sts.tencentcloudapi.com"
+        );
+        assert_eq!(
+            sts(&real, None, None),
+            "https://sts.intl.tencentcloudapi.com"
+        );
+        assert!(sts_for(&real, None, Some("http://sts.example.com")).is_err());
     }
 }

@@ -288,6 +288,11 @@ impl Client {
         })
     }
 
+    /// Seconds since the epoch, by the clock requests are stamped with.
+    pub fn now(&self) -> i64 {
+        (self.inner.clock)()
+    }
+
     /// Replace the clock (seconds since the epoch) used for timestamps.
     pub fn with_clock(self, clock: Clock) -> Client {
         self.rebuild(|inner| inner.clock = clock)

@@ -39,7 +39,7 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
                 .into(),
         ));
     }
-    match command {
+    let result = match command {
         Command::Ssl(cmd) => ssl::run(ctx, cmd, io).await,
         Command::Instances(cmd) => instances::run(ctx, cmd, io).await,
         Command::Regions(cmd) => regions::run(ctx, cmd, io).await,
@@ -52,27 +52,29 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         Command::Emulator(_) | Command::Tui(_) => Err(OpsError::Usage(
             "this command is not run by the CLI dispatcher".into(),
         )),
-    }
+    };
+    io.account_at_end();
+    result
 }
 
-/// Resolve the credential and say which one is used and whose it is (on stderr).
+/// Resolve the credential and say which one is used (on stderr), and whose it is when
+/// that is known already (kept from an earlier command); otherwise the account line
+/// comes when STS answers, before a prompt or at the end, and nothing waits for it.
 async fn open(ctx: &Context, io: &mut Io<'_>) -> Result<Opened, OpsError> {
-    let opened = open_quietly(ctx).await?;
-    let identity = opened.session.identity().await;
-    announce(&opened, &identity, io);
+    let opened = ctx.open().await?;
+    announce(&opened, io).await;
     Ok(opened)
 }
 
-/// Resolve the credential without saying anything yet (the caller asks who it is
-/// beside its first read, then calls `announce`).
-async fn open_quietly(ctx: &Context) -> Result<Opened, OpsError> {
-    ctx.open().await
-}
-
-/// The credential line, the account line and any warnings, on stderr.
-fn announce(opened: &Opened, identity: &crate::ops::identity::Identity, io: &mut Io<'_>) {
+/// The credential line, the account line if known, and any warnings, on stderr. A
+/// temporary key is had first (the command's first request needs it anyway), so the
+/// line can say which key and until when; a failure to get it is the command's to
+/// report.
+async fn announce(opened: &Opened, io: &mut Io<'_>) {
+    let _ = opened.session.client.provider().current().await;
     io.info(opened.credential_line());
-    io.info(identity.line());
+    io.account = Some(opened.session.clone());
+    io.account_if_known();
     for w in &opened.warnings {
         io.info(w);
     }

@@ -63,7 +63,13 @@ pub struct Io<'a> {
     pub stdin: &'a mut dyn BufRead,
     /// A JSON document went to stdout already: an error must not add a second one.
     pub printed_json: bool,
+    /// The session whose account is still to be said: it was not known when the
+    /// session opened, and nothing waits for it (`account_if_known`, `account_at_end`).
+    pub account: Option<crate::ops::Session>,
 }
+
+/// Said at the end of a command when STS has not answered by then.
+pub const ACCOUNT_NOT_YET: &str = "account not known yet (STS has not answered; only a change guarded by allowed_accounts or forbidden_accounts waits for it)";
 
 impl Io<'_> {
     pub fn json_mode(&self) -> bool {
@@ -131,8 +137,33 @@ impl Io<'_> {
         }
     }
 
+    /// The account line, once, if the account is known by now (before a prompt: the
+    /// person sees whose account before answering, whenever STS has said).
+    pub fn account_if_known(&mut self) {
+        if let Some(identity) = self
+            .account
+            .as_ref()
+            .and_then(crate::ops::Session::identity_now)
+        {
+            self.account = None;
+            self.info(identity.line());
+        }
+    }
+
+    /// The account line at the end of a command, once: what is known, or that it is
+    /// not known yet. Never waits.
+    pub fn account_at_end(&mut self) {
+        if let Some(session) = self.account.take() {
+            let line = session
+                .identity_now()
+                .map_or_else(|| ACCOUNT_NOT_YET.to_string(), |i| i.line());
+            self.info(line);
+        }
+    }
+
     /// Ask on the terminal (stderr); the answer, trimmed.
     pub fn prompt(&mut self, question: &str) -> std::io::Result<String> {
+        self.account_if_known();
         let _ = write!(self.err, "{question}");
         let _ = self.err.flush();
         let mut answer = String::new();
@@ -264,6 +295,7 @@ impl StdStreams {
             interactive: self.interactive,
             stdin: &mut self.input,
             printed_json: false,
+            account: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::args::RegionsCommand;
-use super::{Io, Report, Text, open, open_quietly, valid_regions};
+use super::{Io, Report, Text, open, valid_regions};
 use crate::context::Context;
 use crate::ops::inventory::Regions;
 use crate::ops::{self, OpsError};
@@ -44,7 +44,7 @@ pub async fn run(ctx: &Context, cmd: RegionsCommand, io: &mut Io<'_>) -> Result<
             let wanted = valid_regions(&regions)?;
             // Each checked as every command checks a region: DescribeRegions lists it as
             // AVAILABLE (asked with the credential when there is one).
-            match open_quietly(ctx).await {
+            match ctx.open().await {
                 Ok(opened) => {
                     for r in &wanted {
                         ops::regions::confirm(&opened.session, r).await?;
@@ -91,7 +91,7 @@ pub async fn run(ctx: &Context, cmd: RegionsCommand, io: &mut Io<'_>) -> Result<
 /// What pgssl knows of the regions without a credential if need be: DescribeRegions'
 /// kept answer (asked again when a credential is there and it is old), else the 18.
 async fn known(ctx: &Context) -> Catalog {
-    match open_quietly(ctx).await {
+    match ctx.open().await {
         Ok(opened) => ops::regions::catalog(&opened.session, false).await,
         Err(e) => ctx
             .store

@@ -195,15 +195,12 @@ impl Report for Show<'_> {
 
 async fn show(ctx: &Context, instance: &str, io: &mut Io<'_>) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
-    let opened = super::open_quietly(ctx).await?;
+    // Whose the credential is was asked as the session opened, beside this read; the
+    // read never waits for it (the account line comes when known, `Io::account_at_end`).
+    let opened = ctx.open().await?;
     let region = region(ctx, &opened, Some(&id)).await?;
-    // Who the credential is, asked beside the read rather than before it.
-    let (identity, info) = tokio::join!(
-        opened.session.identity(),
-        ops::inventory::describe(&opened.session, &region, &id)
-    );
-    super::announce(&opened, &identity, io);
-    let info = info?;
+    super::announce(&opened, io).await;
+    let info = ops::inventory::describe(&opened.session, &region, &id).await?;
     io.emit(&Show(&info));
     Ok(())
 }

@@ -20,7 +20,7 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
     } = cmd;
     let task_id = validate::task_id(&task_id).map_err(OpsError::Usage)?;
     let options = follow.options()?;
-    let opened = super::open_quietly(ctx).await?;
+    let opened = ctx.open().await?;
     // The change this task belongs to, if pgssl sent it: its status is recorded there, and
     // its region and instance are the task's. `--region` still decides; a task of the same
     // id in another region is another task.
@@ -50,8 +50,7 @@ pub async fn run(ctx: &Context, cmd: TaskCommand, io: &mut Io<'_>) -> Result<(),
                 ))
             })?,
     };
-    let identity = opened.session.identity().await;
-    super::announce(&opened, &identity, io);
+    super::announce(&opened, io).await;
     if entry.is_none() {
         super::confirm(ctx, &opened, &region).await?;
     }

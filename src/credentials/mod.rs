@@ -85,9 +85,13 @@ impl fmt::Display for CredentialSource {
     }
 }
 
-/// The role's name in a role ARN (`qcs::cam::uin/1:roleName/dba` → `dba`), else the ARN.
+/// The role's name in a role ARN (`qcs::cam::uin/1:roleName/dba` → `dba`), its id in
+/// the other documented form (`qcs::cam::uin/1:role/4611686018427397919` → the id; sts
+/// `models.go` RoleArn), else the ARN.
 pub fn role_name(arn: &str) -> &str {
-    arn.rsplit_once("roleName/").map_or(arn, |(_, name)| name)
+    arn.rsplit_once("roleName/")
+        .or_else(|| arn.rsplit_once(":role/"))
+        .map_or(arn, |(_, name)| name.rsplit('/').next().unwrap_or(name))
 }
 
 impl CredentialSource {

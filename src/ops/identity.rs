@@ -1,11 +1,21 @@
-//! Who the credential is: STS GetCallerIdentity, asked once per session and kept in
-//! memory, and the account guards a change must pass (config.toml's `allowed_accounts`,
-//! `forbidden_accounts`, per profile `readonly`), checked before anything is sent.
+//! Who the credential is: STS GetCallerIdentity, asked beside the work and never in its
+//! way, kept a day per credential in the data dir (`store::accounts`), and the account
+//! guards a change must pass (config.toml's `allowed_accounts`, `forbidden_accounts`, per
+//! profile `readonly`), checked before anything is sent.
+//!
+//! Who waits for the answer: only a change whose guards need the account (bounded by
+//! STS's own deadlines, `PGSSL_STS_TIMEOUT`). Everything else takes what is known when it
+//! needs it (`Session::identity_now`): a read shows the account if it came in time, and
+//! a change without guards journals it if known.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
 use super::refusal::GuardRefusal;
 use super::{OpsError, Session};
+use crate::store::accounts::{KeptAccount, is_account_id, key_of};
 use crate::store::config::Effective;
 use crate::text::{clean, sanitize};
 use pgssl_wire::sts::{GetCallerIdentityRequest, GetCallerIdentityResponse};
@@ -27,10 +37,7 @@ impl Account {
     /// Checked on entry: an AccountId that is not a uin is not one to compare with.
     pub fn from_reply(reply: &GetCallerIdentityResponse) -> Result<Account, String> {
         let account_id = reply.AccountId.as_deref().unwrap_or("").trim();
-        if account_id.is_empty()
-            || account_id.len() > 20
-            || !account_id.bytes().all(|b| b.is_ascii_digit())
-        {
+        if !is_account_id(account_id) {
             return Err(format!(
                 "GetCallerIdentity answered an AccountId that is not an account id ('{}')",
                 crate::text::truncate(&sanitize(account_id), 32)
@@ -86,24 +93,132 @@ impl Identity {
     }
 }
 
+/// One session's lookup of its account: the answer once had, whether it was started,
+/// and the name the answer is kept under on disk.
+#[derive(Debug, Default)]
+pub struct Lookup {
+    answer: tokio::sync::OnceCell<Identity>,
+    started: AtomicBool,
+    /// `store::accounts::key_of` what names the credential; None: nothing kept on disk.
+    key: Option<String>,
+}
+
+impl Lookup {
+    /// A lookup whose answer is kept under a digest of `what` (e.g. `secret-id:AKID..`
+    /// with STS's endpoint: never a secret).
+    pub fn keyed(what: &str) -> Arc<Lookup> {
+        Arc::new(Lookup {
+            key: Some(key_of(what)),
+            ..Lookup::default()
+        })
+    }
+}
+
+impl Account {
+    fn kept(&self, asked_at: i64) -> KeptAccount {
+        KeptAccount {
+            asked_at,
+            account_id: self.account_id.clone(),
+            kind: self.kind.clone(),
+            arn: self.arn.clone(),
+            user_id: self.user_id.clone(),
+        }
+    }
+
+    fn from_kept(k: KeptAccount) -> Account {
+        Account {
+            account_id: k.account_id,
+            kind: k.kind,
+            arn: k.arn,
+            user_id: k.user_id,
+        }
+    }
+}
+
 impl Session {
-    /// The account, asked of STS once per session (the answer, or the refusal, is kept).
+    /// The account as kept on disk for this credential, if asked within the day.
+    fn kept_account(&self) -> Option<Identity> {
+        let key = self.identity.key.as_deref()?;
+        let kept = self.store.accounts.get(key, self.client.now())?;
+        Some(Identity::Known(Account::from_kept(kept)))
+    }
+
+    /// Start finding out whose the credential is, without waiting: from the data dir
+    /// when it was asked within the day, else GetCallerIdentity in the background.
+    /// Called once the session is open; later calls do nothing.
+    pub fn start_identity(&self) {
+        let lookup = &self.identity;
+        if lookup.answer.initialized() || lookup.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Some(kept) = self.kept_account() {
+            let _ = lookup.answer.set(kept);
+            return;
+        }
+        // Outside a runtime (a pure test) the first `identity()` asks instead.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let session = self.clone();
+            runtime.spawn(async move {
+                session.identity().await;
+            });
+        }
+    }
+
+    /// What is known of the account now, without waiting: the answer kept or had, or
+    /// None while STS has not answered.
+    pub fn identity_now(&self) -> Option<Identity> {
+        self.start_identity();
+        self.identity.answer.get().cloned()
+    }
+
+    /// The account, waiting for STS if need be (its deadlines bound the wait: 10 s a
+    /// try, 2 tries, `PGSSL_STS_TIMEOUT`). Asked once per session; a known answer is
+    /// kept on disk for a day.
     pub async fn identity(&self) -> Identity {
         self.identity
+            .answer
             .get_or_init(|| async {
-                match self.client.call(None, &GetCallerIdentityRequest {}).await {
-                    Ok(reply) => match Account::from_reply(&reply) {
-                        Ok(a) => Identity::Known(a),
-                        Err(e) => Identity::Unknown(e),
-                    },
-                    Err(e) => Identity::Unknown(match e.code() {
-                        Some(code) => format!("GetCallerIdentity refused: {code}"),
-                        None => format!("GetCallerIdentity failed: {}", e.kind().replace('_', " ")),
-                    }),
+                if let Some(kept) = self.kept_account() {
+                    return kept;
                 }
+                let identity = self.ask_identity().await;
+                if let (Identity::Known(account), Some(key)) =
+                    (&identity, self.identity.key.as_deref())
+                {
+                    self.store
+                        .accounts
+                        .keep(key, account.kept(self.client.now()));
+                }
+                identity
             })
             .await
             .clone()
+    }
+
+    async fn ask_identity(&self) -> Identity {
+        match self.client.call(None, &GetCallerIdentityRequest {}).await {
+            Ok(reply) => match Account::from_reply(&reply) {
+                Ok(a) => Identity::Known(a),
+                Err(e) => Identity::Unknown(e),
+            },
+            Err(e) => {
+                let sts = self
+                    .client
+                    .endpoint_for(pgssl_wire::Action::GetCallerIdentity);
+                Identity::Unknown(match (&e, e.code()) {
+                    (_, Some(code)) => format!("GetCallerIdentity refused: {code}"),
+                    (crate::api::ApiError::OutcomeUnknown { .. }, None) => {
+                        format!("STS at {sts} did not answer GetCallerIdentity in time")
+                    }
+                    (crate::api::ApiError::NotSent { .. }, None) => {
+                        format!("STS at {sts} could not be reached")
+                    }
+                    (_, None) => {
+                        format!("GetCallerIdentity failed: {}", e.kind().replace('_', " "))
+                    }
+                })
+            }
+        }
     }
 
     /// Whether a change may be sent with this session: not read-only, and the account
@@ -138,7 +253,8 @@ impl Session {
         Ok(())
     }
 
-    /// The account is allowed and not forbidden (asked of STS when a guard is set).
+    /// The account is allowed and not forbidden. Only here does a change wait for the
+    /// account, and only when a guard is set.
     pub async fn guard_account(&self) -> Result<(), OpsError> {
         if self.guard.allowed.is_empty() && self.guard.forbidden.is_empty() {
             return Ok(());

@@ -56,8 +56,8 @@ pub struct Session {
     pub readonly_flag: bool,
     pub store: Store,
     pub reach: Reach,
-    /// GetCallerIdentity's answer, asked once.
-    pub identity: std::sync::Arc<tokio::sync::OnceCell<identity::Identity>>,
+    /// Whose the credential is: GetCallerIdentity's answer, asked once, beside the work.
+    pub identity: std::sync::Arc<identity::Lookup>,
 }
 
 impl Session {

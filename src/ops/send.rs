@@ -85,8 +85,11 @@ pub async fn send(
         .client
         .credential(Action::ModifyDBInstanceSSLConfig)
         .await?;
-    // Asked once per session (the guards may have asked already).
-    let account = session.identity().await.account_id().map(str::to_string);
+    // As known now: kept from an earlier command, answered beside this one, or had by
+    // the guards. Without guards a change does not wait for STS to say it.
+    let account = session
+        .identity_now()
+        .and_then(|i| i.account_id().map(str::to_string));
     let address = match &plan.target {
         Target::On(a) => Some(a.host.clone()),
         Target::Off => None,

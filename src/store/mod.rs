@@ -2,6 +2,7 @@
 //! learned, and the journal of changes. All are written so that a crash never leaves
 //! half a file, with mode 0600.
 
+pub mod accounts;
 pub mod config;
 pub mod inventory;
 pub mod journal;
@@ -64,6 +65,11 @@ impl Paths {
         self.data_dir.join("regions.json")
     }
 
+    /// Whose each credential is, as STS last said (a cache; safe to delete).
+    pub fn accounts_file(&self) -> PathBuf {
+        self.data_dir.join("accounts.json")
+    }
+
     pub fn journal_file(&self) -> PathBuf {
         self.data_dir.join("journal.jsonl")
     }
@@ -107,6 +113,8 @@ pub struct Store {
     pub journal: Journal,
     /// Bulk runs, for resuming one that was interrupted.
     pub runs: runs::Runs,
+    /// Whose each credential is (GetCallerIdentity's answers, kept a day).
+    pub accounts: accounts::Accounts,
 }
 
 impl Store {
@@ -116,6 +124,7 @@ impl Store {
             inventory: InventoryFile::new(paths.inventory_file()),
             journal: Journal::new(paths.journal_file()),
             runs: runs::Runs::new(paths.data_dir.join("runs")),
+            accounts: accounts::Accounts::new(paths.accounts_file()),
             paths,
         }
     }

@@ -15,7 +15,9 @@ Nothing here leaves 127.0.0.1.
 import json
 import os
 import tempfile
+import time
 import unittest
+from urllib.parse import quote
 
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -223,6 +225,113 @@ class SdkProvidersAgainstTheEmulator(IdentityCase):
         cred.endpoint = self.emu.clean_host
         secret_id, secret_key, token = cred.get_credential_info()
         self.assertPostgresAccepts(secret_id, secret_key, token)
+
+
+class Issue20Shapes(unittest.TestCase):
+    """Issue 20, item 6, in the shapes of tccli's STS examples (`examples/sts/v20180813/`)
+    and sts `models.go`: the role ARN by role id, AssumeRole's optional parameters,
+    DurationSeconds as a string, and GetCallerIdentity's PrincipalId for a role."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator("--role", "readOnlyRole", "--role", "OneLogin-Role",
+                           "--oidc-token", OIDC_TOKEN).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def assume(self, params, client=None):
+        body = (client or sts(self.emu)).call_json("AssumeRole", params)
+        resp = sts_models.AssumeRoleResponse()
+        resp._deserialize(body["Response"])
+        self.assertTrue(resp.Credentials.TmpSecretId and resp.Credentials.Token)
+        return resp
+
+    def who(self, creds):
+        return sts(self.emu, creds.TmpSecretId, creds.TmpSecretKey, creds.Token).GetCallerIdentity(
+            sts_models.GetCallerIdentityRequest())
+
+    def test_assume_role_as_the_example_then_by_role_id(self):
+        # AssumeRole.md: --RoleArn qcs::cam::uin/ID:roleName/readOnlyRole --RoleSessionName cts
+        by_name = self.assume({"RoleArn": "qcs::cam::uin/%s:roleName/readOnlyRole" % ACCOUNT,
+                               "RoleSessionName": "cts"})
+        role_id = self.who(by_name.Credentials).Arn.rsplit("/", 1)[1]
+        # models.go: qcs::cam::uin/12345678:role/4611686018427397919 names the same role.
+        self.assertRegex(role_id, r"^4611686\d{12}$")
+        by_id = self.assume({"RoleArn": "qcs::cam::uin/%s:role/%s" % (ACCOUNT, role_id),
+                             "RoleSessionName": "cts"})
+        self.assertEqual(self.who(by_id.Credentials).Arn, self.who(by_name.Credentials).Arn)
+        with self.assertRaises(TencentCloudSDKException) as e:
+            self.assume({"RoleArn": "qcs::cam::uin/%s:role/4611686000000000000" % ACCOUNT,
+                         "RoleSessionName": "cts"})
+        self.assertEqual(e.exception.code, "ResourceNotFound.RoleNotFound")
+
+    def test_assume_role_takes_every_documented_optional_parameter(self):
+        policy = quote(json.dumps({"version": "2.0", "statement": [
+            {"effect": "allow", "action": ["postgres:DescribeDBInstances"], "resource": ["*"]}]}))
+        params = {
+            "RoleArn": "qcs::cam::uin/%s:roleName/readOnlyRole" % ACCOUNT,
+            "RoleSessionName": "cts", "DurationSeconds": 900, "Policy": policy,
+            "ExternalId": "pgssl-ext:1", "Tags": [{"Key": "team", "Value": "dba"}],
+            "SourceIdentity": "100000000002",
+            "SerialNumber": "qcs::cam:uin/100000000002::mfa/softToken", "TokenCode": "123456",
+        }
+        resp = self.assume(params)
+        self.assertPostgresAccepts(resp.Credentials)
+        sts_codes = SDK_STS_CODES | {"FailedOperation.CheckMFAError",
+                                     "FailedOperation.MFATypeNotSupported"}
+        for change, code in [
+            ({"Policy": quote('{"statement": [{"principal": {"qcs": ["*"]}}]}')},
+             "InvalidParameter.StrategyInvalid"),
+            ({"Policy": "not json"}, "InvalidParameter.StrategyFormatError"),
+            ({"Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]},
+             "InvalidParameter.ParamError"),
+            ({"TokenCode": "12"}, "FailedOperation.CheckMFAError"),
+        ]:
+            with self.assertRaises(TencentCloudSDKException) as e:
+                self.assume(dict(params, **change))
+            self.assertEqual(e.exception.code, code, e.exception.message)
+            self.assertIn(code, sts_codes)
+
+    def assertPostgresAccepts(self, creds):
+        client = make_client(self.emu, secret_id=creds.TmpSecretId, secret_key=creds.TmpSecretKey,
+                             token=creds.Token)
+        self.assertGreaterEqual(
+            client.DescribeDBInstances(pg_models.DescribeDBInstancesRequest()).TotalCount, 1)
+
+    def test_web_identity_with_duration_seconds_as_a_string(self):
+        # AssumeRoleWithWebIdentity.md: --DurationSeconds 1800 --RoleSessionName test_OIDC
+        # --RoleArn qcs::cam::uin/ID:roleName/OneLogin-Role --ProviderId OIDC, the number
+        # sent as a string (as from the command line, or a GET request).
+        params = {"DurationSeconds": "1800", "RoleSessionName": "test_OIDC",
+                  "WebIdentityToken": OIDC_TOKEN,
+                  "RoleArn": "qcs::cam::uin/%s:roleName/OneLogin-Role" % ACCOUNT,
+                  "ProviderId": "OIDC"}
+        before = int(time.time())
+        body = sts(self.emu).call_json("AssumeRoleWithWebIdentity", params,
+                                       options={"SkipSign": True})
+        resp = sts_models.AssumeRoleWithWebIdentityResponse()
+        resp._deserialize(body["Response"])
+        self.assertTrue(before + 1800 - 5 <= resp.ExpiredTime <= int(time.time()) + 1800 + 5)
+        for bad in ("18x", "", "-5"):
+            with self.assertRaises(TencentCloudSDKException) as e:
+                sts(self.emu).call_json("AssumeRoleWithWebIdentity",
+                                        dict(params, DurationSeconds=bad), options={"SkipSign": True})
+            self.assertEqual(e.exception.code, "InvalidParameter", e.exception.message)
+
+    def test_principal_id_of_a_role_is_who_asked_for_its_key(self):
+        # GetCallerIdentity.md, example 2: a role's key answers PrincipalId with the CAM
+        # user's uin (1000261****), AccountId with the account's (1000262***).
+        user = sts(self.emu).GetCallerIdentity(sts_models.GetCallerIdentityRequest())
+        resp = self.assume({"RoleArn": "qcs::cam::uin/%s:roleName/readOnlyRole" % ACCOUNT,
+                            "RoleSessionName": "roleSessionName"})
+        who = self.who(resp.Credentials)
+        self.assertEqual(who.Type, "CAMRole")
+        self.assertEqual(who.AccountId, ACCOUNT)
+        self.assertEqual(who.PrincipalId, user.UserId)
+        self.assertNotEqual(who.PrincipalId, ACCOUNT)
+        self.assertTrue(who.UserId.endswith(":roleSessionName"))
 
 
 if __name__ == "__main__":

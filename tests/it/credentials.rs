@@ -213,6 +213,9 @@ fn assume_role_signs_with_the_long_term_key_and_the_role_is_who_calls() {
             .as_deref()
             .is_some_and(|u| u.ends_with(":night-shift"))
     );
+    // PrincipalId is the uin that asked for the role's key, the CAM user here (tccli
+    // `examples/sts/v20180813/GetCallerIdentity.md`, example 2), not the account.
+    assert_eq!(who.PrincipalId.as_deref(), Some("100000000002"));
     assert_ne!(key_id(&client), base.secret_id);
     assert_eq!(emu.count("AssumeRole"), 1);
     // Renewed near expiry (7200 s, as tccli asks).
@@ -228,6 +231,43 @@ fn assume_role_signs_with_the_long_term_key_and_the_role_is_who_calls() {
         "{e}"
     );
     assert_eq!(e.exit_code(), 1);
+}
+
+#[test]
+fn a_role_named_by_its_id_is_the_same_role() {
+    // sts `models.go` RoleArn: `qcs::cam::uin/12345678:role/4611686018427397919` as well
+    // as `...:roleName/NAME`.
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let fast = Fast::new();
+    let base =
+        Credential::new(&emu.key().secret_id, emu.key().secret_key.expose(), None).expect("base");
+    let role_id = pgssl_emulator::identity::role_id("pgssl-dba");
+    let how = |id: &str| How::AssumeRole {
+        keys: base.clone(),
+        role_arn: format!("qcs::cam::uin/100000000001:role/{id}"),
+        session_name: "night-shift".into(),
+    };
+    let (client, _) = client_for(&emu, how(&role_id), &fast);
+    let who = emu
+        .block_on(client.call(None, &GetCallerIdentityRequest {}))
+        .expect("identity");
+    assert_eq!(
+        who.Arn,
+        Some(format!("qcs::sts:100000000001:assumed-role/{role_id}"))
+    );
+    assert_eq!(
+        pgssl::credentials::role_name(&format!("qcs::cam::uin/1:role/{role_id}")),
+        role_id
+    );
+    // An id no role has, or another account's: not found.
+    for arn_id in ["4611686000000000000", "pgssl-dba"] {
+        let (client, _) = client_for(&emu, how(arn_id), &fast);
+        let e = regions(&emu, &client).expect_err("no such role");
+        assert!(
+            e.to_string().contains("ResourceNotFound.RoleNotFound"),
+            "{e}"
+        );
+    }
 }
 
 #[test]

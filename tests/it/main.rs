@@ -3,6 +3,7 @@
 
 mod common;
 
+mod account;
 mod bounds;
 mod bulk;
 mod cli;

@@ -63,8 +63,25 @@ impl Default for IdentityArgs {
 pub enum Principal {
     /// The emulator's own key: a CAM user of the account.
     User { uin: String },
-    /// A temporary key of a role.
-    Role { name: String, session: String },
+    /// A temporary key of a role. `by`: the uin that asked for the key, which
+    /// GetCallerIdentity answers as PrincipalId ("调用者是角色，返回的申请角色密钥的账号Uin",
+    /// sts `models.go`).
+    Role {
+        name: String,
+        session: String,
+        by: String,
+    },
+}
+
+impl Principal {
+    /// The uin GetCallerIdentity names as PrincipalId: the user's own, or the one that
+    /// asked for the role's key.
+    pub fn principal_id(&self) -> &str {
+        match self {
+            Principal::User { uin } => uin,
+            Principal::Role { by, .. } => by,
+        }
+    }
 }
 
 /// A temporary key handed out, with when it stops working and whose it is.
@@ -144,12 +161,22 @@ impl Identities {
         roles
     }
 
-    /// The role name in `qcs::cam::uin/ACCOUNT:roleName/NAME`, if it is one of ours.
+    /// The role an ARN names, if it is one of ours, in either form sts `models.go`
+    /// documents for RoleArn: `qcs::cam::uin/ACCOUNT:roleName/NAME` or
+    /// `qcs::cam::uin/ACCOUNT:role/ROLEID` (the role's numeric id, `role_id`). Service
+    /// roles (`:role/tencentcloudServiceRole...`) are not emulated: not found.
     pub fn role_of_arn(&self, arn: &str) -> Option<String> {
         let rest = arn.strip_prefix("qcs::cam::uin/")?;
-        let (account, name) = rest.split_once(":roleName/")?;
-        (account == self.args.account && self.roles().iter().any(|r| r == name))
-            .then(|| name.to_string())
+        let (account, role) = rest.split_once(':')?;
+        if account != self.args.account {
+            return None;
+        }
+        let roles = self.roles();
+        if let Some(name) = role.strip_prefix("roleName/") {
+            return roles.into_iter().find(|r| r == name);
+        }
+        let id = role.strip_prefix("role/")?;
+        roles.into_iter().find(|r| role_id(r) == id)
     }
 
     pub fn role_arn(&self, name: &str) -> String {
@@ -196,6 +223,15 @@ impl Identities {
             None => Found::Unknown,
         }
     }
+}
+
+/// A role's id: 19 digits starting 4611686 as in Tencent's examples
+/// (`qcs::cam::uin/12345678:role/4611686018427397919`, sts `models.go`), stable per name.
+pub fn role_id(name: &str) -> String {
+    let hash = name
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    format!("4611686{:012}", hash % 1_000_000_000_000)
 }
 
 /// CAM's rule for role names: up to 128 of letters, digits and `+=,.@_-`.

@@ -11,6 +11,7 @@ mod auth;
 mod http;
 mod params;
 mod sts;
+mod sts_options;
 
 pub use sts::METADATA_ROLES;
 

@@ -9,30 +9,42 @@ use super::{Fail, fail, quote};
 enum Ty {
     Str,
     Int,
+    /// An integer as a JSON number or a string of digits: STS's DurationSeconds, which
+    /// arrives as a string from tccli's `--cli-unfold-argument` and any GET request
+    /// (docs/emulator.md).
+    Digits,
     Bool,
     Filters,
+    /// `[{"Key": string, "Value": string}]` (sts `models.go` Tag).
+    Tags,
 }
 
 /// (name, type, required)
 type Param = (&'static str, Ty, bool);
 
 fn schema(action: Action) -> &'static [Param] {
-    use Ty::{Bool, Filters, Int, Str};
+    use Ty::{Bool, Digits, Filters, Int, Str, Tags};
     match action {
         Action::DescribeRegions | Action::GetCallerIdentity => &[],
-        // The optional policy, tags and MFA parameters are not emulated: sent, they are
-        // refused as unknown rather than silently ignored.
+        // Every parameter sts `models.go` documents for AssumeRoleRequest; the optional
+        // ones are checked as documented (`sts_options`).
         Action::AssumeRole => &[
             ("RoleArn", Str, true),
             ("RoleSessionName", Str, true),
-            ("DurationSeconds", Int, false),
+            ("DurationSeconds", Digits, false),
+            ("Policy", Str, false),
+            ("ExternalId", Str, false),
+            ("Tags", Tags, false),
+            ("SourceIdentity", Str, false),
+            ("SerialNumber", Str, false),
+            ("TokenCode", Str, false),
         ],
         Action::AssumeRoleWithWebIdentity => &[
             ("ProviderId", Str, true),
             ("WebIdentityToken", Str, true),
             ("RoleArn", Str, true),
             ("RoleSessionName", Str, true),
-            ("DurationSeconds", Int, false),
+            ("DurationSeconds", Digits, false),
         ],
         Action::DescribeDBInstances => &[
             ("Filters", Filters, false),
@@ -106,7 +118,24 @@ pub(super) fn check_params(action: Action, body: &[u8]) -> Result<Map<String, Va
                 let ok = match ty {
                     Ty::Str => v.is_string(),
                     Ty::Int => v.is_i64(),
+                    Ty::Digits => {
+                        v.is_i64()
+                            || v.as_str().is_some_and(|t| {
+                                !t.is_empty()
+                                    && t.len() <= 18
+                                    && t.bytes().all(|b| b.is_ascii_digit())
+                            })
+                    }
                     Ty::Bool => v.is_boolean(),
+                    Ty::Tags => v.as_array().is_some_and(|list| {
+                        list.iter().all(|t| {
+                            t.as_object().is_some_and(|o| {
+                                o.keys().all(|k| k == "Key" || k == "Value")
+                                    && o.get("Key").is_some_and(Value::is_string)
+                                    && o.get("Value").is_some_and(Value::is_string)
+                            })
+                        })
+                    }),
                     Ty::Filters => v.as_array().is_some_and(|list| {
                         list.iter().all(|f| {
                             f.as_object().is_some_and(|o| {
@@ -123,7 +152,9 @@ pub(super) fn check_params(action: Action, body: &[u8]) -> Result<Map<String, Va
                     let expected = match ty {
                         Ty::Str => "a string",
                         Ty::Int => "an integer",
+                        Ty::Digits => "an integer (a number or a string of digits)",
                         Ty::Bool => "a boolean",
+                        Ty::Tags => "a list of {\"Key\": string, \"Value\": string}",
                         Ty::Filters => "a list of {\"Name\": string, \"Values\": [string]}",
                     };
                     return Err(fail(
@@ -163,6 +194,13 @@ pub(super) fn filters(params: &Map<String, Value>) -> Vec<(String, Vec<String>)>
 
 pub(super) fn int(params: &Map<String, Value>, name: &str) -> Option<i64> {
     params.get(name).and_then(Value::as_i64)
+}
+
+/// An integer parameter given as a number or a string of digits (`Ty::Digits`).
+pub(super) fn int_or_digits(params: &Map<String, Value>, name: &str) -> Option<i64> {
+    let v = params.get(name)?;
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
 }
 
 pub(super) fn string<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {

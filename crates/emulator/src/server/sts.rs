@@ -9,9 +9,9 @@ use http_body_util::Full;
 use hyper::{Response, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::params::{int, string};
+use super::params::{int_or_digits, string};
 use super::{Fail, Shared, fail};
-use crate::identity::{Principal, Temporary, valid_role_name};
+use crate::identity::{Principal, Temporary, role_id, valid_role_name};
 use pgssl_wire::Action;
 
 /// The path of the metadata service's role list (its base URL is the emulator's).
@@ -34,10 +34,16 @@ pub(super) fn execute(
             let role = role(shared, params)?;
             let session = session_name(params)?;
             let duration = duration(params)?;
+            super::sts_options::check(params)?;
+            let by = caller.map_or_else(
+                || shared.identities.args.account.clone(),
+                |c| c.principal_id().to_string(),
+            );
             Ok(issued(&shared.identities.issue(
                 Principal::Role {
                     name: role,
                     session,
+                    by,
                 },
                 now + duration,
                 now,
@@ -58,10 +64,14 @@ pub(super) fn execute(
             let role = role(shared, params)?;
             let session = session_name(params)?;
             let duration = duration(params)?;
+            // No uin asked for this key (the request is unsigned): the account's own is
+            // named, as for an instance role. The SDK documents PrincipalId for a user
+            // and a role assumed with a key only.
             Ok(issued(&shared.identities.issue(
                 Principal::Role {
                     name: role,
                     session,
+                    by: shared.identities.args.account.clone(),
                 },
                 now + duration,
                 now,
@@ -96,8 +106,10 @@ fn session_name(params: &Map<String, Value>) -> Result<String, Fail> {
     Ok(name.to_string())
 }
 
+/// DurationSeconds, a JSON number or a string of digits (`check_params` let only those
+/// through; see `Ty::Digits`).
 fn duration(params: &Map<String, Value>) -> Result<i64, Fail> {
-    match int(params, "DurationSeconds") {
+    match int_or_digits(params, "DurationSeconds") {
         None => Ok(DEFAULT_DURATION),
         Some(d) if (1..=MAX_DURATION).contains(&d) => Ok(d),
         Some(_) => Err(fail(
@@ -121,7 +133,8 @@ fn issued(t: &Temporary) -> Value {
 
 /// The two shapes of tccli's GetCallerIdentity examples: a CAM user
 /// (`qcs::cam:ACCOUNT:uin/UIN`) and an assumed role (`qcs::sts:ACCOUNT:assumed-role/ROLEID`,
-/// UserId `ROLEID:SESSION`). The role id is stable per role name.
+/// UserId `ROLEID:SESSION`, PrincipalId the uin that asked for the role's key: example 2
+/// answers the CAM user's uin there, not the account's). The role id is stable per name.
 fn caller_identity(shared: &Shared, caller: Option<&Principal>) -> Result<Value, Fail> {
     let account = &shared.identities.args.account;
     match caller {
@@ -132,13 +145,13 @@ fn caller_identity(shared: &Shared, caller: Option<&Principal>) -> Result<Value,
             "PrincipalId": uin,
             "Type": "CAMUser",
         })),
-        Some(Principal::Role { name, session }) => {
+        Some(Principal::Role { name, session, by }) => {
             let role_id = role_id(name);
             Ok(json!({
                 "Arn": format!("qcs::sts:{account}:assumed-role/{role_id}"),
                 "AccountId": account,
                 "UserId": format!("{role_id}:{session}"),
-                "PrincipalId": account,
+                "PrincipalId": by,
                 "Type": "CAMRole",
             }))
         }
@@ -147,14 +160,6 @@ fn caller_identity(shared: &Shared, caller: Option<&Principal>) -> Result<Value,
             "GetCallerIdentity must be signed.",
         )),
     }
-}
-
-/// Role ids are 18-digit numbers starting 4611686 in Tencent's examples.
-fn role_id(name: &str) -> String {
-    let hash = name
-        .bytes()
-        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-    format!("4611686{:011}", hash % 100_000_000_000)
 }
 
 fn iso8601(unix: i64) -> String {
@@ -183,6 +188,8 @@ pub(super) fn metadata(shared: &Shared, path: &str, now: i64) -> Response<Full<B
         Principal::Role {
             name: role.clone(),
             session: format!("cvm-{}", shared.addr.port()),
+            // The machine's role is asked for by no user: the account's uin is named.
+            by: shared.identities.args.account.clone(),
         },
         now + shared.identities.args.role_key_seconds,
         now,
