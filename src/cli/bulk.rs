@@ -350,6 +350,8 @@ async fn dry_run(session: &Session, plan: &BulkPlan, io: &mut Io<'_>) -> Result<
         io.json(&serde_json::json!({
             "dry_run": true,
             "plan": plan.summary(),
+            "unchanged": plan.unchanged.iter().map(|i| &i.id).collect::<Vec<_>>(),
+            "skipped": &plan.skipped,
             "confirm": plan.confirmation(session.protected()).flag,
             "requests": requests.iter().map(crate::api::client::Prepared::masked).collect::<Vec<_>>(),
         }));

@@ -22,6 +22,8 @@ pub struct InstanceJson<'a> {
     /// The primary of a read-only instance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub MasterDBInstanceId: Option<&'a str>,
+    /// The PostgreSQL version (DBVersion, else DBMajorVersion), null when not known.
+    pub DBVersion: Option<&'a str>,
     /// Null when not known (not read yet, or the API does not answer for the instance now).
     pub SSLEnabled: Option<bool>,
     /// The protected address: an IP or a DNS name.
@@ -44,6 +46,7 @@ impl<'a> InstanceJson<'a> {
             DBInstanceType: i.kind.as_api(),
             DBInstanceStatus: i.status.as_str(),
             MasterDBInstanceId: i.master.as_deref(),
+            DBVersion: i.version.as_ref().map(|v| v.full.as_str()),
             SSLEnabled: ssl.map(|s| s.enabled),
             ConnectAddress: ssl.and_then(|s| s.protected.as_ref()),
             CAUrl: ssl.and_then(|s| s.ca_url.as_deref()),

@@ -121,6 +121,16 @@ impl Report for Show<'_> {
             i.status.as_str(),
             i.region
         ));
+        if let Some(v) = &i.version {
+            out.line(format!(
+                "Version:   PostgreSQL {v}{}",
+                if v.supports_ssl() {
+                    ""
+                } else {
+                    " (SSL needs PostgreSQL 11 or later)"
+                }
+            ));
+        }
         out.line(format!(
             "SSL:       {}",
             match (state, i.status.as_str()) {

@@ -4,6 +4,7 @@
 mod common;
 
 mod account;
+mod api_round2;
 mod bounds;
 mod bulk;
 mod cli;

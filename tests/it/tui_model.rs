@@ -2103,3 +2103,36 @@ fn a_audits_the_regions_and_enter_goes_to_a_finding() {
         Some("postgres-6bwgamo3")
     );
 }
+
+#[test]
+fn the_form_says_postgresql_10_cannot_have_ssl_and_the_details_show_the_version() {
+    let mut old = instance(
+        "postgres-m9t4e2xd",
+        "ap-guangzhou",
+        "ledger-archive-pg10",
+        InstanceKind::Primary,
+        "running",
+    );
+    old.addresses = vec![addr(AddressKind::Private, "10.6.3.15", None)];
+    old.ssl = Some(ssl(false, None));
+    old.version = pgssl::domain::PgVersion::from_api(Some("10"), Some("10.23"));
+    let mut a = app_of(vec![old], false);
+    a.size = (100, 30);
+    select(&mut a, "postgres-m9t4e2xd");
+    a.update(key(KeyCode::Enter));
+    let Overlay::Form(form) = &a.overlay else {
+        panic!("the form: {:?}", a.overlay)
+    };
+    let problem = form
+        .problem(a.selected_row().expect("row"))
+        .expect("refused on entry");
+    assert!(
+        problem.contains("runs PostgreSQL 10.23: SSL needs PostgreSQL 11 or later"),
+        "{problem}"
+    );
+    // Enter on such a form sends nothing.
+    assert!(a.update(key(KeyCode::Enter)).is_empty());
+    a.update(key(KeyCode::Esc));
+    let screen = render(&a, 100, 30);
+    assert!(screen.contains("PostgreSQL 10.23"), "{screen}");
+}

@@ -29,6 +29,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             row.region(),
             row.status().map_or("?", |s| s.as_str()),
         )),
+        Span::raw(
+            row.learned
+                .as_ref()
+                .and_then(|i| i.version.as_ref())
+                .map(|v| format!("  PostgreSQL {v}"))
+                .unwrap_or_default(),
+        ),
     ])];
     let protected = row
         .ssl()
