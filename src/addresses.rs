@@ -814,6 +814,34 @@ mod tests {
     }
 
     #[test]
+    fn numbered_network_statuses_read_as_the_sdk_numbers_them() {
+        let status = |raw: &str| {
+            let mut p = primary();
+            p.DBInstanceNetInfo = Some(vec![DBInstanceNetInfo {
+                Status: Some(raw.into()),
+                ..net("10.6.0.4", "private")
+            }]);
+            addresses_of(&p, &[]).usable[0].clone()
+        };
+        for (raw, word, open) in [
+            ("1", "initing", false),
+            ("2", "opened", true),
+            ("3", "closed", false),
+            ("4", "opening", false),
+            ("5", "closing", false),
+            ("0", "closed", false),
+            ("opened", "opened", true),
+        ] {
+            let a = status(raw);
+            assert_eq!(
+                (a.status.as_deref(), a.is_open()),
+                (Some(word), open),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
     fn spec_parsing() {
         assert_eq!(
             AddressSpec::parse("group"),

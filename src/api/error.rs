@@ -285,6 +285,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_read_only_instances_status_refusal_is_not_now_and_regions_get_their_hint() {
+        let e = ApiError::Api {
+            action: Action::ModifyDBInstanceSSLConfig,
+            code: "OperationDenied.ROInstanceStatusLimitOpError".into(),
+            message: "read-only instance status".into(),
+            request_id: "r-2".into(),
+            clock_skew: None,
+        };
+        assert!(e.is_status_refusal());
+        assert!(hint("OperationDenied.ROInstanceStatusLimitOpError", None).contains("wait"));
+        let h = hint("InvalidParameterValue.UnsupportedRegionError", None);
+        assert!(
+            h.contains("AVAILABLE") && h.contains("regions list --remote"),
+            "{h}"
+        );
+        assert!(!hint("InvalidParameterValue.UnsupportedRegionError", None).contains("pgssl bug"));
+    }
+
+    #[test]
     fn each_kind_is_one_line_with_advice() {
         let errors = [
             ApiError::Api {
