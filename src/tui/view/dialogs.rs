@@ -593,7 +593,7 @@ fn form_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &Ss
         }),
         Span::styled(
             format!(
-                "({}) other IP: {}{}",
+                "({}) other address: {}{}",
                 if other_chosen { "•" } else { " " },
                 form.other_ip,
                 if form.typing_ip() { "█" } else { "" }
