@@ -7,6 +7,7 @@
 
 pub mod addresses;
 pub mod api;
+pub mod census;
 pub mod cli;
 pub mod context;
 pub mod credentials;

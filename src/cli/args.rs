@@ -113,6 +113,10 @@ pub enum Command {
     Log(LogArgs),
     /// Check the protected address over TLS against the instance's CA
     Verify(VerifyArgs),
+    /// Who is connected, and how: the client connections over TLS and in plaintext, by
+    /// address, application and user (a monitoring login: PGUSER, PGPASSWORD or ~/.pgpass,
+    /// or [monitor] in config.toml); exit 3 when nothing could be counted
+    Clients(ClientsArgs),
     /// Every instance of the regions judged: SSL off, read-only groups that disagree, CAs
     /// expired or expiring; exit 0 compliant, 1 a finding, 3 something not checked
     Audit(AuditArgs),
@@ -249,6 +253,24 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "HOST[:PORT]")]
     pub address: Option<String>,
     /// Verify against this CA file instead of the one from CAUrl
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// Connect through here (an SSH tunnel, a port forward); the name checked stays the address
+    #[arg(long, value_name = "IP:PORT")]
+    pub via: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClientsArgs {
+    /// Instance id, e.g. postgres-5gevh7gr
+    pub instance: String,
+    /// Count at this address instead of the protected one (else the private one) (HOST or
+    /// HOST:PORT); TLS is then verify-ca
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub address: Option<String>,
+    /// The instance's CA from this file instead of the one pgssl keeps
     #[arg(long, value_name = "FILE")]
     pub ca: Option<std::path::PathBuf>,
     /// Connect through here (an SSH tunnel, a port forward); the name checked stays the address
@@ -532,6 +554,7 @@ impl Command {
                 | SslCommand::Resume { common, .. },
             )
             | Command::Verify(VerifyArgs { common, .. })
+            | Command::Clients(ClientsArgs { common, .. })
             | Command::Audit(AuditArgs { common, .. })
             | Command::Instances(
                 InstancesCommand::List { common, .. }

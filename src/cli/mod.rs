@@ -5,6 +5,7 @@
 pub mod args;
 mod audit;
 mod bulk;
+mod clients;
 mod instances;
 mod json;
 mod log;
@@ -46,6 +47,7 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         Command::Task(cmd) => task::run(ctx, cmd, io).await,
         Command::Log(args) => log::run(ctx, &args, io),
         Command::Verify(args) => verify::run(ctx, &args, io).await,
+        Command::Clients(args) => clients::run(ctx, &args, io).await,
         Command::Audit(args) => {
             audit::run(ctx, args.verify, args.plaintext_user.as_deref(), io).await
         }

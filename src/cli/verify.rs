@@ -75,7 +75,7 @@ pub fn verdict_error(report: &crate::probe::Report) -> OpsError {
 }
 
 /// `HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 address.
-fn split_host_port(input: &str) -> Result<(String, Option<u16>), String> {
+pub(super) fn split_host_port(input: &str) -> Result<(String, Option<u16>), String> {
     let bad = || format!("'{}' is not HOST or HOST:PORT", sanitize(input));
     let s = input.trim();
     if s.is_empty() {

@@ -257,7 +257,7 @@ pub async fn plaintext_finding(session: &Session, i: &Instance, user: &str) -> O
         via,
     };
     match crate::probe::plaintext(&target, user, crate::probe::Timeouts::default()).await {
-        crate::probe::Plaintext::Accepted => Some(finding(
+        crate::probe::Plaintext::Accepted(_) => Some(finding(
             Severity::High,
             "plaintext_accepted",
             format!(

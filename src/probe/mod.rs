@@ -6,7 +6,7 @@
 //! described, not printed. Certificate text is sanitized like any untrusted text.
 
 mod plaintext;
-pub use plaintext::{Plaintext, plaintext};
+pub use plaintext::{Auth, Plaintext, plaintext};
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};

@@ -10,11 +10,42 @@ use crate::text::clean;
 /// Whether an address still accepts a connection without TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plaintext {
-    /// The server went on to authentication for a plaintext connection.
-    Accepted,
+    /// The server went on to authentication for a plaintext connection, asking for this.
+    Accepted(Auth),
     /// The server refused it (its message, e.g. pg_hba's "no entry ... no encryption").
     Refused(String),
     Unreachable(String),
+}
+
+/// What a server's first AuthenticationRequest asks for (the protocol's codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// 0: nothing (trust).
+    Ok,
+    /// 3: the password in clear.
+    Cleartext,
+    /// 5: an MD5 hash of the password, which anyone who sees it can replay.
+    Md5,
+    /// 10: SASL (SCRAM): the password never crosses the wire.
+    Sasl,
+    Other(u32),
+}
+
+impl Auth {
+    fn of(code: u32) -> Auth {
+        match code {
+            0 => Auth::Ok,
+            3 => Auth::Cleartext,
+            5 => Auth::Md5,
+            10 => Auth::Sasl,
+            other => Auth::Other(other),
+        }
+    }
+
+    /// Whether a password would cross an unencrypted connection in a form others can use.
+    pub fn exposes_password(self) -> bool {
+        matches!(self, Auth::Cleartext | Auth::Md5 | Auth::Other(_))
+    }
 }
 
 /// Send a plaintext StartupMessage for `user` and read the server's first answer, then
@@ -57,7 +88,7 @@ pub async fn plaintext(target: &Target, user: &str, timeouts: Timeouts) -> Plain
         stream.read_exact(&mut head).await?;
         let n = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
         let mut rest = vec![0u8; n.saturating_sub(4).min(4096)];
-        if head[0] == b'E' {
+        if head[0] == b'E' || head[0] == b'R' {
             stream.read_exact(&mut rest).await?;
         }
         Ok::<(u8, Vec<u8>), std::io::Error>((head[0], rest))
@@ -67,7 +98,11 @@ pub async fn plaintext(target: &Target, user: &str, timeouts: Timeouts) -> Plain
             Plaintext::Unreachable(format!("no answer within {}s", timeouts.answer.as_secs()))
         }
         Ok(Err(e)) => Plaintext::Refused(io_reason(&e)),
-        Ok(Ok((b'R', _))) => Plaintext::Accepted,
+        Ok(Ok((b'R', body))) => Plaintext::Accepted(Auth::of(
+            body.get(..4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(u32::MAX, u32::from_be_bytes),
+        )),
         Ok(Ok((b'E', fields))) => {
             // ErrorResponse: typed fields, 'M' is the message.
             let message = fields

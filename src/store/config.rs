@@ -82,6 +82,34 @@ pub struct Guard {
     /// Shown apart in the TUI, and a change is confirmed by typing the instance id.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protected: bool,
+    /// The census's login for this profile (`[profiles.NAME.monitor]`).
+    #[serde(default, skip_serializing_if = "Monitor::is_empty")]
+    pub monitor: Monitor,
+}
+
+/// The monitoring login the census uses (`[monitor]`, or per profile): a user and a
+/// database, never a password (that comes the libpq way: PGPASSWORD, ~/.pgpass).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+impl Monitor {
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none() && self.database.is_none()
+    }
+
+    /// Each field of `over` where it is set, else this one's.
+    pub fn overlaid(&self, over: &Monitor) -> Monitor {
+        Monitor {
+            user: over.user.clone().or_else(|| self.user.clone()),
+            database: over.database.clone().or_else(|| self.database.clone()),
+        }
+    }
 }
 
 /// The guards of the whole config.
@@ -102,6 +130,8 @@ pub struct Effective {
     pub forbidden: Vec<(String, String)>,
     pub readonly: bool,
     pub protected: bool,
+    /// The census's login: the profile's `[monitor]` over the global one.
+    pub monitor: Monitor,
 }
 
 impl Guards {
@@ -119,9 +149,11 @@ impl Guards {
             e.protected |= g.protected;
         };
         add("allowed_accounts".into(), &self.global);
+        e.monitor = self.global.monitor.clone();
         if let Some((name, g)) = profile.and_then(|p| self.profiles.get_key_value(p)) {
             add(format!("[profiles.{name}]"), g);
             e.profile = Some(name.clone());
+            e.monitor = e.monitor.overlaid(&g.monitor);
         }
         e
     }
@@ -152,6 +184,9 @@ struct Raw {
     /// Guards per tccli profile.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     profiles: BTreeMap<String, Guard>,
+    /// The census's login for every profile (`[profiles.NAME.monitor]` overrides it).
+    #[serde(default, skip_serializing_if = "Monitor::is_empty")]
+    monitor: Monitor,
     /// The layout before the inventory existed; read once, then migrated.
     #[serde(default, rename = "instance", skip_serializing)]
     legacy: Vec<LegacyInstance>,
@@ -223,6 +258,7 @@ impl Config {
             forbidden_accounts: raw.forbidden_accounts,
             readonly: false,
             protected: false,
+            monitor: raw.monitor,
         };
         check_guard("", &global).map_err(|(needle, p)| bad(&needle, p))?;
         for (name, guard) in &raw.profiles {
@@ -299,6 +335,7 @@ impl Config {
             allowed_accounts: self.guards.global.allowed_accounts.clone(),
             forbidden_accounts: self.guards.global.forbidden_accounts.clone(),
             profiles: self.guards.profiles.clone(),
+            monitor: self.guards.global.monitor.clone(),
             ..Raw::default()
         };
         for i in &self.instances {

@@ -7,6 +7,7 @@ mod account;
 mod api_round2;
 mod bounds;
 mod bulk;
+mod census;
 mod cli;
 mod cli_day;
 mod cli_prompt;

@@ -257,6 +257,17 @@ pub fn attach_postgres(
     })
 }
 
+/// Attach a local PostgreSQL server already started (with the pg_hba.conf and roles a
+/// test needs) for `instance_id`; its SSL then follows the instance's.
+pub async fn attach_started(
+    shared: Arc<server::Shared>,
+    instance_id: String,
+    server: crate::pgserver::LocalPostgres,
+) {
+    shared.set_pg(pg::PgBackend::new(instance_id, server));
+    pg::sync(&shared).await;
+}
+
 /// The instance's addresses mapped to a local port, as PGSSL_ADDRESS_MAP spells it.
 pub fn address_map_for(fleet: &Fleet, instance_id: &str, port: u16) -> Vec<(String, SocketAddr)> {
     fleet

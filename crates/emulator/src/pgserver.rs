@@ -78,6 +78,15 @@ impl LocalPostgres {
 
     /// The same, on `port` when given.
     pub fn start_on(port: Option<u16>, ssl: impl Borrow<Ssl>) -> Result<LocalPostgres, String> {
+        Self::start_with(port, ssl, None)
+    }
+
+    /// The same, with `hba` as pg_hba.conf (else every login is trusted).
+    pub fn start_with(
+        port: Option<u16>,
+        ssl: impl Borrow<Ssl>,
+        hba: Option<&str>,
+    ) -> Result<LocalPostgres, String> {
         let ssl = ssl.borrow();
         let bin = find_bin().ok_or("PostgreSQL server binaries not found (install Debian's postgresql package, or set PGSSL_PG_BIN)")?;
         // PostgreSQL refuses to run as root: use the postgres user, else nobody.
@@ -124,6 +133,13 @@ impl LocalPostgres {
             .arg(&data)
             .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
             .env("LC_ALL", "C"))?;
+        if let Some(hba) = hba {
+            let path = data.join("pg_hba.conf");
+            fs::write(&path, hba).map_err(|e| e.to_string())?;
+            if let Some((uid, gid)) = owner {
+                chown(&path, Some(uid), Some(gid)).map_err(|e| e.to_string())?;
+            }
+        }
         let conf = data.join("postgresql.conf");
         let mut text = fs::read_to_string(&conf).map_err(|e| e.to_string())?;
         text.push_str("\ninclude 'pgssl.conf'\n");
@@ -179,6 +195,36 @@ impl LocalPostgres {
             let _ = child.kill();
             let _ = child.wait();
             let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// Run SQL as the superuser over the server's local socket (psql), returning its
+    /// unaligned output.
+    pub fn sql(&self, sql: &str) -> Result<String, String> {
+        let mut cmd = Command::new(self.bin.join("psql"));
+        cmd.arg("-h")
+            .arg(&self.dir)
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+            ])
+            .args(["-v", "ON_ERROR_STOP=1", "-X", "-A", "-t", "-c", sql])
+            .stdin(Stdio::null());
+        if let Some((uid, gid)) = self.owner {
+            cmd.uid(uid).gid(gid);
+        }
+        let out = cmd.output().map_err(|e| format!("cannot run psql ({e})"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(format!(
+                "psql failed: {}",
+                pgssl_wire::text::excerpt(&out.stderr, 300)
+            ))
         }
     }
 

@@ -1,0 +1,264 @@
+//! Issue 21: who is connected, and how. `pgssl clients` against a real PostgreSQL (Debian's
+//! binaries) standing in for an instance, with plaintext and TLS connections held open by
+//! the test, a SCRAM monitoring login, and the refusals: a wrong login, a login without
+//! pg_monitor, an MD5 password over plaintext.
+
+use crate::common;
+
+use crate::common::{Emu, Sandbox};
+use pgssl_emulator::FaultArgs;
+use pgssl_emulator::pgserver::{LocalPostgres, Ssl};
+
+const ID: &str = "postgres-6bwgamo3";
+const PASSWORD: &str = "census-pw-7d3f9a";
+
+/// Held client connections: dropping them closes them.
+struct Held(Vec<tokio_postgres::Client>);
+
+async fn plaintext_clients(port: u16, app: &str, n: usize) -> Held {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.user("app").dbname("postgres").application_name(app);
+        let (client, conn) = cfg
+            .connect_raw(stream, tokio_postgres::NoTls)
+            .await
+            .expect("plaintext login");
+        tokio::spawn(conn);
+        held.push(client);
+    }
+    Held(held)
+}
+
+async fn tls_clients(port: u16, ca_pem: &str, app: &str, n: usize) -> Held {
+    use tokio_postgres::tls::MakeTlsConnect;
+    pgssl::api::client::install_crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in pgssl::probe::parse_pem_certs(ca_pem.as_bytes()).expect("ca") {
+        roots.add(c).expect("root");
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut make = tokio_postgres_rustls::MakeRustlsConnect::new(config);
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let tls = <tokio_postgres_rustls::MakeRustlsConnect as MakeTlsConnect<
+            tokio::net::TcpStream,
+        >>::make_tls_connect(&mut make, "10.6.0.4")
+        .expect("tls");
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.user("app")
+            .dbname("postgres")
+            .application_name(app)
+            .ssl_mode(tokio_postgres::config::SslMode::Require);
+        let (client, conn) = cfg.connect_raw(stream, tls).await.expect("tls login");
+        tokio::spawn(conn);
+        held.push(client);
+    }
+    Held(held)
+}
+
+#[test]
+fn clients_counts_tls_and_plaintext_with_a_scram_login_and_refuses_what_it_must() {
+    if !common::pg_available() {
+        return;
+    }
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let port = pgssl_emulator::pgserver::free_port().expect("port");
+    // The monitoring login by SCRAM; an MD5 user; everyone else trusted (the test's apps).
+    let hba = "local all all trust\n\
+               host all pgssl_monitor 127.0.0.1/32 scram-sha-256\n\
+               host all plain_monitor 127.0.0.1/32 scram-sha-256\n\
+               host all md5_monitor 127.0.0.1/32 md5\n\
+               host all clear_monitor 127.0.0.1/32 password\n\
+               host all all 127.0.0.1/32 trust\n";
+    let server = LocalPostgres::start_with(Some(port), Ssl::Off, Some(hba)).expect("postgres");
+    server
+        .sql(&format!(
+            "CREATE ROLE pgssl_monitor LOGIN PASSWORD '{PASSWORD}' IN ROLE pg_monitor; \
+             CREATE ROLE plain_monitor LOGIN PASSWORD '{PASSWORD}'; \
+             CREATE ROLE clear_monitor LOGIN PASSWORD '{PASSWORD}'; \
+             CREATE ROLE app LOGIN; \
+             SET password_encryption = 'md5'; \
+             CREATE ROLE md5_monitor LOGIN PASSWORD '{PASSWORD}';"
+        ))
+        .expect("roles");
+    let shared = emu.running.shared.clone();
+    emu.block_on(pgssl_emulator::attach_started(shared, ID.into(), server));
+    let map = pgssl_emulator::address_map_for(&emu.running.shared.fleet(), ID, port);
+    let mut sb = Sandbox::for_emu(&emu);
+    let map_text: Vec<String> = map.iter().map(|(a, to)| format!("{a}={to}")).collect();
+    sb.set("PGSSL_ADDRESS_MAP", &map_text.join(","));
+    let ep = emu.endpoint();
+    // Every run: the password never in what pgssl prints.
+    let run = |sb: &Sandbox, rest: &[&str]| {
+        let mut v = vec!["--endpoint", ep.as_str(), "--region", "ap-guangzhou"];
+        v.extend_from_slice(rest);
+        let r = sb.run(&v);
+        assert!(
+            !r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD),
+            "the password was printed: {r:#?}"
+        );
+        r
+    };
+
+    // Without a login: one line saying how to get one, exit 2, nothing counted.
+    let r = run(&sb, &["clients", ID]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("no login for the census: set PGUSER"),
+        "{r:#?}"
+    );
+
+    // SSL off: three plaintext clients; the census logs in without TLS by SCRAM.
+    let plain = emu.block_on(plaintext_clients(port, "billing-worker", 3));
+    sb.set("PGUSER", "pgssl_monitor");
+    sb.set("PGPASSWORD", PASSWORD);
+    let r = run(&sb, &["--output", "json", "clients", ID]);
+    r.ok();
+    let j = r.json();
+    assert_eq!(
+        (&j["connections"], &j["tls"], &j["plaintext"]),
+        (&3.into(), &0.into(), &3.into()),
+        "{j}"
+    );
+    assert_eq!(j["channel"], "plaintext");
+    assert_eq!(j["clients"][0]["application_name"], "billing-worker");
+    assert_eq!(j["clients"][0]["client_addr"], "127.0.0.1");
+    assert_eq!(j["clients"][0]["count"], 3);
+    assert_eq!(j["clients"][0]["ssl"], false);
+
+    // An MD5 or cleartext password would cross without TLS: refused before it is sent
+    // (exit 3).
+    for (user, how) in [
+        ("md5_monitor", "MD5-hashed"),
+        ("clear_monitor", "cleartext"),
+    ] {
+        sb.set("PGUSER", user);
+        let r = run(&sb, &["clients", ID]);
+        assert_eq!(r.code, 3, "{r:#?}");
+        assert!(
+            r.error_line().contains(&format!(
+                "asks for a {how} password over a connection without TLS: pgssl will not send it"
+            )),
+            "{r:#?}"
+        );
+    }
+
+    // SSL on (protecting 10.6.0.4): two TLS clients join; the census is verify-full.
+    sb.set("PGUSER", "pgssl_monitor");
+    run(
+        &sb,
+        &[
+            "ssl",
+            "enable",
+            ID,
+            "--address",
+            "private",
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+        ],
+    )
+    .ok();
+    let ca = emu.running.shared.ca.cert_pem();
+    let tls = emu.block_on(tls_clients(port, &ca, "orders-api", 2));
+    let r = run(&sb, &["clients", ID]);
+    r.ok();
+    assert!(
+        r.stdout.contains(&format!(
+            "{ID}: 5 client connections: 2 over TLS (TLSv1.3 2), 3 plaintext from 1 address (at 10.6.0.4:5432, over TLS, verify-full, as pgssl_monitor)"
+        )),
+        "{r:#?}"
+    );
+    let table: Vec<&str> = r.stdout.lines().skip(2).collect();
+    assert!(
+        table[0].starts_with("PLAINTEXT"),
+        "plaintext first: {table:?}"
+    );
+    assert!(
+        table[1].starts_with("tls") && table[1].contains("orders-api"),
+        "{table:?}"
+    );
+    // Another address of the instance: its certificate names 10.6.0.4, so verify-ca.
+    let r = run(
+        &sb,
+        &[
+            "--output",
+            "json",
+            "clients",
+            ID,
+            "--address",
+            "203.0.113.17",
+        ],
+    );
+    r.ok();
+    assert_eq!(r.json()["channel"], "verify-ca");
+
+    // A login without pg_monitor: other users' sessions are hidden, and that is said.
+    sb.set("PGUSER", "plain_monitor");
+    let r = run(&sb, &["--output", "json", "clients", ID]);
+    r.ok();
+    let j = r.json();
+    assert!(
+        j["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not a member of pg_monitor"),
+        "{j}"
+    );
+    assert_eq!(
+        (&j["connections"], &j["hidden"]),
+        (&5.into(), &5.into()),
+        "{j}"
+    );
+
+    // A wrong password: one line, exit 3, and the password is nowhere.
+    sb.set("PGUSER", "pgssl_monitor");
+    sb.set("PGPASSWORD", "wrong-pw-0000");
+    let r = run(&sb, &["clients", ID]);
+    assert_eq!(r.code, 3, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("refused the census login as pgssl_monitor"),
+        "{r:#?}"
+    );
+    assert_eq!(r.stderr.matches("error:").count(), 1, "{r:#?}");
+
+    // Nothing pgssl wrote holds the password.
+    for path in walk(sb.dir.path()) {
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(PASSWORD),
+            "{} holds the password",
+            path.display()
+        );
+    }
+    // The held connections stayed open throughout (they were what was counted).
+    assert_eq!(plain.0.len() + tls.0.len(), 5);
+    assert!(plain.0.iter().chain(&tls.0).all(|c| !c.is_closed()));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
