@@ -99,6 +99,10 @@ impl Identity {
 pub struct Lookup {
     answer: tokio::sync::OnceCell<Identity>,
     started: AtomicBool,
+    /// The answer came from the data dir, not from STS this session.
+    from_disk: AtomicBool,
+    /// STS's own answer, for the guards (a file in the data dir never decides one).
+    fresh: tokio::sync::OnceCell<Identity>,
     /// `store::accounts::key_of` what names the credential; None: nothing kept on disk.
     key: Option<String>,
 }
@@ -152,6 +156,7 @@ impl Session {
             return;
         }
         if let Some(kept) = self.kept_account() {
+            lookup.from_disk.store(true, Ordering::SeqCst);
             let _ = lookup.answer.set(kept);
             return;
         }
@@ -179,7 +184,33 @@ impl Session {
             .answer
             .get_or_init(|| async {
                 if let Some(kept) = self.kept_account() {
+                    self.identity.from_disk.store(true, Ordering::SeqCst);
                     return kept;
+                }
+                let identity = self.ask_identity().await;
+                if let (Identity::Known(account), Some(key)) =
+                    (&identity, self.identity.key.as_deref())
+                {
+                    self.store
+                        .accounts
+                        .keep(key, account.kept(self.client.now()));
+                }
+                identity
+            })
+            .await
+            .clone()
+    }
+
+    /// The account as STS says it this session, for a guard: the kept answer only shows
+    /// the account sooner, it never lets a change through (anyone who can write the data
+    /// dir could plant one). Asked once per session, bounded as `identity`.
+    pub async fn fresh_identity(&self) -> Identity {
+        self.identity
+            .fresh
+            .get_or_init(|| async {
+                let had = self.identity().await;
+                if !self.identity.from_disk.load(Ordering::SeqCst) {
+                    return had;
                 }
                 let identity = self.ask_identity().await;
                 if let (Identity::Known(account), Some(key)) =
@@ -259,7 +290,7 @@ impl Session {
         if self.guard.allowed.is_empty() && self.guard.forbidden.is_empty() {
             return Ok(());
         }
-        check_account(&self.guard, &self.identity().await).map_err(OpsError::refused)
+        check_account(&self.guard, &self.fresh_identity().await).map_err(OpsError::refused)
     }
 }
 

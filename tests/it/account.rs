@@ -132,10 +132,11 @@ fn the_account_is_kept_a_day_per_credential_and_checked_when_read_back() {
         );
         assert!(!r.stderr.contains(NOT_YET), "{r:#?}");
     }
+    // A guard never trusts the kept answer: a guarded change asks STS itself.
     sb.run(&enable(&ep, &["--dry-run"])).ok();
-    assert_eq!(emu.count("GetCallerIdentity"), 1);
+    assert_eq!(emu.count("GetCallerIdentity"), 2);
 
-    // A day old: asked again.
+    // A day old: asked again, even to show it.
     let mut kept: serde_json::Value = serde_json::from_str(&text).expect("json");
     let (key, entry) = kept["accounts"]
         .as_object_mut()
@@ -144,19 +145,34 @@ fn the_account_is_kept_a_day_per_credential_and_checked_when_read_back() {
         .expect("one entry");
     entry["asked_at"] = serde_json::json!(pgssl_wire::clock::unix_now() - 86_400);
     std::fs::write(&file, kept.to_string()).expect("write");
-    sb.run(&enable(&ep, &["--dry-run"])).ok();
-    assert_eq!(emu.count("GetCallerIdentity"), 2);
+    sb.run(&show(&ep)).ok();
+    assert_eq!(emu.count("GetCallerIdentity"), 3);
 
     // Planted: an account id that is no uin, control characters in the rest. Not
     // believed: asked again, and the guard sees STS's answer.
-    let planted = serde_json::json!({"accounts": {key: {
+    let planted = serde_json::json!({"accounts": {key.clone(): {
         "asked_at": pgssl_wire::clock::unix_now(), "account_id": "100000000009\u{1b}[2J",
         "type": "CAMUser", "arn": "x", "user_id": "y"}}});
     std::fs::write(&file, planted.to_string()).expect("write");
-    let r = sb.run(&enable(&ep, &["--dry-run"]));
+    let r = sb.run(&show(&ep));
     r.ok();
-    assert_eq!(emu.count("GetCallerIdentity"), 3);
+    assert_eq!(emu.count("GetCallerIdentity"), 4);
     assert!(!r.all().contains('\u{1b}'), "{r:#?}");
+
+    // Planted well-formed, naming another account than the forbidden one the key is:
+    // shown, but the guard asks STS and refuses the change.
+    config(&sb, &format!("forbidden_accounts = [\"{ACCOUNT}\"]\n"));
+    let planted = serde_json::json!({"accounts": {key: {
+        "asked_at": pgssl_wire::clock::unix_now(), "account_id": "100000000099",
+        "type": "CAMUser", "arn": format!("qcs::cam::uin/100000000099:uin/100000000002"),
+        "user_id": "100000000002"}}});
+    std::fs::write(&file, planted.to_string()).expect("write");
+    let r = sb.run(&enable(&ep, &["--yes"]));
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains(ACCOUNT), "{r:#?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 0);
+    assert_eq!(emu.count("GetCallerIdentity"), 5);
+    config(&sb, "forbidden_accounts = [\"100000000009\"]\n");
 
     // Another credential (a role assumed with the same keys) is asked for itself.
     let tccli = sb.home().join(".tccli");
@@ -171,7 +187,7 @@ fn the_account_is_kept_a_day_per_credential_and_checked_when_read_back() {
     );
     let r = sb.run(&enable(&ep, &["--dry-run", "--profile", "dba"]));
     r.ok();
-    assert_eq!(emu.count("GetCallerIdentity"), 4);
+    assert_eq!(emu.count("GetCallerIdentity"), 6);
     assert!(
         r.stderr
             .contains(&format!("account {ACCOUNT} (role session night-shift)")),
@@ -182,7 +198,7 @@ fn the_account_is_kept_a_day_per_credential_and_checked_when_read_back() {
     let r = sb.run(&show_as_dba);
     r.ok();
     assert!(r.stderr.contains("role session night-shift"), "{r:#?}");
-    assert_eq!(emu.count("GetCallerIdentity"), 4);
+    assert_eq!(emu.count("GetCallerIdentity"), 6);
 }
 
 #[test]
