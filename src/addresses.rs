@@ -18,12 +18,54 @@ use crate::text::clean;
 /// What ConnectAddress carries and a certificate protects: an IP (a VIP) or a DNS name
 /// (a public domain such as `gz-postgres-6bwgamo3.sql.tencentcdb.com`). Kept as the API's
 /// string on disk, so journals and inventories written when only IPs existed still read.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A DNS name is kept as spelled (the API's own spelling is what is sent back) and
+/// compared as DNS compares names: case aside, with or without the final dot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Host {
     Ip(IpAddr),
-    /// A DNS name, lower-cased, without a trailing dot.
+    /// A DNS name, as spelled.
     Name(String),
+}
+
+impl Host {
+    /// How two hosts compare: an IP as itself, a name lower-cased without its final dot.
+    fn key(&self) -> (u8, String) {
+        match self {
+            Host::Ip(ip) => (0, ip.to_string()),
+            Host::Name(n) => (1, n.trim_end_matches('.').to_ascii_lowercase()),
+        }
+    }
+}
+
+impl PartialEq for Host {
+    fn eq(&self, other: &Host) -> bool {
+        match (self, other) {
+            (Host::Ip(a), Host::Ip(b)) => a == b,
+            (Host::Name(_), Host::Name(_)) => self.key() == other.key(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Host {}
+
+impl std::hash::Hash for Host {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl PartialOrd for Host {
+    fn partial_cmp(&self, other: &Host) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Host {
+    fn cmp(&self, other: &Host) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
 }
 
 impl Host {
@@ -36,23 +78,22 @@ impl Host {
         if let Ok(ip) = s.parse::<IpAddr>() {
             return Ok(Host::Ip(ip));
         }
-        let name = s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase();
+        let name = s.strip_suffix('.').unwrap_or(s);
         let labels: Vec<&str> = name.split('.').collect();
         let label_ok = |l: &&str| {
             (1..=63).contains(&l.len())
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         };
         let ok = (1..=253).contains(&name.len())
             && labels.len() >= 2
             && labels.iter().all(label_ok)
             && labels
                 .last()
-                .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_lowercase()));
+                .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()));
         if ok {
-            Ok(Host::Name(name))
+            Ok(Host::Name(s.to_string()))
         } else {
             Err(format!(
                 "'{}' is neither an IP address nor a DNS name",
@@ -232,7 +273,10 @@ impl Address {
         self.host == *host
             || match host {
                 Host::Ip(ip) => self.ip == Some(*ip),
-                Host::Name(n) => self.dns.as_deref() == Some(n.as_str()),
+                Host::Name(_) => self
+                    .dns
+                    .as_ref()
+                    .is_some_and(|d| Host::Name(d.clone()) == *host),
             }
     }
 
@@ -349,7 +393,22 @@ pub fn addresses_of(instance: &DBInstance, groups: &[ReadOnlyGroup]) -> Addresse
             Some("public") => AddressKind::Public,
             _ => AddressKind::Private,
         };
-        take(from_net_info(kind, n));
+        let entry = from_net_info(kind, n);
+        // A public name that is not a DNS name, beside a good IP: the IP is offered, and
+        // that is said (else `--address public` would quietly mean the IP).
+        if let (Some(Ok(a)), Some(raw)) = (&entry, n.Address.as_deref().filter(|s| !s.is_empty()))
+            && kind == AddressKind::Public
+            && a.dns.is_none()
+            && Host::parse(raw).is_err()
+        {
+            let note = format!(
+                "public '{}' is not a DNS name: its IP {} is what `public` means",
+                clean(raw),
+                a.host
+            );
+            take(Some(Err(note)));
+        }
+        take(entry);
     }
     if instance.is_readonly() {
         for group in groups
@@ -466,10 +525,18 @@ pub fn choose(
                     choices: list(addresses),
                 }
             })?;
-            // What the person typed is what is sent: the IP of a public entry that also
-            // has a name protects the IP (the SDK documents ConnectAddress as an IP).
+            // An IP typed is what is sent: the IP of a public entry that also has a name
+            // protects the IP (the SDK documents ConnectAddress as an IP). A name typed is
+            // sent as the API spells it (DNS ignores case, the API's check may not).
             let mut chosen = open(instance_id, found)?.clone();
-            chosen.host = host.clone();
+            chosen.host = match host {
+                Host::Ip(_) => host.clone(),
+                Host::Name(_) => match (&found.host, &found.dns) {
+                    (Host::Name(_), _) => found.host.clone(),
+                    (_, Some(d)) => Host::Name(d.clone()),
+                    (_, None) => host.clone(),
+                },
+            };
             Ok(chosen)
         }
         AddressSpec::Kind(AddressKind::Group) if !is_readonly => {
@@ -717,7 +784,7 @@ mod tests {
         p.DBInstanceNetInfo = Some(vec![
             net("10.6.0.4", "private"),
             DBInstanceNetInfo {
-                Address: Some("GZ-Postgres-6bwgamo3.sql.tencentcdb.com".into()),
+                Address: Some("GZ-Postgres-6bwgamo3.sql.tencentcdb.com.".into()),
                 ..net("203.0.113.3", "public")
             },
             // A name and no IP, as some accounts list the public entry.
@@ -729,7 +796,12 @@ mod tests {
         ]);
         let a = addresses_of(&p, &[]).usable;
         let name = Host::Name("gz-postgres-6bwgamo3.sql.tencentcdb.com".into());
-        assert_eq!(a[1].host, name, "lower-cased, the name is what is sent");
+        assert_eq!(a[1].host, name, "the name is what is sent");
+        assert_eq!(
+            a[1].host.to_string(),
+            "GZ-Postgres-6bwgamo3.sql.tencentcdb.com.",
+            "as the API spells it"
+        );
         assert_eq!(a[1].ip, Some("203.0.113.3".parse().expect("ip")));
         assert_eq!(a[2].host.to_string(), "ro-only.sql.tencentcdb.com");
         assert_eq!(a[2].ip, None);
@@ -748,8 +820,12 @@ mod tests {
             (by_ip.kind, by_ip.host.to_string()),
             (AddressKind::Public, "203.0.113.3".to_string())
         );
-        let by_name = pick("gz-postgres-6bwgamo3.sql.tencentcdb.com.").expect("name");
-        assert_eq!(by_name.host, name);
+        let by_name = pick("gz-postgres-6bwgamo3.sql.tencentcdb.com").expect("name");
+        assert_eq!(
+            by_name.host.to_string(),
+            "GZ-Postgres-6bwgamo3.sql.tencentcdb.com.",
+            "a name typed is sent as the API spells it"
+        );
         assert!(matches!(
             pick("other.sql.tencentcdb.com"),
             Err(AddressRefusal::NotItsAddress { .. })
@@ -772,10 +848,10 @@ mod tests {
             Ok(Host::Ip("10.0.0.8".parse().expect("ip")))
         );
         assert!(matches!(Host::parse("::1"), Ok(Host::Ip(_))));
-        assert_eq!(
-            Host::parse("A.Example.COM."),
-            Ok(Host::Name("a.example.com".into()))
-        );
+        // Kept as spelled; compared as DNS compares names.
+        let upper = Host::parse("A.Example.COM.").expect("name");
+        assert_eq!(upper.to_string(), "A.Example.COM.");
+        assert_eq!(upper, Host::Name("a.example.com".into()));
         for bad in [
             "",
             "localhost",

@@ -55,7 +55,7 @@ pub struct ApiArgs {
     /// tccli profile to take credentials (and default region) from (~/.tccli/NAME.credential)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Region of the instance (one of the 18 the SSL API supports)
+    /// Region of the instance, e.g. ap-guangzhou (one DescribeRegions lists as AVAILABLE)
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
     /// API endpoint: a host (https), or http://127.0.0.1:PORT for a local emulator
@@ -425,7 +425,8 @@ pub enum InstancesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum RegionsCommand {
-    /// The saved regions (--all: the 18 the SSL API supports; --remote: DescribeRegions)
+    /// The saved regions (--all: every region pgssl knows from DescribeRegions, with its state;
+    /// --remote: DescribeRegions asked now)
     List {
         #[arg(long)]
         all: bool,

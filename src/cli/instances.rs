@@ -41,8 +41,11 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
             let regions = regions_to_use(ctx, &[])?;
             let opened = open(ctx, io).await?;
             let mut rows = Vec::new();
+            // Every region first: nothing is read in any of them unless all may be.
             for region in &regions {
                 super::confirm(ctx, &opened, region).await?;
+            }
+            for region in &regions {
                 let found = ops::read::discover(&opened.session.client, region).await?;
                 rows.extend(found.into_iter().map(Row::learned));
             }

@@ -231,12 +231,7 @@ pub async fn plaintext_finding(session: &Session, i: &Instance, user: &str) -> O
     let port = i
         .protected_address()
         .map_or(5432, crate::addresses::Address::port_or_default);
-    let via = session
-        .reach
-        .map
-        .iter()
-        .find(|(a, _)| *a == shown)
-        .map(|(_, to)| *to);
+    let via = session.reach.via_for(&shown);
     let finding = |severity, kind, detail: String| Finding {
         severity,
         kind,

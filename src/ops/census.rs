@@ -103,14 +103,7 @@ pub async fn take(
             .and_then(|h| info.addresses.iter().find(|a| a.is(&h)))
             .map_or(5432, crate::addresses::Address::port_or_default)
     });
-    let via = request.via.or_else(|| {
-        session
-            .reach
-            .map
-            .iter()
-            .find(|(a, _)| *a == host)
-            .map(|(_, to)| *to)
-    });
+    let via = request.via.or_else(|| session.reach.via_for(&host));
     session.reach.allows(&host, via)?;
     let login = login_for(session, &host, port)?;
     let ssl_on = info.ssl_state().is_some_and(|s| s.enabled);

@@ -23,6 +23,10 @@ pub struct Imported {
 
 /// Save every instance the API lists in `regions`, and keep the regions.
 pub async fn import(session: &Session, regions: &[String]) -> Result<Imported, OpsError> {
+    // Every region as DescribeRegions says first: nothing is read in any of them else.
+    for region in regions {
+        super::regions::confirm(session, region).await?;
+    }
     let mut found = Vec::new();
     for region in regions {
         found.extend(read::discover(&session.client, region).await?);
@@ -150,6 +154,14 @@ pub async fn refresh(
             .filter(|t| t.0 == region)
             .map(|t| t.1.clone())
             .collect();
+        // A region DescribeRegions does not serve now: each of its instances says so,
+        // and nothing is read there.
+        if let Err(e) = super::regions::confirm(session, region).await {
+            for id in &ids {
+                on_each(id, &Err(e.clone()));
+            }
+            continue;
+        }
         for (id, result) in read::describe_many(&session.client, region, &ids).await {
             on_each(&id, &result);
             if let Ok(i) = result {
@@ -201,6 +213,9 @@ pub async fn fleet(
     regions: &[String],
     mut on_read: impl FnMut(usize, usize),
 ) -> Result<Fleet, OpsError> {
+    for region in regions {
+        super::regions::confirm(session, region).await?;
+    }
     let mut instances = Vec::new();
     for region in regions {
         instances.extend(read::discover(&session.client, region).await?);

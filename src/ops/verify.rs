@@ -21,6 +21,21 @@ pub struct Reach {
 }
 
 impl Reach {
+    /// Where `address` is reached instead, when the map says: a DNS name matched as DNS
+    /// matches names (case aside, with or without the final dot), an IP as itself.
+    pub fn via_for(&self, address: &str) -> Option<std::net::SocketAddr> {
+        let wanted = crate::addresses::Host::parse(address).ok();
+        self.map
+            .iter()
+            .find(|(a, _)| {
+                a == address
+                    || wanted
+                        .as_ref()
+                        .is_some_and(|w| crate::addresses::Host::parse(a).is_ok_and(|h| h == *w))
+            })
+            .map(|(_, to)| *to)
+    }
+
     pub(crate) fn allows(
         &self,
         address: &str,
@@ -278,14 +293,7 @@ pub async fn verify_described(
             .find(|a| crate::addresses::Host::parse(&address).is_ok_and(|h| a.is(&h)))
             .map_or(5432, Address::port_or_default)
     });
-    let via = request.via.or_else(|| {
-        session
-            .reach
-            .map
-            .iter()
-            .find(|(a, _)| *a == address)
-            .map(|(_, to)| *to)
-    });
+    let via = request.via.or_else(|| session.reach.via_for(&address));
     session.reach.allows(&address, via)?;
     let paths = &session.store.paths;
     let ca = if let Some(path) = &request.ca_file {

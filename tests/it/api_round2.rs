@@ -214,3 +214,118 @@ fn a_domain_in_the_api_reply_that_is_junk_is_refused_with_the_request_id() {
         "{line}"
     );
 }
+
+#[test]
+fn a_domain_is_sent_as_the_api_spells_it() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let spelled = "GZ-Postgres-6bwgamo3.SQL.tencentcdb.com.";
+    emu.fleet(|f| {
+        for i in f
+            .instances
+            .iter_mut()
+            .filter(|i| i.id() == "postgres-6bwgamo3")
+        {
+            for n in i.DBInstanceNetInfo.iter_mut().flatten() {
+                if n.NetType.as_deref() == Some("public") {
+                    n.Address = Some(spelled.into());
+                }
+            }
+        }
+    });
+    let sb = Sandbox::for_emu(&emu);
+    let args = at(
+        &emu,
+        GZ,
+        &[
+            "ssl",
+            "enable",
+            "postgres-6bwgamo3",
+            "--address",
+            "gz-postgres-6bwgamo3.sql.tencentcdb.com",
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+        ],
+    );
+    run(&sb, &args).ok();
+    let state = emu.fleet(|f| f.ssl_of("postgres-6bwgamo3"));
+    assert_eq!(state.ConnectAddress.as_deref(), Some(spelled));
+    // Read back, the same name however spelled: nothing more to do.
+    let r = run(&sb, &args);
+    r.ok();
+    assert!(r.stdout.contains("already"), "{r:#?}");
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+}
+
+#[test]
+fn a_public_name_that_is_no_dns_name_is_said_and_its_ip_offered() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    emu.fleet(|f| {
+        for i in f
+            .instances
+            .iter_mut()
+            .filter(|i| i.id() == "postgres-6bwgamo3")
+        {
+            for n in i.DBInstanceNetInfo.iter_mut().flatten() {
+                if n.NetType.as_deref() == Some("public") {
+                    n.Address = Some("localhost".into());
+                }
+            }
+        }
+    });
+    let sb = Sandbox::for_emu(&emu);
+    let r = run(&sb, &at(&emu, GZ, &["ssl", "show", "postgres-6bwgamo3"]));
+    r.ok();
+    assert!(
+        r.stdout.contains(
+            "unusable: public 'localhost' is not a DNS name: its IP 203.0.113.17 is what `public` means"
+        ),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn no_region_is_read_in_while_one_of_them_is_refused() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let config = sb.config_file();
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("dir");
+    std::fs::write(&config, "regions = [\"ap-guangzhou\", \"na-toronto\"]\n").expect("config");
+    for args in [
+        vec!["instances", "list", "--remote"],
+        vec!["instances", "import"],
+        vec!["ssl", "show", "--all"],
+        vec!["audit"],
+    ] {
+        let mut v = vec!["--endpoint", ep.as_str()];
+        v.extend(args.iter().copied());
+        let r = sb.run(&v);
+        assert_eq!(r.code, 2, "{args:?}: {r:#?}");
+        assert!(r.error_line().contains("na-toronto"), "{r:#?}");
+    }
+    assert_eq!(emu.count("DescribeDBInstances"), 0);
+}
+
+#[test]
+fn an_address_map_matches_names_as_dns_does() {
+    let reach = pgssl::ops::Reach {
+        map: vec![(
+            "gz-postgres-6bwgamo3.sql.tencentcdb.com".into(),
+            "127.0.0.1:15432".parse().expect("addr"),
+        )],
+        loopback_only: true,
+    };
+    for asked in [
+        "gz-postgres-6bwgamo3.sql.tencentcdb.com",
+        "GZ-POSTGRES-6bwgamo3.sql.tencentcdb.com.",
+    ] {
+        assert_eq!(
+            reach.via_for(asked),
+            Some("127.0.0.1:15432".parse().expect("addr")),
+            "{asked}"
+        );
+    }
+    assert_eq!(reach.via_for("other.sql.tencentcdb.com"), None);
+}
