@@ -217,7 +217,7 @@ async fn carry_out(
 }
 
 /// Ctrl-C, or the terminal going away (SIGHUP: a dropped SSH session).
-async fn interruption() {
+pub(super) async fn interruption() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::interrupt()),

@@ -423,7 +423,20 @@ async fn ssl_change(
         progress: TaskProgress::default(),
         ended: false,
     };
-    match change::execute(session, &plan, &options, &mut printer).await? {
+    // Ctrl-C or a hangup (a dropped SSH session) while it is under way: said, exit 130.
+    // What left runs on; the journal holds it (an outcome not heard is checked before
+    // the next change to the instance).
+    let executed = tokio::select! {
+        r = change::execute(session, &plan, &options, &mut printer) => r?,
+        () = super::bulk::interruption() => {
+            return Err(OpsError::Interrupted(format!(
+                "interrupted: if the change was sent it runs on without pgssl (its TaskId is above); `{hint} log --instance {id}` shows it, `{hint} task show TASKID --wait` follows it",
+                hint = crate::hint::pgssl(),
+                id = plan.instance.id,
+            )));
+        }
+    };
+    match executed {
         Executed::Sent(outcome) => finish(&plan, &outcome, args, io),
         Executed::AsAsked(now) => {
             unchanged(&plan.instance, &intent.want, Some(&now.state), io);

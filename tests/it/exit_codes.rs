@@ -200,3 +200,59 @@ fn an_interrupted_run_exits_130() {
     assert_eq!(code, Some(exit::INTERRUPTED), "{rest:#?}");
     assert!(rest.iter().any(|l| l.contains("ssl resume")), "{rest:#?}");
 }
+
+/// A hangup (a dropped SSH session) while one change is followed: 130, a line saying
+/// the change runs on and how to follow it, the journal keeping the TaskId.
+#[test]
+fn a_hangup_while_one_change_is_followed_exits_130() {
+    let emu = Emu::start(FaultArgs::default(), 30);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let mut child = sb
+        .command(&[
+            "--endpoint",
+            &ep,
+            "--region",
+            "ap-guangzhou",
+            "ssl",
+            "enable",
+            "postgres-6bwgamo3",
+            "--address",
+            "private",
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut lines = std::io::BufRead::lines(stderr);
+    for line in lines.by_ref() {
+        if line.expect("line").contains("task 100017:") {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let code = child.wait().expect("ends").code();
+    assert_eq!(code, Some(exit::INTERRUPTED), "{rest:#?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("interrupted: if the change was sent it runs on")),
+        "{rest:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1);
+    assert!(
+        sb.journal_lines()
+            .iter()
+            .any(|l| l["kind"] == "outcome" && l["TaskId"] == 100_017),
+        "the journal keeps the TaskId"
+    );
+}
