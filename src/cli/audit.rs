@@ -90,14 +90,21 @@ impl Serialize for Report_<'_> {
 impl Report for Report_<'_> {
     fn text(&self, out: &mut Text) {
         let a = self.0;
+        // As the closing line counts them: findings, and what could not be checked apart.
+        let unchecked = a.findings.iter().filter(|f| f.kind == "unchecked").count();
         out.note(format!(
-            "audit of {} instances in {}: SSL on {}, off {}, unknown {}; {} finding(s)",
+            "audit of {} instances in {}: SSL on {}, off {}, unknown {}; {} finding(s){}",
             a.instances,
             self.1,
             a.ssl_on,
             a.ssl_off,
             a.ssl_unknown,
-            a.findings.len()
+            a.findings.len() - unchecked,
+            if unchecked == 0 {
+                String::new()
+            } else {
+                format!(", {unchecked} not checked")
+            }
         ));
         for f in &a.findings {
             out.line(format!(
