@@ -2136,3 +2136,47 @@ fn the_form_says_postgresql_10_cannot_have_ssl_and_the_details_show_the_version(
     let screen = render(&a, 100, 30);
     assert!(screen.contains("PostgreSQL 10.23"), "{screen}");
 }
+
+#[test]
+fn a_form_opened_before_ssl_was_read_moves_to_the_protected_address_when_it_comes() {
+    let mut unread = instance(
+        "postgres-6bwgamo3",
+        "ap-guangzhou",
+        "orders-db",
+        InstanceKind::Primary,
+        "running",
+    );
+    unread.addresses = vec![
+        addr(AddressKind::Private, "10.6.0.4", None),
+        addr(AddressKind::Public, "203.0.113.17", None),
+    ];
+    let mut read = unread.clone();
+    read.ssl = Some(ssl(true, Some("203.0.113.17")));
+    let mut a = app_of(vec![unread], false);
+    a.size = (100, 30);
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    let chosen = |a: &App| match &a.overlay {
+        Overlay::Form(f) => f.choices.get(f.choice).map(|c| c.host.to_string()),
+        other => panic!("the form: {other:?}"),
+    };
+    assert_eq!(chosen(&a).as_deref(), Some("10.6.0.4"), "nothing known yet");
+    a.update(Msg::Described {
+        id: "postgres-6bwgamo3".into(),
+        result: Ok(read.clone()),
+    });
+    assert_eq!(
+        chosen(&a).as_deref(),
+        Some("203.0.113.17"),
+        "the address SSL protects, once read"
+    );
+    // Once read (or chosen by the person), a later read does not move the choice.
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Up));
+    assert_eq!(chosen(&a).as_deref(), Some("10.6.0.4"));
+    a.update(Msg::Described {
+        id: "postgres-6bwgamo3".into(),
+        result: Ok(read),
+    });
+    assert_eq!(chosen(&a).as_deref(), Some("10.6.0.4"));
+}

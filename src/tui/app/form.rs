@@ -52,6 +52,9 @@ pub struct SslForm {
     pub whole_group: bool,
     /// Those members, as judged when the form last changed (`App::refresh_group_offer`).
     pub left_out: Vec<String>,
+    /// The choice stands: made knowing the instance's SSL state, or by the person (moved,
+    /// typed). Until then a fresh read moves it to the address SSL protects.
+    pub choice_settled: bool,
 }
 
 impl SslForm {
@@ -84,15 +87,21 @@ impl SslForm {
             field: Field::Ssl,
             whole_group: true,
             left_out: Vec::new(),
+            choice_settled: row.ssl().is_some(),
         }
     }
 
-    /// Take fresh addresses (from a describe), keeping the chosen IP if it still exists.
-    pub fn update_choices(&mut self, addresses: Vec<Address>) {
-        let chosen = self.choices.get(self.choice).map(|a| a.host.clone());
+    /// Take fresh addresses (from a describe), keeping the chosen one if it still exists;
+    /// until the person chooses, the address SSL protects now (`protected`, just read) is
+    /// the one chosen, as when the form opens on an instance already read.
+    pub fn update_choices(&mut self, addresses: Vec<Address>, protected: Option<&Host>) {
+        let chosen = match protected {
+            Some(p) if !self.choice_settled => Some(p.clone()),
+            _ => self.choices.get(self.choice).map(|a| a.host.clone()),
+        };
         self.choices = addresses.into_iter().filter(Address::is_open).collect();
         self.choice = chosen
-            .and_then(|h| self.choices.iter().position(|a| a.host == h))
+            .and_then(|h| self.choices.iter().position(|a| a.is(&h)))
             .unwrap_or(self.choice.min(self.choices.len()));
     }
 
@@ -145,6 +154,7 @@ impl SslForm {
             return;
         }
         let max = self.choices.len(); // the last slot is the typed IP
+        self.choice_settled = true;
         self.choice = if down {
             (self.choice + 1).min(max)
         } else {
@@ -163,6 +173,7 @@ impl SslForm {
         if self.typing_ip() && self.other_ip.chars().count() < OTHER_IP_MAX && !c.is_control() {
             self.other_ip.push(c);
             self.choice = self.choices.len();
+            self.choice_settled = true;
         }
     }
 

@@ -255,7 +255,8 @@ impl App {
                 if let super::Overlay::Form(form) = &mut self.overlay
                     && form.instance_id == instance.id
                 {
-                    form.update_choices(instance.addresses.clone());
+                    form.update_choices(instance.addresses.clone(), instance.protected_host());
+                    form.choice_settled |= instance.ssl.is_some();
                 }
                 self.learn(instance);
                 self.recompute();
