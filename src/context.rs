@@ -383,6 +383,16 @@ impl Context {
         }
         let guard = self.config.guards.effective(profile.as_deref());
         let mut session = Session::new(client, source, self.store.clone(), self.reach.clone());
+        // The census's login: the libpq variables, and ~/.pgpass in `home` when pgssl
+        // looks there (the demo's own, and nothing of the person's environment).
+        if self.isolated {
+            session.login_env = crate::census::login::Env {
+                home: self.home.clone(),
+                ..Default::default()
+            };
+        } else if let Some(home) = &self.home {
+            session.login_env.home = Some(home.clone());
+        }
         if let Some(what) = account_what {
             session.identity = crate::ops::identity::Lookup::keyed(&what);
         }

@@ -310,15 +310,18 @@ pub async fn start(
     };
     let mut address_map = Vec::new();
     let postgres_installed = pgssl_emulator::pgserver::find_bin().is_some();
+    // The stand-in's census login, new each run: kept only in the demo's own ~/.pgpass.
+    let census_password = crate::ids::random_string(24, b"abcdefghijkmnpqrstuvwxyz23456789");
     if with_postgres && postgres_installed {
         let port = pgssl_emulator::pgserver::free_port()
             .map_err(|e| OpsError::Usage(format!("no free port for PostgreSQL ({e})")))?;
         address_map =
             emulator::address_map_for(&demo.emulator.shared.fleet(), POSTGRES_INSTANCE, port);
-        demo.postgres = Some(emulator::attach_postgres(
+        demo.postgres = Some(emulator::attach_postgres_with_clients(
             demo.emulator.shared.clone(),
             POSTGRES_INSTANCE.into(),
             port,
+            census_password.clone(),
         ));
         demo.note = format!(
             "a real PostgreSQL on 127.0.0.1:{port} stands in for {POSTGRES_INSTANCE}: enable SSL on it, then check with v (or pgssl --demo verify {POSTGRES_INSTANCE})"
@@ -358,6 +361,22 @@ pub async fn start(
             home.display()
         ))
     })?;
+    // `pgssl --demo clients postgres-6bwgamo3`: the login, the libpq way, in the demo's
+    // own home (0600) and config, never the person's.
+    crate::store::write_atomic(
+        &home.join(".pgpass"),
+        format!(
+            "*:*:*:{}:{census_password}\n",
+            pgssl_emulator::pg::MONITOR_USER
+        )
+        .as_bytes(),
+    )
+    .map_err(|e| {
+        OpsError::Usage(format!(
+            "cannot write the demo's census login in {} ({e})",
+            home.display()
+        ))
+    })?;
     ctx.home = Some(home);
     ctx.isolated = true;
     ctx.fixed = Some((credential, CredentialSource::Demo));
@@ -378,6 +397,8 @@ pub async fn start(
     }
     ctx.store.config.update(|c| {
         c.region = Some("ap-guangzhou".into());
+        // The census's login (its password is in the demo's ~/.pgpass).
+        c.guards.global.monitor.user = Some(pgssl_emulator::pg::MONITOR_USER.into());
         // Guards to try: a protected profile confirms by typing the instance id.
         for (name, protected, readonly) in
             [("demo-prod", true, false), ("demo-readonly", false, true)]

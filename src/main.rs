@@ -72,7 +72,11 @@ async fn run(args: Cli) -> i32 {
     let with_postgres =
         tui || matches!(
             args.command,
-            Some(Command::Verify(_) | Command::Ssl(cli::SslCommand::Enable { .. }))
+            Some(
+                Command::Verify(_)
+                    | Command::Clients(_)
+                    | Command::Ssl(cli::SslCommand::Enable { .. })
+            )
         ) || matches!(&args.command, Some(Command::Audit(a)) if a.verify);
     let (demo, ctx) = match start(&options, globals, with_postgres).await {
         Ok(s) => s,
@@ -100,8 +104,10 @@ async fn run(args: Cli) -> i32 {
             );
         }
         // A TLS check from the CLI runs at once: the stand-in must be up first.
-        let checks_tls = matches!(&args.command, Some(Command::Verify(_)))
-            || matches!(&args.command, Some(Command::Audit(a)) if a.verify);
+        let checks_tls = matches!(
+            &args.command,
+            Some(Command::Verify(_) | Command::Clients(_))
+        ) || matches!(&args.command, Some(Command::Audit(a)) if a.verify);
         if checks_tls {
             d.wait_for_postgres();
         }

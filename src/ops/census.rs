@@ -188,7 +188,7 @@ pub async fn take(
 
 /// The login for `host:port`, or why there is none (with how to get one).
 fn login_for(session: &Session, host: &str, port: u16) -> Result<Login, OpsError> {
-    let env = login::Env::from_process();
+    let env = session.login_env.clone();
     let passfile = env.passfile_path().and_then(|path| {
         let text = crate::store::bounded::read(&path, 64 << 10).ok()?;
         let text = String::from_utf8(text).ok()?;

@@ -57,6 +57,8 @@ pub struct Session {
     pub readonly_flag: bool,
     pub store: Store,
     pub reach: Reach,
+    /// Where the census's login comes from (the libpq variables, ~/.pgpass).
+    pub login_env: crate::census::login::Env,
     /// Whose the credential is: GetCallerIdentity's answer, asked once, beside the work.
     pub identity: std::sync::Arc<identity::Lookup>,
 }
@@ -71,6 +73,7 @@ impl Session {
             readonly_flag: false,
             store,
             reach,
+            login_env: crate::census::login::Env::from_process(),
             identity: std::sync::Arc::default(),
         }
     }

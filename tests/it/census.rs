@@ -262,3 +262,58 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn the_demo_has_clients_to_count_with_no_setup() {
+    if !common::pg_available() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let r = sb.run(&["--demo", "--output", "json", "clients", ID]);
+    r.ok();
+    let j = r.json();
+    assert_eq!((&j["plaintext"], &j["tls"]), (&3.into(), &0.into()), "{j}");
+    assert_eq!(j["user"], "pgssl_monitor");
+    assert_eq!(j["clients"][0]["application_name"], "billing-worker");
+    // SSL on: the stand-in's TLS clients join, counted over verify-full.
+    sb.run(&[
+        "--demo",
+        "ssl",
+        "enable",
+        ID,
+        "--address",
+        "private",
+        "--yes",
+        "--wait",
+        "--poll",
+        "0.2",
+    ])
+    .ok();
+    let r = sb.run(&["--demo", "clients", ID]);
+    r.ok();
+    assert!(
+        r.stdout.contains(
+            "5 client connections: 2 over TLS (TLSv1.3 2), 3 plaintext from 1 address (at 10.6.0.4:5432, over TLS, verify-full, as pgssl_monitor)"
+        ),
+        "{r:#?}"
+    );
+    // The demo's census password lives in the demo's own ~/.pgpass, 0600, and nowhere in
+    // what pgssl printed.
+    let pgpass = walk(sb.dir.path())
+        .into_iter()
+        .find(|p| p.ends_with(".pgpass"))
+        .expect("the demo's .pgpass");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&pgpass)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&pgpass).expect("read");
+    let password = text.trim().rsplit(':').next().expect("password");
+    assert!(password.len() >= 20);
+    assert!(!r.stdout.contains(password) && !r.stderr.contains(password));
+}

@@ -238,14 +238,43 @@ pub fn attach_postgres(
     instance_id: String,
     port: u16,
 ) -> std::thread::JoinHandle<()> {
+    attach(shared, instance_id, port, None)
+}
+
+/// The same, with a census to take: a monitoring login (`pg::MONITOR_USER`, by SCRAM
+/// with `password`) and client connections held open, some over TLS once SSL is on.
+pub fn attach_postgres_with_clients(
+    shared: Arc<server::Shared>,
+    instance_id: String,
+    port: u16,
+    password: String,
+) -> std::thread::JoinHandle<()> {
+    attach(shared, instance_id, port, Some(password))
+}
+
+fn attach(
+    shared: Arc<server::Shared>,
+    instance_id: String,
+    port: u16,
+    census: Option<String>,
+) -> std::thread::JoinHandle<()> {
     let handle = tokio::runtime::Handle::current();
     std::thread::spawn(move || {
         if shared.is_closed() {
             return;
         }
-        match crate::pgserver::LocalPostgres::start_on(Some(port), crate::pgserver::Ssl::Off) {
-            Ok(server) => {
-                shared.set_pg(pg::PgBackend::new(instance_id, server));
+        let hba = census.as_ref().map(|_| pg::HBA);
+        let started =
+            crate::pgserver::LocalPostgres::start_with(Some(port), crate::pgserver::Ssl::Off, hba)
+                .and_then(|server| match &census {
+                    Some(password) => {
+                        pg::PgBackend::with_clients(instance_id.clone(), server, password)
+                    }
+                    None => Ok(pg::PgBackend::new(instance_id.clone(), server)),
+                });
+        match started {
+            Ok(backend) => {
+                shared.set_pg(backend);
                 handle.block_on(pg::sync(&shared));
             }
             Err(e) => {
@@ -393,11 +422,43 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
     );
     println!("CA certificate: {}{}", running.endpoint(), server::CA_PATH);
     let mut starting = None;
+    let mut passfile_made = None;
     if let Some((id, port, map)) = pg {
-        starting = Some(attach_postgres(running.shared.clone(), id.clone(), port));
+        // The census's login: its password only in a 0600 file, named by PGPASSFILE.
+        let password = pgssl_wire::ids::random_string(24, b"abcdefghijkmnpqrstuvwxyz23456789");
+        let passfile = std::env::temp_dir().join(format!(
+            "pgssl-emulator-{}-{:x}.pgpass",
+            std::process::id(),
+            pgssl_wire::ids::random_u64()
+        ));
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&passfile)
+                .map_err(|e| format!("cannot write {} ({e})", passfile.display()))?;
+            writeln!(f, "*:*:*:{}:{password}", pg::MONITOR_USER)
+                .map_err(|e| format!("cannot write {} ({e})", passfile.display()))?;
+        }
+        starting = Some(attach_postgres_with_clients(
+            running.shared.clone(),
+            id.clone(),
+            port,
+            password,
+        ));
         let map: Vec<String> = map.iter().map(|(a, to)| format!("{a}={to}")).collect();
-        println!("PostgreSQL for {id} on 127.0.0.1:{port}; for `pgssl verify`:");
+        println!(
+            "PostgreSQL for {id} on 127.0.0.1:{port}; for `pgssl verify` and `pgssl clients`:"
+        );
         println!("  export PGSSL_ADDRESS_MAP={}", map.join(","));
+        println!(
+            "  export PGUSER={} PGPASSFILE={}",
+            pg::MONITOR_USER,
+            passfile.display()
+        );
+        passfile_made = Some(passfile);
     }
     let _ = std::io::stdout().flush();
     // Stop on Ctrl-C or SIGTERM, and take the PostgreSQL stand-in down with us.
@@ -408,6 +469,9 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         _ = term.recv() => {}
     }
     running.shared.close();
+    if let Some(p) = passfile_made {
+        let _ = std::fs::remove_file(p);
+    }
     if let Some(t) = starting {
         let _ = t.join();
     }
