@@ -303,15 +303,10 @@ fn the_demo_has_clients_to_count_with_no_setup() {
         .into_iter()
         .find(|p| p.ends_with(".pgpass"))
         .expect("the demo's .pgpass");
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&pgpass)
-            .expect("meta")
-            .permissions()
-            .mode()
-            & 0o777,
-        0o600
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&pgpass).expect("meta").permissions(),
     );
+    assert_eq!(mode & 0o777, 0o600);
     let text = std::fs::read_to_string(&pgpass).expect("read");
     let password = text.trim().rsplit(':').next().expect("password");
     assert!(password.len() >= 20);
