@@ -395,8 +395,10 @@ async fn ssl_change(
             left_out.join(", ")
         ));
     }
+    // Who is connected, and what the change means for them (a few seconds at most).
+    let clients = crate::ops::census::plan_lines(session, &plan).await;
     if args.dry_run {
-        dry_run(session, &plan, &notes, io).await?;
+        dry_run(session, &plan, &notes, &clients, io).await?;
         return Ok(());
     }
     let confirmation = crate::ops::confirm::for_change(&plan.instance.id, session.protected());
@@ -405,7 +407,7 @@ async fn ssl_change(
             io.info(line);
         }
     }
-    for line in &notes {
+    for line in notes.iter().chain(&clients) {
         io.info(line);
     }
     super::confirm_plan(&confirmation, "this change", args, session.protected(), io)?;
@@ -580,6 +582,7 @@ async fn dry_run(
     session: &crate::ops::Session,
     plan: &Plan,
     notes: &[String],
+    clients: &[String],
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
     let signed = change::sign_only(session, std::slice::from_ref(plan)).await?;
@@ -591,12 +594,13 @@ async fn dry_run(
             "dry_run": true,
             "plan": plan.summary(),
             "group": notes,
+            "clients": clients,
             "confirm": crate::ops::confirm::for_change(&plan.instance.id, session.protected()).flag,
             "request": prepared.masked(),
         }));
     } else {
         io.info("dry run: this is the exact request pgssl would send; nothing was sent");
-        for line in plan.summary().iter().chain(notes) {
+        for line in plan.summary().iter().chain(notes).chain(clients) {
             io.info(line);
         }
         io.line(prepared.render());

@@ -420,3 +420,60 @@ impl ServerCertVerifier for ChainOnly {
         self.0.supported_verify_schemes()
     }
 }
+
+/// How long a plan waits for its census before it is shown without one.
+pub const PLAN_LIMIT: Duration = Duration::from_secs(4);
+
+/// Whether a census login is set (PGUSER, or `[monitor] user`): without one, a plan says
+/// how to get the census instead of trying.
+pub fn has_login(session: &Session) -> bool {
+    session.login_env.user.is_some() || session.guard.monitor.user.is_some()
+}
+
+/// What a plan's confirm says of the clients (never blocking it more than `PLAN_LIMIT`):
+/// the census, and what the change means for them; or why there is none.
+pub async fn plan_lines(session: &Session, plan: &super::Plan) -> Vec<String> {
+    if !has_login(session) {
+        return vec![
+            "Clients:  not counted: set PGUSER (with PGPASSWORD or ~/.pgpass) or [monitor] user in config.toml to see who is connected before the change".into(),
+        ];
+    }
+    match tokio::time::timeout(
+        PLAN_LIMIT,
+        take(session, &plan.instance, &CensusRequest::default()),
+    )
+    .await
+    {
+        Err(_) => vec![format!(
+            "Clients:  not counted: the census took more than {}s",
+            PLAN_LIMIT.as_secs()
+        )],
+        Ok(Err(e)) => vec![format!("Clients:  not counted ({e})")],
+        Ok(Ok(t)) => census_lines(&t.census, plan),
+    }
+}
+
+/// The census lines of a plan (pure): how many, and what the change does to them.
+pub fn census_lines(census: &Census, plan: &super::Plan) -> Vec<String> {
+    use super::Target;
+    let mut lines = vec![format!("Clients:  {}", census.summary())];
+    let now = plan.current();
+    let extra = match (&plan.target, now) {
+        (Target::Off, _) => census.before_disable(),
+        (Target::On(a), Some(s)) if s.enabled && s.protected.as_ref() != Some(&a.host) => {
+            (census.tls > 0).then(|| {
+                format!(
+                    "          {} connection(s) use TLS now: clients with sslmode=verify-full to {} will fail once the certificate names {} instead",
+                    census.tls,
+                    s.protected
+                        .as_ref()
+                        .map_or_else(|| "the old address".into(), ToString::to_string),
+                    a.host
+                )
+            })
+        }
+        (Target::On(_), _) => census.before_enable(),
+    };
+    lines.extend(extra.map(|l| l.replacen("Clients:  ", "          ", 1)));
+    lines
+}

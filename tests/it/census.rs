@@ -136,6 +136,24 @@ fn clients_counts_tls_and_plaintext_with_a_scram_login_and_refuses_what_it_must(
     assert_eq!(j["clients"][0]["count"], 3);
     assert_eq!(j["clients"][0]["ssl"], false);
 
+    // The plan of a change says who is connected and what it means for them.
+    let r = run(
+        &sb,
+        &["ssl", "enable", ID, "--address", "private", "--dry-run"],
+    );
+    r.ok();
+    assert!(
+        r.stderr
+            .contains("Clients:  3 client connections: 0 over TLS, 3 plaintext from 1 address"),
+        "{r:#?}"
+    );
+    assert!(
+        r.stderr.contains(
+            "3 plaintext connection(s) (127.0.0.1 (billing-worker)): they will stay plaintext"
+        ),
+        "{r:#?}"
+    );
+
     // An MD5 or cleartext password would cross without TLS: refused before it is sent
     // (exit 3).
     for (user, how) in [
@@ -188,6 +206,17 @@ fn clients_counts_tls_and_plaintext_with_a_scram_login_and_refuses_what_it_must(
     assert!(
         table[1].starts_with("tls") && table[1].contains("orders-api"),
         "{table:?}"
+    );
+    // Before disabling: the TLS connections that would fail to reconnect.
+    let r = run(
+        &sb,
+        &["--output", "json", "ssl", "disable", ID, "--dry-run"],
+    );
+    r.ok();
+    let lines = r.json()["clients"].to_string();
+    assert!(
+        lines.contains("2 connection(s) use TLS now: clients with sslmode=require or verify-* will fail to reconnect"),
+        "{lines}"
     );
     // Another address of the instance: its certificate names 10.6.0.4, so verify-ca.
     let r = run(
