@@ -259,6 +259,9 @@ struct ChangeReport<'a> {
     task: Option<TaskJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verify: Option<&'a crate::probe::Report>,
+    /// Who is connected after the change, with a census login: counts and clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    census: Option<&'a crate::ops::census::Taken>,
     /// How following the task ended (finished, timed_out, never_listed, unreadable).
     #[serde(skip_serializing_if = "Option::is_none")]
     followed: Option<&'static str>,
@@ -331,6 +334,21 @@ impl ChangeObserver for Printer<'_, '_> {
             Err(e) => self
                 .io
                 .info(format!("warning: the TLS check could not run: {e}")),
+        }
+    }
+
+    fn counted(&mut self, result: &Result<crate::ops::census::Taken, OpsError>, verdict: &str) {
+        if self.io.json_mode() {
+            return;
+        }
+        match result {
+            Ok(t) => {
+                self.io.line(format!("Clients:  {}", t.census.summary()));
+                self.io.line(format!("Verdict:  {verdict}"));
+            }
+            Err(e) => self.io.info(format!(
+                "warning: who is connected could not be counted: {e}"
+            )),
         }
     }
 
@@ -462,6 +480,7 @@ fn unchanged(instance: &Instance, want: &Want, state: Option<&SslState>, io: &mu
         RequestId: None,
         task: None,
         verify: None,
+        census: None,
         followed: None,
         follow_error: None,
         text: Some(format!(
@@ -562,6 +581,7 @@ fn finish(
         RequestId: Some(&sent.request_id),
         task: outcome.task.as_ref().and_then(TaskJson::of),
         verify,
+        census: outcome.census.as_ref().and_then(|c| c.as_ref().ok()),
         followed: outcome.task.as_ref().map(FollowEnd::word),
         follow_error: error.as_ref().map(ToString::to_string),
         text: None,

@@ -336,15 +336,15 @@ where
     })
 }
 
-/// The instance's CA as pgssl keeps it, fetched when it has none yet.
+/// The instance's CA as it reports it now (a CA can change), else the copy pgssl kept
+/// from an earlier fetch, as the TLS check does.
 async fn kept_ca(session: &Session, info: &Instance) -> Result<super::CaBundle, OpsError> {
-    let path = session.store.paths.ca_file(&info.id);
-    if let Ok(b) = super::verify::load_ca_file(&path) {
-        return Ok(b);
+    match super::verify::instance_ca(session, &info.region, &info.id).await {
+        Ok((_, b)) => Ok(b),
+        Err(e) => {
+            super::verify::load_ca_file(&session.store.paths.ca_file(&info.id)).map_err(|_| e)
+        }
     }
-    super::verify::instance_ca(session, &info.region, &info.id)
-        .await
-        .map(|(_, b)| b)
 }
 
 /// rustls for the census: the instance's CA only; the name checked too (`full`), or not.
@@ -418,6 +418,24 @@ impl ServerCertVerifier for ChainOnly {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_verify_schemes()
+    }
+}
+
+/// The verdict after a change: enforced in practice or not (enable), or how many still
+/// use TLS (disable: they reconnected without it since the restart).
+pub fn verdict(census: &Census, enabled: bool) -> String {
+    if enabled {
+        census.verdict_after_enable()
+    } else if census.tls == 0 {
+        format!(
+            "disabled: {} connection(s), none over TLS",
+            census.connections
+        )
+    } else {
+        format!(
+            "disabled, yet {} connection(s) still over TLS (from before the restart, or another address)",
+            census.tls
+        )
     }
 }
 

@@ -12,6 +12,7 @@ use super::send::{Dispatched, SendOptions, Sent, send};
 use super::verify::{Verified, VerifyRequest, verify_described};
 use super::{OpsError, Session};
 use crate::domain::{Instance, SslSeen, Task};
+use crate::store::journal::Record;
 
 /// Check the account guards, read the instance fresh and plan the change. The same
 /// function serves `--dry-run`, the CLI and the TUI, so each refuses exactly the same
@@ -50,6 +51,8 @@ pub struct Outcome {
     /// The instance as described once the task ended.
     pub now: Option<Instance>,
     pub verified: Option<Result<Verified, OpsError>>,
+    /// Who is connected once the task succeeded (and the TLS check ran), with a login.
+    pub census: Option<Result<super::census::Taken, OpsError>>,
 }
 
 /// What a face hears while a change is carried out. Every method has a default that does
@@ -65,6 +68,8 @@ pub trait ChangeObserver {
     fn refreshed(&mut self, _now: &Instance) {}
     /// The TLS check ran (or could not).
     fn verified(&mut self, _result: &Result<Verified, OpsError>) {}
+    /// The census after the change was taken (or could not be), and its verdict.
+    fn counted(&mut self, _result: &Result<super::census::Taken, OpsError>, _verdict: &str) {}
     /// When its turn came the instance already was as asked: nothing was sent.
     fn as_asked(&mut self, _now: &SslSeen) {}
     /// With `VerifyAfter::Ask`: whether to check now.
@@ -126,6 +131,7 @@ pub async fn execute(
         task: None,
         now: None,
         verified: None,
+        census: None,
     };
     let (Some(follow), Some(task_id)) = (options.follow, outcome.sent.task_id) else {
         return Ok(Executed::Sent(Box::new(outcome)));
@@ -158,6 +164,29 @@ pub async fn execute(
             observer.verified(&verified);
             outcome.verified = Some(verified);
         }
+    }
+    // Who is connected now, and whether SSL is enforced in practice: the counts go to the
+    // journal with the change (never the rows).
+    if let (true, true, Some(now)) = (succeeded, super::census::has_login(session), &outcome.now) {
+        let census =
+            super::census::take(session, now, &super::census::CensusRequest::default()).await;
+        let verdict = match &census {
+            Ok(t) => super::census::verdict(&t.census, plan.enables()),
+            Err(e) => format!("not counted ({e})"),
+        };
+        if let Ok(t) = &census {
+            let _ = session.store.journal.append(&Record::Census {
+                id: outcome.sent.journal_id.clone(),
+                time: crate::store::now_rfc3339(),
+                connections: t.census.connections,
+                tls: t.census.tls,
+                plaintext: t.census.plaintext,
+                hidden: t.census.hidden,
+                verdict: verdict.clone(),
+            });
+        }
+        observer.counted(&census, &verdict);
+        outcome.census = Some(census);
     }
     Ok(Executed::Sent(Box::new(outcome)))
 }

@@ -173,7 +173,7 @@ fn clients_counts_tls_and_plaintext_with_a_scram_login_and_refuses_what_it_must(
 
     // SSL on (protecting 10.6.0.4): two TLS clients join; the census is verify-full.
     sb.set("PGUSER", "pgssl_monitor");
-    run(
+    let r = run(
         &sb,
         &[
             "ssl",
@@ -186,8 +186,26 @@ fn clients_counts_tls_and_plaintext_with_a_scram_login_and_refuses_what_it_must(
             "--poll",
             "0.2",
         ],
-    )
-    .ok();
+    );
+    r.ok();
+    // After the change: the census again, and the verdict.
+    assert!(
+        r.stdout.contains(
+            "Verdict:  enabled, not enforced: 3 plaintext connection(s) from 127.0.0.1 (billing-worker)"
+        ),
+        "{r:#?}"
+    );
+    // The journal keeps the counts with the change, not the rows.
+    let census = sb
+        .journal_lines()
+        .into_iter()
+        .find(|l| l["kind"] == "census")
+        .expect("a census record");
+    assert_eq!(
+        (&census["plaintext"], &census["tls"]),
+        (&3.into(), &0.into())
+    );
+    assert!(census.get("clients").is_none(), "{census}");
     let ca = emu.running.shared.ca.cert_pem();
     let tls = emu.block_on(tls_clients(port, &ca, "orders-api", 2));
     let r = run(&sb, &["clients", ID]);

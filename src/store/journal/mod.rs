@@ -65,6 +65,16 @@ pub enum Record {
         result: VerifyResult,
         detail: String,
     },
+    /// Who was connected after the change: the counts (never the rows), and the verdict.
+    Census {
+        id: String,
+        time: String,
+        connections: usize,
+        tls: usize,
+        plaintext: usize,
+        hidden: usize,
+        verdict: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +118,8 @@ impl Record {
             | Record::Outcome { id, .. }
             | Record::Task { id, .. }
             | Record::Check { id, .. }
-            | Record::Verify { id, .. } => id,
+            | Record::Verify { id, .. }
+            | Record::Census { id, .. } => id,
         }
     }
 }
@@ -153,6 +164,19 @@ pub struct Entry {
     pub check: Option<CheckSeen>,
     /// The latest TLS check of the protected address.
     pub verify: Option<VerifySeen>,
+    /// The census after the change, if one was taken.
+    pub census: Option<CensusSeen>,
+}
+
+/// The census after a change, as journaled: counts and the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CensusSeen {
+    pub connections: usize,
+    pub tls: usize,
+    pub plaintext: usize,
+    pub hidden: usize,
+    pub verdict: String,
+    pub time: String,
 }
 
 /// A task's status as last recorded.
@@ -568,6 +592,7 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
                 task: None,
                 check: None,
                 verify: None,
+                census: None,
             });
             continue;
         }
@@ -618,6 +643,24 @@ pub fn fold(records: Vec<Record>) -> Vec<Entry> {
                     address,
                     result,
                     detail,
+                    time,
+                });
+            }
+            Record::Census {
+                connections,
+                tls,
+                plaintext,
+                hidden,
+                verdict,
+                time,
+                ..
+            } => {
+                entry.census = Some(CensusSeen {
+                    connections,
+                    tls,
+                    plaintext,
+                    hidden,
+                    verdict,
                     time,
                 });
             }

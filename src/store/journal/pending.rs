@@ -164,6 +164,7 @@ fn fold_into(index: &mut Index, records: impl IntoIterator<Item = Record>) {
                     task: None,
                     check: None,
                     verify: None,
+                    census: None,
                 });
             }
             Record::Outcome { id, outcome, .. } => match outcome {
@@ -231,7 +232,7 @@ fn fold_into(index: &mut Index, records: impl IntoIterator<Item = Record>) {
                     });
                 }
             }
-            Record::Verify { .. } => {}
+            Record::Verify { .. } | Record::Census { .. } => {}
         }
     }
 }
