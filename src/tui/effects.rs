@@ -437,6 +437,17 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
         }
         Cmd::Prepare(intent) => {
             let result = change::prepare(&session, &intent).await.map(Box::new);
+            // Who is connected comes after the plan, never holding the dialog up.
+            if let Ok(prepared) = &result
+                && let ops::Prepared::Change(plan) = prepared.as_ref()
+            {
+                let (session, plan, tx, intent) =
+                    (session.clone(), plan.clone(), tx.clone(), intent.clone());
+                tokio::spawn(async move {
+                    let lines = ops::census::plan_lines(&session, &plan).await;
+                    send(&tx, Msg::PlanCensus { intent, lines });
+                });
+            }
             Msg::Prepared { intent, result }
         }
         Cmd::Execute(plan) => {

@@ -2180,3 +2180,37 @@ fn a_form_opened_before_ssl_was_read_moves_to_the_protected_address_when_it_come
     });
     assert_eq!(chosen(&a).as_deref(), Some("10.6.0.4"));
 }
+
+#[test]
+fn the_confirm_shows_who_is_connected_once_counted() {
+    let mut a = app();
+    a.size = (120, 40);
+    select(&mut a, "postgres-6bwgamo3");
+    a.update(key(KeyCode::Enter));
+    let intent = submit(&mut a);
+    a.update(Msg::PlanCensus {
+        intent: intent.clone(),
+        lines: vec![
+            "Clients:  5 client connections: 2 over TLS (TLSv1.3 2), 3 plaintext from 1 address"
+                .into(),
+        ],
+    });
+    let screen = render(&a, 120, 40);
+    assert!(
+        screen.contains("Clients:  5 client connections: 2 over TLS"),
+        "{screen}"
+    );
+    // Lines for another plan are not shown here.
+    let mut other = intent;
+    other.instance_id = "postgres-5gevh7gr".into();
+    a.update(Msg::PlanCensus {
+        intent: other,
+        lines: vec!["Clients:  99 elsewhere".into()],
+    });
+    assert!(!render(&a, 120, 40).contains("99 elsewhere"));
+    // `y` still sends the plan (the census never holds it up).
+    assert!(matches!(
+        a.update(key(KeyCode::Char('y'))).as_slice(),
+        [Cmd::Execute(_)]
+    ));
+}

@@ -36,6 +36,8 @@ pub struct Confirm {
     pub acknowledged: bool,
     /// With a protected profile: what has been typed of the instance id.
     pub typed: String,
+    /// Who is connected, and what the change means for them (`ops::census`), once known.
+    pub clients: Vec<String>,
 }
 
 impl From<Prepared> for Shown {
@@ -79,6 +81,7 @@ impl App {
             revised: false,
             acknowledged: false,
             typed: String::new(),
+            clients: Vec::new(),
         }));
         vec![Cmd::Prepare(intent)]
     }

@@ -244,6 +244,11 @@ pub enum Msg {
         result: Result<Box<Prepared>, OpsError>,
     },
     Change(ChangeEvent),
+    /// Who is connected to the instance of a plan being confirmed, as lines.
+    PlanCensus {
+        intent: Intent,
+        lines: Vec<String>,
+    },
     /// `execute` returned: Ok once the change was sent (what followed came as events),
     /// or why nothing (or something unknown) was sent.
     Executed {

@@ -67,6 +67,13 @@ impl App {
                 self.prepared(&intent, shown);
             }
             Msg::Change(event) => return self.on_change(event),
+            Msg::PlanCensus { intent, lines } => {
+                if let super::Overlay::Confirm(c) = &mut self.overlay
+                    && c.intent == intent
+                {
+                    c.clients = lines;
+                }
+            }
             Msg::Executed { id, result } => {
                 self.inflight.remove(&id);
                 self.sent_tasks.remove(&id);

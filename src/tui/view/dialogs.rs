@@ -433,6 +433,10 @@ fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Co
             for note in crate::ops::group::notes(plan, &app.groups_of(plan.instance_id())) {
                 lines.push(Line::from(Span::styled(note, theme.warn())));
             }
+            // Who is connected (`ops::census`), once counted.
+            for line in &c.clients {
+                lines.push(Line::from(Span::styled(line.clone(), theme.warn())));
+            }
             let body = serde_json::to_string(&plan.request())
                 .expect("the request is plain data and serializes");
             lines.push(Line::from(""));
