@@ -343,6 +343,10 @@ fn failed(cmd: &Cmd, error: &OpsError) -> Msg {
             id: id.clone(),
             result: Err(e),
         },
+        Cmd::Census { id, .. } => Msg::Counted {
+            id: id.clone(),
+            result: Err(e),
+        },
         Cmd::Audit(_) => Msg::Audited(Err(e)),
         _ => Msg::Notice(format!("cannot reach the API: {e}")),
     }
@@ -405,6 +409,17 @@ impl ChangeObserver for Relay {
 
 async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSender<Msg>) {
     let msg = match cmd {
+        Cmd::Census { region, id } => {
+            let result = match ops::inventory::describe(&session, &region, &id).await {
+                Ok(info) => {
+                    ops::census::take(&session, &info, &ops::census::CensusRequest::default())
+                        .await
+                        .map(|t| census_lines(&t))
+                }
+                Err(e) => Err(e),
+            };
+            Msg::Counted { id, result }
+        }
         Cmd::FetchCa { region, id } => {
             let result = ops::verify::instance_ca(&session, &region, &id)
                 .await
@@ -501,6 +516,31 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
         | Cmd::Switch(_) => return,
     };
     send(&tx, msg);
+}
+
+/// A census as the TUI shows it: the summary, how it was taken, then a line per client.
+fn census_lines(t: &ops::census::Taken) -> Vec<String> {
+    let mut lines = vec![
+        t.census.summary(),
+        format!("at {}, {}, as {}", t.address, t.channel.said(), t.user),
+    ];
+    lines.extend(t.note.clone());
+    for c in &t.census.clients {
+        lines.push(format!(
+            "{:<9} {:<7} {:<15} {:<18} {:<12} x{}",
+            if c.ssl { "tls" } else { "PLAINTEXT" },
+            c.version.as_deref().unwrap_or("-"),
+            c.client_addr.as_deref().unwrap_or("local"),
+            if c.application_name.is_empty() {
+                "-"
+            } else {
+                c.application_name.as_str()
+            },
+            c.usename.as_deref().unwrap_or("-"),
+            c.count
+        ));
+    }
+    lines
 }
 
 #[cfg(test)]

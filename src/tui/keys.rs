@@ -82,6 +82,8 @@ pub enum Action {
     Regions,
     Copy,
     Verify,
+    /// Who is connected to the instance (the census), taken again.
+    Census,
     FetchCa,
     Help,
     Profiles,
@@ -359,6 +361,14 @@ pub static BINDINGS: &[Binding] = &[
         desc: "check TLS",
         modes: &[Mode::Browse],
         hint: true,
+    },
+    Binding {
+        keys: &[(Char('w'), NONE)],
+        label: "w",
+        action: Action::Census,
+        desc: "who is connected: clients over TLS and plaintext (a monitoring login: PGUSER, ~/.pgpass or [monitor] in config.toml)",
+        modes: &[Mode::Browse],
+        hint: false,
     },
     Binding {
         keys: &[(Char('V'), SHIFT), (Char('V'), NONE)],

@@ -2214,3 +2214,33 @@ fn the_confirm_shows_who_is_connected_once_counted() {
         [Cmd::Execute(_)]
     ));
 }
+
+#[test]
+fn w_counts_who_is_connected_and_the_details_keep_it() {
+    let mut a = app();
+    a.size = (120, 40);
+    select(&mut a, "postgres-6bwgamo3");
+    let cmds = a.update(key(KeyCode::Char('w')));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Census { id, .. }] if id == "postgres-6bwgamo3"),
+        "{cmds:?}"
+    );
+    a.update(Msg::Counted {
+        id: "postgres-6bwgamo3".into(),
+        result: Ok(vec![
+            "5 client connections: 2 over TLS (TLSv1.3 2), 3 plaintext from 1 address".into(),
+            "PLAINTEXT -       10.0.3.7        billing-worker     app          x3".into(),
+        ]),
+    });
+    let screen = render(&a, 120, 40);
+    assert!(
+        screen.contains("Clients: 5 client connections: 2 over TLS"),
+        "{screen}"
+    );
+    a.update(key(KeyCode::Char('V')));
+    let screen = render(&a, 120, 40);
+    assert!(
+        screen.contains("Who is connected:") && screen.contains("billing-worker"),
+        "{screen}"
+    );
+}

@@ -230,6 +230,14 @@ impl App {
                     return vec![Cmd::FetchCa { region, id }];
                 }
             }
+            Action::Census => {
+                if let Some(row) = self.selected_row() {
+                    let (region, id) = (row.region().to_string(), row.id().to_string());
+                    self.notice = Some(format!("{id}: counting who is connected…"));
+                    self.busy += 1;
+                    return vec![Cmd::Census { region, id }];
+                }
+            }
             Action::Verify => {
                 if let Some(row) = self.selected_row() {
                     let (region, id) = (row.region().to_string(), row.id().to_string());

@@ -115,6 +115,8 @@ pub enum Overlay {
 pub struct Reports {
     pub tls: Option<Vec<String>>,
     pub ca: Option<Vec<String>>,
+    /// The last census (`w`, or after a change): its summary and table.
+    pub clients: Option<Vec<String>>,
 }
 
 impl Reports {
@@ -131,6 +133,13 @@ impl Reports {
             }
             out.push("CA certificate:".to_string());
             out.extend(ca.iter().cloned());
+        }
+        if let Some(clients) = &self.clients {
+            if !out.is_empty() {
+                out.push(String::new());
+            }
+            out.push("Who is connected:".to_string());
+            out.extend(clients.iter().cloned());
         }
         out
     }
@@ -166,6 +175,11 @@ pub enum Cmd {
     },
     /// The live TLS check of an instance's protected address.
     Verify {
+        region: String,
+        id: String,
+    },
+    /// Take the census of one instance.
+    Census {
         region: String,
         id: String,
     },
@@ -244,6 +258,11 @@ pub enum Msg {
         result: Result<Box<Prepared>, OpsError>,
     },
     Change(ChangeEvent),
+    /// The census of one instance (`w`): its lines, or why there are none.
+    Counted {
+        id: String,
+        result: Result<Vec<String>, OpsError>,
+    },
     /// Who is connected to the instance of a plan being confirmed, as lines.
     PlanCensus {
         intent: Intent,

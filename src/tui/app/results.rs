@@ -67,6 +67,17 @@ impl App {
                 self.prepared(&intent, shown);
             }
             Msg::Change(event) => return self.on_change(event),
+            Msg::Counted { id, result } => {
+                self.done();
+                match result {
+                    Ok(lines) => {
+                        self.notice = lines.first().map(|l| format!("{l} (V shows who)"));
+                        self.reports.entry(id).or_default().clients =
+                            Some(lines.iter().map(|l| crate::text::clean(l)).collect());
+                    }
+                    Err(e) => self.notice = Some(format!("{id}: {e}")),
+                }
+            }
             Msg::PlanCensus { intent, lines } => {
                 if let super::Overlay::Confirm(c) = &mut self.overlay
                     && c.intent == intent

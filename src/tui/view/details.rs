@@ -127,6 +127,26 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 Span::styled("  (V: all of it)", theme.dim()),
             ]),
         );
+        at += 1;
+    }
+    // The last census this session (`w`): plaintext connections are the warning.
+    if let Some(l) = reports
+        .and_then(|r| r.clients.as_ref())
+        .and_then(|c| c.first())
+    {
+        let style = if l.contains(", 0 plaintext") {
+            theme.ok()
+        } else {
+            theme.warn()
+        };
+        lines.insert(
+            at,
+            Line::from(vec![
+                Span::raw("Clients: "),
+                Span::styled(l.trim().to_string(), style),
+                Span::styled("  (V: who)", theme.dim()),
+            ]),
+        );
     }
     // Without a check this session, the last one kept in the inventory (an earlier
     // session's, or the CLI's).
