@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod ca;
 pub mod change;
 pub mod check;
 pub mod confirm;
