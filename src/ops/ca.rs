@@ -461,6 +461,46 @@ mod tests {
     }
 
     #[test]
+    fn the_inline_fields_in_order_and_junk_does_not_fail_the_reply() {
+        use crate::api::models::DescribeDBInstanceSSLConfigResponse as R;
+        use base64::Engine as _;
+        let inline = super::read::inline_ca;
+        assert_eq!(inline(&R::default()), None);
+        let blank = R {
+            CACert: Some(String::new()),
+            CAJKS: Some("  ".into()),
+            ..R::default()
+        };
+        assert_eq!(inline(&blank), None, "empty strings are no field");
+        // A certificate-shaped DER (not parsed as X.509 here), as base64 in CAJKS's JKS.
+        let der = vec![0x30, 0x03, 0x02, 0x01, 0x07];
+        let jks = cafile::to_jks(std::slice::from_ref(&der), 0);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&jks);
+        let only_jks = R {
+            CACert: Some(String::new()),
+            CAJKS: Some(b64),
+            ..R::default()
+        };
+        assert_eq!(
+            inline(&only_jks),
+            Some(InlineCa::Certs {
+                field: "CAJKS",
+                form: Form::Jks,
+                certs: vec![der]
+            })
+        );
+        let junk = R {
+            CACert: Some("\u{1b}[31mnot a certificate".into()),
+            ..only_jks
+        };
+        let Some(InlineCa::Unusable { field, why }) = inline(&junk) else {
+            panic!("CACert comes first, and junk is unusable");
+        };
+        assert_eq!(field, "CACert");
+        assert!(!why.contains('\u{1b}'), "{why}");
+    }
+
+    #[test]
     fn only_https_and_loopback_http_are_authenticated() {
         assert!(authenticated_url("https://example.com/ca.pem"));
         assert!(authenticated_url("http://127.0.0.1:8080/ssl/ca.pem"));

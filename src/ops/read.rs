@@ -169,7 +169,7 @@ pub async fn ssl_state(
 /// PKCS#7 bundle, of a JKS with Tencent's password) are all read. A field that reads as
 /// none of them does not fail the reply: the state is still shown, and the CA is taken
 /// from CAUrl, or its absence said when a CA is needed.
-fn inline_ca(r: &DescribeDBInstanceSSLConfigResponse) -> Option<InlineCa> {
+pub(crate) fn inline_ca(r: &DescribeDBInstanceSSLConfigResponse) -> Option<InlineCa> {
     let (field, text) = [
         ("CACert", &r.CACert),
         ("CAP7B", &r.CAP7B),

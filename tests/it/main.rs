@@ -7,6 +7,7 @@ mod account;
 mod bounds;
 mod bulk;
 mod cli;
+mod cli_ca;
 mod cli_day;
 mod cli_prompt;
 mod cli_verify;

@@ -174,6 +174,28 @@ impl Emu {
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
+
+    /// Stand a real local PostgreSQL in for `id` (its certificate follows the instance's
+    /// SSL state), wait until it is attached (60 s at most), and give the address map
+    /// that sends the instance's addresses to it (PGSSL_ADDRESS_MAP's form).
+    pub fn attach_pg(&self, id: &str) -> String {
+        let port = emulator::pgserver::free_port().expect("port");
+        let map = emulator::address_map_for(&self.running.shared.fleet(), id, port);
+        let shared = self.running.shared.clone();
+        let id = id.to_string();
+        self.block_on(async { emulator::attach_postgres(shared, id, port) });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.running.shared.pg().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "postgres stand-in never came up: {:?}",
+                self.log.lock().expect("log")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let pairs: Vec<String> = map.iter().map(|(a, to)| format!("{a}={to}")).collect();
+        pairs.join(",")
+    }
 }
 
 /// A sandbox for running the binary: its own HOME, config dir and data dir.

@@ -23,9 +23,9 @@ const TABLE: [u32; 256] = {
 };
 
 pub fn of(data: &[u8]) -> u32 {
-    !data
-        .iter()
-        .fold(!0u32, |c, &b| TABLE[usize::from(c.to_le_bytes()[0] ^ b)] ^ (c >> 8))
+    !data.iter().fold(!0u32, |c, &b| {
+        TABLE[usize::from(c.to_le_bytes()[0] ^ b)] ^ (c >> 8)
+    })
 }
 
 #[cfg(test)]
