@@ -4,7 +4,7 @@
 //! silently (reached through a plain-HTTP forward proxy on loopback, as a real one
 //! would be through HTTP_PROXY; nothing leaves 127.0.0.0/8).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
 use crate::common::{Emu, Sandbox};
@@ -192,52 +192,30 @@ fn a_ca_file_in_any_form_is_taken_and_junk_is_one_line() {
 /// 127.0.0.1:PORT, answers 502 for any other host (never connecting anywhere else),
 /// and remembers each request line.
 fn forward_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let asked = Arc::new(Mutex::new(Vec::new()));
-    let seen = asked.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(client) = conn else { continue };
-            let seen = seen.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(client.try_clone().expect("clone"));
-                let mut first = String::new();
-                if reader.read_line(&mut first).is_err() {
-                    return;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                seen.lock().expect("seen").push(first.trim().to_string());
-                let mut client = client;
-                let target = first.split_whitespace().nth(1).unwrap_or("");
-                let prefix = format!("http://{NAME}:");
-                let Some((port, path)) = target
-                    .strip_prefix(&prefix)
-                    .and_then(|rest| rest.split_once('/'))
-                else {
-                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                    return;
-                };
-                let Ok(mut upstream) = std::net::TcpStream::connect(format!("127.0.0.1:{port}"))
-                else {
-                    return;
-                };
-                let request = format!(
-                    "GET /{path} HTTP/1.1\r\nHost: {NAME}:{port}\r\nConnection: close\r\n\r\n"
-                );
-                if upstream.write_all(request.as_bytes()).is_err() {
-                    return;
-                }
-                let mut reply = Vec::new();
-                let _ = upstream.read_to_end(&mut reply);
-                let _ = client.write_all(&reply);
-            });
+    crate::common::loopback_proxy(|first, mut client, _| {
+        let target = first.split_whitespace().nth(1).unwrap_or("");
+        let prefix = format!("http://{NAME}:");
+        let Some((port, path)) = target
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            let _ = client.write_all(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            return;
+        };
+        let Ok(mut upstream) = std::net::TcpStream::connect(format!("127.0.0.1:{port}")) else {
+            return;
+        };
+        let request =
+            format!("GET /{path} HTTP/1.1\r\nHost: {NAME}:{port}\r\nConnection: close\r\n\r\n");
+        if upstream.write_all(request.as_bytes()).is_err() {
+            return;
         }
-    });
-    (url, asked)
+        let mut reply = Vec::new();
+        let _ = upstream.read_to_end(&mut reply);
+        let _ = client.write_all(&reply);
+    })
 }
 
 #[test]

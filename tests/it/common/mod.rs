@@ -399,3 +399,42 @@ pub fn pg_available() -> bool {
         "PostgreSQL server binaries are needed (apt-get install postgresql, or set PGSSL_PG_BIN); set PGSSL_SKIP_PG_TESTS=1 to skip these tests"
     );
 }
+
+/// A proxy on loopback for tests: each connection's request line and headers are read,
+/// the line remembered, and `serve` given the line, the client and what is left of its
+/// stream. Returns its URL and the lines asked.
+pub fn loopback_proxy<F>(serve: F) -> (String, Arc<Mutex<Vec<String>>>)
+where
+    F: Fn(&str, std::net::TcpStream, std::io::BufReader<std::net::TcpStream>)
+        + Send
+        + Sync
+        + 'static,
+{
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(client) = conn else { continue };
+            let (seen, serve) = (seen.clone(), serve.clone());
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(client.try_clone().expect("clone"));
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    return;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let first = first.trim().to_string();
+                seen.lock().expect("seen").push(first.clone());
+                serve(&first, client, reader);
+            });
+        }
+    });
+    (url, asked)
+}
