@@ -47,7 +47,10 @@ fn mode(path: &std::path::Path) -> u32 {
 /// should a check ever run, it reaches nothing outside this machine.
 fn dead_end(sb: &mut Sandbox) {
     let port = pgssl_emulator::pgserver::free_port().expect("port");
-    sb.set("PGSSL_ADDRESS_MAP", &format!("10.6.1.21=127.0.0.1:{port}"));
+    sb.set(
+        "PGSSL_ADDRESS_MAP",
+        &format!("10.6.1.21=127.0.0.1:{port},10.6.0.4=127.0.0.1:{port}"),
+    );
 }
 
 #[test]
@@ -279,6 +282,31 @@ fn plain_http_from_another_host_is_never_trusted_silently() {
             .contains("--fingerprint SHA256, or pass --ca FILE"),
         "{r:#?}"
     );
+    // A change's --verify: the change is made (exit 0), the check says in one line why it
+    // could not run, and nothing was connected to.
+    let r = run(
+        &sb,
+        &emu,
+        &[
+            "ssl",
+            "enable",
+            OFF,
+            "--address",
+            "private",
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+            "--verify",
+        ],
+    );
+    r.ok();
+    assert!(
+        r.stderr.contains("the TLS check could not run")
+            && r.stderr.contains("unauthenticated, and none is confirmed"),
+        "{r:#?}"
+    );
+    assert!(!kept_path(&sb, OFF).exists());
     // audit: the CA is "not read" with the same reason, an unchecked finding (the demo
     // fleet's SSL-off instances are findings too: exit 1), nothing kept.
     let audit = run(&sb, &emu, &["--output", "json", "audit"]);
