@@ -25,6 +25,23 @@ fn run(sb: &Sandbox, emu: &Emu, rest: &[&str]) -> crate::common::Run {
     sb.run(&args)
 }
 
+/// `ssl enable ID --address private --wait --verify`.
+fn enable_and_verify(sb: &Sandbox, emu: &Emu, id: &str) -> crate::common::Run {
+    let args = [
+        "ssl",
+        "enable",
+        id,
+        "--address",
+        "private",
+        "--yes",
+        "--wait",
+        "--poll",
+        "0.2",
+        "--verify",
+    ];
+    run(sb, emu, &args)
+}
+
 fn serve(emu: &Emu, ca: CaArgs) {
     emu.running.shared.set_ca_serving(ca);
 }
@@ -284,22 +301,7 @@ fn plain_http_from_another_host_is_never_trusted_silently() {
     );
     // A change's --verify: the change is made (exit 0), the check says in one line why it
     // could not run, and nothing was connected to.
-    let r = run(
-        &sb,
-        &emu,
-        &[
-            "ssl",
-            "enable",
-            OFF,
-            "--address",
-            "private",
-            "--yes",
-            "--wait",
-            "--poll",
-            "0.2",
-            "--verify",
-        ],
-    );
+    let r = enable_and_verify(&sb, &emu, OFF);
     r.ok();
     assert!(
         r.stderr.contains("the TLS check could not run")
@@ -434,22 +436,7 @@ fn verify_full_holds_against_the_ca_from_the_zip_and_from_cacert() {
             ..CaArgs::default()
         },
     );
-    let r = run(
-        &sb,
-        &emu,
-        &[
-            "ssl",
-            "enable",
-            OFF,
-            "--address",
-            "private",
-            "--yes",
-            "--wait",
-            "--poll",
-            "0.2",
-            "--verify",
-        ],
-    );
+    let r = enable_and_verify(&sb, &emu, OFF);
     r.ok();
     assert!(r.stdout.contains("verify-full holds"), "{r:#?}");
     let kept = kept_path(&sb, OFF);
