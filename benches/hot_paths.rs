@@ -154,6 +154,7 @@ fn saved(n: usize) -> (Vec<SavedInstance>, HashMap<String, Box<Instance>>) {
                         enabled: i % 2 == 0,
                         protected: None,
                         ca_url: None,
+                        inline_ca: None,
                     },
                     read_at: String::new(),
                 }),

@@ -275,6 +275,25 @@ pub struct SslState {
     pub protected: Option<Host>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_url: Option<String>,
+    /// The CA the reply carried inline (the cloud-disk fields): used by `ssl ca` and
+    /// `verify` on the state just read; never kept with the state (the CA itself is
+    /// kept as a file).
+    #[serde(skip)]
+    pub inline_ca: Option<InlineCa>,
+}
+
+/// The CA in DescribeDBInstanceSSLConfig's cloud-disk fields (CACert, else CAP7B, else
+/// CAJKS), decoded on entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InlineCa {
+    /// The field it came from and its certificates (DER, not yet parsed as X.509).
+    Certs {
+        field: &'static str,
+        form: pgssl_wire::cafile::Form,
+        certs: Vec<Vec<u8>>,
+    },
+    /// The field is there but holds no CA pgssl can read: why (sanitized).
+    Unusable { field: &'static str, why: String },
 }
 
 impl SslState {
@@ -282,6 +301,7 @@ impl SslState {
         enabled: false,
         protected: None,
         ca_url: None,
+        inline_ca: None,
     };
 
     /// `on, protecting 10.0.0.8`, `on`, `off`.

@@ -176,7 +176,7 @@ fn body_of<R: ApiRequest>(request: &R) -> Vec<u8> {
 
 /// The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, with
 /// NO_PROXY), for clients that must bypass it for loopback only.
-fn system_proxy(url: &reqwest::Url) -> Option<reqwest::Url> {
+pub(crate) fn system_proxy(url: &reqwest::Url) -> Option<reqwest::Url> {
     let var = |names: &[&str]| {
         names
             .iter()

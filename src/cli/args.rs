@@ -86,6 +86,24 @@ pub struct Local {
     pub demo: bool,
 }
 
+/// `ssl ca --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaFormatArg {
+    Pem,
+    P7b,
+    Jks,
+}
+
+impl From<CaFormatArg> for crate::ops::ca::CaFormat {
+    fn from(f: CaFormatArg) -> Self {
+        match f {
+            CaFormatArg::Pem => Self::Pem,
+            CaFormatArg::P7b => Self::P7b,
+            CaFormatArg::Jks => Self::Jks,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     #[default]
@@ -220,12 +238,22 @@ pub enum SslCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// Fetch the instance's CA certificate (CAUrl), keep it, and show it
+    /// Fetch the instance's CA (inline in DescribeDBInstanceSSLConfig, else CAUrl as PEM,
+    /// DER or the console's zip), keep it, and show it. One that came over plain http from
+    /// another host is shown with its SHA-256 and kept only once confirmed (--fingerprint)
     Ca {
         instance: String,
-        /// Also write it here
+        /// Also write it here (mode 0600)
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
+        /// The form written to --out: pem (psql's sslrootcert, libpq, most drivers), p7b
+        /// (PKCS#7: Windows, .NET) or jks (Java, password tencentdb_pg); default pem
+        #[arg(long, value_enum, value_name = "FORMAT", requires = "out")]
+        format: Option<CaFormatArg>,
+        /// Confirm a CA that came unauthenticated (plain http): the SHA-256 of one of its
+        /// certificates as the console's CA shows it; once per certificate
+        #[arg(long, value_name = "SHA256")]
+        fingerprint: Vec<String>,
         #[command(flatten)]
         common: Common,
     },

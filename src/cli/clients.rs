@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, args: &ClientsArgs, io: &mut Io<'_>) -> Result<(
     };
     if let Some(path) = &args.ca {
         // A CA file that cannot be read is bad input, refused before anything is asked.
-        ops::verify::load_ca_file(path)?;
+        ops::ca::load_ca_file(path)?;
     }
     let opened = open(ctx, io).await?;
     let region = region(ctx, &opened, Some(&id)).await?;

@@ -5,6 +5,7 @@
 pub mod args;
 mod audit;
 mod bulk;
+mod ca;
 mod clients;
 mod instances;
 mod json;

@@ -85,7 +85,16 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             };
             super::bulk::resume(ctx, &args, &follow, io).await
         }
-        SslCommand::Ca { instance, out, .. } => ca(ctx, &instance, out.as_deref(), io).await,
+        SslCommand::Ca {
+            instance,
+            out,
+            format,
+            fingerprint,
+            ..
+        } => {
+            let format = format.map(Into::into).unwrap_or_default();
+            super::ca::run(ctx, &instance, out.as_deref(), format, &fingerprint, io).await
+        }
     }
 }
 
@@ -635,59 +644,4 @@ fn ask(io: &mut Io<'_>, question: &str, default: bool) -> bool {
         Ok(a) => matches!(a, "y" | "Y" | "yes"),
         Err(_) => false,
     }
-}
-
-#[derive(Serialize)]
-#[allow(non_snake_case)]
-struct Ca<'a> {
-    DBInstanceId: &'a str,
-    CAUrl: &'a str,
-    /// Paths as text (lossy): a path need not be UTF-8, JSON must be.
-    path: String,
-    out: Option<String>,
-    certificates: &'a [crate::probe::CertInfo],
-}
-
-impl Report for Ca<'_> {
-    fn text(&self, out: &mut Text) {
-        let now = crate::api::client::system_clock();
-        out.line(format!("CA of {} from {}", self.DBInstanceId, self.CAUrl));
-        out.line(format!("kept at {}", self.path));
-        if let Some(o) = &self.out {
-            out.line(format!("written to {o}"));
-        }
-        for c in self.certificates {
-            out.line(format!("  subject:  {}", c.subject));
-            out.line(format!("  sha256:   {}", c.sha256));
-            out.line(format!(
-                "  valid:    {} to {} ({})",
-                c.not_before,
-                c.not_after,
-                c.time_left(now)
-            ));
-        }
-    }
-}
-
-async fn ca(
-    ctx: &Context,
-    instance: &str,
-    out: Option<&std::path::Path>,
-    io: &mut Io<'_>,
-) -> Result<(), OpsError> {
-    let id = instance_id(instance)?;
-    let opened = open(ctx, io).await?;
-    let region = region(ctx, &opened, Some(&id)).await?;
-    let (url, bundle) = crate::ops::verify::instance_ca(&opened.session, &region, &id).await?;
-    if let Some(out) = out {
-        ops::verify::copy_ca(&bundle, out)?;
-    }
-    io.emit(&Ca {
-        DBInstanceId: &id,
-        CAUrl: &url,
-        path: bundle.path.display().to_string(),
-        out: out.map(|o| o.display().to_string()),
-        certificates: &bundle.infos,
-    });
-    Ok(())
 }

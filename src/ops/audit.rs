@@ -280,18 +280,20 @@ pub async fn run(
 ) -> Result<Audit, OpsError> {
     let fleet = super::inventory::fleet(session, regions, on_read).await?;
     let now = pgssl_wire::clock::unix_now();
-    // Each CA with SSL on, CHECKS_AT_ONCE at a time; kept where `verify` reads it.
-    let wanted: Vec<(String, String)> = fleet
+    // Each CA with SSL on, CHECKS_AT_ONCE at a time, as `verify` would trust it (kept
+    // where `verify` reads it; one over plain http from another host only once
+    // confirmed, else "not read" with how to confirm it).
+    let wanted: Vec<(String, crate::domain::SslState)> = fleet
         .instances
         .iter()
         .filter_map(|i| {
-            let url = i.ssl_state().filter(|s| s.enabled)?.ca_url.clone()?;
-            (!url.is_empty()).then(|| (i.id.clone(), url))
+            let ssl = i.ssl_state().filter(|s| s.enabled)?;
+            (ssl.ca_url.is_some() || ssl.inline_ca.is_some()).then(|| (i.id.clone(), ssl.clone()))
         })
         .collect();
     let paths = &session.store.paths;
-    let fetches = wanted.into_iter().map(|(id, url)| async move {
-        let days = match super::verify::fetch_ca(paths, &id, &url).await {
+    let fetches = wanted.into_iter().map(|(id, ssl)| async move {
+        let days = match super::ca::trusted(paths, &id, &ssl).await {
             Ok(bundle) => bundle
                 .infos
                 .iter()
@@ -399,6 +401,7 @@ mod tests {
                 enabled,
                 protected: protected.map(|p| p.parse().expect("ip")),
                 ca_url: None,
+                inline_ca: None,
             },
             read_at: "2026-12-02T00:00:00Z".into(),
         });

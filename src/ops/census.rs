@@ -112,7 +112,7 @@ pub async fn take(
         let stream = connect(&host, port, via).await?;
         if ssl_on {
             let ca = match &request.ca_file {
-                Some(path) => super::verify::load_ca_file(path)?,
+                Some(path) => super::ca::load_ca_file(path)?,
                 None => kept_ca(session, info).await?,
             };
             let full = protected.as_deref() == Some(host.as_str());
@@ -336,15 +336,12 @@ where
     })
 }
 
-/// The instance's CA as it reports it now (a CA can change), else the copy pgssl kept
-/// from an earlier fetch, as the TLS check does.
+/// The instance's CA to trust, as the TLS check takes it (`ops::ca::trusted`): inline
+/// or authenticated, fetched now (a CA can change), else the copy kept; a CAUrl over
+/// plain http from another host only once confirmed.
 async fn kept_ca(session: &Session, info: &Instance) -> Result<super::CaBundle, OpsError> {
-    match super::verify::instance_ca(session, &info.region, &info.id).await {
-        Ok((_, b)) => Ok(b),
-        Err(e) => {
-            super::verify::load_ca_file(&session.store.paths.ca_file(&info.id)).map_err(|_| e)
-        }
-    }
+    let ssl = info.ssl_state().cloned().unwrap_or(crate::domain::SslState::OFF);
+    super::ca::trusted(&session.store.paths, &info.id, &ssl).await
 }
 
 /// rustls for the census: the instance's CA only; the name checked too (`full`), or not.

@@ -228,6 +228,7 @@ mod tests {
                 enabled,
                 protected: Some(ip.parse().expect("ip")),
                 ca_url: None,
+                inline_ca: None,
             },
             read_at: "2026-12-01T00:00:00Z".into(),
         });

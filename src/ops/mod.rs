@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod ca;
 pub mod census;
 pub mod change;
 pub mod check;

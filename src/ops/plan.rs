@@ -271,6 +271,7 @@ mod tests {
             enabled: true,
             protected: Some("10.6.0.4".parse().expect("ip")),
             ca_url: None,
+            inline_ca: None,
         };
         let i = instance("running", Some(on));
         let spec = Want::Enable(AddressSpec::Host("10.6.0.4".parse().expect("ip")));

@@ -9,11 +9,14 @@ use std::collections::HashMap;
 use super::OpsError;
 use crate::addresses::{self, Host};
 use crate::api::models::{
-    DBInstance, DescribeDBInstanceSSLConfigRequest, DescribeDBInstancesRequest,
-    DescribeReadOnlyGroupsRequest, DescribeTasksRequest, Filter, ReadOnlyGroup, TaskSet,
+    DBInstance, DescribeDBInstanceSSLConfigRequest, DescribeDBInstanceSSLConfigResponse,
+    DescribeDBInstancesRequest, DescribeReadOnlyGroupsRequest, DescribeTasksRequest, Filter,
+    ReadOnlyGroup, TaskSet,
 };
 use crate::api::{Action, ApiError, Client};
-use crate::domain::{Instance, InstanceKind, InstanceStatus, SslSeen, SslState, Task, TaskStatus};
+use crate::domain::{
+    InlineCa, Instance, InstanceKind, InstanceStatus, SslSeen, SslState, Task, TaskStatus,
+};
 use crate::text::clean;
 use pgssl_wire::clock::now_rfc3339_millis;
 
@@ -155,8 +158,39 @@ pub async fn ssl_state(
             enabled,
             protected,
             ca_url,
+            inline_ca: inline_ca(&r),
         },
         read_at,
+    })
+}
+
+/// The CA in the cloud-disk fields: CACert first, else CAP7B, else CAJKS (an empty string
+/// is no field). Their encoding is not documented: PEM text and base64 (of DER, of a
+/// PKCS#7 bundle, of a JKS with Tencent's password) are all read. A field that reads as
+/// none of them does not fail the reply: the state is still shown, and the CA is taken
+/// from CAUrl, or its absence said when a CA is needed.
+pub(crate) fn inline_ca(r: &DescribeDBInstanceSSLConfigResponse) -> Option<InlineCa> {
+    let (field, text) = [
+        ("CACert", &r.CACert),
+        ("CAP7B", &r.CAP7B),
+        ("CAJKS", &r.CAJKS),
+    ]
+    .into_iter()
+    .find_map(|(f, v)| {
+        v.as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| (f, t))
+    })?;
+    Some(match pgssl_wire::cafile::decode_text(text) {
+        Ok(d) => InlineCa::Certs {
+            field,
+            form: d.form,
+            certs: d.certs,
+        },
+        Err(why) => InlineCa::Unusable {
+            field,
+            why: clean(&why),
+        },
     })
 }
 

@@ -275,4 +275,15 @@ pub enum VerifyRefusal {
         "{id} has SSL off, so it has no CA to check against: pass --ca FILE, or turn SSL on first"
     )]
     NoCaToCheck { id: String },
+    /// The CA would come over plain http from another host: unauthenticated, so never a
+    /// trust anchor until a person has compared and confirmed it.
+    #[error(
+        "{id}'s CA comes over plain http ({url}), unauthenticated, and none is confirmed: run `pgssl ssl ca {id}`, compare its sha256 with the CA from the console and confirm with --fingerprint SHA256, or pass --ca FILE"
+    )]
+    CaUnconfirmed { id: String, url: String },
+    /// `ssl ca --out` of a CA that came unauthenticated and was not confirmed.
+    #[error(
+        "{id}'s CA came over plain http, unauthenticated: {out} was not written and nothing was kept; compare each sha256 above with the CA from the console, then run again with --fingerprint SHA256 (once per certificate)"
+    )]
+    CaNotWritten { id: String, out: String },
 }

@@ -1,12 +1,11 @@
-//! The instance's CA (from CAUrl, kept in the data dir) and the live TLS check of the
-//! address SSL protects.
+//! The live TLS check of the address SSL protects, against the instance's CA (`ca`: the
+//! one it trusts, or `--ca FILE`).
 
-use std::time::Duration;
-
+pub use super::ca::{CaBundle, load_ca_file};
 use super::refusal::VerifyRefusal;
-use super::{OpsError, Session, read};
+use super::{OpsError, Session};
 use crate::addresses::Address;
-use crate::domain::{CaKnown, Instance, SslState, TlsKnown};
+use crate::domain::{Instance, SslState, TlsKnown};
 use crate::store::journal::Record;
 use crate::store::now_rfc3339;
 
@@ -58,14 +57,6 @@ impl Reach {
     }
 }
 
-/// An instance's CA certificate(s), kept on disk.
-#[derive(Debug, Clone)]
-pub struct CaBundle {
-    pub path: std::path::PathBuf,
-    pub certs: Vec<rustls::pki_types::CertificateDer<'static>>,
-    pub infos: Vec<crate::probe::CertInfo>,
-}
-
 /// Addresses reached through somewhere else (an SSH tunnel, the demo's local server):
 /// the certificate is still checked against the address itself.
 pub type AddressMap = Vec<(String, std::net::SocketAddr)>;
@@ -93,142 +84,6 @@ pub fn parse_address_map(text: &str) -> Result<AddressMap, String> {
         .collect()
 }
 
-fn pem_to_bundle(pem: &[u8], path: std::path::PathBuf) -> Result<CaBundle, String> {
-    let certs = crate::probe::parse_pem_certs(pem)?;
-    let infos = certs
-        .iter()
-        .map(|c| crate::probe::cert_info(c))
-        .collect::<Result<_, _>>()?;
-    Ok(CaBundle { path, certs, infos })
-}
-
-/// Read a CA bundle from a file.
-pub fn load_ca_file(path: &std::path::Path) -> Result<CaBundle, OpsError> {
-    let pem = crate::store::bounded::read(path, crate::store::caps::CA)
-        .map_err(|e| OpsError::Usage(format!("cannot read {} ({e})", path.display())))?;
-    pem_to_bundle(&pem, path.to_path_buf())
-        .map_err(|e| OpsError::Usage(format!("{}: {e}", path.display())))
-}
-
-/// Download the CA from CAUrl: https, or http only from a loopback emulator; at most 1 MiB.
-async fn download_ca(url: &str) -> Result<Vec<u8>, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| format!("CAUrl '{url}' is not a URL"))?;
-    let loopback = parsed.host_str().is_some_and(|h| {
-        crate::api::endpoint::is_loopback_host(h.trim_start_matches('[').trim_end_matches(']'))
-    });
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => {
-            return Err(format!(
-                "refusing to fetch the CA over {url}: only https (or a loopback emulator)"
-            ));
-        }
-    }
-    crate::api::client::install_crypto_provider();
-    let mut builder = reqwest::Client::builder();
-    if loopback {
-        // The emulator's CA never goes through a proxy (see `Client::new`).
-        builder = builder.no_proxy();
-    }
-    let client = builder
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(20))
-        // No redirects: each hop would need the same https-only check, and CAUrl is direct.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut response = client
-        .get(parsed)
-        .send()
-        .await
-        .map_err(|e| format!("cannot fetch the CA from {url} ({e})"))?;
-    if !response.status().is_success() {
-        return Err(format!(
-            "fetching the CA from {url} gave HTTP {}",
-            response.status().as_u16()
-        ));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("the CA download from {url} broke off ({e})"))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > 1 << 20 {
-            return Err(format!("the CA at {url} is larger than 1 MiB"));
-        }
-    }
-    Ok(body)
-}
-
-/// Fetch the instance's CA from its CAUrl and keep it under the data dir.
-pub async fn fetch_ca(
-    paths: &crate::store::Paths,
-    instance_id: &str,
-    ca_url: &str,
-) -> Result<CaBundle, OpsError> {
-    let pem = download_ca(ca_url).await.map_err(OpsError::Failed)?;
-    let path = paths.ca_file(instance_id);
-    let bundle = pem_to_bundle(&pem, path.clone())
-        .map_err(|e| OpsError::Failed(format!("the CA from {ca_url}: {e}")))?;
-    crate::store::write_atomic(&path, &pem)
-        .map_err(|e| OpsError::Failed(format!("cannot keep the CA at {} ({e})", path.display())))?;
-    Ok(bundle)
-}
-
-/// Keep what was learned of an instance's CA in the inventory (best effort).
-fn note_ca(session: &Session, instance_id: &str, bundle: &CaBundle) {
-    let Some(first) = bundle.infos.first() else {
-        return;
-    };
-    let ca = CaKnown {
-        path: crate::text::clean(&bundle.path.display().to_string()),
-        subject: first.subject.clone(),
-        not_after: first.not_after.clone(),
-        sha256: first.sha256.clone(),
-        fetched_at: pgssl_wire::clock::now_rfc3339_millis(),
-    };
-    let id = instance_id.to_string();
-    let _ = session
-        .store
-        .inventory
-        .update(move |inv| inv.note_ca(&id, ca));
-}
-
-/// Write a copy of a kept CA where the person asked (`ssl ca --out`).
-pub fn copy_ca(bundle: &CaBundle, out: &std::path::Path) -> Result<(), OpsError> {
-    let shown = |p: &std::path::Path| crate::text::clean(&p.display().to_string());
-    let pem = crate::store::bounded::read(&bundle.path, crate::store::caps::CA)
-        .map_err(|e| OpsError::Failed(format!("cannot read {} ({e})", shown(&bundle.path))))?;
-    crate::store::write_atomic(out, &pem)
-        .map_err(|e| OpsError::Failed(format!("cannot write {} ({e})", shown(out))))
-}
-
-/// Fetch an instance's CA from the CAUrl it reports, and keep it.
-pub async fn instance_ca(
-    session: &Session,
-    region: &str,
-    instance_id: &str,
-) -> Result<(String, CaBundle), OpsError> {
-    let seen = read::ssl_state(&session.client, region, instance_id).await?;
-    if !seen.state.enabled {
-        // With SSL off the API answers an empty CAUrl: there is no CA yet, not an error.
-        return Err(OpsError::refused(VerifyRefusal::NoCa {
-            id: instance_id.to_string(),
-        }));
-    }
-    let url = seen.state.ca_url.ok_or_else(|| {
-        OpsError::Failed(format!(
-            "{instance_id} has SSL on but reports no CAUrl: the CA cannot be fetched; look at it in the console"
-        ))
-    })?;
-    let bundle = fetch_ca(&session.store.paths, instance_id, &url).await?;
-    note_ca(session, instance_id, &bundle);
-    Ok((url, bundle))
-}
-
 /// What to check and against which CA.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyRequest {
@@ -250,9 +105,11 @@ pub struct Verified {
 impl Verified {
     /// The report for people, client settings pointing at the CA file pgssl keeps.
     pub fn lines(&self) -> Vec<String> {
+        let path = self.ca.path.display().to_string();
         crate::probe::render(
             &self.report,
-            Some(&self.ca.path.display().to_string()),
+            // `sslrootcert` takes PEM: a --ca file in another form is not offered there.
+            self.ca.pem.then_some(path.as_str()),
             crate::api::client::system_clock(),
         )
     }
@@ -295,29 +152,19 @@ pub async fn verify_described(
     });
     let via = request.via.or_else(|| session.reach.via_for(&address));
     session.reach.allows(&address, via)?;
-    let paths = &session.store.paths;
     let ca = if let Some(path) = &request.ca_file {
         load_ca_file(path)?
     } else {
-        let url = ssl.ca_url.clone().ok_or_else(|| {
-            if ssl.enabled {
-                OpsError::Failed(format!(
-                    "{instance_id} reports no CAUrl: pass --ca FILE with the instance's CA"
-                ))
-            } else {
-                OpsError::refused(VerifyRefusal::NoCaToCheck {
-                    id: instance_id.to_string(),
-                })
-            }
-        })?;
-        match fetch_ca(paths, instance_id, &url).await {
-            Ok(b) => {
-                note_ca(session, instance_id, &b);
-                b
-            }
-            // Fall back to the copy kept from an earlier fetch.
-            Err(e) => load_ca_file(&paths.ca_file(instance_id)).map_err(|_| e)?,
+        if !ssl.enabled {
+            return Err(OpsError::refused(VerifyRefusal::NoCaToCheck {
+                id: instance_id.to_string(),
+            }));
         }
+        let bundle = super::ca::trusted(&session.store.paths, instance_id, &ssl).await?;
+        if bundle.origin != super::ca::CaOrigin::Kept {
+            super::ca::note_ca(session, instance_id, &bundle);
+        }
+        bundle
     };
     let target = crate::probe::Target {
         address: address.clone(),

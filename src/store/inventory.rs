@@ -250,6 +250,7 @@ mod tests {
                 enabled: true,
                 protected: Some("10.0.0.8".parse().expect("ip")),
                 ca_url: None,
+                inline_ca: None,
             },
             read_at: "2026-12-01T00:00:05.200Z".into(),
         };

@@ -97,6 +97,7 @@ impl LegacyInstance {
                     enabled: s.enabled,
                     protected: s.connect_address.as_deref().and_then(|a| a.parse().ok()),
                     ca_url: s.ca_url.clone(),
+                    inline_ca: None,
                 },
                 read_at: s.checked.clone(),
             }),

@@ -290,14 +290,21 @@ impl Effects {
     }
 }
 
-/// The CA as the details pane shows it.
-fn ca_lines(bundle: &ops::CaBundle) -> Vec<String> {
+/// The CA as the details pane shows it: where it is kept, or that it came
+/// unauthenticated and how to confirm it.
+fn ca_lines(id: &str, found: &ops::ca::InstanceCa) -> Vec<String> {
     let now = crate::api::client::system_clock();
-    let mut lines = vec![format!(
-        "CA kept at {}",
-        crate::text::sanitize(&bundle.path.display().to_string())
-    )];
-    for c in &bundle.infos {
+    let mut lines = vec![match &found.kept {
+        Some(bundle) => format!(
+            "CA kept at {}",
+            crate::text::sanitize(&bundle.path.display().to_string())
+        ),
+        None => format!(
+            "CA from {}: NOT kept; compare its sha256 with the console's, then `pgssl ssl ca {id} --fingerprint SHA256`",
+            found.ca.origin.describe()
+        ),
+    }];
+    for c in &found.ca.infos {
         lines.push(format!(
             "{}, valid to {} ({}), sha256 {}",
             c.subject,
@@ -421,9 +428,9 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
             Msg::Counted { id, result }
         }
         Cmd::FetchCa { region, id } => {
-            let result = ops::verify::instance_ca(&session, &region, &id)
+            let result = ops::ca::instance_ca(&session, &region, &id, &[])
                 .await
-                .map(|(_, bundle)| ca_lines(&bundle));
+                .map(|found| ca_lines(&id, &found));
             Msg::CaFetched { id, result }
         }
         Cmd::Verify { region, id } => {

@@ -3,10 +3,8 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
-
 use crate::common::{Emu, Sandbox};
-use pgssl_emulator::{self as emulator, FaultArgs};
+use pgssl_emulator::FaultArgs;
 
 const ID: &str = "postgres-6bwgamo3";
 
@@ -16,22 +14,9 @@ fn ca_enable_wait_verify_and_the_verdicts() {
         return;
     }
     let emu = Emu::start(FaultArgs::default(), 1);
-    let port = pgssl_emulator::pgserver::free_port().expect("port");
-    let map = emulator::address_map_for(&emu.running.shared.fleet(), ID, port);
-    let shared = emu.running.shared.clone();
-    emu.block_on(async { emulator::attach_postgres(shared, ID.into(), port) });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while emu.running.shared.pg().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "postgres stand-in never came up: {:?}",
-            emu.log.lock().expect("log")
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let map = emu.attach_pg(ID);
     let mut sb = Sandbox::for_emu(&emu);
-    let map_text: Vec<String> = map.iter().map(|(a, to)| format!("{a}={to}")).collect();
-    sb.set("PGSSL_ADDRESS_MAP", &map_text.join(","));
+    sb.set("PGSSL_ADDRESS_MAP", &map);
     let ep = emu.endpoint();
     let base = |rest: &[&str]| {
         let mut v = vec![

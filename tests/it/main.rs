@@ -9,6 +9,7 @@ mod bounds;
 mod bulk;
 mod census;
 mod cli;
+mod cli_ca;
 mod cli_day;
 mod cli_prompt;
 mod cli_verify;

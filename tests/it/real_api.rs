@@ -563,48 +563,27 @@ fn offline_the_documented_18_decide_and_say_so() {
 /// A CONNECT proxy on loopback: tunnels to 127.0.0.1 whatever host it is asked for, and
 /// remembers what it was asked.
 fn connect_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = asked.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(client) = conn else { continue };
-            let seen = seen.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(client.try_clone().expect("clone"));
-                let mut first = String::new();
-                if reader.read_line(&mut first).is_err() {
-                    return;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                seen.lock().expect("seen").push(first.trim().to_string());
-                let Some(target) = first.split_whitespace().nth(1) else {
-                    return;
-                };
-                let port = target.rsplit(':').next().unwrap_or("443");
-                let Ok(upstream) = std::net::TcpStream::connect(format!("127.0.0.1:{port}")) else {
-                    return;
-                };
-                let mut client = client;
-                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-                let (mut c2, mut u2) = (
-                    client.try_clone().expect("clone"),
-                    upstream.try_clone().expect("clone"),
-                );
-                let mut upstream = upstream;
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut u2, &mut c2);
-                });
-                let _ = std::io::copy(&mut reader, &mut upstream);
-            });
-        }
-    });
-    (url, asked)
+    use std::io::Write;
+    crate::common::loopback_proxy(|first, client, mut reader| {
+        let Some(target) = first.split_whitespace().nth(1) else {
+            return;
+        };
+        let port = target.rsplit(':').next().unwrap_or("443");
+        let Ok(upstream) = std::net::TcpStream::connect(format!("127.0.0.1:{port}")) else {
+            return;
+        };
+        let mut client = client;
+        let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        let (mut c2, mut u2) = (
+            client.try_clone().expect("clone"),
+            upstream.try_clone().expect("clone"),
+        );
+        let mut upstream = upstream;
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut u2, &mut c2);
+        });
+        let _ = std::io::copy(&mut reader, &mut upstream);
+    })
 }
 
 #[test]

@@ -36,6 +36,7 @@ fn ssl(enabled: bool, protected: Option<&str>) -> SslSeen {
             enabled,
             protected: protected.map(|p| p.parse().expect("ip")),
             ca_url: Some("http://127.0.0.1:9/ssl/ca.pem".into()),
+            inline_ca: None,
         },
         read_at: READ.into(),
     }
@@ -261,6 +262,7 @@ fn the_confirm_never_sends_a_plan_it_did_not_show() {
             enabled: true,
             protected: Some("203.0.113.17".parse().expect("ip")),
             ca_url: None,
+            inline_ca: None,
         },
         read_at: "2026-11-28T04:05:00Z".into(),
     });

@@ -87,3 +87,123 @@ impl CertificateAuthority {
         })
     }
 }
+
+/// How DescribeDBInstanceSSLConfig hands out the instance CA: behind CAUrl as the PEM
+/// (the default), as one DER certificate or as the console's zip, under the emulator's
+/// address or a host name of a test's choosing; and inline in the cloud-disk fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct CaArgs {
+    /// What CAUrl serves: the PEM (default), one DER certificate, or the console's zip
+    /// (TencentDB-PG-SSL-CA.zip: pem, p7b and jks, the jks password tencentdb_pg)
+    #[arg(long, value_enum, value_name = "FORM", default_value_t = CaForm::Pem)]
+    pub ca_form: CaForm,
+    /// Also answer the cloud-disk fields CACert, CAP7B and CAJKS: `pem` (CACert and
+    /// CAP7B as PEM text) or `base64` (both as base64 DER); CAJKS is base64 either way
+    #[arg(long, value_enum, value_name = "FORM")]
+    pub ca_inline: Option<CaInline>,
+    /// Advertise CAUrl under this host name instead of the listening address (the port
+    /// stays): e.g. pgssl-emulator.invalid, which only a test's own proxy resolves
+    #[arg(long, value_name = "NAME", value_parser = host_name)]
+    pub ca_host: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CaForm {
+    #[default]
+    Pem,
+    Der,
+    Zip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CaInline {
+    Pem,
+    Base64,
+}
+
+fn host_name(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if ok {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err("a host name (letters, digits, '-' and '.'), e.g. pgssl-emulator.invalid".into())
+    }
+}
+
+impl CaForm {
+    /// Where the emulator serves this form.
+    pub fn path(self) -> &'static str {
+        match self {
+            CaForm::Pem => "/ssl/ca.pem",
+            CaForm::Der => "/ssl/ca.cer",
+            CaForm::Zip => "/ssl/TencentDB-PG-SSL-CA.zip",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            CaForm::Pem => "application/x-pem-file",
+            CaForm::Der => "application/pkix-cert",
+            CaForm::Zip => "application/zip",
+        }
+    }
+
+    pub const ALL: [CaForm; 3] = [CaForm::Pem, CaForm::Der, CaForm::Zip];
+}
+
+/// The emulator CA in every form, made once at start.
+#[derive(Debug, Clone)]
+pub struct CaFiles {
+    pub pem: String,
+    pub der: Vec<u8>,
+    pub zip: Vec<u8>,
+    pub p7b: Vec<u8>,
+    pub jks: Vec<u8>,
+}
+
+impl CaFiles {
+    pub fn of(ca: &CertificateAuthority, millis: u64) -> CaFiles {
+        let certs = vec![ca.cert_der()];
+        CaFiles {
+            pem: ca.cert_pem(),
+            der: certs[0].clone(),
+            zip: pgssl_wire::cafile::to_console_zip(&certs, millis),
+            p7b: pgssl_wire::cafile::to_p7b(&certs),
+            jks: pgssl_wire::cafile::to_jks(&certs, millis),
+        }
+    }
+
+    /// What CAUrl serves in `form`.
+    pub fn body(&self, form: CaForm) -> Vec<u8> {
+        match form {
+            CaForm::Pem => self.pem.clone().into_bytes(),
+            CaForm::Der => self.der.clone(),
+            CaForm::Zip => self.zip.clone(),
+        }
+    }
+
+    /// CACert, CAP7B and CAJKS as the emulator answers them in `form`.
+    pub fn inline(&self, form: CaInline) -> (String, String, String) {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let jks = b64(&self.jks);
+        match form {
+            CaInline::Pem => (
+                self.pem.clone(),
+                pgssl_wire::cafile::pem::block("PKCS7", &self.p7b),
+                jks,
+            ),
+            CaInline::Base64 => (b64(&self.der), b64(&self.p7b), jks),
+        }
+    }
+}

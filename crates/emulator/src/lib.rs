@@ -70,6 +70,8 @@ pub struct EmulatorArgs {
     #[command(flatten)]
     pub identity: IdentityArgs,
     #[command(flatten)]
+    pub ca: ca::CaArgs,
+    #[command(flatten)]
     pub faults: FaultArgs,
 }
 
@@ -98,6 +100,7 @@ impl std::fmt::Debug for EmulatorArgs {
             .field("tls_ca_out", &self.tls_ca_out)
             .field("account", &self.identity.account)
             .field("cvm_role", &self.identity.cvm_role)
+            .field("ca", &self.ca)
             .field("faults", &self.faults)
             .finish_non_exhaustive()
     }
@@ -386,6 +389,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         identity: args.identity.clone(),
     })
     .await?;
+    running.shared.set_ca_serving(args.ca.clone());
     println!("pgssl emulator listening on {}", running.endpoint());
     if let Some(pem) = &running.api_ca_pem {
         let path = args.tls_ca_out.clone().unwrap_or_else(|| {
@@ -420,7 +424,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         "  pgssl --endpoint {} --region ap-guangzhou instances list --remote",
         running.endpoint()
     );
-    println!("CA certificate: {}{}", running.endpoint(), server::CA_PATH);
+    println!("CA certificate (CAUrl): {}", running.shared.ca_url());
     let mut starting = None;
     let mut passfile_made = None;
     if let Some((id, port, map)) = pg {

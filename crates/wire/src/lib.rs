@@ -4,6 +4,7 @@
 //! (the server) share this one definition.
 
 pub mod bounded;
+pub mod cafile;
 pub mod clock;
 pub mod credential;
 pub mod ids;

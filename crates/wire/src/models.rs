@@ -329,6 +329,17 @@ pub struct DescribeDBInstanceSSLConfigResponse {
     pub SSLEnabled: Option<bool>,
     pub CAUrl: Option<String>,
     pub ConnectAddress: Option<String>,
+    /// The CA inline, cloud-disk edition only (tencentcloud-sdk-go v1.3.164, 2026-08-19:
+    /// "CA证书公钥，仅云盘版"). The encoding is not documented: PEM text or base64 DER
+    /// are both read (`cafile::decode_text`). Absent from a reply that does not carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub CACert: Option<String>,
+    /// The CA as a JKS ("JKS公钥，仅云盘版"): base64 of the keystore.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub CAJKS: Option<String>,
+    /// The CA as PKCS#7 ("CAP7B公钥，仅云盘版"): PEM text or base64 DER.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub CAP7B: Option<String>,
     pub RequestId: String,
 }
 

@@ -238,6 +238,7 @@ mod tests {
                         enabled: true,
                         protected: Some("192.0.2.9".parse().expect("ip")),
                         ca_url: None,
+                        inline_ca: None,
                     }
                 } else {
                     SslState::OFF

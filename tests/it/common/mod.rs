@@ -174,6 +174,28 @@ impl Emu {
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
+
+    /// Stand a real local PostgreSQL in for `id` (its certificate follows the instance's
+    /// SSL state), wait until it is attached (60 s at most), and give the address map
+    /// that sends the instance's addresses to it (PGSSL_ADDRESS_MAP's form).
+    pub fn attach_pg(&self, id: &str) -> String {
+        let port = emulator::pgserver::free_port().expect("port");
+        let map = emulator::address_map_for(&self.running.shared.fleet(), id, port);
+        let shared = self.running.shared.clone();
+        let id = id.to_string();
+        self.block_on(async { emulator::attach_postgres(shared, id, port) });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.running.shared.pg().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "postgres stand-in never came up: {:?}",
+                self.log.lock().expect("log")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let pairs: Vec<String> = map.iter().map(|(a, to)| format!("{a}={to}")).collect();
+        pairs.join(",")
+    }
 }
 
 /// A sandbox for running the binary: its own HOME, config dir and data dir.
@@ -376,4 +398,43 @@ pub fn pg_available() -> bool {
     panic!(
         "PostgreSQL server binaries are needed (apt-get install postgresql, or set PGSSL_PG_BIN); set PGSSL_SKIP_PG_TESTS=1 to skip these tests"
     );
+}
+
+/// A proxy on loopback for tests: each connection's request line and headers are read,
+/// the line remembered, and `serve` given the line, the client and what is left of its
+/// stream. Returns its URL and the lines asked.
+pub fn loopback_proxy<F>(serve: F) -> (String, Arc<Mutex<Vec<String>>>)
+where
+    F: Fn(&str, std::net::TcpStream, std::io::BufReader<std::net::TcpStream>)
+        + Send
+        + Sync
+        + 'static,
+{
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(client) = conn else { continue };
+            let (seen, serve) = (seen.clone(), serve.clone());
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(client.try_clone().expect("clone"));
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    return;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let first = first.trim().to_string();
+                seen.lock().expect("seen").push(first.clone());
+                serve(&first, client, reader);
+            });
+        }
+    });
+    (url, asked)
 }

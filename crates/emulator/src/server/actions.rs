@@ -217,7 +217,24 @@ fn describe_ssl(
         ));
     }
     let ssl = fleet.ssl_of(id);
+    // The cloud-disk fields, when asked for (`--ca-inline`): the SDK documents them
+    // (v1.3.164) but no official example shows them, so by default they are not sent.
+    // With SSL off they are "", as CAUrl is.
+    let inline = shared.ca_serving().ca_inline.map(|form| {
+        if ssl.SSLEnabled {
+            shared.ca_files.inline(form)
+        } else {
+            (String::new(), String::new(), String::new())
+        }
+    });
+    let (ca_cert, ca_p7b, ca_jks) = match inline {
+        Some((c, p, j)) => (Some(c), Some(p), Some(j)),
+        None => (None, None, None),
+    };
     to_value(DescribeDBInstanceSSLConfigResponse {
+        CACert: ca_cert,
+        CAJKS: ca_jks,
+        CAP7B: ca_p7b,
         SSLEnabled: Some(ssl.SSLEnabled),
         // With SSL off the API answers an empty CAUrl, as official example 2 shows.
         CAUrl: Some(if ssl.SSLEnabled {

@@ -44,12 +44,12 @@ pub(super) fn envelope(result: &Result<Value, Fail>, request_id: &str) -> Vec<u8
     serde_json::to_vec(&json!({ "Response": inner })).unwrap_or_default()
 }
 
-/// The CA certificate, served at `CA_PATH`.
-pub(super) fn ca_reply(ca_pem: &str) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(ca_pem.to_string())));
+/// The CA certificate in one of its forms (`CaForm::path`).
+pub(super) fn ca_reply(body: Vec<u8>, content_type: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
     r.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/x-pem-file"),
+        hyper::header::HeaderValue::from_static(content_type),
     );
     r
 }

@@ -37,7 +37,6 @@ use http::{ca_reply, damaged_reply, envelope, json_reply};
 /// Requests per second per action per SecretId, as Tencent documents.
 pub const RATE_LIMIT: usize = 20;
 const MAX_BODY: usize = 10 << 20;
-pub const CA_PATH: &str = "/ssl/ca.pem";
 
 /// A key the emulator accepts.
 #[derive(Debug, Clone)]
@@ -78,6 +77,12 @@ pub struct Shared {
     pub task_seconds: i64,
     pub ca: Arc<super::ca::CertificateAuthority>,
     pub ca_pem: String,
+    /// The CA in every form it is served or answered in.
+    pub ca_files: super::ca::CaFiles,
+    /// How the CA is handed out (`--ca-form`, `--ca-inline`, `--ca-host`).
+    ca_serving: Mutex<super::ca::CaArgs>,
+    /// GET requests for the CA served, whatever the form.
+    ca_downloads: std::sync::atomic::AtomicUsize,
     pub addr: SocketAddr,
     /// Serving https (`--tls`): CAUrl is https too.
     pub tls: bool,
@@ -108,6 +113,12 @@ impl Shared {
             faults,
             task_seconds,
             ca_pem: ca.cert_pem(),
+            ca_files: super::ca::CaFiles::of(
+                &ca,
+                u64::try_from(pgssl_wire::clock::unix_now()).unwrap_or(0) * 1000,
+            ),
+            ca_serving: Mutex::new(super::ca::CaArgs::default()),
+            ca_downloads: std::sync::atomic::AtomicUsize::new(0),
             ca,
             addr,
             log,
@@ -174,9 +185,36 @@ impl Shared {
             .fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
     }
 
-    fn ca_url(&self) -> String {
+    /// The CAUrl DescribeDBInstanceSSLConfig answers with SSL on.
+    pub fn ca_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}{CA_PATH}", self.addr)
+        let serving = self.ca_serving();
+        let path = serving.ca_form.path();
+        match &serving.ca_host {
+            Some(host) => format!("{scheme}://{host}:{}{path}", self.addr.port()),
+            None => format!("{scheme}://{}{path}", self.addr),
+        }
+    }
+
+    /// How the CA is handed out now.
+    pub fn ca_serving(&self) -> super::ca::CaArgs {
+        match self.ca_serving.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Change how the CA is handed out (`pgssl emulator --ca-*`, and tests at run time).
+    pub fn set_ca_serving(&self, serving: super::ca::CaArgs) {
+        match self.ca_serving.lock() {
+            Ok(mut g) => *g = serving,
+            Err(p) => *p.into_inner() = serving,
+        }
+    }
+
+    /// How many times the CA was downloaded.
+    pub fn ca_downloads(&self) -> usize {
+        self.ca_downloads.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn fleet(&self) -> std::sync::MutexGuard<'_, Fleet> {
@@ -241,8 +279,15 @@ pub async fn handle(
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let (parts, body) = request.into_parts();
     let now = shared.now();
-    if parts.method == Method::GET && parts.uri.path() == CA_PATH {
-        return Ok(ca_reply(&shared.ca_pem));
+    if parts.method == Method::GET
+        && let Some(form) = super::ca::CaForm::ALL
+            .into_iter()
+            .find(|f| f.path() == parts.uri.path())
+    {
+        shared
+            .ca_downloads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        return Ok(ca_reply(shared.ca_files.body(form), form.content_type()));
     }
     if parts.method == Method::GET && parts.uri.path().starts_with("/latest/meta-data/") {
         let reply = sts::metadata(&shared, parts.uri.path(), now);
