@@ -340,7 +340,10 @@ where
 /// or authenticated, fetched now (a CA can change), else the copy kept; a CAUrl over
 /// plain http from another host only once confirmed.
 async fn kept_ca(session: &Session, info: &Instance) -> Result<super::CaBundle, OpsError> {
-    let ssl = info.ssl_state().cloned().unwrap_or(crate::domain::SslState::OFF);
+    let ssl = info
+        .ssl_state()
+        .cloned()
+        .unwrap_or(crate::domain::SslState::OFF);
     super::ca::trusted(&session.store.paths, &info.id, &ssl).await
 }
 

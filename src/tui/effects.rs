@@ -353,6 +353,7 @@ fn failed(cmd: &Cmd, error: &OpsError) -> Msg {
         Cmd::Census { id, .. } => Msg::Counted {
             id: id.clone(),
             result: Err(e),
+            asked: true,
         },
         Cmd::Audit(_) => Msg::Audited(Err(e)),
         _ => Msg::Notice(format!("cannot reach the API: {e}")),
@@ -393,6 +394,22 @@ impl ChangeObserver for Relay {
             Msg::Change(ChangeEvent::Refreshed(Box::new(now.clone()))),
         );
     }
+    fn counted(&mut self, result: &Result<ops::census::Taken, OpsError>, verdict: &str) {
+        // After the change: the verdict first, then the census as `w` shows it.
+        let result = result.as_ref().map_err(Clone::clone).map(|t| {
+            let mut lines = vec![format!("after the change: {verdict}")];
+            lines.extend(census_lines(t));
+            lines
+        });
+        send(
+            &self.tx,
+            Msg::Counted {
+                id: self.instance_id.clone(),
+                result,
+                asked: false,
+            },
+        );
+    }
     fn as_asked(&mut self, now: &crate::domain::SslSeen) {
         send(
             &self.tx,
@@ -425,7 +442,11 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
                 }
                 Err(e) => Err(e),
             };
-            Msg::Counted { id, result }
+            Msg::Counted {
+                id,
+                result,
+                asked: true,
+            }
         }
         Cmd::FetchCa { region, id } => {
             let result = ops::ca::instance_ca(&session, &region, &id, &[])

@@ -2233,6 +2233,7 @@ fn w_counts_who_is_connected_and_the_details_keep_it() {
             "5 client connections: 2 over TLS (TLSv1.3 2), 3 plaintext from 1 address".into(),
             "PLAINTEXT -       10.0.3.7        billing-worker     app          x3".into(),
         ]),
+        asked: true,
     });
     let screen = render(&a, 120, 40);
     assert!(
@@ -2243,6 +2244,22 @@ fn w_counts_who_is_connected_and_the_details_keep_it() {
     let screen = render(&a, 120, 40);
     assert!(
         screen.contains("Who is connected:") && screen.contains("billing-worker"),
+        "{screen}"
+    );
+    // After a change, the verdict replaces it (the core's census, not asked with `w`).
+    a.update(key(KeyCode::Esc));
+    let busy = a.busy;
+    a.update(Msg::Counted {
+        id: "postgres-6bwgamo3".into(),
+        result: Ok(vec![
+            "after the change: enforced in practice: every connection over TLS".into(),
+        ]),
+        asked: false,
+    });
+    assert_eq!(a.busy, busy, "nothing asked, nothing done");
+    let screen = render(&a, 120, 40);
+    assert!(
+        screen.contains("Clients: after the change: enforced in practice"),
         "{screen}"
     );
 }

@@ -258,10 +258,12 @@ pub enum Msg {
         result: Result<Box<Prepared>, OpsError>,
     },
     Change(ChangeEvent),
-    /// The census of one instance (`w`): its lines, or why there are none.
+    /// The census of one instance: its lines, or why there are none. `asked`: with `w`
+    /// (else after a change, with the verdict first).
     Counted {
         id: String,
         result: Result<Vec<String>, OpsError>,
+        asked: bool,
     },
     /// Who is connected to the instance of a plan being confirmed, as lines.
     PlanCensus {

@@ -67,8 +67,10 @@ impl App {
                 self.prepared(&intent, shown);
             }
             Msg::Change(event) => return self.on_change(event),
-            Msg::Counted { id, result } => {
-                self.done();
+            Msg::Counted { id, result, asked } => {
+                if asked {
+                    self.done();
+                }
                 match result {
                     Ok(lines) => {
                         self.notice = lines.first().map(|l| format!("{l} (V shows who)"));

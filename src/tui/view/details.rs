@@ -134,7 +134,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         .and_then(|r| r.clients.as_ref())
         .and_then(|c| c.first())
     {
-        let style = if l.contains(", 0 plaintext") {
+        let style = if l.contains(", 0 plaintext") || l.contains("enforced in practice") {
             theme.ok()
         } else {
             theme.warn()
