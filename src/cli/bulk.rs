@@ -117,10 +117,17 @@ pub async fn change(
         io.emit(&Outcome::planned(&plan, None));
         return Ok(());
     }
+    // Who is connected to the instances the plan changes (a few seconds at most).
+    let clients = crate::ops::census::bulk_lines(session, &plan).await;
     if args.dry_run {
-        return dry_run(session, &plan, io).await;
+        return dry_run(session, &plan, &clients, io).await;
     }
     print_plan(&plan, io);
+    if !io.json_mode() {
+        for line in &clients {
+            io.info(line);
+        }
+    }
     for other in session.store.runs.active() {
         io.info(format!(
             "note: another pgssl is carrying out bulk run {other} now: a change to an instance it is changing is not sent twice"
@@ -344,7 +351,12 @@ fn print_plan(plan: &BulkPlan, io: &mut Io<'_>) {
 }
 
 /// `--dry-run`: the plan and every request, signed as it would be sent; nothing is sent.
-async fn dry_run(session: &Session, plan: &BulkPlan, io: &mut Io<'_>) -> Result<(), OpsError> {
+async fn dry_run(
+    session: &Session,
+    plan: &BulkPlan,
+    clients: &[String],
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
     let requests = crate::ops::change::sign_only(session, &plan.changes).await?;
     if io.json_mode() {
         io.json(&serde_json::json!({
@@ -352,6 +364,7 @@ async fn dry_run(session: &Session, plan: &BulkPlan, io: &mut Io<'_>) -> Result<
             "plan": plan.summary(),
             "unchanged": plan.unchanged.iter().map(|i| &i.id).collect::<Vec<_>>(),
             "skipped": &plan.skipped,
+            "clients": clients,
             "confirm": plan.confirmation(session.protected()).flag,
             "requests": requests.iter().map(crate::api::client::Prepared::masked).collect::<Vec<_>>(),
         }));
@@ -361,7 +374,7 @@ async fn dry_run(session: &Session, plan: &BulkPlan, io: &mut Io<'_>) -> Result<
         "dry run: these are the exact {} requests pgssl would send; nothing was sent",
         requests.len()
     ));
-    for line in plan.summary() {
+    for line in plan.summary().iter().chain(clients) {
         io.info(line);
     }
     for r in &requests {

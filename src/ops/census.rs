@@ -495,3 +495,97 @@ pub fn census_lines(census: &Census, plan: &super::Plan) -> Vec<String> {
     lines.extend(extra.map(|l| l.replacen("Clients:  ", "          ", 1)));
     lines
 }
+
+/// Censuses taken at once for a plan of many.
+const AT_ONCE: usize = 8;
+/// A plan of many counts its first instances only: enough to see the blast radius
+/// without holding the confirm (the rest are said not counted).
+pub const BULK_COUNTED: usize = 40;
+
+/// What a plan of many says of the clients: the totals over the instances counted, and a
+/// line per instance the change would matter to (plaintext ones before enabling, TLS ones
+/// before disabling); within `PLAN_LIMIT` in all, or why not.
+pub async fn bulk_lines(session: &Session, plan: &super::bulk::BulkPlan) -> Vec<String> {
+    use futures_util::stream::{self, StreamExt};
+    if plan.changes.is_empty() {
+        return Vec::new();
+    }
+    if !has_login(session) {
+        return vec![
+            "Clients:  not counted: set PGUSER (with PGPASSWORD or ~/.pgpass) or [monitor] user in config.toml to see who is connected before the changes".into(),
+        ];
+    }
+    let counted: Vec<&super::Plan> = plan.changes.iter().take(BULK_COUNTED).collect();
+    let work = stream::iter(counted.iter().map(|p| async move {
+        let r = take(session, &p.instance, &CensusRequest::default()).await;
+        (*p, r)
+    }))
+    .buffer_unordered(AT_ONCE)
+    .collect::<Vec<_>>();
+    let Ok(results) = tokio::time::timeout(PLAN_LIMIT * 2, work).await else {
+        return vec![format!(
+            "Clients:  not counted: the census of {} instance(s) took more than {}s",
+            counted.len(),
+            (PLAN_LIMIT * 2).as_secs()
+        )];
+    };
+    bulk_summary(&results, plan.changes.len())
+}
+
+/// The lines of a plan of many (pure): totals, then the instances it matters to.
+pub fn bulk_summary(
+    results: &[(&super::Plan, Result<Taken, OpsError>)],
+    planned: usize,
+) -> Vec<String> {
+    let (mut tls, mut plain, mut ok, mut failed) = (0, 0, 0, 0);
+    let mut notable = Vec::new();
+    let mut sorted: Vec<&(&super::Plan, Result<Taken, OpsError>)> = results.iter().collect();
+    sorted.sort_by(|a, b| a.0.instance.id.cmp(&b.0.instance.id));
+    for (p, r) in sorted {
+        match r {
+            Ok(t) => {
+                ok += 1;
+                tls += t.census.tls;
+                plain += t.census.plaintext;
+                let line = if p.enables() {
+                    (t.census.plaintext > 0).then(|| {
+                        format!(
+                            "          {}: {} plaintext ({}): they will stay plaintext",
+                            p.instance.id,
+                            t.census.plaintext,
+                            t.census.plaintext_from()
+                        )
+                    })
+                } else {
+                    (t.census.tls > 0).then(|| {
+                        format!(
+                            "          {}: {} over TLS: sslmode=require or verify-* clients will fail to reconnect",
+                            p.instance.id, t.census.tls
+                        )
+                    })
+                };
+                notable.extend(line);
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    let mut lines = vec![format!(
+        "Clients:  {tls} over TLS, {plain} plaintext on the {ok} instance(s) counted{}{}",
+        if failed > 0 {
+            format!(", {failed} not counted")
+        } else {
+            String::new()
+        },
+        if planned > results.len() {
+            format!(
+                ", {} more not counted (the first {} are)",
+                planned - results.len(),
+                results.len()
+            )
+        } else {
+            String::new()
+        }
+    )];
+    lines.extend(notable);
+    lines
+}

@@ -154,6 +154,32 @@ fn clients_counts_tls_and_plaintext_with_a_scram_login_and_refuses_what_it_must(
         "{r:#?}"
     );
 
+    // A plan of many says it too (only the mapped instance is selected: nothing else is
+    // dialled).
+    let r = run(
+        &sb,
+        &[
+            "--output",
+            "json",
+            "ssl",
+            "enable",
+            "--filter",
+            "6bwgamo3",
+            "--address",
+            "private",
+            "--dry-run",
+        ],
+    );
+    r.ok();
+    let clients = r.json()["clients"].to_string();
+    assert!(
+        clients.contains("0 over TLS, 3 plaintext on the 1 instance(s) counted")
+            && clients.contains(
+                "postgres-6bwgamo3: 3 plaintext (127.0.0.1 (billing-worker)): they will stay plaintext"
+            ),
+        "{clients}"
+    );
+
     // An MD5 or cleartext password would cross without TLS: refused before it is sent
     // (exit 3).
     for (user, how) in [
