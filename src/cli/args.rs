@@ -340,6 +340,15 @@ pub struct ManyArgs {
     /// address is protected (Tencent asks for SSL on every member of the group)
     #[arg(long)]
     pub with_group: bool,
+    /// Send the first N changes alone; once they succeeded, wait --canary-wait for clients
+    /// to reconnect, check each over TLS and count its clients, and go on only if every
+    /// check held and each has at least half of its client connections back (else the run
+    /// stops, resumable, with why)
+    #[arg(long, value_name = "N")]
+    pub canary: Option<usize>,
+    /// With --canary: seconds to wait for clients to reconnect before checking (default 60)
+    #[arg(long, value_name = "SECS", requires = "canary")]
+    pub canary_wait: Option<u64>,
 }
 
 impl ManyArgs {
@@ -353,6 +362,8 @@ impl ManyArgs {
             Some("--stop-on-failure")
         } else if self.with_group {
             Some("--with-group")
+        } else if self.canary.is_some() {
+            Some("--canary")
         } else {
             None
         }

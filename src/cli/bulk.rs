@@ -27,6 +27,23 @@ pub async fn change(
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
     let limits = limits(many)?;
+    let canary = match (many.canary, many.canary_wait) {
+        (Some(0), _) => {
+            return Err(OpsError::Usage(
+                "--canary takes how many changes go first (1 or more); nothing was sent".into(),
+            ));
+        }
+        (_, Some(w)) if w > 3600 => {
+            return Err(OpsError::Usage(
+                "--canary-wait is at most 3600 seconds; nothing was sent".into(),
+            ));
+        }
+        (Some(n), secs) => Some(crate::ops::bulk::run::Canary {
+            n,
+            wait: std::time::Duration::from_secs(secs.unwrap_or(60)),
+        }),
+        (None, _) => None,
+    };
     let follow = args.follow.options()?;
     if args.verify {
         return Err(OpsError::Usage(
@@ -150,6 +167,7 @@ pub async fn change(
         io,
     )?;
     let mut carried = bulk_run::begin(session, &plan, limits)?;
+    carried.canary = canary;
     io.info(format!(
         "run {}: {} changes, {}{}{} (stopped or interrupted? `{} ssl resume`)",
         carried.run.id,
@@ -393,6 +411,10 @@ struct Printer<'a, 'b> {
 }
 
 impl BulkObserver for Printer<'_, '_> {
+    fn canary(&mut self, line: &str) {
+        self.io.info(line);
+    }
+
     fn changed(&mut self, index: usize, item: &Item) {
         if self.json {
             return;

@@ -385,3 +385,128 @@ fn the_demo_has_clients_to_count_with_no_setup() {
     assert!(password.len() >= 20);
     assert!(!r.stdout.contains(password) && !r.stderr.contains(password));
 }
+
+/// The addresses of `ids` mapped to a loopback port nothing listens on: a check or a
+/// census of them fails here, and nothing is ever dialled outside this machine.
+fn closed_map(emu: &Emu, ids: &[&str]) -> Vec<String> {
+    let dead = pgssl_emulator::pgserver::free_port().expect("port");
+    ids.iter()
+        .flat_map(|id| pgssl_emulator::address_map_for(&emu.running.shared.fleet(), id, dead))
+        .map(|(a, to)| format!("{a}={to}"))
+        .collect()
+}
+
+#[test]
+fn a_canary_whose_tls_check_fails_halts_the_run_resumably() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let mut sb = Sandbox::for_emu(&emu);
+    let ids = ["postgres-6bwgamo3", "pgro-ro9x2k1q", "pgro-ro4m7c2z"];
+    sb.set("PGSSL_ADDRESS_MAP", &closed_map(&emu, &ids).join(","));
+    let list = sb.dir.path().join("wave.txt");
+    std::fs::write(&list, ids.map(|i| format!("{i} ap-guangzhou\n")).concat()).expect("list");
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "ssl",
+        "enable",
+        "--from",
+        list.to_str().expect("path"),
+        "--address",
+        "private",
+        "--canary",
+        "1",
+        "--canary-wait",
+        "0",
+        "--yes",
+        "--poll",
+        "0.2",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.stderr
+            .contains("canary postgres-6bwgamo3: the TLS check failed"),
+        "{r:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1, "only the canary");
+    // Stopped with why, resumable: the rest is offered, never dropped.
+    let r = sb.run(&["--endpoint", &ep, "ssl", "resume"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.all().contains("2 never sent"), "{r:#?}");
+    // Bad input: refused before anything is read.
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "ssl",
+        "enable",
+        "postgres-6bwgamo3",
+        "--canary",
+        "1",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+}
+
+#[test]
+fn a_canary_that_holds_lets_the_rest_go() {
+    if !common::pg_available() {
+        return;
+    }
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let port = pgssl_emulator::pgserver::free_port().expect("port");
+    let hba = "local all all trust\n\
+               host all pgssl_monitor 127.0.0.1/32 scram-sha-256\n\
+               host all all 127.0.0.1/32 trust\n";
+    let server = LocalPostgres::start_with(Some(port), Ssl::Off, Some(hba)).expect("postgres");
+    server
+        .sql(&format!(
+            "CREATE ROLE pgssl_monitor LOGIN PASSWORD '{PASSWORD}' IN ROLE pg_monitor; CREATE ROLE app LOGIN;"
+        ))
+        .expect("roles");
+    let shared = emu.running.shared.clone();
+    emu.block_on(pgssl_emulator::attach_started(shared, ID.into(), server));
+    let plain = emu.block_on(plaintext_clients(port, "billing-worker", 2));
+    let mut map: Vec<String> =
+        pgssl_emulator::address_map_for(&emu.running.shared.fleet(), ID, port)
+            .iter()
+            .map(|(a, to)| format!("{a}={to}"))
+            .collect();
+    map.extend(closed_map(&emu, &["pgro-ro9x2k1q"]));
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("PGSSL_ADDRESS_MAP", &map.join(","));
+    sb.set("PGUSER", "pgssl_monitor");
+    sb.set("PGPASSWORD", PASSWORD);
+    let list = sb.dir.path().join("wave.txt");
+    std::fs::write(
+        &list,
+        format!("{ID} ap-guangzhou\npgro-ro9x2k1q ap-guangzhou\n"),
+    )
+    .expect("list");
+    let ep = emu.endpoint();
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "ssl",
+        "enable",
+        "--from",
+        list.to_str().expect("path"),
+        "--address",
+        "private",
+        "--canary",
+        "1",
+        "--canary-wait",
+        "0",
+        "--yes",
+        "--poll",
+        "0.2",
+    ]);
+    r.ok();
+    assert!(
+        r.stderr.contains(
+            "canary wave of 1 passed (postgres-6bwgamo3: 2 of 2 client connections back): sending the rest"
+        ),
+        "{r:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 2);
+    assert!(plain.0.iter().all(|c| !c.is_closed()));
+}

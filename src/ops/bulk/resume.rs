@@ -48,6 +48,7 @@ impl Taken {
             run: self.found.run,
             schedule: self.found.schedule,
             held: self.held,
+            canary: None,
         }
     }
 

@@ -33,6 +33,18 @@ pub trait BulkObserver {
     fn stopped(&mut self, _why: &str) {}
     /// An instance read again once its task ended (already kept in the inventory).
     fn refreshed(&mut self, _now: &Instance) {}
+    /// The canary wave's check said this (passed: the rest goes on; else the run stops).
+    fn canary(&mut self, _line: &str) {}
+}
+
+/// A canary wave: the first `n` changes go alone; once they succeeded, pgssl waits for
+/// clients to reconnect, checks each over TLS (when SSL went on) and takes the census,
+/// and goes on with the rest only if every check held and every instance has at least
+/// half of its client connections back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Canary {
+    pub n: usize,
+    pub wait: Duration,
 }
 
 impl BulkObserver for () {}
@@ -43,6 +55,112 @@ pub struct Carried {
     pub run: RunFile,
     pub schedule: Schedule,
     pub held: Held,
+    /// A canary wave before the rest, if asked for.
+    pub canary: Option<Canary>,
+}
+
+/// The census of an instance for a canary wave, when a login is set (None otherwise, or
+/// when it could not be taken: the comparison is then not made).
+async fn census_of(session: &Session, instance: &Instance) -> Option<crate::census::Census> {
+    if !crate::ops::census::has_login(session) {
+        return None;
+    }
+    crate::ops::census::take(
+        session,
+        instance,
+        &crate::ops::census::CensusRequest::default(),
+    )
+    .await
+    .ok()
+    .map(|t| t.census)
+}
+
+/// The canary wave's check, once its changes ended: each succeeded; after `wait` for
+/// clients to reconnect, each instance SSL went on at holds a TLS check, and each whose
+/// clients were counted before has at least half of them back. Ok: what passed; Err: why
+/// the run stops (resumable).
+async fn check_canaries(
+    session: &Session,
+    schedule: &Schedule,
+    canary: &Canary,
+    before: &[Option<crate::census::Census>],
+) -> Result<String, String> {
+    let wave: Vec<&crate::ops::bulk::schedule::Item> =
+        schedule.items.iter().take(canary.n).collect();
+    for item in &wave {
+        let ok = matches!(
+            item.state,
+            State::Ended {
+                status: crate::domain::TaskStatus::Success,
+                ..
+            } | State::AsAsked { .. }
+        );
+        if !ok {
+            return Err(format!(
+                "canary {} did not succeed ({}): the rest is not sent",
+                item.plan.instance.id,
+                item.state.word()
+            ));
+        }
+    }
+    // Clients reconnect after the restart: give them the time asked for.
+    tokio::time::sleep(canary.wait).await;
+    let mut said = Vec::new();
+    for (k, item) in wave.iter().enumerate() {
+        let plan = &item.plan;
+        let now = crate::ops::inventory::describe(session, plan.region(), plan.instance_id())
+            .await
+            .map_err(|e| {
+                format!(
+                    "canary {}: it could not be read again ({e})",
+                    plan.instance.id
+                )
+            })?;
+        if plan.enables() {
+            let v = crate::ops::verify::verify_described(
+                session,
+                &now,
+                &crate::ops::VerifyRequest::default(),
+            )
+            .await
+            .map_err(|e| format!("canary {}: the TLS check could not run ({e})", now.id))?;
+            if v.report.verdict.exit_code() != 0 {
+                return Err(format!(
+                    "canary {}: the TLS check failed: {}",
+                    now.id,
+                    v.report.verdict.sentence(&v.target.display())
+                ));
+            }
+        }
+        if let Some(Some(was)) = before.get(k) {
+            let Some(is) = census_of(session, &now).await else {
+                return Err(format!(
+                    "canary {}: its clients could not be counted again",
+                    now.id
+                ));
+            };
+            if is.connections * 2 < was.connections {
+                return Err(format!(
+                    "canary {}: only {} of its {} client connections came back",
+                    now.id, is.connections, was.connections
+                ));
+            }
+            said.push(format!(
+                "{}: {} of {} client connections back",
+                now.id, is.connections, was.connections
+            ));
+        }
+    }
+    Ok(format!(
+        "canary wave of {} passed{}{}: sending the rest",
+        wave.len(),
+        if said.is_empty() { "" } else { " (" },
+        if said.is_empty() {
+            String::new()
+        } else {
+            format!("{})", said.join("; "))
+        }
+    ))
 }
 
 /// Record the run before anything is sent (with the journal, it is what a resume reads),
@@ -66,6 +184,7 @@ pub fn begin(session: &Session, plan: &BulkPlan, limits: Limits) -> Result<Carri
         run,
         schedule: Schedule::new(items, limits),
         held,
+        canary: None,
     })
 }
 
@@ -121,9 +240,22 @@ pub async fn execute(
     stop: &AtomicBool,
     observer: &mut impl BulkObserver,
 ) -> Result<(), OpsError> {
-    let Carried { run, schedule, .. } = carried;
+    let Carried {
+        run,
+        schedule,
+        canary,
+        ..
+    } = carried;
     run.state = RunState::Sending;
     save(session, run)?;
+    // A canary wave: its instances' clients counted before, to compare after.
+    let mut before: Vec<Option<crate::census::Census>> = Vec::new();
+    if let Some(c) = canary.filter(|c| c.n > 0 && c.n < schedule.items.len()) {
+        schedule.gate = Some(c.n);
+        for item in schedule.items.iter().take(c.n) {
+            before.push(census_of(session, &item.plan.instance).await);
+        }
+    }
     let mut jobs: FuturesUnordered<Job<'_>> = FuturesUnordered::new();
     let mut watches: Vec<Option<Watch>> = vec![None; schedule.items.len()];
     // Changes already sent (a resumed run) are followed from the start.
@@ -149,6 +281,20 @@ pub async fn execute(
     loop {
         if stop.load(Ordering::SeqCst) {
             schedule.stop("stopped by the person at the keyboard");
+        }
+        if let (Some(c), true) = (canary.as_ref(), schedule.canaries_ended())
+            && schedule.stopped.is_none()
+        {
+            match check_canaries(session, schedule, c, &before).await {
+                Ok(line) => {
+                    schedule.gate = None;
+                    observer.canary(&line);
+                }
+                Err(why) => {
+                    observer.canary(&why);
+                    schedule.stop(why);
+                }
+            }
         }
         if let Some(why) = &schedule.stopped {
             // Every send still waiting for its turn sees it.

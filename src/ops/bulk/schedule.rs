@@ -175,6 +175,9 @@ pub struct Schedule {
     pub limits: Limits,
     /// Why sending stopped early, once it has.
     pub stopped: Option<String>,
+    /// A canary wave: only the first N changes may be sent until they passed their check
+    /// (`run::execute` opens the gate, or stops the run with why).
+    pub gate: Option<usize>,
 }
 
 impl Schedule {
@@ -183,7 +186,14 @@ impl Schedule {
             items,
             limits,
             stopped: None,
+            gate: None,
         }
+    }
+
+    /// The canary wave's changes have all ended (nothing of them is still under way).
+    pub fn canaries_ended(&self) -> bool {
+        self.gate
+            .is_some_and(|n| self.items.iter().take(n).all(|i| i.state.is_final()))
     }
 
     pub fn restarting(&self) -> usize {
@@ -212,10 +222,11 @@ impl Schedule {
             .map(Item::family)
             .collect();
         let together = self.limits.together;
-        let i = self
-            .items
-            .iter()
-            .position(|i| i.state == State::Waiting && (together || !busy.contains(&i.family())))?;
+        let wave = self.gate.unwrap_or(usize::MAX);
+        let i =
+            self.items.iter().take(wave).position(|i| {
+                i.state == State::Waiting && (together || !busy.contains(&i.family()))
+            })?;
         self.set(i, State::Sending);
         Some(i)
     }
