@@ -244,9 +244,11 @@ impl Effects {
                     send(&tx, Msg::BulkPrepared(result));
                 });
             }
-            Cmd::ExecuteBulk(plan, limits) => {
+            Cmd::ExecuteBulk(plan, limits, canary) => {
                 let stop = self.new_stop();
-                tokio::spawn(bulk::execute(session, *plan, limits, follow, stop, tx));
+                tokio::spawn(bulk::execute(
+                    session, *plan, limits, canary, follow, stop, tx,
+                ));
             }
             Cmd::ResumeBulk(found) => {
                 let stop = self.new_stop();

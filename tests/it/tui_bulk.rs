@@ -182,7 +182,7 @@ fn marking_then_one_form_and_the_count_typed_above_five() {
     a.update(key(KeyCode::Backspace));
     chars(&mut a, "7");
     let cmds = a.update(key(KeyCode::Enter));
-    let [Cmd::ExecuteBulk(sent, limits)] = cmds.as_slice() else {
+    let [Cmd::ExecuteBulk(sent, limits, _)] = cmds.as_slice() else {
         panic!("{cmds:?}")
     };
     assert_eq!(**sent, plan, "exactly the plan shown is sent");
@@ -203,9 +203,16 @@ fn a_few_changes_need_only_y_and_esc_goes_back_to_the_form() {
     a.update(key(KeyCode::Char(' ')));
     a.update(key(KeyCode::Tab)); // stop at first failure
     a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Tab)); // primary with its read-only instances
+    a.update(key(KeyCode::Tab)); // a canary wave first
+    a.update(key(KeyCode::Char(' ')));
     let text = render(&a);
     assert!(
         text.contains("at most 10") && text.contains("Stop at first failure   yes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Canary first") && text.contains("1, then 60 s for clients"),
         "{text}"
     );
     let cmds = a.update(key(KeyCode::Enter));
@@ -216,12 +223,13 @@ fn a_few_changes_need_only_y_and_esc_goes_back_to_the_form() {
     let cmds = a.update(key(KeyCode::Enter));
     answer(&mut a, &cmds);
     let cmds = a.update(key(KeyCode::Char('y')));
-    let [Cmd::ExecuteBulk(plan, limits)] = cmds.as_slice() else {
+    let [Cmd::ExecuteBulk(plan, limits, canary)] = cmds.as_slice() else {
         panic!("{cmds:?}")
     };
     assert_eq!(plan.changes.len(), 2);
     assert_eq!(limits.max_running, Some(10));
     assert!(limits.stop_on_failure);
+    assert_eq!(canary.map(|c| c.n), Some(1), "the form's canary wave");
 }
 
 #[test]

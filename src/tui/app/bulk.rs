@@ -31,8 +31,16 @@ pub enum BulkField {
     MaxRunning,
     StopOnFailure,
     Together,
+    /// A canary wave first (as `--canary N`, clients given 60 s to reconnect).
+    Canary,
     Group,
 }
+
+/// The canary waves the form offers: none, or the first 1 or 3 changes.
+const CANARY_CHOICES: [Option<usize>; 3] = [None, Some(1), Some(3)];
+/// How long a canary wave from the TUI waits for clients to reconnect (as the CLI's
+/// default).
+pub const CANARY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkForm {
@@ -44,6 +52,8 @@ pub struct BulkForm {
     /// With the group address: also the group members not marked.
     pub whole_group: bool,
     pub field: BulkField,
+    /// A canary wave of this many changes first.
+    pub canary: Option<usize>,
 }
 
 impl BulkForm {
@@ -56,6 +66,7 @@ impl BulkForm {
             BulkField::MaxRunning,
             BulkField::StopOnFailure,
             BulkField::Together,
+            BulkField::Canary,
         ]);
         if self.enable && self.kind == AddressKind::Group && offers {
             f.push(BulkField::Group);
@@ -90,6 +101,13 @@ impl BulkForm {
             }
             BulkField::StopOnFailure => self.limits.stop_on_failure = !self.limits.stop_on_failure,
             BulkField::Together => self.limits.together = !self.limits.together,
+            BulkField::Canary => {
+                let at = CANARY_CHOICES
+                    .iter()
+                    .position(|c| *c == self.canary)
+                    .unwrap_or(0);
+                self.canary = CANARY_CHOICES[(at + 1) % CANARY_CHOICES.len()];
+            }
             BulkField::Group => self.whole_group = !self.whole_group,
         }
     }
@@ -300,6 +318,7 @@ impl App {
             limits: Limits::default(),
             whole_group: true,
             field: BulkField::Ssl,
+            canary: None,
         }));
     }
 
@@ -355,6 +374,7 @@ impl App {
             limits: Limits::default(),
             whole_group: true,
             field: BulkField::Ssl,
+            canary: None,
         };
         self.plan_bulk(form, true)
     }
@@ -483,6 +503,10 @@ impl App {
         }
         let plan = plan.clone();
         let limits = c.form.limits;
+        let canary = c.form.canary.map(|n| crate::ops::bulk::run::Canary {
+            n,
+            wait: CANARY_WAIT,
+        });
         self.marked.clear();
         self.bulk = Some(BulkRun {
             run_id: None,
@@ -496,7 +520,7 @@ impl App {
         });
         self.overlay = Overlay::Run(0);
         self.notice = Some(format!("{n} changes: sending, paced at the API's ceiling…"));
-        vec![Cmd::ExecuteBulk(Box::new(plan), limits)]
+        vec![Cmd::ExecuteBulk(Box::new(plan), limits, canary)]
     }
 
     /// At start: an interrupted run was found. Offered at once on the bare list; over a

@@ -202,6 +202,7 @@ pub enum Cmd {
     ExecuteBulk(
         Box<crate::ops::bulk::BulkPlan>,
         crate::ops::bulk::schedule::Limits,
+        Option<crate::ops::bulk::run::Canary>,
     ),
     /// Go on with an interrupted run, as shown.
     ResumeBulk(Box<crate::ops::bulk::resume::Resumable>),

@@ -35,6 +35,9 @@ struct Relay {
 }
 
 impl BulkObserver for Relay {
+    fn canary(&mut self, line: &str) {
+        send(&self.tx, Msg::Notice(line.to_string()));
+    }
     fn changed(&mut self, index: usize, item: &Item) {
         send(
             &self.tx,
@@ -63,12 +66,16 @@ pub async fn execute(
     session: Session,
     plan: BulkPlan,
     limits: Limits,
+    canary: Option<bulk_run::Canary>,
     follow: FollowOptions,
     stop: Arc<AtomicBool>,
     tx: UnboundedSender<Msg>,
 ) {
     match bulk_run::begin(&session, &plan, limits) {
-        Ok(carried) => go(session, carried, follow, stop, tx).await,
+        Ok(mut carried) => {
+            carried.canary = canary;
+            go(session, carried, follow, stop, tx).await;
+        }
         Err(e) => send(&tx, Msg::Bulk(BulkEvent::Finished(Err(e)))),
     }
 }

@@ -96,6 +96,15 @@ pub fn form(frame: &mut Frame, app: &App, theme: Theme, area: Rect, form: &BulkF
             .into(),
             false,
         ),
+        field(
+            BulkField::Canary,
+            "Canary first",
+            form.canary.map_or_else(
+                || "no".into(),
+                |n| format!("{n}, then 60 s for clients, TLS and clients checked"),
+            ),
+            false,
+        ),
     ];
     for o in &offers {
         lines.push(field(
