@@ -515,31 +515,35 @@ pub async fn bulk_lines(session: &Session, plan: &super::bulk::BulkPlan) -> Vec<
             "Clients:  not counted: set PGUSER (with PGPASSWORD or ~/.pgpass) or [monitor] user in config.toml to see who is connected before the changes".into(),
         ];
     }
-    let counted: Vec<&super::Plan> = plan.changes.iter().take(BULK_COUNTED).collect();
-    let work = stream::iter(counted.iter().map(|p| async move {
-        let r = take(session, &p.instance, &CensusRequest::default()).await;
-        (*p, r)
-    }))
-    .buffer_unordered(AT_ONCE)
-    .collect::<Vec<_>>();
+    let counted: Vec<super::Plan> = plan.changes.iter().take(BULK_COUNTED).cloned().collect();
+    let count = counted.len();
+    let work = stream::iter(counted.into_iter().map(|p| census_one(session, p)))
+        .buffer_unordered(AT_ONCE)
+        .collect::<Vec<_>>();
     let Ok(results) = tokio::time::timeout(PLAN_LIMIT * 2, work).await else {
         return vec![format!(
             "Clients:  not counted: the census of {} instance(s) took more than {}s",
-            counted.len(),
+            count,
             (PLAN_LIMIT * 2).as_secs()
         )];
     };
     bulk_summary(&results, plan.changes.len())
 }
 
+/// One instance's census for a plan of many.
+async fn census_one(session: &Session, p: super::Plan) -> (super::Plan, Result<Taken, OpsError>) {
+    let r = take(session, &p.instance, &CensusRequest::default()).await;
+    (p, r)
+}
+
 /// The lines of a plan of many (pure): totals, then the instances it matters to.
 pub fn bulk_summary(
-    results: &[(&super::Plan, Result<Taken, OpsError>)],
+    results: &[(super::Plan, Result<Taken, OpsError>)],
     planned: usize,
 ) -> Vec<String> {
     let (mut tls, mut plain, mut ok, mut failed) = (0, 0, 0, 0);
     let mut notable = Vec::new();
-    let mut sorted: Vec<&(&super::Plan, Result<Taken, OpsError>)> = results.iter().collect();
+    let mut sorted: Vec<&(super::Plan, Result<Taken, OpsError>)> = results.iter().collect();
     sorted.sort_by(|a, b| a.0.instance.id.cmp(&b.0.instance.id));
     for (p, r) in sorted {
         match r {

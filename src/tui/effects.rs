@@ -241,6 +241,14 @@ impl Effects {
             } => {
                 tokio::spawn(async move {
                     let result = bulk::prepare(&session, &ids, &want, with_group).await;
+                    // Who is connected comes after the plan, never holding the dialog up.
+                    if let Ok(plan) = &result {
+                        let (session, plan, tx) = (session.clone(), plan.clone(), tx.clone());
+                        tokio::spawn(async move {
+                            let lines = ops::census::bulk_lines(&session, &plan).await;
+                            send(&tx, Msg::BulkCensus(lines));
+                        });
+                    }
                     send(&tx, Msg::BulkPrepared(result));
                 });
             }

@@ -490,3 +490,21 @@ fn r_with_marks_reads_every_marked_instance() {
     a.update(key(KeyCode::Esc));
     assert!(a.marked.is_empty(), "Esc clears the marks");
 }
+
+#[test]
+fn the_bulk_confirm_shows_who_is_connected_once_counted() {
+    let mut a = app();
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Enter)); // the form
+    let cmds = a.update(key(KeyCode::Enter));
+    answer(&mut a, &cmds);
+    a.update(Msg::BulkCensus(vec![
+        "Clients:  0 over TLS, 4 plaintext on the 2 instance(s) counted".into(),
+    ]));
+    let text = render(&a);
+    assert!(
+        text.contains("Clients:  0 over TLS, 4 plaintext on the 2 instance(s) counted"),
+        "{text}"
+    );
+}

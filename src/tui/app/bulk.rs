@@ -125,6 +125,8 @@ pub struct BulkConfirm {
     pub shown_at: u64,
     /// Why the last confirming key sent nothing (said in the dialog, not behind it).
     pub error: Option<String>,
+    /// Who is connected to the instances the plan changes (`ops::census`), once counted.
+    pub clients: Vec<String>,
 }
 
 impl BulkConfirm {
@@ -394,6 +396,7 @@ impl App {
             scroll: 0,
             shown_at: self.frames,
             error: None,
+            clients: Vec::new(),
         }));
         vec![cmd]
     }

@@ -266,6 +266,8 @@ pub enum Msg {
         result: Result<Vec<String>, OpsError>,
         asked: bool,
     },
+    /// Who is connected to the instances of a plan of many being confirmed, as lines.
+    BulkCensus(Vec<String>),
     /// Who is connected to the instance of a plan being confirmed, as lines.
     PlanCensus {
         intent: Intent,

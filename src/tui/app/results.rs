@@ -80,6 +80,13 @@ impl App {
                     Err(e) => self.notice = Some(format!("{id}: {e}")),
                 }
             }
+            Msg::BulkCensus(lines) => {
+                if let super::Overlay::BulkConfirm(c) = &mut self.overlay
+                    && c.plan.is_some()
+                {
+                    c.clients = lines;
+                }
+            }
             Msg::PlanCensus { intent, lines } => {
                 if let super::Overlay::Confirm(c) = &mut self.overlay
                     && c.intent == intent

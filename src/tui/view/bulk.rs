@@ -186,6 +186,8 @@ fn parts(app: &App, theme: Theme, c: &BulkConfirm) -> Parts {
                 .split_last()
                 .map_or((None, &[][..]), |(l, r)| (Some(l), r));
             body.extend(rest.iter().cloned());
+            // Who is connected (`ops::census`), once counted.
+            body.extend(c.clients.iter().cloned());
             if let Some(last) = last {
                 tail.push(Line::from(Span::styled(last.clone(), theme.warn())));
             }
