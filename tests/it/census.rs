@@ -510,3 +510,82 @@ fn a_canary_that_holds_lets_the_rest_go() {
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 2);
     assert!(plain.0.iter().all(|c| !c.is_closed()));
 }
+
+#[test]
+fn a_canary_whose_clients_do_not_come_back_halts_the_run() {
+    if !common::pg_available() {
+        return;
+    }
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let port = pgssl_emulator::pgserver::free_port().expect("port");
+    let hba = "local all all trust\n\
+               host all pgssl_monitor 127.0.0.1/32 scram-sha-256\n\
+               host all all 127.0.0.1/32 trust\n";
+    let server = LocalPostgres::start_with(Some(port), Ssl::Off, Some(hba)).expect("postgres");
+    server
+        .sql(&format!(
+            "CREATE ROLE pgssl_monitor LOGIN PASSWORD '{PASSWORD}' IN ROLE pg_monitor; CREATE ROLE app LOGIN;"
+        ))
+        .expect("roles");
+    let shared = emu.running.shared.clone();
+    emu.block_on(pgssl_emulator::attach_started(shared, ID.into(), server));
+    let plain = emu.block_on(plaintext_clients(port, "billing-worker", 4));
+    let mut map: Vec<String> =
+        pgssl_emulator::address_map_for(&emu.running.shared.fleet(), ID, port)
+            .iter()
+            .map(|(a, to)| format!("{a}={to}"))
+            .collect();
+    map.extend(closed_map(&emu, &["pgro-ro9x2k1q"]));
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("PGSSL_ADDRESS_MAP", &map.join(","));
+    sb.set("PGUSER", "pgssl_monitor");
+    sb.set("PGPASSWORD", PASSWORD);
+    let list = sb.dir.path().join("wave.txt");
+    std::fs::write(
+        &list,
+        format!("{ID} ap-guangzhou\npgro-ro9x2k1q ap-guangzhou\n"),
+    )
+    .expect("list");
+    let ep = emu.endpoint();
+    let mut child = sb
+        .command(&[
+            "--endpoint",
+            &ep,
+            "ssl",
+            "enable",
+            "--from",
+            list.to_str().expect("path"),
+            "--address",
+            "private",
+            "--canary",
+            "1",
+            "--canary-wait",
+            "0",
+            "--yes",
+            "--poll",
+            "0.2",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut lines = std::io::BufRead::lines(stderr);
+    // The canary has left (its clients were counted before anything was sent): the
+    // clients go away and do not come back.
+    for line in lines.by_ref() {
+        if line.expect("line").contains("sent:") {
+            break;
+        }
+    }
+    drop(plain);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let code = child.wait().expect("ends").code();
+    assert_eq!(code, Some(1), "{rest:#?}");
+    assert!(
+        rest.iter().any(|l| l
+            .contains("canary postgres-6bwgamo3: only 0 of its 4 client connections came back")),
+        "{rest:#?}"
+    );
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1, "only the canary");
+}
