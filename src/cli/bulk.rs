@@ -135,7 +135,7 @@ pub async fn change(
         return Ok(());
     }
     // Who is connected to the instances the plan changes (a few seconds at most).
-    let clients = crate::ops::census::bulk_lines(session, &plan).await;
+    let clients = crate::ops::census::bulk_lines(session, &plan.changes).await;
     if args.dry_run {
         return dry_run(session, &plan, &clients, io).await;
     }
@@ -295,6 +295,18 @@ pub async fn resume(
     }
     let (_, running, waiting) = taken.found.counts();
     if waiting > 0 {
+        // Who is connected to the instances still to change (a few seconds at most).
+        let unsent: Vec<crate::ops::Plan> = taken
+            .found
+            .schedule
+            .items
+            .iter()
+            .filter(|i| i.state.is_unsent())
+            .map(|i| i.plan.clone())
+            .collect();
+        for line in crate::ops::census::bulk_lines(session, &unsent).await {
+            io.info(line);
+        }
         let confirmation = taken.found.confirmation(session.protected());
         super::confirm_with(
             &confirmation,

@@ -505,9 +505,9 @@ pub const BULK_COUNTED: usize = 40;
 /// What a plan of many says of the clients: the totals over the instances counted, and a
 /// line per instance the change would matter to (plaintext ones before enabling, TLS ones
 /// before disabling); within `PLAN_LIMIT` in all, or why not.
-pub async fn bulk_lines(session: &Session, plan: &super::bulk::BulkPlan) -> Vec<String> {
+pub async fn bulk_lines(session: &Session, changes: &[super::Plan]) -> Vec<String> {
     use futures_util::stream::{self, StreamExt};
-    if plan.changes.is_empty() {
+    if changes.is_empty() {
         return Vec::new();
     }
     if !has_login(session) {
@@ -515,7 +515,7 @@ pub async fn bulk_lines(session: &Session, plan: &super::bulk::BulkPlan) -> Vec<
             "Clients:  not counted: set PGUSER (with PGPASSWORD or ~/.pgpass) or [monitor] user in config.toml to see who is connected before the changes".into(),
         ];
     }
-    let counted: Vec<super::Plan> = plan.changes.iter().take(BULK_COUNTED).cloned().collect();
+    let counted: Vec<super::Plan> = changes.iter().take(BULK_COUNTED).cloned().collect();
     let count = counted.len();
     let work = stream::iter(counted.into_iter().map(|p| census_one(session, p)))
         .buffer_unordered(AT_ONCE)
@@ -527,7 +527,7 @@ pub async fn bulk_lines(session: &Session, plan: &super::bulk::BulkPlan) -> Vec<
             (PLAN_LIMIT * 2).as_secs()
         )];
     };
-    bulk_summary(&results, plan.changes.len())
+    bulk_summary(&results, changes.len())
 }
 
 /// One instance's census for a plan of many.

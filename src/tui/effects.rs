@@ -245,7 +245,7 @@ impl Effects {
                     if let Ok(plan) = &result {
                         let (session, plan, tx) = (session.clone(), plan.clone(), tx.clone());
                         tokio::spawn(async move {
-                            let lines = ops::census::bulk_lines(&session, &plan).await;
+                            let lines = ops::census::bulk_lines(&session, &plan.changes).await;
                             send(&tx, Msg::BulkCensus(lines));
                         });
                     }

@@ -433,6 +433,11 @@ fn a_canary_whose_tls_check_fails_halts_the_run_resumably() {
     let r = sb.run(&["--endpoint", &ep, "ssl", "resume"]);
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.all().contains("2 never sent"), "{r:#?}");
+    // The plan it offers says how to see who is connected (no login here).
+    assert!(
+        r.all().contains("Clients:  not counted: set PGUSER"),
+        "{r:#?}"
+    );
     // Bad input: refused before anything is read.
     let r = sb.run(&[
         "--endpoint",
