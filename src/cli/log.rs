@@ -115,8 +115,8 @@ pub fn entry_line(e: &Entry) -> String {
         .map(|v| format!("  tls: {}", v.result))
         .unwrap_or_default();
     crate::text::clean(&format!(
-        "{}  {}  {:<18} {:<22} {outcome}{task}{check}{verify}",
-        r.time, r.region, r.DBInstanceId, what
+        "{}  {}  {:<18} {:<22} {outcome}{task}{check}{verify}  change {}",
+        r.time, r.region, r.DBInstanceId, what, r.id
     ))
 }
 
@@ -146,6 +146,8 @@ impl Serialize for EntryJson<'_> {
             "Action": r.action,
             "SSLEnabled": r.SSLEnabled,
             "ConnectAddress": r.ConnectAddress,
+            // SSL as it was when the change left (what undoing it would restore).
+            "before": r.before,
             "source": r.source,
             "profile": r.profile,
             "account": r.account,
@@ -182,6 +184,7 @@ impl Serialize for EntryJson<'_> {
                 "detail": v.detail,
                 "time": v.time,
             })),
+            "census": &e.census,
         })
         .serialize(s)
     }

@@ -119,6 +119,10 @@ pub async fn send(
         SSLEnabled: request.SSLEnabled,
         ConnectAddress: address.clone(),
         run: options.run.map(str::to_string),
+        before: plan.current().map(|s| crate::store::journal::SslBefore {
+            SSLEnabled: s.enabled,
+            ConnectAddress: s.protected.clone().filter(|_| s.enabled),
+        }),
     };
     let basis = plan
         .instance

@@ -1323,3 +1323,47 @@ fn a_config_in_the_old_layout_is_migrated_once() {
     assert!(!again.stderr.contains("moved"), "once: {again:#?}");
     assert_eq!(again.stdout, r.stdout);
 }
+
+#[test]
+fn the_journal_keeps_what_ssl_was_before_each_change_and_log_names_each_change() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    for address in ["private", "public"] {
+        sb.run(&[
+            "--endpoint",
+            &ep,
+            "--region",
+            "ap-guangzhou",
+            "ssl",
+            "enable",
+            PRIMARY,
+            "--address",
+            address,
+            "--yes",
+            "--wait",
+            "--poll",
+            "0.2",
+        ])
+        .ok();
+    }
+    // JSON lines, newest first.
+    let r = sb.run(&["--output", "json", "log"]);
+    let changes: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    // Newest first: the move from the private address, then the enable from off.
+    assert_eq!(
+        changes[0]["before"],
+        serde_json::json!({"SSLEnabled": true, "ConnectAddress": "10.6.0.4"})
+    );
+    assert_eq!(
+        changes[1]["before"],
+        serde_json::json!({"SSLEnabled": false})
+    );
+    let id = changes[0]["change_id"].as_str().expect("id").to_string();
+    let text = sb.run(&["log"]);
+    assert!(text.stdout.contains(&format!("change {id}")), "{text:#?}");
+}

@@ -749,6 +749,7 @@ fn with_log(mut a: App) -> App {
             SSLEnabled: address.is_some(),
             ConnectAddress: address.map(|a| a.parse().expect("ip")),
             run: None,
+            before: None,
         })
     };
     let entries = fold(vec![
@@ -1122,6 +1123,7 @@ fn journal_of(entries: &[Change<'_>]) -> Msg {
             SSLEnabled: true,
             ConnectAddress: Some("203.0.113.17".parse().expect("ip")),
             run: None,
+            before: None,
         }));
         if !known {
             continue;
@@ -1978,6 +1980,7 @@ fn with_log_disable() -> Msg {
             SSLEnabled: false,
             ConnectAddress: None,
             run: None,
+            before: None,
         }),
         Record::Outcome {
             id: "d".into(),

@@ -151,6 +151,19 @@ pub struct RequestInfo {
     /// The bulk run this change belongs to (`store::runs`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
+    /// SSL as it was when the change left (checked against a fresh read just before):
+    /// what undoing the change would restore. None in journals written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<SslBefore>,
+}
+
+/// SSL before a change, as journaled with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(non_snake_case)]
+pub struct SslBefore {
+    pub SSLEnabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ConnectAddress: Option<crate::addresses::Host>,
 }
 
 /// A change and everything later learned about it.

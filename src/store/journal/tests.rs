@@ -17,6 +17,7 @@ fn request(id: &str) -> Record {
         SSLEnabled: true,
         ConnectAddress: Some("10.0.0.8".parse().expect("ip")),
         run: None,
+        before: None,
     })
 }
 

@@ -204,6 +204,7 @@ fn entry_detail(e: &Entry) -> Vec<String> {
     let r = &e.request;
     let mut d = vec![
         format!("Change: {} on {}", r.action.name(), clean(&r.DBInstanceId)),
+        format!("Id: {}", clean(&r.id)),
         format!("Sent: {}", clean(&r.time)),
         format!("Region: {}", clean(&r.region)),
         format!(
