@@ -2,6 +2,8 @@
 //! commands out. No I/O happens here, so every behaviour is testable without a terminal.
 //! One module per overlay (as gitui's `popups/`); `results` takes what commands report.
 
+mod reports;
+pub use reports::Reports;
 mod add;
 mod browse;
 pub mod bulk;
@@ -108,41 +110,6 @@ pub enum Overlay {
     Run(usize),
     /// An interrupted bulk run found at start, offered for resuming.
     Resume(Box<bulk::ResumeOffer>),
-}
-
-/// What was found out about an instance by hand: a TLS check (`v`), its CA (`C`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Reports {
-    pub tls: Option<Vec<String>>,
-    pub ca: Option<Vec<String>>,
-    /// The last census (`w`, or after a change): its summary and table.
-    pub clients: Option<Vec<String>>,
-}
-
-impl Reports {
-    /// Both, in full, for the `V` view.
-    pub fn lines(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(tls) = &self.tls {
-            out.push("TLS check of the protected address:".to_string());
-            out.extend(tls.iter().cloned());
-        }
-        if let Some(ca) = &self.ca {
-            if !out.is_empty() {
-                out.push(String::new());
-            }
-            out.push("CA certificate:".to_string());
-            out.extend(ca.iter().cloned());
-        }
-        if let Some(clients) = &self.clients {
-            if !out.is_empty() {
-                out.push(String::new());
-            }
-            out.push("Who is connected:".to_string());
-            out.extend(clients.iter().cloned());
-        }
-        out
-    }
 }
 
 /// Effects the runner carries out; their results come back as messages.
