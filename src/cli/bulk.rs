@@ -27,23 +27,16 @@ pub async fn change(
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
     let limits = limits(many)?;
-    let canary = match (many.canary, many.canary_wait) {
-        (Some(0), _) => {
-            return Err(OpsError::Usage(
-                "--canary takes how many changes go first (1 or more); nothing was sent".into(),
-            ));
-        }
-        (_, Some(w)) if w > 3600 => {
-            return Err(OpsError::Usage(
-                "--canary-wait is at most 3600 seconds; nothing was sent".into(),
-            ));
-        }
-        (Some(n), secs) => Some(crate::ops::bulk::run::Canary {
-            n,
-            wait: std::time::Duration::from_secs(secs.unwrap_or(60)),
-        }),
-        (None, _) => None,
-    };
+    let canary = many
+        .canary
+        .map(|n| {
+            crate::ops::bulk::run::Canary::new(
+                n,
+                many.canary_wait.map(std::time::Duration::from_secs),
+            )
+        })
+        .transpose()
+        .map_err(OpsError::Usage)?;
     let follow = args.follow.options()?;
     if args.verify {
         return Err(OpsError::Usage(

@@ -47,6 +47,31 @@ pub struct Canary {
     pub wait: Duration,
 }
 
+impl Canary {
+    /// How long clients are given to reconnect when the person says nothing.
+    pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+    /// The longest wait a canary wave takes.
+    pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+    /// A wave of `n` changes (at least one) waiting `wait` (at most an hour), or why not:
+    /// both faces ask for one through here.
+    pub fn new(n: usize, wait: Option<Duration>) -> Result<Canary, String> {
+        let wait = wait.unwrap_or(Self::DEFAULT_WAIT);
+        if n == 0 {
+            return Err(
+                "--canary takes how many changes go first (1 or more); nothing was sent".into(),
+            );
+        }
+        if wait > Self::MAX_WAIT {
+            return Err(format!(
+                "--canary-wait is at most {} seconds; nothing was sent",
+                Self::MAX_WAIT.as_secs()
+            ));
+        }
+        Ok(Canary { n, wait })
+    }
+}
+
 impl BulkObserver for () {}
 
 /// A run this process holds: no other process can carry it out while it lives.
@@ -579,4 +604,31 @@ pub fn abandon(session: &Session, id: &str) -> Result<RunFile, OpsError> {
 /// A stop switch a face can share with a running `execute`.
 pub fn stop_switch() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
+}
+
+#[cfg(test)]
+mod canary_tests {
+    use super::*;
+
+    #[test]
+    fn a_canary_wave_is_one_change_or_more_waiting_at_most_an_hour() {
+        assert_eq!(
+            Canary::new(2, None),
+            Ok(Canary {
+                n: 2,
+                wait: Canary::DEFAULT_WAIT
+            })
+        );
+        assert!(
+            Canary::new(0, None)
+                .expect_err("none")
+                .contains("1 or more")
+        );
+        assert!(
+            Canary::new(1, Some(Duration::from_secs(3601)))
+                .expect_err("too long")
+                .contains("at most 3600")
+        );
+        assert!(Canary::new(1, Some(Duration::ZERO)).is_ok());
+    }
 }

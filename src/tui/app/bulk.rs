@@ -38,9 +38,6 @@ pub enum BulkField {
 
 /// The canary waves the form offers: none, or the first 1 or 3 changes.
 const CANARY_CHOICES: [Option<usize>; 3] = [None, Some(1), Some(3)];
-/// How long a canary wave from the TUI waits for clients to reconnect (as the CLI's
-/// default).
-pub const CANARY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkForm {
@@ -506,10 +503,11 @@ impl App {
         }
         let plan = plan.clone();
         let limits = c.form.limits;
-        let canary = c.form.canary.map(|n| crate::ops::bulk::run::Canary {
-            n,
-            wait: CANARY_WAIT,
-        });
+        // The form offers only waves `Canary::new` takes (1 or 3, the default wait).
+        let canary = c
+            .form
+            .canary
+            .and_then(|n| crate::ops::bulk::run::Canary::new(n, None).ok());
         self.marked.clear();
         self.bulk = Some(BulkRun {
             run_id: None,
