@@ -457,36 +457,7 @@ fn a_canary_that_holds_lets_the_rest_go() {
     if !common::pg_available() {
         return;
     }
-    let emu = Emu::start(FaultArgs::default(), 1);
-    let port = pgssl_emulator::pgserver::free_port().expect("port");
-    let hba = "local all all trust\n\
-               host all pgssl_monitor 127.0.0.1/32 scram-sha-256\n\
-               host all all 127.0.0.1/32 trust\n";
-    let server = LocalPostgres::start_with(Some(port), Ssl::Off, Some(hba)).expect("postgres");
-    server
-        .sql(&format!(
-            "CREATE ROLE pgssl_monitor LOGIN PASSWORD '{PASSWORD}' IN ROLE pg_monitor; CREATE ROLE app LOGIN;"
-        ))
-        .expect("roles");
-    let shared = emu.running.shared.clone();
-    emu.block_on(pgssl_emulator::attach_started(shared, ID.into(), server));
-    let plain = emu.block_on(plaintext_clients(port, "billing-worker", 2));
-    let mut map: Vec<String> =
-        pgssl_emulator::address_map_for(&emu.running.shared.fleet(), ID, port)
-            .iter()
-            .map(|(a, to)| format!("{a}={to}"))
-            .collect();
-    map.extend(closed_map(&emu, &["pgro-ro9x2k1q"]));
-    let mut sb = Sandbox::for_emu(&emu);
-    sb.set("PGSSL_ADDRESS_MAP", &map.join(","));
-    sb.set("PGUSER", "pgssl_monitor");
-    sb.set("PGPASSWORD", PASSWORD);
-    let list = sb.dir.path().join("wave.txt");
-    std::fs::write(
-        &list,
-        format!("{ID} ap-guangzhou\npgro-ro9x2k1q ap-guangzhou\n"),
-    )
-    .expect("list");
+    let (emu, sb, plain, list) = canary_wave(2);
     let ep = emu.endpoint();
     let r = sb.run(&[
         "--endpoint",
@@ -521,36 +492,7 @@ fn a_canary_whose_clients_do_not_come_back_halts_the_run() {
     if !common::pg_available() {
         return;
     }
-    let emu = Emu::start(FaultArgs::default(), 1);
-    let port = pgssl_emulator::pgserver::free_port().expect("port");
-    let hba = "local all all trust\n\
-               host all pgssl_monitor 127.0.0.1/32 scram-sha-256\n\
-               host all all 127.0.0.1/32 trust\n";
-    let server = LocalPostgres::start_with(Some(port), Ssl::Off, Some(hba)).expect("postgres");
-    server
-        .sql(&format!(
-            "CREATE ROLE pgssl_monitor LOGIN PASSWORD '{PASSWORD}' IN ROLE pg_monitor; CREATE ROLE app LOGIN;"
-        ))
-        .expect("roles");
-    let shared = emu.running.shared.clone();
-    emu.block_on(pgssl_emulator::attach_started(shared, ID.into(), server));
-    let plain = emu.block_on(plaintext_clients(port, "billing-worker", 4));
-    let mut map: Vec<String> =
-        pgssl_emulator::address_map_for(&emu.running.shared.fleet(), ID, port)
-            .iter()
-            .map(|(a, to)| format!("{a}={to}"))
-            .collect();
-    map.extend(closed_map(&emu, &["pgro-ro9x2k1q"]));
-    let mut sb = Sandbox::for_emu(&emu);
-    sb.set("PGSSL_ADDRESS_MAP", &map.join(","));
-    sb.set("PGUSER", "pgssl_monitor");
-    sb.set("PGPASSWORD", PASSWORD);
-    let list = sb.dir.path().join("wave.txt");
-    std::fs::write(
-        &list,
-        format!("{ID} ap-guangzhou\npgro-ro9x2k1q ap-guangzhou\n"),
-    )
-    .expect("list");
+    let (emu, sb, plain, list) = canary_wave(4);
     let ep = emu.endpoint();
     let mut child = sb
         .command(&[
@@ -593,4 +535,41 @@ fn a_canary_whose_clients_do_not_come_back_halts_the_run() {
         "{rest:#?}"
     );
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1, "only the canary");
+}
+
+/// A wave of two for the canary tests: postgres-6bwgamo3 (a real PostgreSQL, `clients`
+/// plaintext connections held, a monitoring login) first, then pgro-ro9x2k1q, whose
+/// addresses go to a closed loopback port (nothing is dialled outside this machine).
+fn canary_wave(clients: usize) -> (Emu, Sandbox, Held, std::path::PathBuf) {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let port = pgssl_emulator::pgserver::free_port().expect("port");
+    let hba = "local all all trust\n\
+               host all pgssl_monitor 127.0.0.1/32 scram-sha-256\n\
+               host all all 127.0.0.1/32 trust\n";
+    let server = LocalPostgres::start_with(Some(port), Ssl::Off, Some(hba)).expect("postgres");
+    server
+        .sql(&format!(
+            "CREATE ROLE pgssl_monitor LOGIN PASSWORD '{PASSWORD}' IN ROLE pg_monitor; CREATE ROLE app LOGIN;"
+        ))
+        .expect("roles");
+    let shared = emu.running.shared.clone();
+    emu.block_on(pgssl_emulator::attach_started(shared, ID.into(), server));
+    let plain = emu.block_on(plaintext_clients(port, "billing-worker", clients));
+    let mut map: Vec<String> =
+        pgssl_emulator::address_map_for(&emu.running.shared.fleet(), ID, port)
+            .iter()
+            .map(|(a, to)| format!("{a}={to}"))
+            .collect();
+    map.extend(closed_map(&emu, &["pgro-ro9x2k1q"]));
+    let mut sb = Sandbox::for_emu(&emu);
+    sb.set("PGSSL_ADDRESS_MAP", &map.join(","));
+    sb.set("PGUSER", "pgssl_monitor");
+    sb.set("PGPASSWORD", PASSWORD);
+    let list = sb.dir.path().join("wave.txt");
+    std::fs::write(
+        &list,
+        format!("{ID} ap-guangzhou\npgro-ro9x2k1q ap-guangzhou\n"),
+    )
+    .expect("list");
+    (emu, sb, plain, list)
 }
