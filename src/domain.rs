@@ -365,6 +365,48 @@ pub struct CaKnown {
     pub not_after: String,
     pub sha256: String,
     pub fetched_at: String,
+    /// The fingerprint pinned for this instance: the CA first seen, or the one last
+    /// accepted (`ssl ca ID --accept`). Tencent sends no notice when the CA changes, so
+    /// a fetched CA other than this one is a finding until accepted. None in
+    /// inventories written before pinning (the fetched one is then the first seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<CaPin>,
+}
+
+/// A CA fingerprint pinned for an instance, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaPin {
+    pub sha256: String,
+    /// When it was first seen or accepted (RFC 3339, UTC).
+    pub since: String,
+}
+
+impl CaKnown {
+    /// The pin in effect: the one kept, else this CA itself (first seen now).
+    pub fn pinned(&self) -> CaPin {
+        self.pin.clone().unwrap_or_else(|| CaPin {
+            sha256: self.sha256.clone(),
+            since: self.fetched_at.clone(),
+        })
+    }
+
+    /// When the CA fetched last is not the one pinned: the pin it differs from.
+    pub fn changed(&self) -> Option<CaPin> {
+        let pin = self.pinned();
+        (pin.sha256 != self.sha256).then_some(pin)
+    }
+
+    /// "CA changed since DATE: FP1 -> FP2", when it did.
+    pub fn changed_line(&self, instance_id: &str) -> Option<String> {
+        self.changed().map(|pin| {
+            format!(
+                "CA changed since {}: {} -> {} (once clients trust the new CA: pgssl ssl ca {instance_id} --accept)",
+                pin.since.get(..10).unwrap_or(&pin.since),
+                pin.sha256,
+                self.sha256
+            )
+        })
+    }
 }
 
 /// The last TLS check of an instance.

@@ -109,8 +109,10 @@ pub enum Output {
     #[default]
     Text,
     Json,
-    /// For lists (`instances list`, `ssl show --all`): a header row, then a row each.
+    /// For lists (`instances list`, `ssl show --all`, `audit`): a header row, then a row each.
     Csv,
+    /// For `audit`: one self-contained page to keep (no script, nothing remote).
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +256,10 @@ pub enum SslCommand {
         /// certificates as the console's CA shows it; once per certificate
         #[arg(long, value_name = "SHA256")]
         fingerprint: Vec<String>,
+        /// Accept the CA fetched now as the one pinned for the instance (after Tencent
+        /// changed it and clients have the new one): the audit's ca_changed goes away
+        #[arg(long)]
+        accept: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -269,6 +275,10 @@ pub struct AuditArgs {
     /// no password is ever sent)
     #[arg(long, value_name = "USER", requires = "verify")]
     pub plaintext_user: Option<String>,
+    /// Report what changed since an earlier audit (a file `--output json` wrote): exit 1
+    /// when anything got worse
+    #[arg(long, value_name = "FILE")]
+    pub since: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }

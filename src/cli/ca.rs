@@ -26,6 +26,13 @@ struct Ca<'a> {
     out: Option<String>,
     format: Option<&'static str>,
     certificates: &'a [crate::probe::CertInfo],
+    /// The fingerprint pinned for the instance (first seen or last accepted), and since.
+    pinned_sha256: Option<String>,
+    pinned_since: Option<String>,
+    /// "CA changed since DATE: FP1 -> FP2" while the CA is not the one pinned.
+    changed: Option<String>,
+    /// With --accept: whether the pin moved (false: it was the pinned one already).
+    accepted: Option<bool>,
 }
 
 impl Report for Ca<'_> {
@@ -65,6 +72,22 @@ impl Report for Ca<'_> {
                 c.time_left(now)
             ));
         }
+        match (&self.changed, self.accepted, &self.pinned_sha256) {
+            (_, Some(true), Some(p)) => out.line(format!(
+                "accepted: {p} is now the CA pinned for {}",
+                self.DBInstanceId
+            )),
+            (_, Some(false), Some(p)) => out.line(format!(
+                "nothing to accept: {p} was already the CA pinned for {}",
+                self.DBInstanceId
+            )),
+            (Some(changed), _, _) => out.line(changed.clone()),
+            (None, _, Some(p)) => out.line(format!(
+                "pinned: {p} since {}",
+                self.pinned_since.as_deref().unwrap_or("?")
+            )),
+            _ => {}
+        }
         if !self.authenticated && self.path.is_none() {
             out.line(format!(
                 "NOT kept, UNAUTHENTICATED: it came over plain http, where anyone on the way can replace it. Compare each sha256 above with the CA from the console; if they match, `pgssl ssl ca {} --fingerprint SHA256` (once per certificate) keeps it. Until then `verify` refuses unless given --ca FILE.",
@@ -74,14 +97,26 @@ impl Report for Ca<'_> {
     }
 }
 
+/// What `ssl ca` was asked.
+pub(super) struct Ask<'a> {
+    pub out: Option<&'a std::path::Path>,
+    pub format: CaFormat,
+    pub fingerprints: &'a [String],
+    pub accept: bool,
+}
+
 pub(super) async fn run(
     ctx: &Context,
     instance: &str,
-    out: Option<&std::path::Path>,
-    format: CaFormat,
-    fingerprints: &[String],
+    ask: &Ask<'_>,
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
+    let Ask {
+        out,
+        format,
+        fingerprints,
+        accept,
+    } = *ask;
     let id = instance_id(instance)?;
     let fingerprints = fingerprints
         .iter()
@@ -105,6 +140,18 @@ pub(super) async fn run(
         }
         _ => false,
     };
+    // The pin: what the audit compares with; accepted now when asked.
+    let accepted = match (accept, &found.kept) {
+        (true, Some(_)) => Some(ca::accept(&opened.session, &id)?),
+        (true, None) => {
+            return Err(OpsError::Failed(format!(
+                "{id}'s CA was not kept, so it cannot be accepted: confirm it with --fingerprint first (nothing was pinned)"
+            )));
+        }
+        (false, _) => None,
+    };
+    let known = ca::pinned(&opened.session, &id);
+    let pin = known.as_ref().map(crate::domain::CaKnown::pinned);
     let field = match found.ca.origin {
         ca::CaOrigin::Inline { field } => Some(field),
         _ => None,
@@ -120,6 +167,10 @@ pub(super) async fn run(
         out: out.filter(|_| written).map(shown),
         format: written.then(|| format.name()),
         certificates: &found.ca.infos,
+        pinned_sha256: pin.as_ref().map(|p| p.sha256.clone()),
+        pinned_since: pin.as_ref().map(|p| p.since.clone()),
+        changed: known.as_ref().and_then(|k| k.changed_line(&id)),
+        accepted: accepted.as_ref().map(|(was, now)| was.sha256 != now.sha256),
     });
     match (out, written) {
         (Some(out), false) => Err(OpsError::refused(VerifyRefusal::CaNotWritten {

@@ -41,6 +41,11 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
                 .into(),
         ));
     }
+    if io.output == Output::Html && !matches!(&command, Command::Audit(_)) {
+        return Err(OpsError::Usage(
+            "--output html is for pgssl audit; use --output json here".into(),
+        ));
+    }
     let result = match command {
         Command::Ssl(cmd) => ssl::run(ctx, cmd, io).await,
         Command::Instances(cmd) => instances::run(ctx, cmd, io).await,
@@ -49,9 +54,7 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         Command::Log(args) => log::run(ctx, &args, io),
         Command::Verify(args) => verify::run(ctx, &args, io).await,
         Command::Clients(args) => clients::run(ctx, &args, io).await,
-        Command::Audit(args) => {
-            audit::run(ctx, args.verify, args.plaintext_user.as_deref(), io).await
-        }
+        Command::Audit(args) => audit::run(ctx, &args, io).await,
         Command::Emulator(_) | Command::Tui(_) => Err(OpsError::Usage(
             "this command is not run by the CLI dispatcher".into(),
         )),

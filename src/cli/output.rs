@@ -19,6 +19,10 @@ pub trait Report: Serialize {
     fn csv(&self) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
         None
     }
+    /// One self-contained HTML page, for the reports a person keeps (`--output html`).
+    fn html(&self) -> Option<String> {
+        None
+    }
 }
 
 /// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; text from
@@ -80,6 +84,13 @@ impl Io<'_> {
     pub fn emit(&mut self, report: &impl Report) {
         if self.json_mode() {
             self.json(report);
+        } else if self.output == Output::Html {
+            match report.html() {
+                Some(page) => {
+                    let _ = self.out.write_all(page.as_bytes());
+                }
+                None => self.info("--output html is for pgssl audit: nothing printed"),
+            }
         } else if self.output == Output::Csv {
             let Some((header, rows)) = report.csv() else {
                 self.info(

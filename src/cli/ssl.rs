@@ -90,10 +90,17 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             out,
             format,
             fingerprint,
+            accept,
             ..
         } => {
             let format = format.map(Into::into).unwrap_or_default();
-            super::ca::run(ctx, &instance, out.as_deref(), format, &fingerprint, io).await
+            let ask = super::ca::Ask {
+                out: out.as_deref(),
+                format,
+                fingerprints: &fingerprint,
+                accept,
+            };
+            super::ca::run(ctx, &instance, &ask, io).await
         }
     }
 }

@@ -368,6 +368,16 @@ pub async fn instance_ca(
     let paths = &session.store.paths;
     let kept = if ca.origin.authenticated() || !fingerprints.is_empty() {
         let bundle = keep(paths, instance_id, &ca)?;
+        // The pin lives with the instance in the inventory: one not known yet is
+        // described first, so its CA is pinned from the first time it is seen.
+        let known = session
+            .store
+            .inventory
+            .load()
+            .is_ok_and(|inv| inv.get(instance_id).is_some());
+        if !known {
+            let _ = super::inventory::describe(session, region, instance_id).await;
+        }
         note_ca(session, instance_id, &bundle);
         Some(bundle)
     } else {
@@ -377,23 +387,60 @@ pub async fn instance_ca(
     Ok(InstanceCa { ca, kept })
 }
 
-/// Keep what was learned of an instance's CA in the inventory (best effort).
-pub(crate) fn note_ca(session: &Session, instance_id: &str, bundle: &CaBundle) {
-    let Some(first) = bundle.infos.first() else {
-        return;
-    };
-    let ca = CaKnown {
+/// What the inventory keeps of a CA: its first certificate (the one pinned).
+pub(crate) fn known_of(bundle: &CaBundle) -> Option<CaKnown> {
+    let first = bundle.infos.first()?;
+    Some(CaKnown {
         path: crate::text::clean(&bundle.path.display().to_string()),
         subject: first.subject.clone(),
         not_after: first.not_after.clone(),
         sha256: first.sha256.clone(),
         fetched_at: pgssl_wire::clock::now_rfc3339_millis(),
+        pin: None,
+    })
+}
+
+/// Keep what was learned of an instance's CA in the inventory (best effort); its pin
+/// stays (`Inventory::note_ca`).
+pub(crate) fn note_ca(session: &Session, instance_id: &str, bundle: &CaBundle) {
+    let Some(ca) = known_of(bundle) else {
+        return;
     };
     let id = instance_id.to_string();
-    let _ = session
+    let _ = session.store.inventory.update(move |inv| {
+        inv.note_ca(&id, ca);
+    });
+}
+
+/// The CA pinned for an instance and the one fetched last, as the inventory keeps them.
+pub fn pinned(session: &Session, instance_id: &str) -> Option<CaKnown> {
+    session
         .store
         .inventory
-        .update(move |inv| inv.note_ca(&id, ca));
+        .load()
+        .ok()?
+        .get(instance_id)?
+        .ca
+        .clone()
+}
+
+/// `ssl ca ID --accept`: the CA fetched last becomes the one pinned. The pin it
+/// replaced and the new one (the same when nothing had changed).
+pub fn accept(
+    session: &Session,
+    instance_id: &str,
+) -> Result<(crate::domain::CaPin, crate::domain::CaPin), OpsError> {
+    let now = pgssl_wire::clock::now_rfc3339();
+    let id = instance_id.to_string();
+    session
+        .store
+        .inventory
+        .update(move |inv| inv.accept_ca(&id, &now))?
+        .ok_or_else(|| {
+            OpsError::Failed(format!(
+                "no CA of {instance_id} is kept to accept: nothing was pinned (a CA that came unauthenticated is kept once confirmed with --fingerprint)"
+            ))
+        })
 }
 
 /// Write a CA where the person asked (`ssl ca --out --format`), mode 0600, atomically.

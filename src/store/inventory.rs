@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CaKnown, Instance, TlsKnown};
+use crate::domain::{CaKnown, CaPin, Instance, TlsKnown};
 use crate::text::clean;
 
 const VERSION: u32 = 1;
@@ -53,11 +53,34 @@ impl Inventory {
         }
     }
 
-    /// The CA just fetched for a known instance.
-    pub fn note_ca(&mut self, id: &str, ca: CaKnown) {
-        if let Some(i) = self.instances.get_mut(id) {
-            i.ca = Some(ca);
-        }
+    /// The CA just fetched for a known instance. Its pin stays what it was: the CA first
+    /// seen (the one known before, for inventories written before pins), or the one
+    /// last accepted; a CA first seen now pins itself.
+    pub fn note_ca(&mut self, id: &str, mut ca: CaKnown) -> Option<&CaKnown> {
+        let i = self.instances.get_mut(id)?;
+        ca.pin = Some(match &i.ca {
+            Some(known) => known.pinned(),
+            None => ca.pinned(),
+        });
+        i.ca = Some(ca);
+        i.ca.as_ref()
+    }
+
+    /// Accept the CA fetched last as the one pinned (`ssl ca ID --accept`): the pin it
+    /// replaced, or None when there was nothing to accept (no CA known).
+    pub fn accept_ca(&mut self, id: &str, now: &str) -> Option<(CaPin, CaPin)> {
+        let ca = self.instances.get_mut(id)?.ca.as_mut()?;
+        let was = ca.pinned();
+        let pin = CaPin {
+            sha256: ca.sha256.clone(),
+            since: now.to_string(),
+        };
+        ca.pin = Some(if was.sha256 == pin.sha256 {
+            was.clone()
+        } else {
+            pin.clone()
+        });
+        Some((was, pin))
     }
 
     /// A TLS check just made of a known instance.
@@ -109,6 +132,10 @@ impl Inventory {
                     &mut ca.fetched_at,
                 ] {
                     tidy(s);
+                }
+                if let Some(pin) = &mut ca.pin {
+                    tidy(&mut pin.sha256);
+                    tidy(&mut pin.since);
                 }
             }
             if let Some(tls) = &mut i.tls {

@@ -538,9 +538,16 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
                 result,
             }
         }
-        Cmd::Audit(regions) => {
-            Msg::Audited(ops::audit::run(&session, &regions, false, None, |_, _| {}).await)
-        }
+        Cmd::Audit(regions) => Msg::Audited(
+            ops::audit::run(&session, &regions, false, None, |_, _| {})
+                .await
+                .map(|mut audit| {
+                    // Marked against the last audit this data dir saw, which this one
+                    // then replaces.
+                    audit.since = ops::audit::against_last(&session.store, &audit);
+                    audit
+                }),
+        ),
         Cmd::Add { region, id } => Msg::Added(ops::inventory::add(&session, &region, &id).await),
         Cmd::Import(regions) => Msg::Imported(ops::inventory::import(&session, &regions).await),
         Cmd::PrepareBulk { .. } | Cmd::ExecuteBulk(..) | Cmd::ResumeBulk(_) | Cmd::StopBulk => {

@@ -405,6 +405,7 @@ fn plain_http_from_another_host_is_never_trusted_silently() {
             ca_form: CaForm::Zip,
             ca_host: Some(NAME.into()),
             ca_inline: Some(CaInline::Base64),
+            ca_rotate_after: None,
         },
     );
     std::fs::remove_file(&kept).expect("rm");

@@ -5,6 +5,7 @@ mod common;
 
 mod account;
 mod api_round2;
+mod audit;
 mod bounds;
 mod bulk;
 mod census;

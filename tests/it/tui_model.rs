@@ -2058,7 +2058,7 @@ fn o_orders_the_list_by_ssl_status_region_type_and_back() {
 
 #[test]
 fn a_audits_the_regions_and_enter_goes_to_a_finding() {
-    use pgssl::ops::audit::{Audit, Finding, Severity};
+    use pgssl::ops::audit::{Audit, Finding, FindingKind, Severity};
     let mut a = sized(120, 40);
     let cmds = a.update(key(KeyCode::Char('A')));
     let [Cmd::Audit(regions)] = cmds.as_slice() else {
@@ -2073,11 +2073,12 @@ fn a_audits_the_regions_and_enter_goes_to_a_finding() {
         ssl_unknown: 2,
         findings: vec![Finding {
             severity: Severity::High,
-            kind: "ssl_off",
+            kind: FindingKind::SslOff,
             DBInstanceId: "postgres-6bwgamo3".into(),
             Region: "ap-guangzhou".into(),
             detail: "postgres-6bwgamo3 (running) has SSL off".into(),
         }],
+        ..Audit::default()
     })));
     let text = render(&a, 120, 40);
     assert!(
@@ -2095,17 +2096,97 @@ fn a_audits_the_regions_and_enter_goes_to_a_finding() {
         ssl_unknown: 2,
         findings: vec![Finding {
             severity: Severity::High,
-            kind: "ssl_off",
+            kind: FindingKind::SslOff,
             DBInstanceId: "postgres-6bwgamo3".into(),
             Region: "ap-guangzhou".into(),
             detail: "off".into(),
         }],
+        ..Audit::default()
     })));
     a.update(key(KeyCode::Enter));
     assert!(matches!(a.overlay, Overlay::None));
     assert_eq!(
         a.selected_row().map(pgssl::tui::app::Row::id),
         Some("postgres-6bwgamo3")
+    );
+}
+
+#[test]
+fn the_audit_view_marks_what_changed_since_the_last_audit_and_details_a_changed_ca() {
+    use pgssl::ops::audit::{
+        Audit, CaRow, Change, Finding, FindingKind, Row, Severity, Since, Ssl,
+    };
+    let mut a = sized(120, 40);
+    a.update(key(KeyCode::Char('A')));
+    let finding = |id: &str, kind| Finding {
+        severity: Severity::High,
+        kind,
+        DBInstanceId: id.into(),
+        Region: "ap-guangzhou".into(),
+        detail: format!("{id}: {kind}"),
+    };
+    let mut row = Row {
+        Region: "ap-guangzhou".into(),
+        ssl: Ssl::On,
+        ..Row::named("postgres-5gevh7gr")
+    };
+    row.ca = Some(CaRow {
+        subject: "CN=new".into(),
+        issuer: "CN=new".into(),
+        sha256: "BB:BB".into(),
+        not_after: "2036".into(),
+        days_left: 3000,
+        certificates: 1,
+        pinned_sha256: "AA:AA".into(),
+        pinned_since: "2026-11-30T00:00:00Z".into(),
+    });
+    a.update(Msg::Audited(Ok(Audit {
+        instances: 2,
+        findings: vec![
+            finding("postgres-5gevh7gr", FindingKind::CaChanged),
+            finding("postgres-6bwgamo3", FindingKind::SslOff),
+        ],
+        rows: vec![row],
+        since: Some(Since {
+            file: "the last audit seen here".into(),
+            taken_at: Some("2026-12-01T00:00:00Z".into()),
+            changes: vec![
+                Change::SslOff {
+                    DBInstanceId: "postgres-6bwgamo3".into(),
+                },
+                Change::FindingNew {
+                    DBInstanceId: "postgres-5gevh7gr".into(),
+                    kind: "ca_changed".into(),
+                    detail: "CA changed".into(),
+                },
+            ],
+            worse: 2,
+        }),
+        ..Audit::default()
+    })));
+    let text = render(&a, 120, 40);
+    assert!(
+        text.contains("Since the last audit (2026-12-01T00:00:00Z): 2 change(s), 2 for the worse"),
+        "{text}"
+    );
+    assert!(text.contains("SSL turned off"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("postgres-5gevh7gr: ca_changed"))
+        .unwrap_or_default();
+    assert!(line.contains("new high"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("postgres-6bwgamo3: ssl_off"))
+        .unwrap_or_default();
+    assert!(!line.contains("new"), "{text}");
+    // The details of that instance say its CA is not the one pinned.
+    a.update(key(KeyCode::Esc));
+    select(&mut a, "postgres-5gevh7gr");
+    let text = render(&a, 120, 40);
+    assert!(
+        text.contains("CA changed since 2026-11-30: AA:AA -> BB:BB"),
+        "{text}"
     );
 }
 

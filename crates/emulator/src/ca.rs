@@ -105,6 +105,10 @@ pub struct CaArgs {
     /// stays): e.g. pgssl-emulator.invalid, which only a test's own proxy resolves
     #[arg(long, value_name = "NAME", value_parser = host_name)]
     pub ca_host: Option<String>,
+    /// A fault: after the CA has been handed out N times (downloaded or answered inline),
+    /// hand out a new one, as Tencent may without notice
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub ca_rotate_after: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

@@ -266,13 +266,19 @@ impl App {
         match result {
             Ok(audit) => {
                 self.notice = Some(format!(
-                    "audit: {} instances, SSL on {}, off {}, unknown {}; {} finding(s)",
+                    "audit: {} instances, SSL on {}, off {}, unknown {}; {} finding(s){}",
                     audit.instances,
                     audit.ssl_on,
                     audit.ssl_off,
                     audit.ssl_unknown,
-                    audit.findings.len()
+                    audit.findings.len(),
+                    audit.since.as_ref().map_or_else(String::new, |s| format!(
+                        "; {} change(s) since the last audit, {} for the worse",
+                        s.changes.len(),
+                        s.worse
+                    ))
                 ));
+                self.learn_cas(&audit);
                 if let Overlay::Findings(slot, _) = &mut self.overlay {
                     *slot = Some(Box::new(audit));
                 }
@@ -283,6 +289,32 @@ impl App {
                 }
                 self.notice = Some(format!("audit not run: {e}"));
             }
+        }
+    }
+
+    /// What the audit fetched of each CA, with its pin, onto the rows: the details say
+    /// when a CA is not the one pinned.
+    fn learn_cas(&mut self, audit: &crate::ops::audit::Audit) {
+        for r in &audit.rows {
+            let Some(ca) = &r.ca else { continue };
+            let Some(row) = self.rows.iter_mut().find(|row| row.id() == r.DBInstanceId) else {
+                continue;
+            };
+            let Some(inst) = row.learned.as_mut() else {
+                continue;
+            };
+            let path = inst.ca.as_ref().map(|c| c.path.clone()).unwrap_or_default();
+            inst.ca = Some(crate::domain::CaKnown {
+                path,
+                subject: ca.subject.clone(),
+                not_after: ca.not_after.clone(),
+                sha256: ca.sha256.clone(),
+                fetched_at: audit.about.taken_at.clone(),
+                pin: Some(crate::domain::CaPin {
+                    sha256: ca.pinned_sha256.clone(),
+                    since: ca.pinned_since.clone(),
+                }),
+            });
         }
     }
 

@@ -95,6 +95,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Span::styled(url, theme.dim()),
         ]));
     }
+    // A CA other than the one pinned: Tencent says nothing when it changes.
+    if let Some(changed) = inst.and_then(|i| i.ca.as_ref()?.changed_line(&i.id)) {
+        lines.push(Line::from(Span::styled(changed, theme.error())));
+    }
     if let Some(master) = inst.and_then(|i| i.master.as_ref()) {
         lines.push(Line::from(format!("Primary: {master}")));
     }

@@ -270,13 +270,65 @@ fn findings_dialog(
                     theme.ok(),
                 )));
             }
+            // What changed since the last audit seen here; new findings are marked below.
+            let mut new_findings = std::collections::BTreeSet::new();
+            if let Some(s) = &a.since {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "Since the last audit{}: {} change(s), {} for the worse",
+                        s.taken_at
+                            .as_deref()
+                            .map(|t| format!(" ({})", crate::text::clean(t)))
+                            .unwrap_or_default(),
+                        s.changes.len(),
+                        s.worse
+                    ),
+                    if s.worse > 0 {
+                        theme.error()
+                    } else {
+                        theme.dim()
+                    },
+                )));
+                for c in &s.changes {
+                    if let crate::ops::audit::Change::FindingNew {
+                        DBInstanceId, kind, ..
+                    } = c
+                    {
+                        new_findings.insert((DBInstanceId.clone(), kind.clone()));
+                    }
+                }
+                for c in s
+                    .changes
+                    .iter()
+                    .filter(|c| {
+                        !matches!(
+                            c,
+                            crate::ops::audit::Change::FindingNew { .. }
+                                | crate::ops::audit::Change::FindingResolved { .. }
+                        )
+                    })
+                    .take(4)
+                {
+                    lines.push(Line::from(Span::styled(
+                        format!("  {}", crate::text::clean(&c.line())),
+                        if c.worse() {
+                            theme.error()
+                        } else {
+                            theme.dim()
+                        },
+                    )));
+                }
+            }
             let h = usize::from(area.height.saturating_sub(8)).max(3);
             let start = cursor.saturating_sub(h.saturating_sub(1));
             for (i, f) in a.findings.iter().enumerate().skip(start).take(h) {
-                let sev = format!("{:?}", f.severity).to_lowercase();
+                let sev = f.severity.as_str();
+                let new =
+                    new_findings.contains(&(f.DBInstanceId.clone(), f.kind.as_str().to_string()));
                 let text = format!(
-                    "{} {:<6} {:<18} {}",
+                    "{}{} {:<6} {:<18} {}",
                     if i == cursor { ">" } else { " " },
+                    if new { "new" } else { "   " },
                     sev,
                     f.DBInstanceId,
                     crate::text::clean(&f.detail)

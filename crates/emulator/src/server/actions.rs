@@ -222,7 +222,9 @@ fn describe_ssl(
     // With SSL off they are "", as CAUrl is.
     let inline = shared.ca_serving().ca_inline.map(|form| {
         if ssl.SSLEnabled {
-            shared.ca_files.inline(form)
+            let inline = shared.ca_files().inline(form);
+            shared.ca_handed_out();
+            inline
         } else {
             (String::new(), String::new(), String::new())
         }

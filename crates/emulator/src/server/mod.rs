@@ -77,8 +77,12 @@ pub struct Shared {
     pub task_seconds: i64,
     pub ca: Arc<super::ca::CertificateAuthority>,
     pub ca_pem: String,
-    /// The CA in every form it is served or answered in.
-    pub ca_files: super::ca::CaFiles,
+    /// The CA in every form it is served or answered in (replaced when it is rotated).
+    ca_files: Mutex<super::ca::CaFiles>,
+    /// Times the CA was rotated (`rotate_ca`, `--ca-rotate-after`).
+    ca_rotations: std::sync::atomic::AtomicUsize,
+    /// Times the CA was handed out, downloaded or inline (`--ca-rotate-after`).
+    ca_handed: std::sync::atomic::AtomicUsize,
     /// How the CA is handed out (`--ca-form`, `--ca-inline`, `--ca-host`).
     ca_serving: Mutex<super::ca::CaArgs>,
     /// GET requests for the CA served, whatever the form.
@@ -113,10 +117,12 @@ impl Shared {
             faults,
             task_seconds,
             ca_pem: ca.cert_pem(),
-            ca_files: super::ca::CaFiles::of(
+            ca_files: Mutex::new(super::ca::CaFiles::of(
                 &ca,
                 u64::try_from(pgssl_wire::clock::unix_now()).unwrap_or(0) * 1000,
-            ),
+            )),
+            ca_rotations: std::sync::atomic::AtomicUsize::new(0),
+            ca_handed: std::sync::atomic::AtomicUsize::new(0),
             ca_serving: Mutex::new(super::ca::CaArgs::default()),
             ca_downloads: std::sync::atomic::AtomicUsize::new(0),
             ca,
@@ -212,6 +218,52 @@ impl Shared {
         }
     }
 
+    /// The CA as handed out now, in every form.
+    pub fn ca_files(&self) -> super::ca::CaFiles {
+        match self.ca_files.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Tencent changes an instance's CA without notice: from now on CAUrl and the inline
+    /// fields hand out a newly generated CA (the stand-in PostgreSQL keeps the server
+    /// certificate the first one issued). Returns the new CA's PEM.
+    pub fn rotate_ca(&self) -> Result<String, String> {
+        let n = self
+            .ca_rotations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        let ca =
+            super::ca::CertificateAuthority::generate(&format!("pgssl emulator CA (rotated {n})"))?;
+        let files = super::ca::CaFiles::of(
+            &ca,
+            u64::try_from(pgssl_wire::clock::unix_now()).unwrap_or(0) * 1000,
+        );
+        let pem = files.pem.clone();
+        match self.ca_files.lock() {
+            Ok(mut g) => *g = files,
+            Err(p) => *p.into_inner() = files,
+        }
+        Ok(pem)
+    }
+
+    /// The CA was handed out once more (downloaded, or answered inline): with
+    /// `--ca-rotate-after N`, the Nth time is the last with this CA.
+    pub fn ca_handed_out(&self) {
+        let n = self
+            .ca_handed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if let Some(after) = self.ca_serving().ca_rotate_after
+            && n == after
+            && let Err(e) = self.rotate_ca()
+            && let Some(log) = &self.log
+        {
+            log(format!("cannot rotate the CA: {e}"));
+        }
+    }
+
     /// How many times the CA was downloaded.
     pub fn ca_downloads(&self) -> usize {
         self.ca_downloads.load(std::sync::atomic::Ordering::SeqCst)
@@ -287,7 +339,9 @@ pub async fn handle(
         shared
             .ca_downloads
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        return Ok(ca_reply(shared.ca_files.body(form), form.content_type()));
+        let body = shared.ca_files().body(form);
+        shared.ca_handed_out();
+        return Ok(ca_reply(body, form.content_type()));
     }
     if parts.method == Method::GET && parts.uri.path().starts_with("/latest/meta-data/") {
         let reply = sts::metadata(&shared, parts.uri.path(), now);
