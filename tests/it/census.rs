@@ -277,6 +277,44 @@ fn clients_counts_tls_and_plaintext_with_a_scram_login_and_refuses_what_it_must(
     r.ok();
     assert_eq!(r.json()["channel"], "verify-ca");
 
+    // The audit with live checks: its row has the TLS result and the census counts.
+    // Every other instance of the region is sent to a closed loopback port, never out.
+    let mut everywhere: Vec<String> = Vec::new();
+    for other in emu.ids_in("ap-guangzhou") {
+        let to = if other == ID { port } else { 9 };
+        let pairs = pgssl_emulator::address_map_for(&emu.running.shared.fleet(), &other, to);
+        everywhere.extend(pairs.iter().map(|(a, to)| format!("{a}={to}")));
+    }
+    sb.set("PGSSL_ADDRESS_MAP", &everywhere.join(","));
+    let r = run(&sb, &["--output", "json", "audit", "--verify"]);
+    let v = r.json();
+    let row = v["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["DBInstanceId"] == ID))
+        .cloned()
+        .expect("its row");
+    assert_eq!(row["tls"]["result"], "verify-full", "{row:#}");
+    assert_eq!(row["tls"]["version"], "TLSv1.3", "{row:#}");
+    assert!(row["tls"]["cert_days_left"].as_i64().is_some(), "{row:#}");
+    assert_eq!(
+        (
+            &row["census"]["connections"],
+            &row["census"]["tls"],
+            &row["census"]["plaintext"]
+        ),
+        (&5.into(), &2.into(), &3.into()),
+        "{row:#}"
+    );
+    let other = v["rows"]
+        .as_array()
+        .and_then(|rows| {
+            rows.iter()
+                .find(|r| r["DBInstanceId"] != ID && r["ssl"] == "off")
+        })
+        .cloned()
+        .expect("another row");
+    assert!(other["census"]["not_counted"].is_string(), "{other:#}");
+
     // A login without pg_monitor: other users' sessions are hidden, and that is said.
     sb.set("PGUSER", "plain_monitor");
     let r = run(&sb, &["--output", "json", "clients", ID]);

@@ -295,3 +295,35 @@ fn since_finds_each_kind_of_difference_and_which_are_worse() {
     assert_eq!(with.exit_code(), 0);
     assert_eq!(now.exit_code(), 1);
 }
+
+#[test]
+fn the_tui_compares_with_the_last_audit_it_saw_and_keeps_this_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::store::Store::new(crate::store::Paths {
+        config_dir: dir.path().join("config"),
+        data_dir: dir.path().join("data"),
+    });
+    std::fs::create_dir_all(&store.paths.data_dir).expect("data dir");
+    let first = audited(
+        &[instance(
+            "postgres-on000001",
+            Some((true, Some("10.0.0.1"))),
+            None,
+        )],
+        CaSeen::new(),
+    );
+    assert_eq!(against_last(&store, &first), None, "nothing seen before");
+    let second = audited(
+        &[instance("postgres-on000001", Some((false, None)), None)],
+        CaSeen::new(),
+    );
+    let since = against_last(&store, &second).expect("compared with the first");
+    assert_eq!(since.worse, 2, "{since:?}");
+    let kept = store.paths.data_dir.join("last-audit.json");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&kept).expect("kept").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    // The second is now the last: compared with itself, nothing changed.
+    assert!(against_last(&store, &second).is_some_and(|s| s.changes.is_empty()));
+}
