@@ -2130,6 +2130,10 @@ fn the_audit_view_marks_what_changed_since_the_last_audit_and_details_a_changed_
         ssl: Ssl::On,
         ..Row::named("postgres-5gevh7gr")
     };
+    let isolated = Row {
+        unread: Some("isolated".into()),
+        ..Row::named("postgres-k3j9w2qa")
+    };
     row.ca = Some(CaRow {
         subject: "CN=new".into(),
         issuer: "CN=new".into(),
@@ -2146,7 +2150,7 @@ fn the_audit_view_marks_what_changed_since_the_last_audit_and_details_a_changed_
             finding("postgres-5gevh7gr", FindingKind::CaChanged),
             finding("postgres-6bwgamo3", FindingKind::SslOff),
         ],
-        rows: vec![row],
+        rows: vec![row, isolated],
         since: Some(Since {
             file: "the last audit seen here".into(),
             taken_at: Some("2026-12-01T00:00:00Z".into()),
@@ -2170,6 +2174,10 @@ fn the_audit_view_marks_what_changed_since_the_last_audit_and_details_a_changed_
         "{text}"
     );
     assert!(text.contains("SSL turned off"), "{text}");
+    assert!(
+        text.contains("SSL not known: postgres-k3j9w2qa (isolated)"),
+        "{text}"
+    );
     let line = text
         .lines()
         .find(|l| l.contains("postgres-5gevh7gr: ca_changed"))

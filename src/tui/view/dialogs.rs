@@ -270,6 +270,22 @@ fn findings_dialog(
                     theme.ok(),
                 )));
             }
+            // Named, not only counted: the instances whose SSL state is not known.
+            let unread: Vec<String> = a
+                .rows
+                .iter()
+                .filter_map(|r| {
+                    r.unread
+                        .as_ref()
+                        .map(|why| format!("{} ({})", r.DBInstanceId, crate::text::clean(why)))
+                })
+                .collect();
+            if !unread.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    format!("SSL not known: {}", unread.join(", ")),
+                    theme.warn(),
+                )));
+            }
             // What changed since the last audit seen here; new findings are marked below.
             let mut new_findings = std::collections::BTreeSet::new();
             if let Some(s) = &a.since {
