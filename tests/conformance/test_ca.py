@@ -170,5 +170,21 @@ class DerAndHostName(EmulatorCase):
         one_ca(self, ssl.DER_cert_to_PEM_cert(der))
 
 
+class RotatedWithoutNotice(EmulatorCase):
+    """`--ca-rotate-after 1` (a fault): the CA changes, as Tencent's may, with nothing in
+    the reply saying so; the SDK reads the same fields, and only the certificate differs."""
+    EMULATOR_ARGS = ("--ca-rotate-after", "1")
+
+    def test_the_second_download_is_another_valid_ca(self):
+        on = self.ssl_config(self.client(), GZ_SSL_ON)
+        _, _, first = fetch(on.CAUrl)
+        again = self.ssl_config(self.client(), GZ_SSL_ON)
+        self.assertEqual(again.CAUrl, on.CAUrl, "the same URL: nothing announces the change")
+        _, _, second = fetch(again.CAUrl)
+        a = one_ca(self, first.decode("ascii"))
+        b = one_ca(self, second.decode("ascii"))
+        self.assertNotEqual(hashlib.sha256(a).digest(), hashlib.sha256(b).digest())
+
+
 if __name__ == "__main__":
     unittest.main()
