@@ -31,6 +31,20 @@ async fn run(args: Cli) -> i32 {
     let options = args.options();
     let mut streams = StdStreams::default();
     let mut io = streams.io(options.output);
+    // Generated from the definitions: no credential, no state, no network.
+    match &args.command {
+        Some(Command::Completions(c)) => {
+            cli::docs::completions(c.shell, &mut std::io::stdout());
+            return 0;
+        }
+        Some(Command::Man(m)) => {
+            return match cli::docs::man(&m.command, &mut std::io::stdout()) {
+                Ok(()) => 0,
+                Err(e) => cli::report_error(&mut io, &e),
+            };
+        }
+        _ => {}
+    }
     match args.command {
         #[cfg(feature = "demo")]
         Some(Command::Emulator(e)) => {

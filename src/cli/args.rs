@@ -149,6 +149,27 @@ pub enum Command {
     Emulator(NotBuilt),
     /// Start the terminal UI (the default)
     Tui(TuiArgs),
+    /// Shell completions on stdout: bash, zsh, fish, elvish or powershell
+    Completions(CompletionsArgs),
+    /// The manual page (roff) on stdout: `pgssl man | man -l -`; `pgssl man ssl enable`
+    /// for one command's page
+    Man(ManArgs),
+}
+
+/// `pgssl completions SHELL`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `pgssl man [COMMAND...]`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// A command's page instead of pgssl's own, e.g. `ssl enable`
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 /// The TUI's options, for `pgssl tui`.
@@ -636,7 +657,9 @@ impl Command {
                 },
                 None,
             ),
-            Command::Emulator(_) => (Options::default(), None),
+            Command::Emulator(_) | Command::Completions(_) | Command::Man(_) => {
+                (Options::default(), None)
+            }
         }
     }
 }

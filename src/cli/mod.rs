@@ -7,6 +7,7 @@ mod audit;
 mod bulk;
 mod ca;
 mod clients;
+pub mod docs;
 mod instances;
 mod json;
 mod log;
@@ -55,6 +56,11 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         Command::Verify(args) => verify::run(ctx, &args, io).await,
         Command::Clients(args) => clients::run(ctx, &args, io).await,
         Command::Audit(args) => audit::run(ctx, &args, io).await,
+        Command::Completions(args) => {
+            docs::completions(args.shell, io.out);
+            Ok(())
+        }
+        Command::Man(args) => docs::man(&args.command, io.out),
         Command::Emulator(_) | Command::Tui(_) => Err(OpsError::Usage(
             "this command is not run by the CLI dispatcher".into(),
         )),

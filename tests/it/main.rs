@@ -16,6 +16,7 @@ mod cli_prompt;
 mod cli_verify;
 mod client;
 mod credentials;
+mod docs;
 mod exit_codes;
 mod fleet;
 mod hardening;
