@@ -207,6 +207,10 @@ pub enum SslCommand {
         /// lists them, each with its SSL state, and how many are on, off and unknown
         #[arg(long, conflicts_with = "instance")]
         all: bool,
+        /// Also show the tccli commands that read the same (DescribeDBInstances,
+        /// DescribeDBInstanceSSLConfig)
+        #[arg(long, short, conflicts_with = "all")]
+        verbose: bool,
         #[command(flatten)]
         common: Common,
     },

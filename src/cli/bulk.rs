@@ -381,6 +381,12 @@ async fn dry_run(
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
     let requests = crate::ops::change::sign_only(session, &plan.changes).await?;
+    // Each change as the tccli command that sends the same request.
+    let tccli: Vec<String> = plan
+        .changes
+        .iter()
+        .map(|p| crate::ops::tccli::modify(p, session.profile.as_deref()))
+        .collect();
     if io.json_mode() {
         io.json(&serde_json::json!({
             "dry_run": true,
@@ -390,6 +396,7 @@ async fn dry_run(
             "clients": clients,
             "confirm": plan.confirmation(session.protected()).flag,
             "requests": requests.iter().map(crate::api::client::Prepared::masked).collect::<Vec<_>>(),
+            "tccli": tccli,
         }));
         return Ok(());
     }
@@ -400,8 +407,9 @@ async fn dry_run(
     for line in plan.summary().iter().chain(clients) {
         io.info(line);
     }
-    for r in &requests {
+    for (r, t) in requests.iter().zip(&tccli) {
         io.line(r.render());
+        io.line(format!("tccli: {t}"));
         io.line("");
     }
     Ok(())

@@ -18,8 +18,9 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
         SslCommand::Show { all: true, .. } => super::instances::fleet(ctx, io).await,
         SslCommand::Show {
             instance: Some(instance),
+            verbose,
             ..
-        } => show(ctx, &instance, io).await,
+        } => show(ctx, &instance, verbose, io).await,
         SslCommand::Show { instance: None, .. } => Err(OpsError::Usage(
             "ssl show needs an instance id, or --all for every instance of the regions".into(),
         )),
@@ -117,17 +118,32 @@ fn single_only(instance: Option<&str>, many: &super::args::ManyArgs) -> Result<(
 }
 
 /// `ssl show`: the instance, in the vocabulary every command's JSON uses.
-struct Show<'a>(&'a Instance);
+/// An instance as `ssl show` prints it; with `--verbose`, the tccli reads it stands for.
+struct Show<'a>(&'a Instance, Option<Vec<String>>);
 
 impl Serialize for Show<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        InstanceJson::of(self.0).serialize(s)
+        #[derive(Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            instance: InstanceJson<'a>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tccli: Option<&'a Vec<String>>,
+        }
+        Out {
+            instance: InstanceJson::of(self.0),
+            tccli: self.1.as_ref(),
+        }
+        .serialize(s)
     }
 }
 
 impl Report for Show<'_> {
     fn text(&self, out: &mut Text) {
         let i = self.0;
+        for line in self.1.iter().flatten() {
+            out.note(format!("tccli: {line}"));
+        }
         let state = i.ssl_state();
         out.line(format!(
             "{}  {}  {}  {}  {}",
@@ -219,7 +235,12 @@ impl Report for Show<'_> {
     }
 }
 
-async fn show(ctx: &Context, instance: &str, io: &mut Io<'_>) -> Result<(), OpsError> {
+async fn show(
+    ctx: &Context,
+    instance: &str,
+    verbose: bool,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
     // Whose the credential is was asked as the session opened, beside this read; the
     // read never waits for it (the account line comes when known, `Io::account_at_end`).
@@ -227,7 +248,8 @@ async fn show(ctx: &Context, instance: &str, io: &mut Io<'_>) -> Result<(), OpsE
     let region = region(ctx, &opened, Some(&id)).await?;
     super::announce(&opened, io).await;
     let info = ops::inventory::describe(&opened.session, &region, &id).await?;
-    io.emit(&Show(&info));
+    let tccli = verbose.then(|| ops::tccli::reads(&region, &id, opened.session.profile.as_deref()));
+    io.emit(&Show(&info, tccli));
     Ok(())
 }
 
@@ -440,6 +462,7 @@ async fn ssl_change(
         for line in plan.summary() {
             io.info(line);
         }
+        io.info(tccli_line(session, &plan));
     }
     for line in notes.iter().chain(&clients) {
         io.info(line);
@@ -613,6 +636,14 @@ fn finish(
     Ok(())
 }
 
+/// The plan as the tccli command that sends the same request.
+fn tccli_line(session: &crate::ops::Session, plan: &Plan) -> String {
+    format!(
+        "tccli:    {}",
+        crate::ops::tccli::modify(plan, session.profile.as_deref())
+    )
+}
+
 /// `--dry-run`: the plan and the exact signed request; no change is sent.
 async fn dry_run(
     session: &crate::ops::Session,
@@ -633,12 +664,14 @@ async fn dry_run(
             "clients": clients,
             "confirm": crate::ops::confirm::for_change(&plan.instance.id, session.protected()).flag,
             "request": prepared.masked(),
+            "tccli": crate::ops::tccli::modify(plan, session.profile.as_deref()),
         }));
     } else {
         io.info("dry run: this is the exact request pgssl would send; nothing was sent");
         for line in plan.summary().iter().chain(notes).chain(clients) {
             io.info(line);
         }
+        io.info(tccli_line(session, plan));
         io.line(prepared.render());
     }
     Ok(())

@@ -251,6 +251,15 @@ mod tests {
             change(plan(&i, &Want::Disable)).request().ConnectAddress,
             None
         );
+        // In tccli's terms, as tccli's own examples spell them.
+        assert_eq!(
+            crate::ops::tccli::modify(&c, None),
+            "tccli postgres ModifyDBInstanceSSLConfig --cli-unfold-argument --region ap-guangzhou --DBInstanceId postgres-6bwgamo3 --SSLEnabled True --ConnectAddress 10.6.0.4"
+        );
+        assert_eq!(
+            crate::ops::tccli::modify(&change(plan(&i, &Want::Disable)), Some("prod")),
+            "tccli postgres ModifyDBInstanceSSLConfig --cli-unfold-argument --profile prod --region ap-guangzhou --DBInstanceId postgres-6bwgamo3 --SSLEnabled False"
+        );
     }
 
     #[test]

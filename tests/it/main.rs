@@ -7,6 +7,7 @@ mod account;
 mod api_round2;
 mod audit;
 mod bounds;
+mod bridge;
 mod bulk;
 mod census;
 mod cli;
