@@ -30,6 +30,7 @@ pub mod refusal;
 pub mod regions;
 pub mod select;
 pub mod send;
+pub mod undo;
 pub mod verify;
 
 use crate::api::{ApiError, Client};
