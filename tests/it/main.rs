@@ -27,3 +27,4 @@ mod trust;
 mod tui_bulk;
 mod tui_model;
 mod tui_pty;
+mod undo;

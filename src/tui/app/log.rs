@@ -204,7 +204,14 @@ fn entry_detail(e: &Entry) -> Vec<String> {
     let r = &e.request;
     let mut d = vec![
         format!("Change: {} on {}", r.action.name(), clean(&r.DBInstanceId)),
-        format!("Id: {}", clean(&r.id)),
+        format!(
+            "Id: {}{}",
+            clean(&r.id),
+            r.run
+                .as_deref()
+                .map(|run| format!(" (bulk run {})", clean(run)))
+                .unwrap_or_default()
+        ),
         format!("Sent: {}", clean(&r.time)),
         format!("Region: {}", clean(&r.region)),
         format!(
