@@ -10,8 +10,7 @@ use super::{Io, open};
 use crate::context::Context;
 use crate::ops::OpsError;
 use crate::ops::bulk::schedule::Limits;
-use crate::ops::plan::Prepared;
-use crate::ops::undo::{self, Found, Judged, UndoId};
+use crate::ops::undo::{self, Judged, UndoId};
 
 #[derive(Debug, Clone, Args)]
 pub struct UndoArgs {
@@ -39,43 +38,36 @@ pub async fn run(ctx: &Context, args: &UndoArgs, io: &mut Io<'_>) -> Result<(), 
         session.guard_readonly()?;
         super::ssl::settle_earlier(session, io).await;
     }
-    let entries = undo::journal(session, &id).await?;
-    match undo::find(&entries, &id).map_err(OpsError::refused)? {
-        Found::Change(entry) => {
-            let inverse = undo::inverse(entry).map_err(OpsError::refused)?;
-            super::confirm(ctx, &opened, &inverse.region).await?;
-            io.info(format!(
-                "undo change {} to {}: SSL back to {}, as it was before it",
-                inverse.change_id,
-                inverse.instance_id,
-                inverse.before_words()
-            ));
-            let later = undo::later_change(&entries, entry);
-            let (judged, prepared) =
-                undo::prepare_one(session, &inverse, later, args.force).await?;
-            let prepared = match judged {
-                Judged::AsBefore => {
-                    io.info(format!(
-                        "{} already is as it was before change {}: nothing to undo",
-                        inverse.instance_id, inverse.change_id
-                    ));
-                    Prepared::Unchanged(prepared.instance().clone())
-                }
-                Judged::Undo => prepared,
-            };
+    match id {
+        UndoId::Change(change_id) => {
+            let (inverse, judged, prepared) =
+                undo::prepare_change(session, &change_id, args.force).await?;
+            io.info(match judged {
+                Judged::AsBefore => format!(
+                    "{} already is as it was before change {} (SSL {}): nothing to undo",
+                    inverse.instance_id,
+                    inverse.change_id,
+                    inverse.before_words()
+                ),
+                Judged::Undo => format!(
+                    "undo change {} to {}: SSL back to {}, as it was before it",
+                    inverse.change_id,
+                    inverse.instance_id,
+                    inverse.before_words()
+                ),
+            });
             super::ssl::carry(session, &inverse.want, prepared, change, io).await
         }
-        Found::Run { run, members } => {
+        UndoId::Run(run) => {
             if change.verify {
                 return Err(OpsError::Usage(
                     "--verify checks one instance after its change; for a run, run `pgssl audit --verify` once the undo ends; nothing was sent".into(),
                 ));
             }
+            let plan = undo::prepare_run_id(session, &run, args.force).await?;
             io.info(format!(
-                "undo run {run}: each of its {} changes back to SSL as it was before it",
-                members.len()
+                "undo run {run}: each of its changes back to SSL as it was before it"
             ));
-            let plan = undo::prepare_run(session, &members, &entries, args.force).await?;
             if let Some(refusal) = undo::nothing_to_undo(&plan, &run) {
                 for line in plan.summary() {
                     io.info(line);

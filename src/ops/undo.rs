@@ -373,6 +373,43 @@ pub async fn prepare_one(
     Ok((judged, prepared))
 }
 
+/// The undo of change `id`, from the journal to the plan: whether it can be undone, its
+/// inverse read fresh and planned, and judged. An instance already as before is
+/// `Prepared::Unchanged` (nothing to send), whatever the plan of the inverse says.
+pub async fn prepare_change(
+    session: &Session,
+    id: &str,
+    force: bool,
+) -> Result<(Inverse, Judged, Prepared), OpsError> {
+    let undo_id = UndoId::Change(id.to_string());
+    let entries = journal(session, &undo_id).await?;
+    let Found::Change(entry) = find(&entries, &undo_id).map_err(OpsError::refused)? else {
+        return Err(OpsError::refused(UndoRefusal::NoSuchId { id: clean(id) }));
+    };
+    let inverse = inverse(entry).map_err(OpsError::refused)?;
+    let later = later_change(&entries, entry);
+    let (judged, prepared) = prepare_one(session, &inverse, later, force).await?;
+    let prepared = match judged {
+        Judged::AsBefore => Prepared::Unchanged(prepared.instance().clone()),
+        Judged::Undo => prepared,
+    };
+    Ok((inverse, judged, prepared))
+}
+
+/// The undo of bulk run `run`, from the journal to its bulk plan (`prepare_run`).
+pub async fn prepare_run_id(
+    session: &Session,
+    run: &str,
+    force: bool,
+) -> Result<BulkPlan, OpsError> {
+    let undo_id = UndoId::Run(run.to_string());
+    let entries = journal(session, &undo_id).await?;
+    let Found::Run { members, .. } = find(&entries, &undo_id).map_err(OpsError::refused)? else {
+        return Err(OpsError::refused(UndoRefusal::NoSuchId { id: clean(run) }));
+    };
+    prepare_run(session, &members, &entries, force).await
+}
+
 /// A run's changes undone as one bulk plan: each member read fresh, judged and planned
 /// as one change would be; those that cannot be undone are skipped with why.
 pub async fn prepare_run(
