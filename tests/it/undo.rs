@@ -182,30 +182,40 @@ fn a_dry_run_sends_nothing_and_ids_are_checked() {
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 1, "nothing sent");
 }
 
+/// Three instances of the demo's Singapore fleet, and a bulk enable of them (`--yes`):
+/// its run id, and how it exited.
+fn bulk_enable(sb: &Sandbox, emu: &Emu, ids: &[String]) -> (String, i32) {
+    let file = sb.dir.path().join("tonight.txt");
+    std::fs::write(&file, ids.join("\n")).expect("write");
+    let ep = emu.endpoint();
+    let enable = format!(
+        "ssl enable --from {} --region ap-singapore --address private --yes --poll 0.2 --endpoint {ep}",
+        file.display()
+    );
+    let r = sb.run(&enable.split_whitespace().collect::<Vec<_>>());
+    let run = log(sb)[0]["run"].as_str().expect("a run id").to_string();
+    (run, r.code)
+}
+
+fn singapore(emu: &Emu) -> Vec<String> {
+    emu.ids_in("ap-singapore")
+        .into_iter()
+        .filter(|i| i.starts_with("postgres-"))
+        .take(3)
+        .collect()
+}
+
 #[test]
 fn a_bulk_run_is_undone_as_one_plan() {
     let emu = Emu::start(FaultArgs::default(), 1);
     let sb = Sandbox::for_emu(&emu);
-    let ids: Vec<String> = emu
-        .ids_in("ap-singapore")
-        .into_iter()
-        .filter(|i| i.starts_with("postgres-"))
-        .take(3)
-        .collect();
-    let file = sb.dir.path().join("tonight.txt");
-    std::fs::write(&file, ids.join("\n")).expect("write");
+    let ids = singapore(&emu);
+    let (run_id, code) = bulk_enable(&sb, &emu, &ids);
+    assert_eq!(code, 0);
     let ep = emu.endpoint();
     let common = ["--yes", "--poll", "0.2", "--endpoint", ep.as_str()];
-    let enable = format!(
-        "ssl enable --from {} --region ap-singapore --address private",
-        file.display()
-    );
-    let mut enable: Vec<&str> = enable.split_whitespace().collect();
-    enable.extend(common);
-    sb.run(&enable).ok();
-    let log = log(&sb);
-    let run_id = log[0]["run"].as_str().expect("a run id").to_string();
-    assert!(log.iter().take(3).all(|c| c["run"] == run_id.as_str()));
+    // Every change of the run names it, in the log as in its JSON.
+    assert!(log(&sb).iter().all(|c| c["run"] == run_id.as_str()));
     let text = sb.run(&["log"]).ok().stdout.clone();
     assert!(text.contains(&format!("run {run_id}")), "{text}");
     let mut undo = vec!["undo", &run_id];
@@ -246,4 +256,30 @@ fn a_bulk_run_is_undone_as_one_plan() {
     let r = sb.run(&undo);
     assert_eq!(r.code, 0, "{r:#?}");
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 6);
+}
+
+#[test]
+fn a_run_member_that_did_not_succeed_is_skipped_with_why() {
+    // The demo fleet is the same in every emulator: its ids, then one failing that one.
+    let ids = singapore(&Emu::start(FaultArgs::default(), 1));
+    let emu = Emu::start(
+        FaultArgs {
+            task_fail_for: vec![ids[1].clone()],
+            ..FaultArgs::default()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let (run_id, code) = bulk_enable(&sb, &emu, &ids);
+    assert_eq!(code, 1, "one task failed");
+    let ep = emu.endpoint();
+    let r = sb.run(&["undo", &run_id, "--yes", "--poll", "0.2", "--endpoint", &ep]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(r.stderr.contains("2 instances to change"), "{r:#?}");
+    assert!(r.stderr.contains("Skipped (1):"), "{r:#?}");
+    assert!(r.stderr.contains(&format!("{}: change ", ids[1])), "{r:#?}");
+    assert!(r.stderr.contains("did not succeed"), "{r:#?}");
+    // Three sent by the run, two by its undo: never to the one that failed.
+    assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 5);
+    assert_eq!(emu.modified().iter().filter(|i| **i == ids[1]).count(), 1);
 }
