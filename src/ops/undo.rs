@@ -93,7 +93,8 @@ pub enum UndoRefusal {
     )]
     NoAddressBefore { id: String, instance: String },
     #[error(
-        "{instance} changed since change {id}: the change left SSL {left}, and SSL is now {now}; undoing it would not restore what was (SSL {before}). See `pgssl log --instance {instance}`; --force undoes it anyway"
+        "{instance} changed since change {id}: the change left SSL {left}, and SSL is now {now}; undoing it would not restore what was (SSL {before}). See `{} log --instance {instance}`; --force undoes it anyway",
+        crate::hint::pgssl()
     )]
     ChangedSince {
         id: String,

@@ -185,6 +185,7 @@ fn u_on_a_log_line_opens_the_change_dialog_with_the_inverse_plan() {
     let Ok(Prepared::Change(inverse)) = plan(&orders, &Want::Disable) else {
         panic!("a disable plans")
     };
+    let inverse_plan = inverse.clone();
     a.update(Msg::Prepared {
         intent: intent.clone(),
         result: Ok(Box::new(Prepared::Change(inverse.clone()))),
@@ -201,6 +202,34 @@ fn u_on_a_log_line_opens_the_change_dialog_with_the_inverse_plan() {
         a.update(key(KeyCode::Char('y'))),
         vec![Cmd::Execute(Box::new(inverse))]
     );
+
+    // A fresher read while the dialog is open that changes what it says: the undo is
+    // not sent on the strength of the old judgement; u judges it again.
+    a.update(key(KeyCode::Char('u')));
+    a.update(Msg::Prepared {
+        intent: intent.clone(),
+        result: Ok(Box::new(Prepared::Change(inverse_plan.clone()))),
+    });
+    let mut moved = instance(&orders.id, "10.6.0.9");
+    moved.read_at = "2026-12-01T00:20:00Z".into();
+    if let Some(s) = moved.ssl.as_mut() {
+        s.read_at = moved.read_at.clone();
+    }
+    a.update(Msg::Refreshed {
+        id: orders.id.clone(),
+        result: Ok(moved),
+    });
+    let Overlay::Confirm(c) = &a.overlay else {
+        panic!("{:?}", a.overlay)
+    };
+    assert!(
+        matches!(&c.shown, Shown::Refused(e) if e.contains("changed while this was open")),
+        "{:?}",
+        c.shown
+    );
+    a.drawn();
+    assert!(a.update(key(KeyCode::Char('y'))).is_empty(), "nothing sent");
+    a.update(key(KeyCode::Esc));
 
     // Changed since: the dialog and the status line say why; Esc goes back to the log.
     a.update(key(KeyCode::Char('u')));

@@ -142,6 +142,15 @@ impl App {
             Err(e) => Shown::Refused(e.to_string()),
         };
         if new.reads_as() != c.shown.reads_as() {
+            // An undo was judged against the read it was planned from: a change since
+            // is judged again by ops (refused unless as the undone change left it).
+            let new = match &c.undo {
+                Some(change) => Shown::Refused(format!(
+                    "{} changed while this was open: press u on change {change} again to judge the undo afresh; nothing was sent",
+                    fresh.id
+                )),
+                None => new,
+            };
             c.shown = new;
             c.shown_at = frames;
             c.revised = true;
