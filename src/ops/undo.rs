@@ -117,6 +117,9 @@ pub enum UndoRefusal {
         "{instance}: its SSL state could not be read, so whether it changed since change {id} cannot be told; try again, or --force"
     )]
     StateUnknown { id: String, instance: String },
+    /// The journal's line names no instance or region pgssl would send to (a foreign edit).
+    #[error("change {id} in the journal names no usable instance ({why}): it is not undone")]
+    Unusable { id: String, why: String },
     #[error("run {run}: none of its {count} changes can be undone (see why above)")]
     NothingInRun { run: String, count: usize },
 }
@@ -231,6 +234,13 @@ pub fn succeeded(e: &Entry) -> Result<(), String> {
 pub fn inverse(e: &Entry) -> Result<Inverse, UndoRefusal> {
     let r = &e.request;
     let (id, instance) = (clean(&r.id), clean(&r.DBInstanceId));
+    // Read from a file: checked as what is typed is, before it is sent anywhere.
+    crate::validate::instance_id(&r.DBInstanceId)
+        .and_then(|_| crate::validate::region_name(&r.region))
+        .map_err(|why| UndoRefusal::Unusable {
+            id: id.clone(),
+            why: clean(&why),
+        })?;
     succeeded(e).map_err(|why| UndoRefusal::NotSucceeded {
         id: id.clone(),
         instance: instance.clone(),

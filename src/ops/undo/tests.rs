@@ -101,6 +101,13 @@ fn the_inverse_restores_ssl_as_it_was_before() {
         inverse(&moved).expect("inverse").want,
         Want::Enable(AddressSpec::Host(host("db.example.com")))
     );
+    // A line naming no instance pgssl would send to is not undone.
+    let mut foreign = on.clone();
+    foreign.request.DBInstanceId = "postgres-6bwgamo3; rm -rf /".into();
+    assert!(matches!(
+        inverse(&foreign),
+        Err(UndoRefusal::Unusable { .. })
+    ));
     // An older journal kept nothing of before; an "on" without its address says nothing.
     let mut old = on.clone();
     old.request.before = None;
