@@ -131,6 +131,10 @@ pub enum Command {
     Task(TaskCommand),
     /// The journal of changes pgssl has sent, newest first (--oldest-first for the other order)
     Log(LogArgs),
+    /// Undo a change (or every change of a bulk run) from the journal: SSL back to what it
+    /// was before, as a change of its own, confirmed and guarded as any; refused when the
+    /// instance changed since (unless --force) or the change did not succeed
+    Undo(Box<super::undo::UndoArgs>),
     /// Check the protected address over TLS against the instance's CA
     Verify(VerifyArgs),
     /// Who is connected, and how: the client connections over TLS and in plaintext, by
@@ -641,6 +645,7 @@ impl Command {
             Command::Ssl(
                 SslCommand::Enable { change, .. } | SslCommand::Disable { change, .. },
             ) => from_common(&change.common, change.readonly),
+            Command::Undo(u) => from_common(&u.change.common, u.change.readonly),
             Command::Instances(InstancesCommand::Remove { local, .. })
             | Command::Regions(
                 RegionsCommand::Add { local, .. } | RegionsCommand::Remove { local, .. },

@@ -121,7 +121,20 @@ pub async fn change(
             o.members.join(", ")
         ));
     }
-    let plan = prepared.plan;
+    propose(session, prepared.plan, (limits, canary), &follow, args, io).await
+}
+
+/// A bulk plan, as every change of many goes on from here (`ssl enable|disable` of many,
+/// `undo RUN`): printed with the census, `--dry-run`, confirmed, then carried out as a run.
+pub(super) async fn propose(
+    session: &Session,
+    plan: BulkPlan,
+    (limits, canary): (Limits, Option<crate::ops::bulk::run::Canary>),
+    follow: &crate::ops::FollowOptions,
+    args: &ChangeArgs,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    let follow = *follow;
     if plan.changes.is_empty() {
         print_plan(&plan, io);
         io.emit(&Outcome::planned(&plan, None));
@@ -324,7 +337,7 @@ pub struct ResumeArgs<'a> {
     pub abandon: Option<&'a str>,
 }
 
-fn limits(many: &ManyArgs) -> Result<Limits, OpsError> {
+pub(super) fn limits(many: &ManyArgs) -> Result<Limits, OpsError> {
     let max_running = match many.max_running.as_deref().map(str::trim) {
         None => Some(DEFAULT_MAX_RUNNING),
         Some("unlimited" | "all") => None,

@@ -114,8 +114,14 @@ pub fn entry_line(e: &Entry) -> String {
         .as_ref()
         .map(|v| format!("  tls: {}", v.result))
         .unwrap_or_default();
+    // The ids `pgssl undo` takes: the change's, and its bulk run's.
+    let run = r
+        .run
+        .as_deref()
+        .map(|run| format!(" run {run}"))
+        .unwrap_or_default();
     crate::text::clean(&format!(
-        "{}  {}  {:<18} {:<22} {outcome}{task}{check}{verify}  change {}",
+        "{}  {}  {:<18} {:<22} {outcome}{task}{check}{verify}  change {}{run}",
         r.time, r.region, r.DBInstanceId, what, r.id
     ))
 }
@@ -140,6 +146,8 @@ impl Serialize for EntryJson<'_> {
         };
         json!({
             "change_id": r.id,
+            // The bulk run it belongs to (`pgssl undo RUN` undoes them all).
+            "run": r.run,
             "time": r.time,
             "DBInstanceId": r.DBInstanceId,
             "Region": r.region,

@@ -15,6 +15,7 @@ pub mod output;
 mod regions;
 mod ssl;
 mod task;
+pub mod undo;
 mod verify;
 
 pub use args::{Cli, Command, NOT_BUILT, Options, Output, SslCommand, exit_codes};
@@ -53,6 +54,7 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         Command::Regions(cmd) => regions::run(ctx, cmd, io).await,
         Command::Task(cmd) => task::run(ctx, cmd, io).await,
         Command::Log(args) => log::run(ctx, &args, io),
+        Command::Undo(args) => undo::run(ctx, &args, io).await,
         Command::Verify(args) => verify::run(ctx, &args, io).await,
         Command::Clients(args) => clients::run(ctx, &args, io).await,
         Command::Audit(args) => audit::run(ctx, &args, io).await,

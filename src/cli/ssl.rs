@@ -409,7 +409,8 @@ async fn ssl_change(
     io: &mut Io<'_>,
 ) -> Result<(), OpsError> {
     let id = instance_id(instance)?;
-    let follow = args.follow.options()?;
+    // Bad --poll or --timeout: refused before anything is read.
+    args.follow.options()?;
     let opened = open(ctx, io).await?;
     if !args.dry_run {
         // --readonly or a read-only profile refuses before anything is read or asked.
@@ -425,9 +426,24 @@ async fn ssl_change(
         instance_id: id.clone(),
         want,
     };
-    let plan = match change::prepare(session, &intent).await? {
+    let prepared = change::prepare(session, &intent).await?;
+    carry(session, &intent.want, prepared, args, io).await
+}
+
+/// A prepared change, as every single change goes on from here (`ssl enable|disable`,
+/// `undo`): the group and census notes, `--dry-run`, the confirmation, then carried out
+/// and reported.
+pub(super) async fn carry(
+    session: &crate::ops::Session,
+    want: &Want,
+    prepared: Prepared,
+    args: &ChangeArgs,
+    io: &mut Io<'_>,
+) -> Result<(), OpsError> {
+    let follow = args.follow.options()?;
+    let plan = match prepared {
         Prepared::Unchanged(instance) => {
-            unchanged(&instance, &intent.want, instance.ssl_state(), io);
+            unchanged(&instance, want, instance.ssl_state(), io);
             return Ok(());
         }
         Prepared::Change(plan) => plan,
@@ -498,7 +514,7 @@ async fn ssl_change(
     match executed {
         Executed::Sent(outcome) => finish(&plan, &outcome, args, io),
         Executed::AsAsked(now) => {
-            unchanged(&plan.instance, &intent.want, Some(&now.state), io);
+            unchanged(&plan.instance, want, Some(&now.state), io);
             Ok(())
         }
     }
@@ -534,7 +550,7 @@ fn unchanged(instance: &Instance, want: &Want, state: Option<&SslState>, io: &mu
 /// earlier `--wait` that gave up, a TUI that quit, another shell's), journal what each
 /// has come to and say it, so the journal never goes on saying "Running" about a task
 /// long ended. Never sends anything; a failure to look is said and does not stop the change.
-async fn settle_earlier(session: &crate::ops::Session, io: &mut Io<'_>) {
+pub(super) async fn settle_earlier(session: &crate::ops::Session, io: &mut Io<'_>) {
     use crate::ops::follow::Resumed;
     for (u, result) in crate::ops::follow::settle_unfinished(session).await {
         let what = u.task_id.map_or_else(

@@ -31,6 +31,7 @@ pub mod regions;
 pub mod select;
 pub mod send;
 pub mod tccli;
+pub mod undo;
 pub mod verify;
 
 use crate::api::{ApiError, Client};

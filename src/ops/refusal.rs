@@ -20,6 +20,9 @@ pub enum Refusal {
     Run(#[from] RunRefusal),
     #[error("{0}; nothing was sent")]
     Region(#[from] RegionRefusal),
+    /// A journaled change cannot be undone (`ops::undo`).
+    #[error("{0}; nothing was sent")]
+    Undo(Box<super::undo::UndoRefusal>),
     /// A check refused (nothing is ever sent by one).
     #[error(transparent)]
     Verify(#[from] VerifyRefusal),
@@ -32,6 +35,12 @@ pub enum Refusal {
     /// `instances remove` of an instance that is not saved.
     #[error("{id} is not saved, so there is nothing to remove (see `pgssl instances list`)")]
     NotSaved { id: String },
+}
+
+impl From<super::undo::UndoRefusal> for Refusal {
+    fn from(r: super::undo::UndoRefusal) -> Refusal {
+        Refusal::Undo(Box::new(r))
+    }
 }
 
 /// The change cannot be made to this instance as asked.

@@ -168,6 +168,7 @@ impl Effects {
                 });
             }
             bulk @ (Cmd::PrepareBulk { .. }
+            | Cmd::PrepareUndoRun(_)
             | Cmd::ExecuteBulk(..)
             | Cmd::ResumeBulk(_)
             | Cmd::StopBulk) => self.bulk(bulk),
@@ -241,15 +242,13 @@ impl Effects {
             } => {
                 tokio::spawn(async move {
                     let result = bulk::prepare(&session, &ids, &want, with_group).await;
-                    // Who is connected comes after the plan, never holding the dialog up.
-                    if let Ok(plan) = &result {
-                        let (session, plan, tx) = (session.clone(), plan.clone(), tx.clone());
-                        tokio::spawn(async move {
-                            let lines = ops::census::bulk_lines(&session, &plan.changes).await;
-                            send(&tx, Msg::BulkCensus(lines));
-                        });
-                    }
-                    send(&tx, Msg::BulkPrepared(result));
+                    bulk::planned(&session, &tx, result);
+                });
+            }
+            Cmd::PrepareUndoRun(run) => {
+                tokio::spawn(async move {
+                    let result = ops::undo::prepare_run_id(&session, &run, false).await;
+                    bulk::planned(&session, &tx, result);
                 });
             }
             Cmd::ExecuteBulk(plan, limits, canary) => {
@@ -342,7 +341,7 @@ fn failed(cmd: &Cmd, error: &OpsError) -> Msg {
             id: id.clone(),
             result: Err(e),
         },
-        Cmd::Prepare(intent) => Msg::Prepared {
+        Cmd::Prepare(intent) | Cmd::PrepareUndo { intent, .. } => Msg::Prepared {
             intent: intent.clone(),
             result: Err(e),
         },
@@ -503,6 +502,12 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
             }
             Msg::Prepared { intent, result }
         }
+        Cmd::PrepareUndo { change, intent } => Msg::Prepared {
+            intent,
+            result: ops::undo::prepare_change(&session, &change, false)
+                .await
+                .map(|(_, _, prepared)| Box::new(prepared)),
+        },
         Cmd::Execute(plan) => {
             let id = plan.instance_id().to_string();
             let mut relay = Relay {
@@ -550,7 +555,11 @@ async fn api(session: Session, follow: FollowOptions, cmd: Cmd, tx: UnboundedSen
         ),
         Cmd::Add { region, id } => Msg::Added(ops::inventory::add(&session, &region, &id).await),
         Cmd::Import(regions) => Msg::Imported(ops::inventory::import(&session, &regions).await),
-        Cmd::PrepareBulk { .. } | Cmd::ExecuteBulk(..) | Cmd::ResumeBulk(_) | Cmd::StopBulk => {
+        Cmd::PrepareBulk { .. }
+        | Cmd::PrepareUndoRun(_)
+        | Cmd::ExecuteBulk(..)
+        | Cmd::ResumeBulk(_)
+        | Cmd::StopBulk => {
             return;
         }
         Cmd::Copy(_)

@@ -108,6 +108,10 @@ pub enum Action {
     Run,
     /// Send nothing more in the bulk run (what was sent is still followed).
     StopRun,
+    /// Undo the change on the selected log line (`ops::undo`).
+    Undo,
+    /// Undo every change of the selected log line's bulk run.
+    UndoRun,
 }
 
 pub struct Binding {
@@ -313,6 +317,22 @@ pub static BINDINGS: &[Binding] = &[
         desc: "copy the whole line (OSC 52)",
         modes: &[Mode::LogDetail],
         hint: true,
+    },
+    Binding {
+        keys: &[(Char('u'), NONE)],
+        label: "u",
+        action: Action::Undo,
+        desc: "undo the log line's change",
+        modes: &[Mode::Browse, Mode::LogDetail],
+        hint: false,
+    },
+    Binding {
+        keys: &[(Char('U'), SHIFT), (Char('U'), NONE)],
+        label: "U",
+        action: Action::UndoRun,
+        desc: "undo its bulk run",
+        modes: &[Mode::Browse, Mode::LogDetail],
+        hint: false,
     },
     Binding {
         keys: &[(Char('!'), NONE), (Char('!'), SHIFT)],

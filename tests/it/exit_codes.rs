@@ -140,6 +140,11 @@ fn each_code_where_the_table_says() {
             vec!["ssl", "resume", "--abandon", "no-such-run"],
             exit::REFUSED,
         ),
+        (vec!["undo", "not-an-id"], exit::REFUSED),
+        (
+            vec!["undo", "00000000-0000-4000-8000-000000000000", "--yes"],
+            exit::REFUSED,
+        ),
         // 3: still running when the wait gave up.
         (
             [

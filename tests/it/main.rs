@@ -30,3 +30,5 @@ mod trust;
 mod tui_bulk;
 mod tui_model;
 mod tui_pty;
+mod tui_undo;
+mod undo;

@@ -105,7 +105,7 @@ fn fleet() -> Vec<Instance> {
     vec![primary, ro, billing, users]
 }
 
-fn app_of(fleet: Vec<Instance>, readonly: bool) -> App {
+pub(crate) fn app_of(fleet: Vec<Instance>, readonly: bool) -> App {
     let saved = fleet
         .iter()
         .map(|i| SavedInstance {

@@ -34,6 +34,8 @@ pub enum SkipWhy {
     Refused(Box<PlanRefusal>),
     /// It could not be read (the API's reason).
     Unreadable(String),
+    /// An undo of a run: this member's change cannot be undone (`ops::undo`).
+    Undo(Box<crate::ops::undo::UndoRefusal>),
 }
 
 impl std::fmt::Display for SkipWhy {
@@ -41,6 +43,7 @@ impl std::fmt::Display for SkipWhy {
         match self {
             SkipWhy::Refused(r) => r.fmt(f),
             SkipWhy::Unreadable(why) => write!(f, "it could not be read ({why})"),
+            SkipWhy::Undo(r) => r.fmt(f),
         }
     }
 }
@@ -197,6 +200,15 @@ impl BulkPlan {
             }
         }
         let n = self.changes.len();
+        // An undo of a run may turn SSL on for some and off for others.
+        let on = self.changes.iter().filter(|p| p.enables()).count();
+        let (direction, disables) = match (n, on) {
+            (0, _) if self.want.enables() => (Some("on"), false),
+            // Nothing planned while disabling, or every change disables.
+            (0, _) | (_, 0) => (Some("off"), true),
+            (n, on) if n == on => (Some("on"), false),
+            _ => (None, true),
+        };
         lines.push(format!(
             "{n} instance{} to change{}: SSL {}; each change restarts its instance, and connections to it drop briefly{}",
             if n == 1 { "" } else { "s" },
@@ -204,11 +216,14 @@ impl BulkPlan {
                 Some(p) if one_region => format!(" in {}", p.instance.region),
                 _ => String::new(),
             },
-            if self.want.enables() { "on" } else { "off" },
-            if self.want.enables() {
-                ""
-            } else {
+            direction.map_or_else(
+                || format!("on for {on}, off for {}", n - on),
+                str::to_string
+            ),
+            if disables {
                 "; clients using sslmode=verify-* will fail to connect"
+            } else {
+                ""
             }
         ));
         lines

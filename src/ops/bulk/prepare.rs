@@ -133,7 +133,7 @@ pub async fn prepare(
 
 /// These instances read fresh, region by region (kept in the inventory); one that cannot
 /// be read is skipped with why.
-pub(super) async fn listed(
+pub(crate) async fn listed(
     session: &Session,
     ids: &[(String, String)],
 ) -> Vec<Result<Instance, Skipped>> {

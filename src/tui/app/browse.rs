@@ -36,6 +36,7 @@ impl App {
                 }
             }
             Action::StartFilter => self.overlay = Overlay::Filter,
+            Action::Undo | Action::UndoRun => return self.undo(action == Action::UndoRun),
             Action::OpenForm if on_log => {
                 if let Some(item) = self.log_items().get(self.log_selected).cloned() {
                     self.overlay = Overlay::LogDetail(Box::new(item), 0);
@@ -185,6 +186,7 @@ impl App {
                     status: String::new(),
                     error: None,
                     detail: vec![crate::text::clean(&n)],
+                    change: None,
                 };
                 self.overlay = Overlay::LogDetail(Box::new(item), 0);
             }
@@ -218,6 +220,7 @@ impl App {
                     status: String::new(),
                     error: None,
                     detail: lines,
+                    change: None,
                 };
                 self.overlay = Overlay::LogDetail(Box::new(item), 0);
             }
@@ -292,6 +295,7 @@ impl App {
             Some(Action::PageDown) => *scroll = (*scroll + page).min(last),
             Some(Action::Top) => *scroll = 0,
             Some(Action::Bottom) => *scroll = last,
+            Some(a @ (Action::Undo | Action::UndoRun)) => return self.undo(a == Action::UndoRun),
             Some(Action::Copy) => {
                 let text = item.detail.join("\n");
                 self.notice = Some(format!(

@@ -124,6 +124,8 @@ pub struct BulkConfirm {
     pub error: Option<String>,
     /// Who is connected to the instances the plan changes (`ops::census`), once counted.
     pub clients: Vec<String>,
+    /// The bulk run this plan undoes (`U` in the log): Esc closes, no form behind it.
+    pub undo: Option<String>,
 }
 
 impl BulkConfirm {
@@ -385,6 +387,12 @@ impl App {
             want: form.want(),
             with_group,
         };
+        self.show_bulk_confirm(form, None);
+        vec![cmd]
+    }
+
+    /// The bulk confirm, reading: the plan for the form's instances, or (`undo`) a run's.
+    pub(super) fn show_bulk_confirm(&mut self, form: BulkForm, undo: Option<String>) {
         self.busy += 1;
         self.overlay = Overlay::BulkConfirm(Box::new(BulkConfirm {
             form,
@@ -394,8 +402,8 @@ impl App {
             shown_at: self.frames,
             error: None,
             clients: Vec::new(),
+            undo,
         }));
-        vec![cmd]
     }
 
     /// The plan came back from the fresh read.
@@ -409,8 +417,7 @@ impl App {
             }
             (Overlay::BulkConfirm(c), Err(e)) => {
                 self.notice = Some(format!("cannot plan the change: {e}; nothing was sent"));
-                let form = c.form.clone();
-                self.overlay = Overlay::BulkForm(Box::new(form));
+                self.overlay = c.back();
             }
             _ => {}
         }
@@ -451,8 +458,7 @@ impl App {
         }
         match action {
             Some(Action::Cancel | Action::Back) => {
-                let form = c.form.clone();
-                self.overlay = Overlay::BulkForm(Box::new(form));
+                self.overlay = c.back();
                 self.notice = Some("nothing was sent".into());
                 vec![]
             }

@@ -23,8 +23,10 @@ pub enum Shown {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirm {
-    /// The form it came from (Esc goes back to it).
-    pub form: SslForm,
+    /// The form it came from (Esc goes back to it); None for an undo from the log.
+    pub form: Option<SslForm>,
+    /// The journaled change this plan undoes (`u` in the log), if it is an undo.
+    pub undo: Option<String>,
     pub intent: Intent,
     pub shown: Shown,
     /// The frame count when `shown` last changed: `y` needs a frame drawn since.
@@ -72,10 +74,22 @@ impl Shown {
 
 impl App {
     pub(super) fn open_confirm(&mut self, form: SslForm, intent: Intent) -> Vec<Cmd> {
+        self.show_confirm(Some(form), None, intent.clone());
+        vec![Cmd::Prepare(intent)]
+    }
+
+    /// The dialog, reading, for `intent`: a change from the form, or the undo of a change.
+    pub(super) fn show_confirm(
+        &mut self,
+        form: Option<SslForm>,
+        undo: Option<String>,
+        intent: Intent,
+    ) {
         self.busy += 1;
         self.overlay = Overlay::Confirm(Box::new(Confirm {
             form,
-            intent: intent.clone(),
+            undo,
+            intent,
             shown: Shown::Reading,
             shown_at: self.frames,
             revised: false,
@@ -83,7 +97,6 @@ impl App {
             typed: String::new(),
             clients: Vec::new(),
         }));
-        vec![Cmd::Prepare(intent)]
     }
 
     /// The plan came back from `ops::change::prepare`.
@@ -93,6 +106,10 @@ impl App {
             && c.intent == *intent
             && c.shown == Shown::Reading
         {
+            // An undo refused (changed since...): the status line says why too.
+            if let (Some(_), Shown::Refused(e)) = (&c.undo, &shown) {
+                self.notice = Some(format!("cannot undo: {e}"));
+            }
             c.shown = shown;
             c.shown_at = frames;
         } else if let Shown::Refused(e) = shown {
@@ -125,6 +142,15 @@ impl App {
             Err(e) => Shown::Refused(e.to_string()),
         };
         if new.reads_as() != c.shown.reads_as() {
+            // An undo was judged against the read it was planned from: a change since
+            // is judged again by ops (refused unless as the undone change left it).
+            let new = match &c.undo {
+                Some(change) => Shown::Refused(format!(
+                    "{} changed while this was open: press u on change {change} again to judge the undo afresh; nothing was sent",
+                    fresh.id
+                )),
+                None => new,
+            };
             c.shown = new;
             c.shown_at = frames;
             c.revised = true;
@@ -136,8 +162,10 @@ impl App {
         match action {
             Some(Action::Send) => self.send_shown(),
             Some(Action::Cancel | Action::Back) => {
-                if let Overlay::Confirm(c) = std::mem::replace(&mut self.overlay, Overlay::None) {
-                    self.overlay = Overlay::Form(c.form);
+                if let Overlay::Confirm(c) = std::mem::replace(&mut self.overlay, Overlay::None)
+                    && let Some(form) = c.form
+                {
+                    self.overlay = Overlay::Form(form);
                 }
                 self.notice = Some("nothing was sent".into());
                 vec![]

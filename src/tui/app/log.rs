@@ -35,6 +35,9 @@ pub struct LogItem {
     pub error: Option<String>,
     /// Every field, one per line, in full (Enter on the line shows them; `c` copies them).
     pub detail: Vec<String>,
+    /// The change on this line, as the journal holds it (what `u` undoes); None for
+    /// other lines.
+    pub change: Option<Box<Entry>>,
 }
 
 /// The line that stands for the reads folded away, and a refresh in progress.
@@ -108,6 +111,7 @@ pub fn shown<S: std::hash::BuildHasher>(
                 detail: vec![status.clone()],
                 status,
                 error: None,
+                change: None,
             },
         );
     }
@@ -129,6 +133,7 @@ pub fn from_call(r: &CallRecord) -> LogItem {
         },
         error: r.error.as_ref().map(|e| clean(&e.to_string())),
         detail: call_detail(r),
+        change: None,
     }
 }
 
@@ -196,6 +201,7 @@ pub fn from_entry(e: &Entry) -> LogItem {
         status: clean(&status),
         error: error.as_deref().map(clean),
         detail: entry_detail(e),
+        change: Some(Box::new(e.clone())),
     }
 }
 
@@ -204,7 +210,14 @@ fn entry_detail(e: &Entry) -> Vec<String> {
     let r = &e.request;
     let mut d = vec![
         format!("Change: {} on {}", r.action.name(), clean(&r.DBInstanceId)),
-        format!("Id: {}", clean(&r.id)),
+        format!(
+            "Id: {}{}",
+            clean(&r.id),
+            r.run
+                .as_deref()
+                .map(|run| format!(" (bulk run {})", clean(run)))
+                .unwrap_or_default()
+        ),
         format!("Sent: {}", clean(&r.time)),
         format!("Region: {}", clean(&r.region)),
         format!(

@@ -15,6 +15,7 @@ mod regions;
 mod results;
 mod rows;
 mod tasks;
+mod undo;
 mod who;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -126,6 +127,13 @@ pub enum Cmd {
     Prepare(Intent),
     /// Carry out exactly this plan (`ops::change::execute`).
     Execute(Box<Plan>),
+    /// Read fresh and plan the undo of this journaled change, `intent` its inverse, or of
+    /// every change of this bulk run (`ops::undo`).
+    PrepareUndo {
+        change: String,
+        intent: Intent,
+    },
+    PrepareUndoRun(String),
     Import(Vec<String>),
     Add {
         region: String,

@@ -269,6 +269,7 @@ impl App {
             status,
             error,
             detail: detail.iter().map(|l| crate::text::clean(l)).collect(),
+            change: None,
         });
         self.rebuild_log();
         vec![Cmd::ReloadJournal]

@@ -161,6 +161,7 @@ impl App {
                 .collect(),
             status: crate::text::clean(&status),
             error,
+            change: None,
         });
         while self.calls.len() > super::CALLS_KEPT {
             self.calls.pop_front();

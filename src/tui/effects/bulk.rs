@@ -29,6 +29,19 @@ pub async fn prepare(
         .map(|p| p.plan)
 }
 
+/// A plan of many came back: to the dialog at once, and who is connected to the
+/// instances it changes after it, never holding the dialog up.
+pub fn planned(session: &Session, tx: &UnboundedSender<Msg>, result: Result<BulkPlan, OpsError>) {
+    if let Ok(plan) = &result {
+        let (session, plan, tx) = (session.clone(), plan.clone(), tx.clone());
+        tokio::spawn(async move {
+            let lines = crate::ops::census::bulk_lines(&session, &plan.changes).await;
+            send(&tx, Msg::BulkCensus(lines));
+        });
+    }
+    send(tx, Msg::BulkPrepared(result));
+}
+
 /// Hears the run and turns it into messages.
 struct Relay {
     tx: UnboundedSender<Msg>,

@@ -163,6 +163,14 @@ fn parts(app: &App, theme: Theme, c: &BulkConfirm) -> Parts {
         theme,
         confirmation.as_ref().map_or("the count", |c| c.what),
     ));
+    if let Some(run) = &c.undo {
+        head.push(Line::from(Span::styled(
+            crate::text::clean(&format!(
+                "Undo of bulk run {run}: each change back to SSL as it was before it"
+            )),
+            theme.title(),
+        )));
+    }
     let mode = if confirmation
         .as_ref()
         .is_some_and(crate::ops::confirm::Confirmation::is_typed)

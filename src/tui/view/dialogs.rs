@@ -476,6 +476,14 @@ fn profiles_dialog(
 fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Confirm) {
     let mut lines: Vec<Line> = Vec::new();
     lines.extend(protected_line(app, theme, "the instance id"));
+    if let Some(change) = &c.undo {
+        lines.push(Line::from(Span::styled(
+            crate::text::clean(&format!(
+                "Undo of change {change}: SSL back to what it was before it"
+            )),
+            theme.title(),
+        )));
+    }
     if c.revised {
         lines.push(Line::from(Span::styled(
             "The instance changed while this was open: this is the new plan. Read it again.",
