@@ -89,6 +89,7 @@ async fn run(args: Cli) -> i32 {
             Some(
                 Command::Verify(_)
                     | Command::Clients(_)
+                    | Command::Undo(_)
                     | Command::Ssl(cli::SslCommand::Enable { .. })
             )
         ) || matches!(&args.command, Some(Command::Audit(a)) if a.verify);
@@ -108,7 +109,7 @@ async fn run(args: Cli) -> i32 {
         ) || matches!(
             &args.command,
             Some(Command::Ssl(cli::SslCommand::Resume { .. }))
-        );
+        ) || matches!(&args.command, Some(Command::Undo(u)) if !u.change.dry_run);
         if change && !d.owns_state() {
             return cli::report_error(
                 &mut io,

@@ -545,6 +545,15 @@ fn the_demo_honours_profile_and_refuses_endpoint_and_changes_beside_an_owner() {
     let r = sb.run(&["--demo", "ssl", "disable", BILLING, "--yes"]);
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.error_line().contains("owns the demo's state"), "{r:#?}");
+    // An undo is a change too (refused before the journal is even read).
+    let r = sb.run(&[
+        "--demo",
+        "undo",
+        "3f2b9c1e-8d4a-4b6e-9f00-12ab34cd56ef",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("owns the demo's state"), "{r:#?}");
     sb.run(&["--demo", "ssl", "show", BILLING]).ok();
     drop(lock);
     // CLI: an address with its port is explained.
