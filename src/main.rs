@@ -90,7 +90,11 @@ async fn run(args: Cli) -> i32 {
                 Command::Verify(_)
                     | Command::Clients(_)
                     | Command::Undo(_)
-                    | Command::Ssl(cli::SslCommand::Enable { .. })
+                    | Command::Ssl(
+                        cli::SslCommand::Enable { .. }
+                            | cli::SslCommand::Disable { .. }
+                            | cli::SslCommand::Resume { .. }
+                    )
             )
         ) || matches!(&args.command, Some(Command::Audit(a)) if a.verify);
     let (demo, ctx) = match start(&options, globals, with_postgres).await {
@@ -118,11 +122,10 @@ async fn run(args: Cli) -> i32 {
                 ),
             );
         }
-        // A TLS check from the CLI runs at once: the stand-in must be up first.
-        let checks_tls = matches!(
-            &args.command,
-            Some(Command::Verify(_) | Command::Clients(_))
-        ) || matches!(&args.command, Some(Command::Audit(a)) if a.verify);
+        // A TLS check or a census (a change's plan counts who is connected) runs at
+        // once from the CLI: the stand-in must be up first.
+        // (The TUI starts at once and finds the stand-in when it is up.)
+        let checks_tls = with_postgres && !tui;
         if checks_tls {
             d.wait_for_postgres();
         }
