@@ -236,6 +236,8 @@ pub enum SslCommand {
     /// Turn SSL off (it takes no --address: no address is protected once SSL is off); for
     /// many instances at once: --all, --filter EXPR or --from FILE
     #[command(group = clap::ArgGroup::new("which").required(true).args(["instance", "all", "filter", "from"]))]
+    // What only an enable means is not offered here (and refused in one line if given).
+    #[command(mut_arg("with_group", |a| a.hide(true)), mut_arg("verify", |a| a.hide(true)))]
     Disable {
         /// Instance id, e.g. postgres-5gevh7gr
         instance: Option<String>,
@@ -438,10 +440,11 @@ pub struct ChangeArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct FollowArgs {
-    /// With --wait: give up waiting after this many seconds
+    /// Give up following a task after this many seconds (a change follows its task with
+    /// --wait; a run of many, and a resume, always follow theirs)
     #[arg(long, value_name = "SECS", default_value_t = 1800)]
     pub timeout: u64,
-    /// With --wait: seconds between DescribeTasks polls
+    /// Seconds between DescribeTasks polls while a task is followed
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     pub poll: f64,
 }
@@ -506,8 +509,11 @@ pub enum RegionsCommand {
     /// The saved regions (--all: every region pgssl knows from DescribeRegions, with its state;
     /// --remote: DescribeRegions asked now)
     List {
+        /// Every region pgssl knows from DescribeRegions' last answer (kept a day), with its
+        /// state (AVAILABLE, UNAVAILABLE) and name
         #[arg(long)]
         all: bool,
+        /// Ask DescribeRegions now, and keep its answer
         #[arg(long, conflicts_with = "all")]
         remote: bool,
         #[command(flatten)]
