@@ -2,7 +2,7 @@
 //! name for is named as the API names it (DBInstanceId, DBInstanceName, Region,
 //! DBInstanceType, DBInstanceStatus, SSLEnabled, ConnectAddress, CAUrl, TaskId,
 //! RequestId, Status, Progress, ...); what pgssl adds (its own verdicts and bookkeeping)
-//! is snake_case (kind, result, timed_out, label, read_at, ...). README's "JSON fields"
+//! is snake_case (kind, result, timed_out, label, read_at, ...). docs/cli.md's "JSON fields"
 //! lists them.
 
 use serde::Serialize;

@@ -1,6 +1,6 @@
 //! Which credential to use, decided as tccli decides it (`parse_global_arg` and
 //! `do<Action>` in `tccli/services/postgres/postgres_client.py`), then, where tccli would
-//! give up, as Tencent's SDKs go on (the credentials file, then the CVM role). The README's
+//! give up, as Tencent's SDKs go on (the credentials file, then the CVM role). docs/credentials.md's
 //! credentials section is this function as a table.
 //!
 //! 1. The profile: `--profile NAME`, else `TCCLI_PROFILE`, else config.toml's `profile`,

@@ -1,6 +1,6 @@
 //! Where the key comes from, keeping it fresh, and keeping its secret half out of sight.
 //!
-//! - `chain`: which source, in tccli's order, then the SDKs' (the README's table);
+//! - `chain`: which source, in tccli's order, then the SDKs' (docs/credentials.md's table);
 //! - `tccli`: tccli's profile files, read as tccli reads them;
 //! - `fetch`: temporary keys from the CVM metadata service, STS or a tccli login;
 //! - `provider`: the key to sign with now, renewed before it expires.

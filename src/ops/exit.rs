@@ -1,8 +1,8 @@
 //! One exit-code contract for every command, computed from outcomes here and rendered by
-//! both faces (the CLI exits with it; the TUI with 0 or 130). The README's table is this
+//! both faces (the CLI exits with it; the TUI with 0 or 130). docs/cli.md's table is this
 //! one, and a test checks the two agree.
 //!
-//! `TABLE` is the table; the README and `--help` show it as is.
+//! `TABLE` is the table; docs/cli.md and `--help` show it as is.
 
 /// Done.
 pub const DONE: i32 = 0;
@@ -15,7 +15,7 @@ pub const UNKNOWN: i32 = 3;
 /// Interrupted by the person (Ctrl-C, a hangup).
 pub const INTERRUPTED: i32 = 130;
 
-/// Every code, with its meaning: the table the README and `--help` show.
+/// Every code, with its meaning: the table docs/cli.md and `--help` show.
 pub const TABLE: [(i32, &str); 5] = [
     (
         DONE,

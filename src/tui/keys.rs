@@ -546,7 +546,7 @@ pub static BINDINGS: &[Binding] = &[
         hint: true,
     },
     // Confirm
-    // Only a lowercase `y` sends (the README's word): a shifted key is not a yes.
+    // Only a lowercase `y` sends (docs/tui.md's word): a shifted key is not a yes.
     Binding {
         keys: &[(Char('y'), NONE)],
         label: "y",
@@ -666,6 +666,8 @@ pub fn hints(mode: Mode) -> impl Iterator<Item = &'static Binding> {
         .iter()
         .filter(move |b| b.hint && b.modes.contains(&mode))
 }
+
+pub mod markdown;
 
 #[cfg(test)]
 mod tests;

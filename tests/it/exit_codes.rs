@@ -1,4 +1,4 @@
-//! One exit-code contract for every command: the README's table is `ops::exit::TABLE`
+//! One exit-code contract for every command: docs/cli.md's table is `ops::exit::TABLE`
 //! and `--help` shows it; every command refuses bad input with 2; and each code is
 //! reached where the table says, command by command.
 
@@ -12,11 +12,11 @@ use pgssl_emulator::FaultArgs;
 const GZ: &str = "ap-guangzhou";
 
 #[test]
-fn the_readme_and_the_help_show_the_table_the_code_uses() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+fn the_docs_and_the_help_show_the_table_the_code_uses() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md"))
+        .expect("docs/cli.md");
     let section = readme
-        .split("### Exit codes")
+        .split("## Exit codes")
         .nth(1)
         .expect("an exit codes section");
     let rows: Vec<(i32, String)> = section
@@ -36,7 +36,7 @@ fn the_readme_and_the_help_show_the_table_the_code_uses() {
         .iter()
         .map(|(c, m)| (*c, (*m).to_string()))
         .collect();
-    assert_eq!(rows, table, "README and ops::exit::TABLE differ");
+    assert_eq!(rows, table, "docs/cli.md and ops::exit::TABLE differ");
     let help = Sandbox::new().run(&["--help"]);
     help.ok();
     // Wrapped to the terminal's width: compared word by word.
