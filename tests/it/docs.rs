@@ -79,7 +79,11 @@ fn docs() -> Vec<(String, String)> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("docs"))
         .expect("docs/")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".md"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("md"))
+        })
         .collect();
     names.sort();
     for n in names {
