@@ -8,10 +8,14 @@ use clap::CommandFactory;
 use super::Cli;
 use crate::ops::OpsError;
 
-/// Completions for `shell`, on `out`.
+/// Completions for `shell`, on `out`. Generated into memory first: clap_complete panics
+/// on a write error, and `pgssl completions bash | head` closes the pipe early.
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "pgssl", out);
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "pgssl", &mut text);
+    // A reader that had enough is not an error.
+    let _ = out.write_all(&text);
 }
 
 /// The manual page of pgssl, or of one of its commands (`["ssl", "enable"]`), as roff.

@@ -271,3 +271,25 @@ fn regex_lite_flags() -> impl Fn(&str) -> Vec<String> {
         out
     }
 }
+
+#[test]
+fn a_reader_that_closes_early_is_no_panic() {
+    let sb = Sandbox::new();
+    for args in [&["completions", "bash"][..], &["man"][..]] {
+        let mut child = sb
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Read one byte, then close the pipe: the rest of the output meets a closed pipe.
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut one = [0u8; 1];
+        std::io::Read::read_exact(&mut stdout, &mut one).expect("a first byte");
+        drop(stdout);
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
