@@ -183,6 +183,39 @@ fn demo_key(dir: &Path, owner: bool) -> emulator::Key {
     key
 }
 
+/// The demo's instance CA, kept in its directory (mode 0600) as its key is: the CA a
+/// DBA pinned in one run is the CA of the next (a CA that changed would be an audit
+/// finding). Generated the first time, or when what is kept does not read.
+fn demo_ca(dir: &Path, owner: bool) -> Result<emulator::ca::CertificateAuthority, OpsError> {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Saved {
+        key_pem: String,
+        cert_pem: String,
+    }
+    let path = dir.join("emulator-ca.json");
+    let saved: Option<Saved> = crate::store::bounded::read(&path, crate::store::caps::CREDENTIAL)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    if let Some(ca) = saved.and_then(|s| {
+        emulator::ca::CertificateAuthority::restore(emulator::ca::CA_NAME, &s.key_pem, &s.cert_pem)
+            .ok()
+    }) {
+        return Ok(ca);
+    }
+    let ca = emulator::ca::CertificateAuthority::generate(emulator::ca::CA_NAME)
+        .map_err(OpsError::Usage)?;
+    if owner {
+        let saved = Saved {
+            key_pem: ca.key_pem(),
+            cert_pem: ca.cert_pem(),
+        };
+        if let Ok(text) = serde_json::to_vec(&saved) {
+            let _ = crate::store::write_atomic(&path, &text);
+        }
+    }
+    Ok(ca)
+}
+
 impl Demo {
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -282,6 +315,7 @@ pub async fn start(
             cvm_role: Some(emulator::identity::DEMO_CVM_ROLE.into()),
             ..emulator::IdentityArgs::default()
         },
+        ca: Some(demo_ca(&dir, owner.is_some())?),
     })
     .await
     .map_err(OpsError::Usage)?;

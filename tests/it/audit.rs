@@ -322,3 +322,31 @@ fn the_emulator_rotates_its_ca_after_n_hand_outs() {
     emu.running.shared.ca_handed_out();
     assert_eq!(emu.running.shared.ca_files().pem, second, "only once");
 }
+
+#[test]
+fn the_demo_keeps_its_ca_so_a_second_audit_finds_no_change() {
+    let sb = Sandbox::new();
+    let fingerprints = |sb: &Sandbox| -> Vec<(String, String)> {
+        let r = sb.run(&["--demo", "--region", REGION, "--output", "json", "audit"]);
+        let v = r.json();
+        rows(&v)
+            .into_iter()
+            .filter(|row| row["ca"].is_object())
+            .map(|row| {
+                let kinds = row["findings"].to_string();
+                assert!(!kinds.contains("ca_changed"), "{row:#}");
+                (id_of(&row), row["ca"]["sha256"].to_string())
+            })
+            .collect()
+    };
+    let first = fingerprints(&sb);
+    assert!(!first.is_empty(), "an instance with SSL on and its CA");
+    assert_eq!(fingerprints(&sb), first, "the same CA in the next run");
+    let kept = sb.dir.path().join("data/demo/emulator-ca.json");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&kept)
+            .expect("the demo's CA is kept")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -8,8 +8,13 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
+/// The instance CA's common name.
+pub const CA_NAME: &str = "pgssl emulator CA";
+
 pub struct CertificateAuthority {
-    issuer: CertifiedIssuer<'static, KeyPair>,
+    issuer: rcgen::Issuer<'static, KeyPair>,
+    cert_pem: String,
+    cert_der: Vec<u8>,
 }
 
 /// A server certificate and its private key, both PEM.
@@ -24,35 +29,73 @@ impl std::fmt::Debug for CertificateAuthority {
     }
 }
 
+/// The CA's parameters: the same for one generated and one restored, so a restored CA
+/// issues certificates that chain to the certificate kept with it.
+fn ca_params(common_name: &str) -> Result<CertificateParams, String> {
+    let mut params = CertificateParams::new(Vec::<String>::new())
+        .map_err(|e| format!("bad CA parameters: {e}"))?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, common_name);
+    dn.push(DnType::OrganizationName, "pgssl emulator");
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    Ok(params)
+}
+
 impl CertificateAuthority {
     pub fn generate(common_name: &str) -> Result<CertificateAuthority, String> {
         let key = KeyPair::generate().map_err(|e| format!("cannot generate a CA key: {e}"))?;
-        let mut params = CertificateParams::new(Vec::<String>::new())
-            .map_err(|e| format!("bad CA parameters: {e}"))?;
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, common_name);
-        dn.push(DnType::OrganizationName, "pgssl emulator");
-        params.distinguished_name = dn;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        let mut params = ca_params(common_name)?;
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(3650);
         let issuer = CertifiedIssuer::self_signed(params, key)
             .map_err(|e| format!("cannot sign the CA certificate: {e}"))?;
-        Ok(CertificateAuthority { issuer })
+        let (cert_pem, cert_der) = (issuer.pem(), issuer.der().to_vec());
+        let params = ca_params(common_name)?;
+        let key = KeyPair::from_pem(&issuer.key().serialize_pem())
+            .map_err(|e| format!("cannot copy the CA key: {e}"))?;
+        Ok(CertificateAuthority {
+            issuer: rcgen::Issuer::new(params, key),
+            cert_pem,
+            cert_der,
+        })
+    }
+
+    /// The CA kept from an earlier run (the demo keeps its CA, so what was pinned stays
+    /// the CA): its key and certificate as `key_pem` and `cert_pem` gave them.
+    pub fn restore(
+        common_name: &str,
+        key_pem: &str,
+        cert_pem: &str,
+    ) -> Result<CertificateAuthority, String> {
+        let key = KeyPair::from_pem(key_pem).map_err(|e| format!("not a CA key: {e}"))?;
+        let der = rustls::pki_types::pem::PemObject::from_pem_slice(cert_pem.as_bytes())
+            .map(|c: rustls::pki_types::CertificateDer<'static>| c.to_vec())
+            .map_err(|e| format!("not a CA certificate: {e}"))?;
+        Ok(CertificateAuthority {
+            issuer: rcgen::Issuer::new(ca_params(common_name)?, key),
+            cert_pem: cert_pem.to_string(),
+            cert_der: der,
+        })
+    }
+
+    /// The CA's private key, PEM: only for keeping it where the demo keeps its state.
+    pub fn key_pem(&self) -> String {
+        self.issuer.key().serialize_pem()
     }
 
     pub fn cert_pem(&self) -> String {
-        self.issuer.pem()
+        self.cert_pem.clone()
     }
 
     pub fn cert_der(&self) -> Vec<u8> {
-        self.issuer.der().to_vec()
+        self.cert_der.clone()
     }
 
     /// Issue a server certificate naming `names` (IPs or DNS names), valid between the dates.

@@ -118,6 +118,9 @@ pub struct EmulatorConfig {
     pub tls: bool,
     /// The account, its roles, the CVM role and the OIDC token accepted.
     pub identity: IdentityArgs,
+    /// The instance CA to hand out (the demo keeps its own between runs); None: one
+    /// generated at start.
+    pub ca: Option<ca::CertificateAuthority>,
 }
 
 /// A running emulator. Dropping it stops accepting connections.
@@ -172,7 +175,10 @@ pub async fn start(config: EmulatorConfig) -> Result<Running, String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address ({e})"))?;
-    let ca = ca::CertificateAuthority::generate("pgssl emulator CA")?;
+    let ca = match config.ca {
+        Some(ca) => ca,
+        None => ca::CertificateAuthority::generate(ca::CA_NAME)?,
+    };
     let (acceptor, api_ca_pem) = if config.tls {
         let (acceptor, pem) = tls_acceptor()?;
         (Some(acceptor), Some(pem))
@@ -387,6 +393,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), String> {
         log: Some(log),
         tls: args.tls,
         identity: args.identity.clone(),
+        ca: None,
     })
     .await?;
     running.shared.set_ca_serving(args.ca.clone());

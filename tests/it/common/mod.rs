@@ -69,6 +69,7 @@ impl Emu {
                     oidc_token: Some(OIDC_TOKEN.into()),
                     ..emulator::IdentityArgs::default()
                 },
+                ca: None,
             }))
             .expect("emulator starts");
         Emu { running, log, rt }
