@@ -122,6 +122,11 @@ pub enum UndoRefusal {
     Unusable { id: String, why: String },
     #[error("run {run}: none of its {count} changes can be undone (see why above)")]
     NothingInRun { run: String, count: usize },
+    #[error(
+        "run {run} is still being carried out by another pgssl: undo it once it has ended (`{} log` shows its changes); nothing was sent",
+        crate::hint::pgssl()
+    )]
+    RunInProgress { run: String },
 }
 
 /// The inverse of one change, decided from the journal alone.
@@ -413,6 +418,12 @@ pub async fn prepare_run_id(
     run: &str,
     force: bool,
 ) -> Result<BulkPlan, OpsError> {
+    // A run still under way would go on changing what its undo is planned from.
+    if session.store.runs.active().iter().any(|r| r == run) {
+        return Err(OpsError::refused(UndoRefusal::RunInProgress {
+            run: clean(run),
+        }));
+    }
     let undo_id = UndoId::Run(run.to_string());
     let entries = journal(session, &undo_id).await?;
     let Found::Run { members, .. } = find(&entries, &undo_id).map_err(OpsError::refused)? else {

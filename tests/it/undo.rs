@@ -283,3 +283,134 @@ fn a_run_member_that_did_not_succeed_is_skipped_with_why() {
     assert_eq!(emu.count("ModifyDBInstanceSSLConfig"), 5);
     assert_eq!(emu.modified().iter().filter(|i| **i == ids[1]).count(), 1);
 }
+
+#[test]
+fn a_run_still_under_way_is_not_undone() {
+    use std::io::BufRead;
+    // Tasks that take a minute: the run holds itself while it follows them.
+    let emu = Emu::start(FaultArgs::default(), 60);
+    let sb = Sandbox::for_emu(&emu);
+    let ids = singapore(&emu);
+    let file = sb.dir.path().join("slow.txt");
+    std::fs::write(&file, ids.join("\n")).expect("write");
+    let ep = emu.endpoint();
+    let file = file.display().to_string();
+    let mut child = sb
+        .command(&[
+            "ssl",
+            "enable",
+            "--from",
+            &file,
+            "--region",
+            "ap-singapore",
+            "--address",
+            "private",
+            "--max-running",
+            "1",
+            "--yes",
+            "--poll",
+            "0.2",
+            "--endpoint",
+            &ep,
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("pgssl runs");
+    let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    // Until its first change is sent (and journaled with its run).
+    while !lines
+        .next()
+        .expect("pgssl says what it sent")
+        .expect("a line")
+        .starts_with("sent: ")
+    {}
+    let run_id = log(&sb)[0]["run"].as_str().expect("a run id").to_string();
+    let before = emu.count("ModifyDBInstanceSSLConfig");
+    let r = sb.run(&["--endpoint", &ep, "undo", &run_id, "--yes"]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("is still being carried out by another pgssl"),
+        "{r:#?}"
+    );
+    assert_eq!(
+        emu.count("ModifyDBInstanceSSLConfig"),
+        before,
+        "nothing sent"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_resumed_run_never_overwrites_a_change_made_since_it_was_planned() {
+    let plain = Emu::start(FaultArgs::default(), 1);
+    let ids: Vec<String> = plain.ids_in("ap-singapore").into_iter().take(4).collect();
+    drop(plain);
+    let emu = Emu::start(
+        FaultArgs {
+            task_fail_for: vec![ids[1].clone()],
+            ..FaultArgs::default()
+        },
+        1,
+    );
+    let sb = Sandbox::for_emu(&emu);
+    let ep = emu.endpoint();
+    let file = sb.dir.path().join("batch.txt");
+    std::fs::write(&file, ids.join("\n")).expect("write");
+    let file = file.display().to_string();
+    let sg = |rest: &[&str]| {
+        let mut all = vec!["--endpoint", ep.as_str(), "--region", "ap-singapore"];
+        all.extend_from_slice(rest);
+        sb.run(&all)
+    };
+    // The run stops after its second change fails: the third and fourth never sent.
+    let r = sg(&[
+        "ssl",
+        "enable",
+        "--from",
+        &file,
+        "--address",
+        "private",
+        "--max-running",
+        "1",
+        "--stop-on-failure",
+        "--yes",
+        "--poll",
+        "0.2",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    // Meanwhile a person turns the third on and off again: as it was, but decided since.
+    for args in [
+        &["ssl", "enable", &ids[2], "--address", "private"][..],
+        &["ssl", "disable", &ids[2]][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--yes", "--wait", "--poll", "0.2"]);
+        sg(&all).ok();
+    }
+    let sent_to = |id: &str| {
+        emu.served()
+            .iter()
+            .filter(|s| {
+                s.action
+                    .is_some_and(|a| a.name() == "ModifyDBInstanceSSLConfig")
+                    && s.instance.as_deref() == Some(id)
+            })
+            .count()
+    };
+    assert_eq!(sent_to(&ids[2]), 2);
+    // The resume goes on with the fourth, and leaves the third as the person left it.
+    let r = sg(&[
+        "--output", "json", "ssl", "resume", "--yes", "--poll", "0.2",
+    ]);
+    let v = r.json();
+    let skipped = v["skipped"].to_string();
+    assert!(
+        skipped.contains(&ids[2]) && skipped.contains("changed since the run was planned"),
+        "{r:#?}"
+    );
+    assert_eq!(sent_to(&ids[2]), 2, "nothing more sent to the third");
+    assert_eq!(sent_to(&ids[3]), 1, "the fourth was sent: {r:#?}");
+}

@@ -36,6 +36,10 @@ pub enum SkipWhy {
     Unreadable(String),
     /// An undo of a run: this member's change cannot be undone (`ops::undo`).
     Undo(Box<crate::ops::undo::UndoRefusal>),
+    /// A resumed run's never-sent change: another change to the instance was journaled
+    /// after the run was planned (by another run, an undo, a person), and sending this
+    /// one now would overwrite it.
+    ChangedSince { change_id: String, at: String },
 }
 
 impl std::fmt::Display for SkipWhy {
@@ -44,6 +48,10 @@ impl std::fmt::Display for SkipWhy {
             SkipWhy::Refused(r) => r.fmt(f),
             SkipWhy::Unreadable(why) => write!(f, "it could not be read ({why})"),
             SkipWhy::Undo(r) => r.fmt(f),
+            SkipWhy::ChangedSince { change_id, at } => write!(
+                f,
+                "changed since the run was planned (change {change_id}, journaled {at}): sending this one now would overwrite it; plan it anew if it is still wanted"
+            ),
         }
     }
 }

@@ -227,7 +227,21 @@ fn entries_of(session: &Session, run: &RunFile) -> Result<Vec<Entry>, OpsError> 
 /// Plan a held run against the journal: each change it holds in its state now, the
 /// never-sent ones planned again from a fresh read.
 async fn plan(session: &Session, run: RunFile) -> Result<Resumable, OpsError> {
-    let mine = entries_of(session, &run)?;
+    let journal = &session.store.journal;
+    let (all, _) = journal.entries().map_err(|e| journal.read_error(&e))?;
+    // The latest change to each instance journaled by anyone else since the run was
+    // planned: a never-sent change of the run must not overwrite it.
+    let since: HashMap<&str, &Entry> = all
+        .iter()
+        .filter(|e| e.request.run.as_deref() != Some(run.id.as_str()))
+        .filter(|e| e.request.time.as_str() > run.created.as_str())
+        .map(|e| (e.request.DBInstanceId.as_str(), e))
+        .collect();
+    let mine: Vec<Entry> = all
+        .iter()
+        .filter(|e| e.request.run.as_deref() == Some(run.id.as_str()))
+        .cloned()
+        .collect();
     let ids: Vec<(String, String)> = run
         .items
         .iter()
@@ -257,12 +271,17 @@ async fn plan(session: &Session, run: RunFile) -> Result<Resumable, OpsError> {
     for want in &run.items {
         let instance = fresh.remove(&want.DBInstanceId);
         let Some(entry) = latest.get(want.DBInstanceId.as_str()) else {
+            let elsewhere = since.get(want.DBInstanceId.as_str());
             unsent.push((
                 want,
-                match instance {
-                    Some(Ok(i)) => Ok(i),
-                    Some(Err(s)) => Err(s.why),
-                    None => Err(SkipWhy::Unreadable("not read".into())),
+                match (elsewhere, instance) {
+                    (Some(e), _) => Err(SkipWhy::ChangedSince {
+                        change_id: e.request.id.clone(),
+                        at: e.request.time.clone(),
+                    }),
+                    (None, Some(Ok(i))) => Ok(i),
+                    (None, Some(Err(s))) => Err(s.why),
+                    (None, None) => Err(SkipWhy::Unreadable("not read".into())),
                 },
             ));
             continue;
