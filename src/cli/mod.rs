@@ -68,7 +68,16 @@ pub async fn run(ctx: &Context, command: Command, io: &mut Io<'_>) -> Result<(),
         )),
     };
     io.account_at_end();
-    result
+    // A result that could not be written whole is no result: the command fails.
+    match (result, io.finish()) {
+        (Ok(()) | Err(OpsError::Unchecked(_)), Some(e)) => Err(OpsError::Failed(format!(
+            "cannot write the output ({e}): what was printed is incomplete"
+        ))),
+        (Err(OpsError::Failed(why)), Some(e)) => Err(OpsError::Failed(format!(
+            "{why}; and cannot write the output ({e}): what was printed is incomplete"
+        ))),
+        (result, _) => result,
+    }
 }
 
 /// Resolve the credential and say which one is used (on stderr), and whose it is when

@@ -70,6 +70,10 @@ pub struct Io<'a> {
     /// The session whose account is still to be said: it was not known when the
     /// session opened, and nothing waits for it (`account_if_known`, `account_at_end`).
     pub account: Option<crate::ops::Session>,
+    /// The first failure to write the result (a full disk, a closed file): the command
+    /// then fails (`finish`), so a script never takes a truncated result for one. A
+    /// reader that closed the pipe early is not one.
+    pub write_error: Option<String>,
 }
 
 /// Said at the end of a command when STS has not answered by then.
@@ -86,9 +90,7 @@ impl Io<'_> {
             self.json(report);
         } else if self.output == Output::Html {
             match report.html() {
-                Some(page) => {
-                    let _ = self.out.write_all(page.as_bytes());
-                }
+                Some(page) => self.put(page.as_bytes()),
                 None => self.info("--output html is for pgssl audit: nothing printed"),
             }
         } else if self.output == Output::Csv {
@@ -105,13 +107,11 @@ impl Io<'_> {
                     .collect::<Vec<_>>()
                     .join(",")
             };
-            let _ = writeln!(
-                self.out,
-                "{}",
-                line(header.iter().map(|h| (*h).to_string()).collect())
-            );
+            let head = line(header.iter().map(|h| (*h).to_string()).collect());
+            self.put(format!("{head}\n").as_bytes());
             for r in rows {
-                let _ = writeln!(self.out, "{}", line(r));
+                let row = line(r);
+                self.put(format!("{row}\n").as_bytes());
             }
         } else {
             let mut text = Text::default();
@@ -130,7 +130,7 @@ impl Io<'_> {
         self.printed_json = true;
         let text = serde_json::to_string_pretty(&to_safe_json(value))
             .expect("a serde_json::Value always serializes");
-        let _ = writeln!(self.out, "{text}");
+        self.put(format!("{text}\n").as_bytes());
     }
 
     /// One compact JSON document per line (`log --json`).
@@ -138,14 +138,36 @@ impl Io<'_> {
         self.printed_json = true;
         let text = serde_json::to_string(&to_safe_json(value))
             .expect("a serde_json::Value always serializes");
-        let _ = writeln!(self.out, "{text}");
+        self.put(format!("{text}\n").as_bytes());
     }
 
     /// Lines of the result on stdout, each sanitized (text may come from the API or a file).
     pub fn line(&mut self, s: impl AsRef<str>) {
         for l in s.as_ref().split('\n') {
-            let _ = writeln!(self.out, "{}", sanitize(l));
+            let clean = sanitize(l);
+            self.put(format!("{clean}\n").as_bytes());
         }
+    }
+
+    /// Write to stdout, keeping the first failure (`write_error`).
+    fn put(&mut self, bytes: &[u8]) {
+        if let Err(e) = self.out.write_all(bytes) {
+            self.failed_write(&e);
+        }
+    }
+
+    fn failed_write(&mut self, e: &std::io::Error) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe && self.write_error.is_none() {
+            self.write_error = Some(e.to_string());
+        }
+    }
+
+    /// Flush stdout; the first failure to write the result, if any.
+    pub fn finish(&mut self) -> Option<String> {
+        if let Err(e) = self.out.flush() {
+            self.failed_write(&e);
+        }
+        self.write_error.clone()
     }
 
     /// The account line, once, if the account is known by now (before a prompt: the
@@ -307,6 +329,7 @@ impl StdStreams {
             stdin: &mut self.input,
             printed_json: false,
             account: None,
+            write_error: None,
         }
     }
 }

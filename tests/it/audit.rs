@@ -350,3 +350,31 @@ fn the_demo_keeps_its_ca_so_a_second_audit_finds_no_change() {
     );
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn an_audit_that_cannot_be_written_whole_fails() {
+    let (_emu, sb, ep) = setup();
+    for output in ["json", "csv", "html"] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = sb
+            .command(&[
+                "--endpoint",
+                &ep,
+                "--region",
+                "eu-frankfurt",
+                "--output",
+                output,
+                "audit",
+            ])
+            .stdout(full)
+            .output()
+            .expect("pgssl runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        // Compliant (exit 0) when written; a full disk makes it a failure.
+        assert_eq!(out.status.code(), Some(1), "{output}: {err}");
+        assert!(err.contains("cannot write the output"), "{output}: {err}");
+    }
+}

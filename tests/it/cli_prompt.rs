@@ -40,6 +40,7 @@ fn run_args_with_answer(emu: &Emu, sb: &Sandbox, args: &[&str], answer: &str) ->
         stdin: &mut stdin,
         printed_json: false,
         account: None,
+        write_error: None,
     };
     let command = cli.command.expect("command");
     let code = match emu.block_on(cli::run(&ctx, command, &mut io)) {
