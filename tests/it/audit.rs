@@ -246,6 +246,24 @@ fn since_reports_each_kind_of_difference_and_exits_1_only_when_worse() {
     assert!(r.stdout.contains("SSL turned off"), "{r:#?}");
     assert!(r.error_line().contains("for the worse"), "{r:#?}");
 
+    // A baseline of another account: refused, exit 2, before any instance is read.
+    let mut other = v.clone();
+    other["about"]["account"] = "999999999999".into();
+    let other_path = sb.home().join("other.json");
+    std::fs::write(&other_path, other.to_string()).expect("write");
+    let reads = emu.count("DescribeDBInstances");
+    let r = audit(
+        &sb,
+        &ep,
+        "json",
+        &["--since", &other_path.display().to_string()],
+    );
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line().contains("was taken as account 999999999999"),
+        "{r:#?}"
+    );
+    assert_eq!(emu.count("DescribeDBInstances"), reads, "no instance read");
     // Not an audit: one line, exit 2, nothing asked.
     let bad = sb.home().join("bad.json");
     std::fs::write(&bad, "{\"findings\": []}").expect("write");

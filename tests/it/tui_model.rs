@@ -2165,6 +2165,8 @@ fn the_audit_view_marks_what_changed_since_the_last_audit_and_details_a_changed_
                 },
             ],
             worse: 2,
+            regions: vec!["ap-guangzhou".into()],
+            note: None,
         }),
         ..Audit::default()
     })));

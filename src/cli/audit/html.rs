@@ -112,6 +112,9 @@ pub fn page(a: &Audit) -> String {
                 .map(|t| format!(" (taken {})", esc(t)))
                 .unwrap_or_default()
         );
+        if let Some(note) = &s.note {
+            let _ = writeln!(h, "<p>Note: {}</p>", esc(note));
+        }
         if s.changes.is_empty() {
             h.push_str("<p>Nothing changed.</p>\n");
         } else {

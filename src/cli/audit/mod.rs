@@ -31,6 +31,21 @@ pub async fn run(ctx: &Context, args: &AuditArgs, io: &mut Io<'_>) -> Result<(),
     for region in &regions {
         super::confirm(ctx, &opened, region).await?;
     }
+    // A baseline of another account compares nothing: said before anything is read.
+    if let Some(was) = earlier
+        .as_ref()
+        .and_then(|(e, _)| audit::since::account_of(e))
+        && let Some(is) = opened.session.identity().await.account_id()
+        && was != is
+    {
+        return Err(OpsError::Usage(format!(
+            "{} was taken as account {was}, this is account {is}: compare audits of one account (take a baseline with pgssl audit --output json > FILE); nothing was compared",
+            earlier
+                .as_ref()
+                .map(|(_, p)| crate::text::clean(&p.display().to_string()))
+                .unwrap_or_default()
+        )));
+    }
     let quiet = io.output != super::Output::Text;
     let mut shown = 0;
     let mut result = audit::run(
@@ -144,6 +159,9 @@ impl Report for Report_<'_> {
                 s.changes.len(),
                 s.worse
             ));
+            if let Some(note) = &s.note {
+                out.line(format!("  note: {note}"));
+            }
             for c in &s.changes {
                 out.line(format!("  {}", c.line()));
             }

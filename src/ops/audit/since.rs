@@ -25,12 +25,18 @@ pub struct Earlier {
 pub struct EarlierAbout {
     #[serde(default)]
     pub taken_at: String,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[allow(non_snake_case)]
 pub struct EarlierRow {
     pub DBInstanceId: String,
+    #[serde(default)]
+    pub Region: String,
     pub ssl: Ssl,
     #[serde(default)]
     pub protected_address: Option<String>,
@@ -82,6 +88,13 @@ pub fn load(path: &Path) -> Result<Earlier, String> {
     }
     if let Some(a) = &mut earlier.about {
         a.taken_at = crate::text::clean(&a.taken_at);
+        a.regions
+            .iter_mut()
+            .for_each(|r| *r = crate::text::clean(r));
+        a.account = a.account.as_deref().map(crate::text::clean);
+    }
+    for r in &mut earlier.rows {
+        r.Region = crate::text::clean(&r.Region);
     }
     Ok(earlier)
 }
@@ -179,18 +192,69 @@ pub struct Since {
     pub changes: Vec<Change>,
     /// How many changes are for the worse.
     pub worse: usize,
+    /// The regions compared: those both audits covered.
+    pub regions: Vec<String>,
+    /// Said when the two audits did not cover the same regions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
-/// Compare `now` with an earlier audit.
+/// Findings only a live check finds (`--verify`): an audit without one says nothing of
+/// them, so their absence there is not a resolution.
+const LIVE_KINDS: [FindingKind; 4] = [
+    FindingKind::TlsVerifyCa,
+    FindingKind::TlsFailed,
+    FindingKind::TlsAbsent,
+    FindingKind::PlaintextAccepted,
+];
+
+/// The account an earlier audit was taken as, when it says.
+pub fn account_of(earlier: &Earlier) -> Option<&str> {
+    earlier.about.as_ref()?.account.as_deref()
+}
+
+/// Compare `now` with an earlier audit, over the regions both covered. A finding is
+/// resolved only where this audit could have found it again: the instance read, and for
+/// what only a live check finds, a live check made.
 pub fn compare(earlier: &Earlier, now: &Audit, file: &str) -> Since {
+    let was_regions: Vec<String> = earlier
+        .about
+        .as_ref()
+        .map(|a| a.regions.clone())
+        .unwrap_or_default();
+    let (regions, note) = if was_regions.is_empty() || was_regions == now.about.regions {
+        (now.about.regions.clone(), None)
+    } else {
+        let common: Vec<String> = now
+            .about
+            .regions
+            .iter()
+            .filter(|r| was_regions.contains(r))
+            .cloned()
+            .collect();
+        let note = format!(
+            "compared only {}: {file} covered {}, this audit {}",
+            if common.is_empty() {
+                "nothing".to_string()
+            } else {
+                common.join(", ")
+            },
+            was_regions.join(", "),
+            now.about.regions.join(", ")
+        );
+        (common, Some(note))
+    };
+    let covered = |region: &str| note.is_none() || regions.iter().any(|r| r == region);
     let before: BTreeMap<&str, &EarlierRow> = earlier
         .rows
         .iter()
+        .filter(|r| r.Region.is_empty() || covered(&r.Region))
         .map(|r| (r.DBInstanceId.as_str(), r))
         .collect();
     let after: BTreeMap<&str, &super::Row> = now
         .rows
         .iter()
+        .filter(|r| covered(&r.Region))
         .map(|r| (r.DBInstanceId.as_str(), r))
         .collect();
     let mut changes = Vec::new();
@@ -246,9 +310,16 @@ pub fn compare(earlier: &Earlier, now: &Audit, file: &str) -> Since {
             });
         }
     }
-    // Findings, known by instance and kind.
+    // Findings, known by instance and kind, of the instances both compared.
     let now_findings = as_earlier(now).findings;
-    let (was, is) = (keyed(&earlier.findings), keyed(&now_findings));
+    let (mut was, mut is) = (keyed(&earlier.findings), keyed(&now_findings));
+    was.retain(|(id, _), _| before.contains_key(id));
+    is.retain(|(id, _), _| after.contains_key(id));
+    let unchecked = FindingKind::Unchecked.as_str();
+    let could_find_again = |id: &str, kind: &str| {
+        after.get(id).is_some_and(|r| r.ssl != Ssl::Unknown)
+            && (now.about.verify || !LIVE_KINDS.iter().any(|k| k.as_str() == kind))
+    };
     let keys: BTreeSet<(&str, &str)> = was.keys().chain(is.keys()).copied().collect();
     for key @ (id, kind) in keys {
         match (was.get(&key), is.get(&key)) {
@@ -257,6 +328,9 @@ pub fn compare(earlier: &Earlier, now: &Audit, file: &str) -> Since {
                 kind: kind.to_string(),
                 detail: (*detail).to_string(),
             }),
+            // What could not be checked this time is not resolved; nor is "not checked"
+            // itself news when it goes.
+            (Some(_), None) if kind == unchecked || !could_find_again(id, kind) => {}
             (Some(detail), None) => changes.push(Change::FindingResolved {
                 DBInstanceId: id.to_string(),
                 kind: kind.to_string(),
@@ -273,6 +347,8 @@ pub fn compare(earlier: &Earlier, now: &Audit, file: &str) -> Since {
         taken_at: earlier.about.as_ref().map(|a| a.taken_at.clone()),
         changes,
         worse,
+        regions,
+        note,
     }
 }
 
@@ -295,12 +371,15 @@ pub fn as_earlier(audit: &Audit) -> Earlier {
     Earlier {
         about: Some(EarlierAbout {
             taken_at: audit.about.taken_at.clone(),
+            regions: audit.about.regions.clone(),
+            account: audit.about.account.clone(),
         }),
         rows: audit
             .rows
             .iter()
             .map(|r| EarlierRow {
                 DBInstanceId: r.DBInstanceId.clone(),
+                Region: r.Region.clone(),
                 ssl: r.ssl,
                 protected_address: r.protected_address.clone(),
                 ca: r.ca.as_ref().map(|c| EarlierCa {

@@ -327,3 +327,61 @@ fn the_tui_compares_with_the_last_audit_it_saw_and_keeps_this_one() {
     // The second is now the last: compared with itself, nothing changed.
     assert!(against_last(&store, &second).is_some_and(|s| s.changes.is_empty()));
 }
+
+#[test]
+fn since_resolves_only_what_this_audit_could_find_again_in_the_regions_both_covered() {
+    let mut before = audited(
+        &[
+            instance("postgres-off00001", Some((false, None)), None),
+            instance("postgres-tls00001", Some((true, Some("10.0.0.2"))), None),
+        ],
+        CaSeen::new(),
+    );
+    before.about.verify = true;
+    before.about.regions = vec!["ap-guangzhou".into()];
+    before.findings.push(Finding {
+        severity: Severity::High,
+        kind: FindingKind::TlsFailed,
+        DBInstanceId: "postgres-tls00001".into(),
+        Region: "ap-guangzhou".into(),
+        detail: "expired".into(),
+    });
+    // Now: the first not read (SSL unknown), and no live checks made.
+    let mut now = audited(
+        &[
+            instance("postgres-off00001", None, None),
+            instance("postgres-tls00001", Some((true, Some("10.0.0.2"))), None),
+        ],
+        CaSeen::new(),
+    );
+    now.about.regions = vec!["ap-guangzhou".into()];
+    let s = since::compare(&since::as_earlier(&before), &now, "b.json");
+    assert!(
+        !s.changes
+            .iter()
+            .any(|c| matches!(c, Change::FindingResolved { .. })),
+        "{s:?}"
+    );
+    assert_eq!(s.note, None);
+    // Another region set: only the regions both covered are compared, and it is said.
+    now.about.regions = vec!["ap-guangzhou".into(), "eu-frankfurt".into()];
+    let mut far = instance("postgres-far00001", Some((false, None)), None);
+    far.region = "eu-frankfurt".into();
+    now.rows.push(rows::Row {
+        Region: "eu-frankfurt".into(),
+        ..rows::Row::named(&far.id)
+    });
+    let s = since::compare(&since::as_earlier(&before), &now, "b.json");
+    assert!(
+        s.note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("compared only ap-guangzhou")),
+        "{s:?}"
+    );
+    assert!(
+        !s.changes
+            .iter()
+            .any(|c| c.instance() == "postgres-far00001"),
+        "{s:?}"
+    );
+}
