@@ -528,3 +528,52 @@ fn the_emulator_shows_a_hostile_ca_path_as_visible_escapes() {
     assert!(said.contains("ca\\x1b]0;x\\x07\\u{202e}.pem"), "{said}");
     assert!(out.exists(), "the CA is written where asked");
 }
+
+#[test]
+fn a_journal_that_is_a_fifo_or_a_device_is_refused_at_once() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    let journal = sb.journal_file();
+    std::fs::create_dir_all(journal.parent().expect("data dir")).expect("data dir");
+    let limit = std::time::Duration::from_secs(20);
+    mkfifo(&journal);
+    for args in [&["log"][..], &["log", "--limit", "3"][..]] {
+        let r = sb.run_within(args, limit);
+        assert_eq!(r.code, 1, "{args:?}: {r:#?}");
+        assert!(
+            r.error_line().contains("it is a FIFO, not a regular file"),
+            "{r:#?}"
+        );
+    }
+    // A change is refused before it is sent: its journal record cannot be written.
+    let ep = emu.endpoint();
+    let r = sb.run_within(
+        &[
+            "--endpoint",
+            &ep,
+            "--region",
+            "ap-guangzhou",
+            "ssl",
+            "enable",
+            "postgres-6bwgamo3",
+            "--address",
+            "private",
+            "--yes",
+        ],
+        limit,
+    );
+    assert_ne!(r.code, 0, "{r:#?}");
+    assert_eq!(
+        emu.count("ModifyDBInstanceSSLConfig"),
+        0,
+        "nothing sent: {r:#?}"
+    );
+    std::fs::remove_file(&journal).expect("remove the FIFO");
+    std::os::unix::fs::symlink("/dev/zero", &journal).expect("symlink");
+    let r = sb.run_within(&["log"], limit);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.error_line().contains("it is a character device"),
+        "{r:#?}"
+    );
+}

@@ -26,6 +26,29 @@ pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     read_stream(file, cap)
 }
 
+/// Open `path` for reading only when it is a regular file: a FIFO, socket or device is
+/// refused at once (never waited on), as `read` refuses it. For files read a line at a
+/// time (the journal), where `read`'s whole-file cap does not fit.
+pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    refuse_special(std::fs::metadata(path)?.file_type())?;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    refuse_special(file.metadata()?.file_type())?;
+    Ok(file)
+}
+
+/// Refuse `path` when it exists and is not a regular file (before opening it to write:
+/// appending to a FIFO would wait for a reader).
+pub fn refuse_if_special(path: &Path) -> io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) => refuse_special(m.file_type()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// As `read`, as UTF-8 text (`InvalidData` when it is not).
 pub fn read_to_string(path: &Path, cap: u64) -> io::Result<String> {
     utf8(read(path, cap)?)

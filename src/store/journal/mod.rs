@@ -379,6 +379,7 @@ impl Journal {
         if let Some(dir) = self.path.parent() {
             super::ensure_private_dir(dir)?;
         }
+        super::bounded::refuse_if_special(&self.path)?;
         OpenOptions::new()
             .create(true)
             .read(true)
@@ -560,7 +561,7 @@ impl Journal {
         let mut records = Vec::new();
         let mut skipped = 0;
         for path in self.files() {
-            let file = match File::open(&path) {
+            let file = match open_segment(&path) {
                 Ok(f) => f,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
@@ -586,6 +587,28 @@ impl Journal {
         let (records, skipped) = self.records()?;
         Ok((fold(records), skipped))
     }
+}
+
+/// The most one journal file may hold: rotation starts a new one past 64 MiB, so a file
+/// far past that is not one pgssl wrote, and is refused rather than read into memory.
+pub const SEGMENT_CAP: u64 = 1 << 30;
+
+/// A journal file opened to read: a regular file (a FIFO or device is refused at once)
+/// of at most `SEGMENT_CAP`.
+pub(super) fn open_segment(path: &std::path::Path) -> std::io::Result<File> {
+    let file = super::bounded::open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > SEGMENT_CAP {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "it holds {}, past the {} a journal file can reach (pgssl rotates at 64 MiB)",
+                super::bounded::size(len),
+                super::bounded::size(SEGMENT_CAP)
+            ),
+        ));
+    }
+    Ok(file)
 }
 
 /// Fold records into entries, oldest first. Records about unknown ids are ignored.

@@ -22,7 +22,7 @@ struct Backwards {
 
 impl Backwards {
     fn open(path: &Path) -> std::io::Result<Option<Backwards>> {
-        let file = match File::open(path) {
+        let file = match super::open_segment(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),

@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -211,7 +210,7 @@ fn lines(
     until: Option<u64>,
     mut each: impl FnMut(u64, &[u8]),
 ) -> std::io::Result<u64> {
-    let mut file = File::open(path)?;
+    let mut file = super::open_segment(path)?;
     file.seek(SeekFrom::Start(from))?;
     let mut reader = BufReader::new(file);
     let mut at = from;
