@@ -205,7 +205,7 @@ fn on_disk(journal: &Journal) -> Vec<(u64, PathBuf)> {
 /// Every line of `path` from `from` to its end (or through the line starting at `until`),
 /// with where each starts. Returns the offset after the last line read.
 fn lines(
-    path: &PathBuf,
+    path: &std::path::Path,
     from: u64,
     until: Option<u64>,
     mut each: impl FnMut(u64, &[u8]),
