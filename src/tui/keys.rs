@@ -36,6 +36,10 @@ pub enum Mode {
     TypeCount,
     /// A bulk run's changes, live (`b`).
     Run,
+    /// The audit's findings (`A`).
+    Audit,
+    /// A report or a message in full (`V`, `!`): a line at a time can be copied.
+    Text,
 }
 
 impl Mode {
@@ -56,6 +60,8 @@ impl Mode {
             Mode::BulkForm => "Change the marked instances",
             Mode::TypeCount => "Confirm changes (type the count)",
             Mode::Run => "Bulk run",
+            Mode::Audit => "Audit (A)",
+            Mode::Text => "Report (V) and message (!)",
         }
     }
 }
@@ -112,6 +118,8 @@ pub enum Action {
     Undo,
     /// Undo every change of the selected log line's bulk run.
     UndoRun,
+    /// Copy everything shown (`Copy` copies the highlighted line).
+    CopyAll,
 }
 
 pub struct Binding {
@@ -132,7 +140,7 @@ const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
 
 /// How many modes there are: a binding listed for all of them works anywhere.
-pub const MODE_COUNT: usize = 15;
+pub const MODE_COUNT: usize = 17;
 
 pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::Browse,
@@ -150,6 +158,8 @@ pub const MODES: &[Mode; MODE_COUNT] = &[
     Mode::BulkForm,
     Mode::TypeCount,
     Mode::Run,
+    Mode::Audit,
+    Mode::Text,
 ];
 
 pub static BINDINGS: &[Binding] = &[
@@ -169,6 +179,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::Help,
             Mode::BulkForm,
             Mode::Run,
+            Mode::Audit,
+            Mode::Text,
         ],
         hint: false,
     },
@@ -187,6 +199,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::Help,
             Mode::BulkForm,
             Mode::Run,
+            Mode::Audit,
+            Mode::Text,
         ],
         hint: false,
     },
@@ -195,7 +209,13 @@ pub static BINDINGS: &[Binding] = &[
         label: "g",
         action: Action::Top,
         desc: "jump to the first",
-        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail, Mode::Help],
+        modes: &[
+            Mode::Browse,
+            Mode::Regions,
+            Mode::LogDetail,
+            Mode::Help,
+            Mode::Text,
+        ],
         hint: false,
     },
     Binding {
@@ -203,7 +223,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "G",
         action: Action::Bottom,
         desc: "jump to the last",
-        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail],
+        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail, Mode::Text],
         hint: false,
     },
     Binding {
@@ -211,7 +231,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "PgUp",
         action: Action::PageUp,
         desc: "page up",
-        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help],
+        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help, Mode::Text],
         hint: false,
     },
     Binding {
@@ -219,7 +239,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "PgDn",
         action: Action::PageDown,
         desc: "page down",
-        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help],
+        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help, Mode::Text],
         hint: false,
     },
     Binding {
@@ -319,6 +339,40 @@ pub static BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
+        keys: &[(Char('c'), NONE)],
+        label: "c",
+        action: Action::Copy,
+        desc: "copy the highlighted line whole (OSC 52)",
+        modes: &[Mode::Text],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('C'), SHIFT), (Char('C'), NONE)],
+        label: "C",
+        action: Action::CopyAll,
+        desc: "copy every line",
+        modes: &[Mode::Text],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('c'), NONE)],
+        label: "c",
+        action: Action::Copy,
+        desc: "copy the tccli command (OSC 52; never sends)",
+        modes: &[Mode::Confirm],
+        // Said where the command is shown (the footer keeps the keys that decide).
+        hint: false,
+    },
+    // Ctrl: letters are typed here (an instance id, a profile's name).
+    Binding {
+        keys: &[(Char('t'), CTRL)],
+        label: "Ctrl-T",
+        action: Action::Copy,
+        desc: "copy the tccli command (OSC 52; never sends)",
+        modes: &[Mode::TypeConfirm, Mode::TypeCount],
+        hint: false,
+    },
+    Binding {
         keys: &[(Char('u'), NONE)],
         label: "u",
         action: Action::Undo,
@@ -338,7 +392,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[(Char('!'), NONE), (Char('!'), SHIFT)],
         label: "!",
         action: Action::Notice,
-        desc: "the header's last message in full",
+        desc: "the header's last message in full, with its time",
         modes: &[Mode::Browse],
         hint: false,
     },
@@ -354,7 +408,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[(Char('A'), SHIFT), (Char('A'), NONE)],
         label: "A",
         action: Action::Audit,
-        desc: "audit the regions: findings, most severe first (as pgssl audit); Enter goes to one",
+        desc: "audit the regions: findings, most severe first (as the audit command)",
         modes: &[Mode::Browse],
         hint: false,
     },
@@ -394,7 +448,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[(Char('V'), SHIFT), (Char('V'), NONE)],
         label: "V",
         action: Action::Report,
-        desc: "the last TLS report and CA in full",
+        desc: "the last TLS report, CA and census in full, each with its time",
         modes: &[Mode::Browse],
         hint: false,
     },
@@ -595,6 +649,14 @@ pub static BINDINGS: &[Binding] = &[
         modes: &[Mode::Tasks],
         hint: true,
     },
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Submit,
+        desc: "go to the finding's instance",
+        modes: &[Mode::Audit],
+        hint: true,
+    },
     // Regions / Add
     Binding {
         keys: &[(Enter, NONE)],
@@ -624,6 +686,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::BulkForm,
             Mode::TypeCount,
             Mode::Run,
+            Mode::Audit,
+            Mode::Text,
         ],
         hint: true,
     },
@@ -632,7 +696,14 @@ pub static BINDINGS: &[Binding] = &[
         label: "q/?",
         action: Action::Back,
         desc: "close",
-        modes: &[Mode::Help, Mode::LogDetail, Mode::Tasks, Mode::Run],
+        modes: &[
+            Mode::Help,
+            Mode::LogDetail,
+            Mode::Tasks,
+            Mode::Run,
+            Mode::Audit,
+            Mode::Text,
+        ],
         hint: false,
     },
     Binding {

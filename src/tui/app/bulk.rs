@@ -463,6 +463,7 @@ impl App {
                 vec![]
             }
             Some(Action::Send) => self.send_bulk(),
+            Some(Action::Copy) => self.copy_tccli(),
             _ => vec![],
         }
     }

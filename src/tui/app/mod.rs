@@ -10,6 +10,7 @@ pub mod bulk;
 mod confirm;
 mod fleet;
 pub mod form;
+mod hints;
 pub mod log;
 mod msg;
 mod regions;
@@ -31,7 +32,7 @@ pub use log::{LogItem, LogKind};
 pub use msg::{ChangeEvent, CheckShown, Msg};
 pub use rows::Row;
 pub use tasks::TaskRow;
-pub use who::{ProfilePicker, Switched, Who};
+pub use who::{Guarded, ProfilePicker, Switched, Who};
 
 use super::keys::{self, Action, Mode};
 use crate::domain::{Instance, Task};
@@ -98,6 +99,9 @@ pub enum Overlay {
     Profiles(ProfilePicker),
     /// One log line in full, scrolled by `scroll` lines.
     LogDetail(Box<LogItem>, usize),
+    /// A report (`V`) or the last message (`!`) in full, and the highlighted line (the
+    /// first shown): `c` copies it whole, however the dialog wraps it.
+    Text(Box<LogItem>, usize),
     /// The tasks view, its cursor.
     Tasks(usize),
     /// The audit's findings (None while it runs), and the cursor.
@@ -207,6 +211,10 @@ pub struct App {
     /// The credential, its account and guards, for the header.
     pub who: Who,
     pub notice: Option<String>,
+    /// When the notice came (`!` shows it): set by `update` whenever the notice changes.
+    pub notice_at: String,
+    /// Another `pgssl --demo` owns the demo's state: this one only browses it.
+    pub demo_follower: bool,
     /// Instances with a change in flight.
     pub inflight: HashSet<String>,
     /// The TaskId of each change in flight, once sent.
@@ -285,6 +293,8 @@ impl App {
             region_fixed: false,
             who: Who::default(),
             notice: None,
+            notice_at: String::new(),
+            demo_follower: false,
             inflight: HashSet::new(),
             sent_tasks: HashMap::new(),
             following: HashSet::new(),
@@ -352,7 +362,9 @@ impl App {
             Overlay::Help(_) => Mode::Help,
             Overlay::Profiles(_) => Mode::Profiles,
             Overlay::LogDetail(..) => Mode::LogDetail,
-            Overlay::Tasks(_) | Overlay::Findings(..) => Mode::Tasks,
+            Overlay::Text(..) => Mode::Text,
+            Overlay::Findings(..) => Mode::Audit,
+            Overlay::Tasks(_) => Mode::Tasks,
             Overlay::BulkForm(_) => Mode::BulkForm,
             Overlay::Run(_) => Mode::Run,
         }
@@ -494,6 +506,15 @@ impl App {
 
     /// The single entry point: apply a message, return the effects to run.
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        let before = self.notice.clone();
+        let cmds = self.apply(msg);
+        if self.notice.is_some() && self.notice != before {
+            self.notice_at = crate::store::now_rfc3339();
+        }
+        cmds
+    }
+
+    fn apply(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
             Msg::Key(key) => self.on_key(key),
             Msg::Resize(w, h) => {
@@ -542,10 +563,8 @@ impl App {
             Mode::Run => self.run_key(action),
             Mode::Confirm => self.confirm_key(action),
             Mode::TypeConfirm => self.typed_confirm_key(action, key),
-            Mode::LogDetail => self.log_detail_key(action),
-            Mode::Tasks if matches!(self.overlay, Overlay::Findings(..)) => {
-                self.findings_key(action)
-            }
+            Mode::LogDetail | Mode::Text => self.log_detail_key(action),
+            Mode::Audit => self.findings_key(action),
             Mode::Tasks => self.tasks_key(action),
             Mode::Profiles => self.profiles_key(action),
             Mode::Regions => self.regions_key(action),

@@ -107,7 +107,7 @@ pub enum Msg {
     /// A temporary key was renewed, or renewing it failed.
     Credential(crate::credentials::CredentialEvent),
     /// The credentials found for `P`.
-    Choices(Vec<crate::credentials::choices::Choice>),
+    Choices(Vec<(crate::credentials::choices::Choice, super::Guarded)>),
     /// A switch of credentials finished.
     Switched(Result<Switched, OpsError>),
     /// The audit's result, or why there is none.
