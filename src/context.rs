@@ -521,7 +521,8 @@ impl Context {
         }
         Err(OpsError::Usage(match instance_id {
             Some(id) => format!(
-                "which region is {id} in? pass --region (e.g. --region ap-guangzhou), or save it with `pgssl instances add {id} --region R`"
+                "which region is {id} in? pass --region (e.g. --region ap-guangzhou), or save it with `{} instances add {id} --region R`",
+                crate::hint::pgssl()
             ),
             None => "which region? pass --region (e.g. --region ap-guangzhou) or set `region` in the config".into(),
         }))

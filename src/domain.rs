@@ -400,10 +400,11 @@ impl CaKnown {
     pub fn changed_line(&self, instance_id: &str) -> Option<String> {
         self.changed().map(|pin| {
             format!(
-                "CA changed since {}: {} -> {} (once clients trust the new CA: pgssl ssl ca {instance_id} --accept)",
+                "CA changed since {}: {} -> {} (once clients trust the new CA: {} ssl ca {instance_id} --accept)",
                 pin.since.get(..10).unwrap_or(&pin.since),
                 pin.sha256,
-                self.sha256
+                self.sha256,
+                crate::hint::pgssl()
             )
         })
     }

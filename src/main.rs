@@ -157,6 +157,7 @@ async fn run(args: Cli) -> i32 {
         _ => {
             let tui_options = pgssl::tui::Options {
                 readonly: options.readonly || follower,
+                follower,
                 label: if options.demo {
                     "demo".into()
                 } else {

@@ -24,8 +24,9 @@ pub fn region_name(input: &str) -> Result<String, String> {
         Ok(r.to_string())
     } else {
         Err(format!(
-            "'{}' is not a region: a region looks like ap-guangzhou (see `pgssl regions list --remote`)",
-            sanitize(input)
+            "'{}' is not a region: a region looks like ap-guangzhou (see `{} regions list --remote`)",
+            sanitize(input),
+            crate::hint::pgssl()
         ))
     }
 }

@@ -120,7 +120,10 @@ impl ApiError {
 
     /// The one line of advice, without the description of what happened.
     pub fn advice(&self) -> String {
-        match self {
+        // The commands it suggests run as this pgssl does (`--demo` in the demo).
+        let demo =
+            |advice: String| advice.replace("`pgssl ", &format!("`{} ", crate::hint::pgssl()));
+        demo(match self {
             ApiError::Api {
                 code, clock_skew, ..
             } => hint(code, *clock_skew),
@@ -133,7 +136,7 @@ impl ApiError {
                 "pgssl acted on nothing from this reply; look at the instance in the console, and report the RequestId if it persists.".into()
             }
             ApiError::Credential { .. } => "Nothing was sent.".into(),
-        }
+        })
     }
 }
 

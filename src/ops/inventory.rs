@@ -162,12 +162,14 @@ pub async fn refresh(
             }
             continue;
         }
-        for (id, result) in read::describe_many(&session.client, region, &ids).await {
-            on_each(&id, &result);
+        // Each as soon as it is read: the caller's count goes up as the reads come back.
+        read::describe_each(&session.client, region, &ids, |id, result| {
+            on_each(id, &result);
             if let Ok(i) = result {
                 learned.push(i);
             }
-        }
+        })
+        .await;
     }
     let count = learned.len();
     session.store.inventory.update(move |inv| {

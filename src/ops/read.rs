@@ -262,7 +262,8 @@ pub async fn describe(
     );
     let not_found = || {
         OpsError::NotFound(format!(
-            "no instance {instance_id} in {region}: check the id and --region (pgssl instances list --remote --region {region})"
+            "no instance {instance_id} in {region}: check the id and --region ({} instances list --remote --region {region})",
+            crate::hint::pgssl()
         ))
     };
     let instance = found?
@@ -301,6 +302,29 @@ pub async fn describe_many(
     region: &str,
     ids: &[String],
 ) -> Vec<(String, Result<Instance, OpsError>)> {
+    let mut got: HashMap<String, Result<Instance, OpsError>> = HashMap::new();
+    describe_each(client, region, ids, |id, result| {
+        got.insert(id.to_string(), result);
+    })
+    .await;
+    ids.iter()
+        .map(|id| {
+            let result = got.get(id).cloned().unwrap_or_else(|| {
+                Err(OpsError::NotFound(format!("no instance {id} in {region}")))
+            });
+            (id.clone(), result)
+        })
+        .collect()
+}
+
+/// The same, each instance reported to `on_each` as soon as its SSL state is read (those
+/// the listing did not find first), so that a count of what is read is true as it goes.
+pub async fn describe_each(
+    client: &Client,
+    region: &str,
+    ids: &[String],
+    mut on_each: impl FnMut(&str, Result<Instance, OpsError>),
+) {
     let read_at = now_rfc3339_millis();
     let mut listed: HashMap<String, DBInstance> = HashMap::new();
     let mut list_error: Option<ApiError> = None;
@@ -316,52 +340,51 @@ pub async fn describe_many(
     }
     let all: Vec<DBInstance> = listed.values().cloned().collect();
     let groups = groups_for(client, region, &all).await;
+    let result_of = |id: &str, seen: Option<Result<SslSeen, ApiError>>| match (
+        listed.get(id),
+        &list_error,
+    ) {
+        (None, Some(e)) => Err(e.clone().into()),
+        (None, None) => Err(OpsError::NotFound(format!(
+            "no instance {id} in {region} any more: it was deleted or moved; forget it, or add it again in its region"
+        ))),
+        (Some(instance), _) => {
+            let groups = match (&groups, instance.is_readonly()) {
+                (Ok(g), _) => Ok(g.as_slice()),
+                (Err(_), false) => Ok(&[][..]),
+                (Err(e), true) => Err(OpsError::from(e.clone())),
+            };
+            match (groups, seen.map(refused_is_unknown)) {
+                (Err(e), _) => Err(e),
+                (Ok(_), Some(Err(e))) => Err(e.into()),
+                (Ok(groups), Some(Ok(ssl))) => {
+                    instance_from_api(region, instance, groups, ssl, &read_at)
+                        .ok_or_else(|| OpsError::NotFound(format!("no instance {id} in {region}")))
+                }
+                (Ok(_), None) => Err(OpsError::NotFound(format!("no instance {id} in {region}"))),
+            }
+        }
+    };
+    let mut wanted: Vec<String> = Vec::new();
+    for id in ids {
+        if listed.contains_key(id) {
+            wanted.push(id.clone());
+        } else {
+            on_each(id, result_of(id, None));
+        }
+    }
     // At most IN_FLIGHT at once (the limiter paces them anyway): 10,000 instances do not
     // mean 10,000 futures held in memory.
-    let wanted: Vec<String> = ids
-        .iter()
-        .filter(|id| listed.contains_key(*id))
-        .cloned()
-        .collect();
-    let states: Vec<(String, Result<SslSeen, ApiError>)> =
-        futures_util::StreamExt::collect(futures_util::StreamExt::buffer_unordered(
-            futures_util::stream::iter(wanted.into_iter().map(|id| async move {
-                let seen = ssl_state(client, region, &id).await;
-                (id, seen)
-            })),
-            IN_FLIGHT,
-        ))
-        .await;
-    let mut states: HashMap<String, Result<SslSeen, ApiError>> = states.into_iter().collect();
-    ids.iter()
-        .map(|id| {
-            let result = match (listed.get(id), &list_error) {
-                (None, Some(e)) => Err(e.clone().into()),
-                (None, None) => Err(OpsError::NotFound(format!(
-                    "no instance {id} in {region} any more: it was deleted or moved; forget it, or add it again in its region"
-                ))),
-                (Some(instance), _) => {
-                    let groups = match (&groups, instance.is_readonly()) {
-                        (Ok(g), _) => Ok(g.as_slice()),
-                        (Err(_), false) => Ok(&[][..]),
-                        (Err(e), true) => Err(OpsError::from(e.clone())),
-                    };
-                    match (groups, states.remove(id).map(refused_is_unknown)) {
-                        (Err(e), _) => Err(e),
-                        (Ok(_), Some(Err(e))) => Err(e.into()),
-                        (Ok(groups), Some(Ok(ssl))) => {
-                            instance_from_api(region, instance, groups, ssl, &read_at)
-                                .ok_or_else(|| {
-                                    OpsError::NotFound(format!("no instance {id} in {region}"))
-                                })
-                        }
-                        (Ok(_), None) => Err(OpsError::NotFound(format!("no instance {id} in {region}"))),
-                    }
-                }
-            };
-            (id.clone(), result)
-        })
-        .collect()
+    let mut states = std::pin::pin!(futures_util::StreamExt::buffer_unordered(
+        futures_util::stream::iter(wanted.into_iter().map(|id| async move {
+            let seen = ssl_state(client, region, &id).await;
+            (id, seen)
+        })),
+        IN_FLIGHT,
+    ));
+    while let Some((id, seen)) = futures_util::StreamExt::next(&mut states).await {
+        on_each(&id, result_of(&id, Some(seen)));
+    }
 }
 
 /// A task as DescribeTasks reported it, checked: a status outside the five documented

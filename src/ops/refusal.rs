@@ -33,7 +33,10 @@ pub enum Refusal {
     #[error("{id}: stopped before it was sent")]
     Stopped { id: String },
     /// `instances remove` of an instance that is not saved.
-    #[error("{id} is not saved, so there is nothing to remove (see `pgssl instances list`)")]
+    #[error(
+        "{id} is not saved, so there is nothing to remove (see `{} instances list`)",
+        crate::hint::pgssl()
+    )]
     NotSaved { id: String },
 }
 
@@ -79,11 +82,13 @@ pub enum PlanRefusal {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegionRefusal {
     #[error(
-        "region '{region}' is {state} (DescribeRegions): Tencent does not serve it now; choose an AVAILABLE region (`pgssl regions list --remote`)"
+        "region '{region}' is {state} (DescribeRegions): Tencent does not serve it now; choose an AVAILABLE region (`{} regions list --remote`)",
+        crate::hint::pgssl()
     )]
     NotServed { region: String, state: String },
     #[error(
-        "'{region}' is not a region DescribeRegions lists: check the name (`pgssl regions list --remote`)"
+        "'{region}' is not a region DescribeRegions lists: check the name (`{} regions list --remote`)",
+        crate::hint::pgssl()
     )]
     NotListed { region: String },
     #[error(
@@ -273,7 +278,8 @@ pub enum VerifyRefusal {
     )]
     NoDemoServer { address: String },
     #[error(
-        "{id} has SSL off, so it has no CA until SSL is on: turn it on first (pgssl ssl enable {id} --address ...)"
+        "{id} has SSL off, so it has no CA until SSL is on: turn it on first ({} ssl enable {id} --address ...)",
+        crate::hint::pgssl()
     )]
     NoCa { id: String },
     #[error(
@@ -287,7 +293,8 @@ pub enum VerifyRefusal {
     /// The CA would come over plain http from another host: unauthenticated, so never a
     /// trust anchor until a person has compared and confirmed it.
     #[error(
-        "{id}'s CA comes over plain http ({url}), unauthenticated, and none is confirmed: run `pgssl ssl ca {id}`, compare its sha256 with the CA from the console and confirm with --fingerprint SHA256, or pass --ca FILE"
+        "{id}'s CA comes over plain http ({url}), unauthenticated, and none is confirmed: run `{} ssl ca {id}`, compare its sha256 with the CA from the console and confirm with --fingerprint SHA256, or pass --ca FILE",
+        crate::hint::pgssl()
     )]
     CaUnconfirmed { id: String, url: String },
     /// `ssl ca --out` of a CA that came unauthenticated and was not confirmed.

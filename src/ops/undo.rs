@@ -58,8 +58,9 @@ impl UndoId {
             return Ok(UndoId::Run(s.to_string()));
         }
         Err(format!(
-            "'{}' is neither a change id (such as 3f2b9c1e-8d4a-4b6e-9f00-12ab34cd56ef) nor a run id (such as 20261203T042444Z-1a2b3c4d): `pgssl log` shows each change's id and run; nothing was sent",
-            clean(input)
+            "'{}' is neither a change id (such as 3f2b9c1e-8d4a-4b6e-9f00-12ab34cd56ef) nor a run id (such as 20261203T042444Z-1a2b3c4d): `{} log` shows each change's id and run; nothing was sent",
+            clean(input),
+            crate::hint::pgssl()
         ))
     }
 

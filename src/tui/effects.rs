@@ -138,7 +138,25 @@ impl Effects {
             Cmd::ListChoices => {
                 let ctx = self.ctx.clone();
                 tokio::spawn(async move {
-                    send(&tx, Msg::Choices(ctx.choices().await));
+                    let listed = ctx
+                        .choices()
+                        .await
+                        .into_iter()
+                        .map(|c| {
+                            let guard = ctx.config.guards.effective(match &c {
+                                crate::credentials::choices::Choice::Profile { name, .. } => {
+                                    Some(name.as_str())
+                                }
+                                _ => None,
+                            });
+                            let guarded = crate::tui::app::Guarded {
+                                protected: guard.protected,
+                                readonly: guard.readonly,
+                            };
+                            (c, guarded)
+                        })
+                        .collect();
+                    send(&tx, Msg::Choices(listed));
                 });
             }
             Cmd::Switch(choice) => {
@@ -309,18 +327,20 @@ fn ca_lines(id: &str, found: &ops::ca::InstanceCa) -> Vec<String> {
             crate::text::sanitize(&bundle.path.display().to_string())
         ),
         None => format!(
-            "CA from {}: NOT kept; compare its sha256 with the console's, then `pgssl ssl ca {id} --fingerprint SHA256`",
-            found.ca.origin.describe()
+            "CA from {}: NOT kept; compare its sha256 with the console's, then `{} ssl ca {id} --fingerprint SHA256`",
+            found.ca.origin.describe(),
+            crate::hint::pgssl()
         ),
     }];
     for c in &found.ca.infos {
         lines.push(format!(
-            "{}, valid to {} ({}), sha256 {}",
+            "{}, valid to {} ({})",
             c.subject,
             c.not_after,
-            c.time_left(now),
-            c.sha256
+            c.time_left(now)
         ));
+        // On a line of its own: V copies it whole (`c` on the line).
+        lines.push(format!("  sha256 {}", c.sha256));
     }
     lines
 }

@@ -3,62 +3,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Where a binding applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// The instance list and log.
-    Browse,
-    /// Typing a filter.
-    Filter,
-    /// The SSL form.
-    Form,
-    /// Reviewing a change before it is sent.
-    Confirm,
-    /// Choosing regions.
-    Regions,
-    /// Adding an instance by id.
-    Add,
-    /// Confirming a removal.
-    Remove,
-    /// The help overlay.
-    Help,
-    /// Choosing the credential (`P`).
-    Profiles,
-    /// Confirming a change with a protected profile: the instance id is typed.
-    TypeConfirm,
-    /// One log line in full (Enter in the log).
-    LogDetail,
-    /// Changes in flight and unresolved outcomes (`t`).
-    Tasks,
-    /// One change for the marked instances.
-    BulkForm,
-    /// Confirming many changes: the count is typed.
-    TypeCount,
-    /// A bulk run's changes, live (`b`).
-    Run,
-}
-
-impl Mode {
-    pub fn title(self) -> &'static str {
-        match self {
-            Mode::Browse => "Browse",
-            Mode::Filter => "Filter",
-            Mode::Form => "SSL form",
-            Mode::Confirm => "Confirm change",
-            Mode::Regions => "Regions",
-            Mode::Add => "Add instance",
-            Mode::Remove => "Remove instance",
-            Mode::Help => "Help",
-            Mode::Profiles => "Credentials",
-            Mode::TypeConfirm => "Confirm change (protected profile)",
-            Mode::LogDetail => "Log line",
-            Mode::Tasks => "Tasks",
-            Mode::BulkForm => "Change the marked instances",
-            Mode::TypeCount => "Confirm changes (type the count)",
-            Mode::Run => "Bulk run",
-        }
-    }
-}
+mod mode;
+pub use mode::{MODE_COUNT, MODES, Mode};
 
 /// What a key asks for. Text input is handled where text is typed, not here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +58,8 @@ pub enum Action {
     Undo,
     /// Undo every change of the selected log line's bulk run.
     UndoRun,
+    /// Copy everything shown (`Copy` copies the highlighted line).
+    CopyAll,
 }
 
 pub struct Binding {
@@ -131,27 +79,6 @@ const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 
 use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
 
-/// How many modes there are: a binding listed for all of them works anywhere.
-pub const MODE_COUNT: usize = 15;
-
-pub const MODES: &[Mode; MODE_COUNT] = &[
-    Mode::Browse,
-    Mode::Filter,
-    Mode::Form,
-    Mode::Confirm,
-    Mode::Regions,
-    Mode::Add,
-    Mode::Remove,
-    Mode::Help,
-    Mode::Profiles,
-    Mode::TypeConfirm,
-    Mode::LogDetail,
-    Mode::Tasks,
-    Mode::BulkForm,
-    Mode::TypeCount,
-    Mode::Run,
-];
-
 pub static BINDINGS: &[Binding] = &[
     // Browse
     Binding {
@@ -169,6 +96,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::Help,
             Mode::BulkForm,
             Mode::Run,
+            Mode::Audit,
+            Mode::Text,
         ],
         hint: false,
     },
@@ -187,6 +116,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::Help,
             Mode::BulkForm,
             Mode::Run,
+            Mode::Audit,
+            Mode::Text,
         ],
         hint: false,
     },
@@ -195,7 +126,13 @@ pub static BINDINGS: &[Binding] = &[
         label: "g",
         action: Action::Top,
         desc: "jump to the first",
-        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail, Mode::Help],
+        modes: &[
+            Mode::Browse,
+            Mode::Regions,
+            Mode::LogDetail,
+            Mode::Help,
+            Mode::Text,
+        ],
         hint: false,
     },
     Binding {
@@ -203,7 +140,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "G",
         action: Action::Bottom,
         desc: "jump to the last",
-        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail],
+        modes: &[Mode::Browse, Mode::Regions, Mode::LogDetail, Mode::Text],
         hint: false,
     },
     Binding {
@@ -211,7 +148,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "PgUp",
         action: Action::PageUp,
         desc: "page up",
-        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help],
+        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help, Mode::Text],
         hint: false,
     },
     Binding {
@@ -219,7 +156,7 @@ pub static BINDINGS: &[Binding] = &[
         label: "PgDn",
         action: Action::PageDown,
         desc: "page down",
-        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help],
+        modes: &[Mode::Browse, Mode::LogDetail, Mode::Help, Mode::Text],
         hint: false,
     },
     Binding {
@@ -319,6 +256,40 @@ pub static BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
+        keys: &[(Char('c'), NONE)],
+        label: "c",
+        action: Action::Copy,
+        desc: "copy the highlighted line whole (OSC 52)",
+        modes: &[Mode::Text],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('C'), SHIFT), (Char('C'), NONE)],
+        label: "C",
+        action: Action::CopyAll,
+        desc: "copy every line",
+        modes: &[Mode::Text],
+        hint: true,
+    },
+    Binding {
+        keys: &[(Char('c'), NONE)],
+        label: "c",
+        action: Action::Copy,
+        desc: "copy the tccli command (OSC 52; never sends)",
+        modes: &[Mode::Confirm],
+        // Said where the command is shown (the footer keeps the keys that decide).
+        hint: false,
+    },
+    // Ctrl: letters are typed here (an instance id, a profile's name).
+    Binding {
+        keys: &[(Char('t'), CTRL)],
+        label: "Ctrl-T",
+        action: Action::Copy,
+        desc: "copy the tccli command (OSC 52; never sends)",
+        modes: &[Mode::TypeConfirm, Mode::TypeCount],
+        hint: false,
+    },
+    Binding {
         keys: &[(Char('u'), NONE)],
         label: "u",
         action: Action::Undo,
@@ -338,7 +309,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[(Char('!'), NONE), (Char('!'), SHIFT)],
         label: "!",
         action: Action::Notice,
-        desc: "the header's last message in full",
+        desc: "the header's last message in full, with its time",
         modes: &[Mode::Browse],
         hint: false,
     },
@@ -354,7 +325,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[(Char('A'), SHIFT), (Char('A'), NONE)],
         label: "A",
         action: Action::Audit,
-        desc: "audit the regions: findings, most severe first (as pgssl audit); Enter goes to one",
+        desc: "audit the regions: findings, most severe first (as the audit command)",
         modes: &[Mode::Browse],
         hint: false,
     },
@@ -394,7 +365,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[(Char('V'), SHIFT), (Char('V'), NONE)],
         label: "V",
         action: Action::Report,
-        desc: "the last TLS report and CA in full",
+        desc: "the last TLS report, CA and census in full, each with its time",
         modes: &[Mode::Browse],
         hint: false,
     },
@@ -595,6 +566,14 @@ pub static BINDINGS: &[Binding] = &[
         modes: &[Mode::Tasks],
         hint: true,
     },
+    Binding {
+        keys: &[(Enter, NONE)],
+        label: "Enter",
+        action: Action::Submit,
+        desc: "go to the finding's instance",
+        modes: &[Mode::Audit],
+        hint: true,
+    },
     // Regions / Add
     Binding {
         keys: &[(Enter, NONE)],
@@ -624,6 +603,8 @@ pub static BINDINGS: &[Binding] = &[
             Mode::BulkForm,
             Mode::TypeCount,
             Mode::Run,
+            Mode::Audit,
+            Mode::Text,
         ],
         hint: true,
     },
@@ -632,7 +613,14 @@ pub static BINDINGS: &[Binding] = &[
         label: "q/?",
         action: Action::Back,
         desc: "close",
-        modes: &[Mode::Help, Mode::LogDetail, Mode::Tasks, Mode::Run],
+        modes: &[
+            Mode::Help,
+            Mode::LogDetail,
+            Mode::Tasks,
+            Mode::Run,
+            Mode::Audit,
+            Mode::Text,
+        ],
         hint: false,
     },
     Binding {

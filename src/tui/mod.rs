@@ -24,6 +24,8 @@ use app::{App, Msg};
 
 pub struct Options {
     pub readonly: bool,
+    /// Another `pgssl --demo` owns the demo's state: this one browses it read-only.
+    pub follower: bool,
     /// Shown in the header, e.g. "demo".
     pub label: String,
     /// Said once at start (the demo explains what it can show).
@@ -45,6 +47,7 @@ pub async fn run(mut ctx: Context, options: Options) -> i32 {
     let mut app = App::new(saved, learned, ctx.config.regions.clone(), options.readonly);
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     app.label = options.label;
+    app.demo_follower = options.follower;
     // --region wins over the config's default, and shows only that region.
     if let Some(r) = ctx.globals.region.clone() {
         app.regions = vec![r.clone()];

@@ -28,6 +28,7 @@ mod real_api;
 mod signing_vectors;
 mod trust;
 mod tui_bulk;
+mod tui_hints;
 mod tui_model;
 mod tui_pty;
 mod tui_undo;

@@ -102,7 +102,7 @@ fn chars(a: &mut App, s: &str) -> Vec<Cmd> {
         .collect()
 }
 
-fn render(a: &App) -> String {
+pub(crate) fn render(a: &App) -> String {
     let mut t = Terminal::new(TestBackend::new(a.size.0, a.size.1)).expect("terminal");
     t.draw(|f| pgssl::tui::view::draw(f, a)).expect("draw");
     let buf = t.backend().buffer().clone();
@@ -506,5 +506,32 @@ fn the_bulk_confirm_shows_who_is_connected_once_counted() {
     assert!(
         text.contains("Clients:  0 over TLS, 4 plaintext on the 2 instance(s) counted"),
         "{text}"
+    );
+}
+
+#[test]
+fn the_bulk_confirm_shows_a_tccli_command_per_change_and_c_copies_them() {
+    let mut a = app();
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Enter));
+    let cmds = a.update(key(KeyCode::Enter));
+    let plan = answer(&mut a, &cmds);
+    assert_eq!(plan.changes.len(), 2);
+    let text = render(&a);
+    assert!(text.contains("As tccli (c copies them all):"), "{text}");
+    assert!(text.contains("--DBInstanceId postgres-aaaa0001"), "{text}");
+    assert!(text.contains("--DBInstanceId postgres-aaaa0002"), "{text}");
+    let cmds = a.update(key(KeyCode::Char('c')));
+    let [Cmd::Copy(copied)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(copied.lines().count(), 2, "{copied}");
+    assert!(copied.lines().all(|l| l.starts_with(
+        "tccli postgres ModifyDBInstanceSSLConfig --cli-unfold-argument --region ap-singapore"
+    )));
+    assert!(
+        matches!(a.overlay, Overlay::BulkConfirm(_)),
+        "c never confirms"
     );
 }

@@ -886,12 +886,20 @@ fn who(profile: &str, protected: bool, readonly: bool) -> Who {
     }
 }
 
+/// Choices without a guard in config.toml.
+fn unguarded(items: Vec<Choice>) -> Vec<(Choice, pgssl::tui::app::Guarded)> {
+    items
+        .into_iter()
+        .map(|c| (c, pgssl::tui::app::Guarded::default()))
+        .collect()
+}
+
 /// `P`, wait for the list, move `down` rows, Enter: the command it gives.
 fn pick(a: &mut App, items: Vec<Choice>, down: usize) -> Vec<Cmd> {
     let cmds = a.update(key(KeyCode::Char('P')));
     assert!(matches!(cmds.as_slice(), [Cmd::ListChoices]), "{cmds:?}");
     assert!(matches!(a.overlay, Overlay::Profiles(_)));
-    a.update(Msg::Choices(items));
+    a.update(Msg::Choices(unguarded(items)));
     for _ in 0..down {
         a.update(key(KeyCode::Down));
     }
@@ -909,7 +917,7 @@ fn p_switches_credentials_guards_and_default_region_without_restarting() {
     ];
     // The list shows every choice with its source and region.
     a.update(key(KeyCode::Char('P')));
-    a.update(Msg::Choices(items.clone()));
+    a.update(Msg::Choices(unguarded(items.clone())));
     let text = render(&a, 80, 24);
     assert!(
         text.contains("ops") && text.contains("region ap-singapore"),
@@ -1605,7 +1613,7 @@ fn a_tls_report_and_the_ca_both_stay_and_v_shows_them_in_full() {
     );
     assert!(text.contains("CA: CA kept at /tmp/ca.pem"), "{text}");
     a.update(key(KeyCode::Char('V')));
-    let Overlay::LogDetail(item, _) = &a.overlay else {
+    let Overlay::Text(item, _) = &a.overlay else {
         panic!("{:?}", a.overlay)
     };
     for l in &report {
@@ -1616,7 +1624,8 @@ fn a_tls_report_and_the_ca_both_stay_and_v_shows_them_in_full() {
             .iter()
             .any(|l| l.contains("SHA-256 fingerprint 11:22"))
     );
-    let cmds = a.update(key(KeyCode::Char('c')));
+    // C copies every line; c the highlighted one, whole.
+    let cmds = a.update(key(KeyCode::Char('C')));
     assert!(matches!(cmds.as_slice(), [Cmd::Copy(t)] if t.contains("sslmode=verify-full")));
     // Nothing checked yet on another instance: V says how to get one.
     a.update(key(KeyCode::Esc));
@@ -1795,7 +1804,7 @@ fn a_long_message_is_cut_in_the_header_with_a_hint_and_bang_shows_it_all() {
     );
     assert!(lines[23].contains("q quit"), "the keys stay: {text}");
     a.update(key(KeyCode::Char('!')));
-    let Overlay::LogDetail(item, _) = &a.overlay else {
+    let Overlay::Text(item, _) = &a.overlay else {
         panic!("{:?}", a.overlay)
     };
     assert_eq!(item.detail, vec![long.to_string()]);
@@ -2337,7 +2346,7 @@ fn w_counts_who_is_connected_and_the_details_keep_it() {
     a.update(key(KeyCode::Char('V')));
     let screen = render(&a, 120, 40);
     assert!(
-        screen.contains("Who is connected:") && screen.contains("billing-worker"),
+        screen.contains("Who is connected (") && screen.contains("billing-worker"),
         "{screen}"
     );
     // After a change, the verdict replaces it (the core's census, not asked with `w`).

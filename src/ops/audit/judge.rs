@@ -80,10 +80,11 @@ pub fn findings(instances: &[Instance], unread: &[(String, String)], ca: &CaSeen
                         Severity::High,
                         FindingKind::CaChanged,
                         format!(
-                            "CA changed since {}: {} -> {} (clients that trust the old CA fail; once they have the new one: pgssl ssl ca {} --accept)",
+                            "CA changed since {}: {} -> {} (clients that trust the old CA fail; once they have the new one: {} ssl ca {} --accept)",
                             c.pinned_since.get(..10).unwrap_or(&c.pinned_since),
                             c.pinned_sha256,
                             c.sha256,
+                            crate::hint::pgssl(),
                             i.id
                         ),
                     ));

@@ -68,7 +68,8 @@ pub fn load(path: &Path) -> Result<Earlier, String> {
     })?;
     if value.get("rows").is_none() {
         return Err(format!(
-            "{shown} has no \"rows\": it is not pgssl audit --output json, or an older pgssl wrote it (take a new baseline with pgssl audit --output json > FILE)"
+            "{shown} has no \"rows\": it is not pgssl audit --output json, or an older pgssl wrote it (take a new baseline with {} audit --output json > FILE)",
+            crate::hint::pgssl()
         ));
     }
     let mut earlier: Earlier = serde_json::from_value(value)

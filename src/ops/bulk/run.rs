@@ -514,8 +514,9 @@ pub(super) fn verdict(check: &CheckResult, how: &str) -> State {
         },
         _ => State::Unknown {
             error: format!(
-                "{how}; checked: {}; not sent again (see `pgssl log`)",
-                check.detail
+                "{how}; checked: {}; not sent again (see `{} log`)",
+                check.detail,
+                crate::hint::pgssl()
             ),
         },
     }

@@ -323,7 +323,10 @@ impl Schedule {
                 // It may have left: the journal holds it, and a resume checks it.
                 State::Sending => {
                     item.state = State::Unknown {
-                        error: "interrupted while it was being sent: `ssl resume` checks it".into(),
+                        error: format!(
+                            "interrupted while it was being sent: `{} ssl resume` checks it",
+                            crate::hint::pgssl()
+                        ),
                     };
                 }
                 _ => {}

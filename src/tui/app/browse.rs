@@ -70,11 +70,7 @@ impl App {
             }
             Action::OpenForm => {
                 if self.readonly {
-                    self.notice = Some(if self.readonly_flag {
-                        "read-only (--readonly): changes are disabled".into()
-                    } else {
-                        "read-only: this profile is readonly in config.toml, or another pgssl --demo owns the demo's state; changes are disabled".into()
-                    });
+                    self.notice = Some(self.readonly_reason());
                     return vec![];
                 }
                 if !self.marked.is_empty() {
@@ -177,7 +173,8 @@ impl App {
                     return vec![];
                 };
                 let item = super::LogItem {
-                    time: crate::store::now_rfc3339(),
+                    // When the message came, not when it is looked at.
+                    time: self.notice_at.clone(),
                     kind: super::LogKind::Read,
                     instance: String::new(),
                     action: "message".into(),
@@ -188,7 +185,7 @@ impl App {
                     detail: vec![crate::text::clean(&n)],
                     change: None,
                 };
-                self.overlay = Overlay::LogDetail(Box::new(item), 0);
+                self.overlay = Overlay::Text(Box::new(item), 0);
             }
             Action::Back if !self.filter.is_empty() => {
                 self.filter.clear();
@@ -199,11 +196,9 @@ impl App {
                 let Some(id) = self.selected_id() else {
                     return vec![];
                 };
-                let lines = self
-                    .reports
-                    .get(&id)
-                    .map(super::Reports::lines)
-                    .unwrap_or_default();
+                let report = self.reports.get(&id);
+                let lines = report.map(super::Reports::lines).unwrap_or_default();
+                let time = report.map(|r| r.latest().to_string()).unwrap_or_default();
                 if lines.is_empty() {
                     self.notice = Some(format!(
                         "no TLS report or CA for {id} this session: v checks TLS, C fetches the CA"
@@ -211,7 +206,8 @@ impl App {
                     return vec![];
                 }
                 let item = super::LogItem {
-                    time: crate::store::now_rfc3339(),
+                    // When the newest of them came.
+                    time,
                     kind: super::LogKind::Verify,
                     instance: id,
                     action: "report".into(),
@@ -222,7 +218,7 @@ impl App {
                     detail: lines,
                     change: None,
                 };
-                self.overlay = Overlay::LogDetail(Box::new(item), 0);
+                self.overlay = Overlay::Text(Box::new(item), 0);
             }
             Action::Profiles => return self.open_profiles(),
             Action::FetchCa => {
@@ -281,9 +277,12 @@ impl App {
 }
 
 impl App {
-    /// A log line in full: scroll, copy it all, Esc back.
+    /// A log line in full (or a report, a message): scroll, copy, Esc back. In a report
+    /// or a message the first line shown is highlighted: `c` copies it whole.
     pub(super) fn log_detail_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
-        let Overlay::LogDetail(item, scroll) = &mut self.overlay else {
+        let text_view = matches!(self.overlay, Overlay::Text(..));
+        let (Overlay::LogDetail(item, scroll) | Overlay::Text(item, scroll)) = &mut self.overlay
+        else {
             return vec![];
         };
         let last = item.detail.len().saturating_sub(1);
@@ -296,7 +295,19 @@ impl App {
             Some(Action::Top) => *scroll = 0,
             Some(Action::Bottom) => *scroll = last,
             Some(a @ (Action::Undo | Action::UndoRun)) => return self.undo(a == Action::UndoRun),
-            Some(Action::Copy) => {
+            Some(Action::Copy) if text_view => {
+                let line = item.detail.get(*scroll).map_or("", String::as_str);
+                let text = copied_line(line);
+                if text.is_empty() {
+                    self.notice = Some("an empty line: nothing to copy (j/k choose a line)".into());
+                    return vec![];
+                }
+                self.notice = Some(format!(
+                    "sent {text} to the terminal's clipboard (OSC 52; some terminals ignore it: select the text by hand)"
+                ));
+                return vec![Cmd::Copy(text)];
+            }
+            Some(Action::Copy | Action::CopyAll) => {
                 let text = item.detail.join("\n");
                 self.notice = Some(format!(
                     "sent {} lines to the terminal's clipboard (OSC 52; some terminals ignore it: select the text by hand)",
@@ -309,4 +320,18 @@ impl App {
         }
         vec![]
     }
+}
+
+/// What copying a line of a report gives: the line without its indent; for a fingerprint
+/// (`sha256: AB:CD:…`), the fingerprint alone, as `--fingerprint` takes it.
+pub fn copied_line(line: &str) -> String {
+    let line = line.trim();
+    if line.to_ascii_lowercase().starts_with("sha256") {
+        return line
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+    }
+    line.to_string()
 }

@@ -38,6 +38,8 @@ pub struct Confirm {
     pub acknowledged: bool,
     /// With a protected profile: what has been typed of the instance id.
     pub typed: String,
+    /// Enter with a typed id that does not match: said in the dialog until the next key.
+    pub wrong: Option<String>,
     /// Who is connected, and what the change means for them (`ops::census`), once known.
     pub clients: Vec<String>,
 }
@@ -95,6 +97,7 @@ impl App {
             revised: false,
             acknowledged: false,
             typed: String::new(),
+            wrong: None,
             clients: Vec::new(),
         }));
     }
@@ -161,6 +164,7 @@ impl App {
     pub(super) fn confirm_key(&mut self, action: Option<Action>) -> Vec<Cmd> {
         match action {
             Some(Action::Send) => self.send_shown(),
+            Some(Action::Copy) => self.copy_tccli(),
             Some(Action::Cancel | Action::Back) => {
                 if let Overlay::Confirm(c) = std::mem::replace(&mut self.overlay, Overlay::None)
                     && let Some(form) = c.form

@@ -10,9 +10,12 @@ pub mod bulk;
 mod confirm;
 mod fleet;
 pub mod form;
+mod hints;
 pub mod log;
+mod msg;
 mod regions;
 mod results;
+mod resume;
 mod rows;
 mod tasks;
 mod undo;
@@ -26,18 +29,15 @@ pub use confirm::{Confirm, Shown};
 pub use fleet::SortBy;
 pub use form::SslForm;
 pub use log::{LogItem, LogKind};
+pub use msg::{ChangeEvent, CheckShown, Msg};
 pub use rows::Row;
 pub use tasks::TaskRow;
-pub use who::{ProfilePicker, Switched, Who};
+pub use who::{Guarded, ProfilePicker, Switched, Who};
 
 use super::keys::{self, Action, Mode};
-use crate::api::client::CallRecord;
 use crate::domain::{Instance, Task};
-use crate::ops::inventory::Imported;
-use crate::ops::{FollowEnd, Intent, OpsError, Plan, Prepared, Sent};
-use crate::probe::VerifyResult;
+use crate::ops::{Intent, Plan};
 use crate::store::SavedInstance;
-use crate::store::journal::Entry;
 
 /// How many request lines (besides the journal) the log keeps.
 const CALLS_KEPT: usize = 500;
@@ -99,6 +99,9 @@ pub enum Overlay {
     Profiles(ProfilePicker),
     /// One log line in full, scrolled by `scroll` lines.
     LogDetail(Box<LogItem>, usize),
+    /// A report (`V`) or the last message (`!`) in full, and the highlighted line (the
+    /// first shown): `c` copies it whole, however the dialog wraps it.
+    Text(Box<LogItem>, usize),
     /// The tasks view, its cursor.
     Tasks(usize),
     /// The audit's findings (None while it runs), and the cursor.
@@ -185,119 +188,6 @@ pub enum Cmd {
     StopBulk,
 }
 
-/// A step of a change being carried out, as `ops::change::execute` reports it.
-#[derive(Debug, Clone)]
-pub enum ChangeEvent {
-    Sent(Sent),
-    Task {
-        instance_id: String,
-        task: Task,
-    },
-    Settled {
-        instance_id: String,
-        end: FollowEnd,
-    },
-    Refreshed(Box<Instance>),
-    /// The TLS check after an enabling change succeeded.
-    Verified {
-        instance_id: String,
-        result: Result<CheckShown, OpsError>,
-    },
-}
-
-/// A finished TLS check, as the TUI shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckShown {
-    pub result: VerifyResult,
-    pub lines: Vec<String>,
-}
-
-/// What happens to the app.
-#[derive(Debug, Clone)]
-pub enum Msg {
-    Key(KeyEvent),
-    Resize(u16, u16),
-    Quit,
-    /// One instance of a refresh.
-    Refreshed {
-        id: String,
-        result: Result<Instance, OpsError>,
-    },
-    /// A refresh command finished (each instance was reported by `Refreshed`).
-    RefreshDone(Option<OpsError>),
-    Described {
-        id: String,
-        result: Result<Instance, OpsError>,
-    },
-    Prepared {
-        intent: Intent,
-        result: Result<Box<Prepared>, OpsError>,
-    },
-    Change(ChangeEvent),
-    /// The census of one instance: its lines, or why there are none. `asked`: with `w`
-    /// (else after a change, with the verdict first).
-    Counted {
-        id: String,
-        result: Result<Vec<String>, OpsError>,
-        asked: bool,
-    },
-    /// Who is connected to the instances of a plan of many being confirmed, as lines.
-    BulkCensus(Vec<String>),
-    /// Who is connected to the instance of a plan being confirmed, as lines.
-    PlanCensus {
-        intent: Intent,
-        lines: Vec<String>,
-    },
-    /// `execute` returned: Ok once the change was sent (what followed came as events),
-    /// or why nothing (or something unknown) was sent.
-    Executed {
-        id: String,
-        result: Result<(), OpsError>,
-    },
-    Imported(Result<Imported, OpsError>),
-    Added(Result<Instance, OpsError>),
-    Removed(Result<String, OpsError>),
-    RegionsSaved(Result<Vec<String>, OpsError>),
-    /// The regions DescribeRegions lists as AVAILABLE (what `R` and the add form offer).
-    RegionsListed(Vec<String>),
-    Journal(Vec<Entry>),
-    Call(CallRecord),
-    Notice(String),
-    /// The CA was fetched and kept: lines describing it, or why not.
-    CaFetched {
-        id: String,
-        result: Result<Vec<String>, OpsError>,
-    },
-    /// A TLS check finished, or could not run.
-    Verified {
-        id: String,
-        result: Result<CheckShown, OpsError>,
-    },
-    /// The credential in use at start (its account follows as `Account`).
-    Who(Who),
-    /// GetCallerIdentity's answer, as a line.
-    Account(String),
-    /// A temporary key was renewed, or renewing it failed.
-    Credential(crate::credentials::CredentialEvent),
-    /// The credentials found for `P`.
-    Choices(Vec<crate::credentials::choices::Choice>),
-    /// A switch of credentials finished.
-    Switched(Result<Switched, OpsError>),
-    /// The audit's result, or why there is none.
-    Audited(Result<crate::ops::audit::Audit, OpsError>),
-    /// The plan of many changes, or why there is none.
-    BulkPrepared(Result<crate::ops::bulk::BulkPlan, OpsError>),
-    /// A step of the bulk run.
-    Bulk(bulk::BulkEvent),
-    /// At start: an interrupted bulk run, if any.
-    Resumable(Result<Option<Box<crate::ops::bulk::resume::Resumable>>, OpsError>),
-    /// Picking up an unfinished change came to this.
-    Resumed {
-        unfinished: crate::ops::follow::Unfinished,
-        result: Result<crate::ops::follow::Resumed, OpsError>,
-    },
-}
-
 pub struct App {
     pub rows: Vec<Row>,
     /// Regions shown; empty shows all.
@@ -321,6 +211,10 @@ pub struct App {
     /// The credential, its account and guards, for the header.
     pub who: Who,
     pub notice: Option<String>,
+    /// When the notice came (`!` shows it): set by `update` whenever the notice changes.
+    pub notice_at: String,
+    /// Another `pgssl --demo` owns the demo's state: this one only browses it.
+    pub demo_follower: bool,
     /// Instances with a change in flight.
     pub inflight: HashSet<String>,
     /// The TaskId of each change in flight, once sent.
@@ -399,6 +293,8 @@ impl App {
             region_fixed: false,
             who: Who::default(),
             notice: None,
+            notice_at: String::new(),
+            demo_follower: false,
             inflight: HashSet::new(),
             sent_tasks: HashMap::new(),
             following: HashSet::new(),
@@ -466,7 +362,9 @@ impl App {
             Overlay::Help(_) => Mode::Help,
             Overlay::Profiles(_) => Mode::Profiles,
             Overlay::LogDetail(..) => Mode::LogDetail,
-            Overlay::Tasks(_) | Overlay::Findings(..) => Mode::Tasks,
+            Overlay::Text(..) => Mode::Text,
+            Overlay::Findings(..) => Mode::Audit,
+            Overlay::Tasks(_) => Mode::Tasks,
             Overlay::BulkForm(_) => Mode::BulkForm,
             Overlay::Run(_) => Mode::Run,
         }
@@ -608,6 +506,15 @@ impl App {
 
     /// The single entry point: apply a message, return the effects to run.
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        let before = self.notice.clone();
+        let cmds = self.apply(msg);
+        if self.notice.is_some() && self.notice != before {
+            self.notice_at = crate::store::now_rfc3339();
+        }
+        cmds
+    }
+
+    fn apply(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
             Msg::Key(key) => self.on_key(key),
             Msg::Resize(w, h) => {
@@ -656,10 +563,8 @@ impl App {
             Mode::Run => self.run_key(action),
             Mode::Confirm => self.confirm_key(action),
             Mode::TypeConfirm => self.typed_confirm_key(action, key),
-            Mode::LogDetail => self.log_detail_key(action),
-            Mode::Tasks if matches!(self.overlay, Overlay::Findings(..)) => {
-                self.findings_key(action)
-            }
+            Mode::LogDetail | Mode::Text => self.log_detail_key(action),
+            Mode::Audit => self.findings_key(action),
             Mode::Tasks => self.tasks_key(action),
             Mode::Profiles => self.profiles_key(action),
             Mode::Regions => self.regions_key(action),

@@ -1,5 +1,5 @@
 //! What this session learned of an instance beyond its reads: the TLS report, the CA
-//! and the census, shown in the details and in full with `V`.
+//! and the census, shown in the details and in full with `V`, each with its time.
 
 /// What was found out about an instance by hand: a TLS check (`v`), its CA (`C`), who is
 /// connected (`w`).
@@ -9,29 +9,44 @@ pub struct Reports {
     pub ca: Option<Vec<String>>,
     /// The last census (`w`, or after a change): its summary and table.
     pub clients: Option<Vec<String>>,
+    /// When each came (RFC 3339), empty while there is none.
+    pub tls_at: String,
+    pub ca_at: String,
+    pub clients_at: String,
 }
 
 impl Reports {
-    /// Both, in full, for the `V` view.
+    /// The newest of their times: when what `V` shows last changed.
+    pub fn latest(&self) -> &str {
+        [&self.tls_at, &self.ca_at, &self.clients_at]
+            .into_iter()
+            .max()
+            .map_or("", String::as_str)
+    }
+
+    /// All of them, in full, for the `V` view, each headed with its time.
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let Some(tls) = &self.tls {
-            out.push("TLS check of the protected address:".to_string());
-            out.extend(tls.iter().cloned());
-        }
-        if let Some(ca) = &self.ca {
+        for (title, lines, at) in [
+            (
+                "TLS check of the protected address",
+                &self.tls,
+                &self.tls_at,
+            ),
+            ("CA certificate", &self.ca, &self.ca_at),
+            ("Who is connected", &self.clients, &self.clients_at),
+        ] {
+            let Some(lines) = lines else { continue };
             if !out.is_empty() {
                 out.push(String::new());
             }
-            out.push("CA certificate:".to_string());
-            out.extend(ca.iter().cloned());
-        }
-        if let Some(clients) = &self.clients {
-            if !out.is_empty() {
-                out.push(String::new());
-            }
-            out.push("Who is connected:".to_string());
-            out.extend(clients.iter().cloned());
+            let at = at.get(..19).unwrap_or(at.as_str());
+            out.push(if at.is_empty() {
+                format!("{title}:")
+            } else {
+                format!("{title} ({at}):")
+            });
+            out.extend(lines.iter().cloned());
         }
         out
     }

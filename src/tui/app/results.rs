@@ -74,8 +74,9 @@ impl App {
                 match result {
                     Ok(lines) => {
                         self.notice = lines.first().map(|l| format!("{l} (V shows who)"));
-                        self.reports.entry(id).or_default().clients =
-                            Some(lines.iter().map(|l| crate::text::clean(l)).collect());
+                        let r = self.reports.entry(id).or_default();
+                        r.clients = Some(lines.iter().map(|l| crate::text::clean(l)).collect());
+                        r.clients_at = crate::store::now_rfc3339();
                     }
                     Err(e) => self.notice = Some(format!("{id}: {e}")),
                 }
@@ -220,7 +221,9 @@ impl App {
                     Ok(lines) => {
                         self.notice = lines.first().map(|l| format!("{id}: {l} (V shows it all)"));
                         let lines = lines.iter().map(|l| crate::text::clean(l)).collect();
-                        self.reports.entry(id).or_default().ca = Some(lines);
+                        let r = self.reports.entry(id).or_default();
+                        r.ca = Some(lines);
+                        r.ca_at = crate::store::now_rfc3339();
                     }
                     Err(e) => self.notice = Some(format!("{id}: CA not fetched: {e}")),
                 }
@@ -246,7 +249,9 @@ impl App {
                     .first()
                     .map(|l| format!("{id}: {l} (V shows the report)"));
                 let lines = check.lines.iter().map(|l| crate::text::clean(l)).collect();
-                self.reports.entry(id.clone()).or_default().tls = Some(lines);
+                let r = self.reports.entry(id.clone()).or_default();
+                r.tls = Some(lines);
+                r.tls_at = crate::store::now_rfc3339();
                 (format!("tls {}", check.result), None, check.lines)
             }
             Err(e) => {

@@ -47,10 +47,34 @@ pub struct Switched {
     pub warnings: Vec<String>,
 }
 
-/// The `P` overlay: the credentials found (None while looking), and the cursor.
+/// What config.toml says of a credential in the `P` list (the guards it would bring).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Guarded {
+    pub protected: bool,
+    pub readonly: bool,
+}
+
+impl Guarded {
+    /// `[PROTECTED] `, `[read-only] `, both, or nothing: in words, so NO_COLOR keeps it.
+    pub fn marks(self) -> String {
+        let mut out = String::new();
+        if self.protected {
+            out.push_str("[PROTECTED] ");
+        }
+        if self.readonly {
+            out.push_str("[read-only] ");
+        }
+        out
+    }
+}
+
+/// The `P` overlay: the credentials found (None while looking), their guards, and the
+/// cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfilePicker {
     pub items: Option<Vec<Choice>>,
+    /// Beside `items`, one each.
+    pub guards: Vec<Guarded>,
     pub cursor: usize,
 }
 
@@ -58,6 +82,7 @@ impl App {
     pub(super) fn open_profiles(&mut self) -> Vec<Cmd> {
         self.overlay = Overlay::Profiles(ProfilePicker {
             items: None,
+            guards: Vec::new(),
             cursor: 0,
         });
         vec![Cmd::ListChoices]
@@ -93,10 +118,12 @@ impl App {
         vec![]
     }
 
-    pub(super) fn choices_listed(&mut self, items: Vec<Choice>) {
+    pub(super) fn choices_listed(&mut self, listed: Vec<(Choice, Guarded)>) {
         if let Overlay::Profiles(p) = &mut self.overlay {
+            let (items, guards): (Vec<Choice>, Vec<Guarded>) = listed.into_iter().unzip();
             p.cursor = p.cursor.min(items.len().saturating_sub(1));
             p.items = Some(items);
+            p.guards = guards;
         }
     }
 
@@ -182,16 +209,29 @@ impl App {
                 if confirmation.accepts(&c.typed) {
                     return self.send_shown();
                 }
-                self.notice = Some(format!(
-                    "protected profile: {} (Esc goes back)",
-                    confirmation.hint()
-                ));
+                let wrong = if c.typed.trim().is_empty() {
+                    format!(
+                        "nothing typed yet: {}; nothing was sent",
+                        confirmation.hint()
+                    )
+                } else {
+                    format!(
+                        "'{}' does not match {}: nothing was sent; type it exactly, then Enter (Esc goes back)",
+                        crate::text::clean(c.typed.trim()),
+                        c.intent.instance_id
+                    )
+                };
+                c.wrong = Some(wrong.clone());
+                self.notice = Some(format!("protected profile: {wrong}"));
                 vec![]
             }
             Some(Action::Back) => self.confirm_key(Some(Action::Back)),
+            Some(Action::Copy) => self.copy_tccli(),
             _ => {
                 let id = c.intent.instance_id.clone();
-                super::bulk::type_into(&mut c.typed, &key, &id);
+                if super::bulk::type_into(&mut c.typed, &key, &id) {
+                    c.wrong = None;
+                }
                 vec![]
             }
         }

@@ -7,9 +7,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::Theme;
-use super::dialogs::{
-    age_text, confirm_width, count_line, dialog, keys_line, protected_line, wrapped_height,
-};
+use super::confirm::{confirm_width, count_line, protected_line, tccli_rows};
+use super::dialogs::{age_text, app_keys_line, dialog, keys_line, wrapped_height};
 use crate::ops::bulk::schedule::{Item, State};
 use crate::tui::app::App;
 use crate::tui::app::bulk::{BulkConfirm, BulkField, BulkForm, ResumeOffer};
@@ -193,7 +192,32 @@ fn parts(app: &App, theme: Theme, c: &BulkConfirm) -> Parts {
             let (last, rest) = summary
                 .split_last()
                 .map_or((None, &[][..]), |(l, r)| (Some(l), r));
-            body.extend(rest.iter().cloned());
+            // A line per change, then the same requests as tccli sends them (wrapped, not
+            // cut), then those left as they are and those skipped.
+            let (changes, others) = rest.split_at(plan.changes.len().min(rest.len()));
+            body.extend(changes.iter().cloned());
+            let commands = app.tccli_lines();
+            if !commands.is_empty() {
+                body.push(format!(
+                    "As tccli ({} copies {}):",
+                    if mode == Mode::TypeCount {
+                        "Ctrl-T"
+                    } else {
+                        "c"
+                    },
+                    if commands.len() == 1 {
+                        "it"
+                    } else {
+                        "them all"
+                    }
+                ));
+                let inner = usize::from(confirm_width(Rect::new(0, 0, app.size.0, app.size.1)))
+                    .saturating_sub(2);
+                for command in &commands {
+                    body.extend(tccli_rows(command, inner));
+                }
+            }
+            body.extend(others.iter().cloned());
             // Who is connected (`ops::census`), once counted.
             body.extend(c.clients.iter().cloned());
             if let Some(last) = last {
@@ -236,7 +260,7 @@ fn parts(app: &App, theme: Theme, c: &BulkConfirm) -> Parts {
             }
         }
     }
-    tail.push(keys_line(theme, mode));
+    tail.push(app_keys_line(app, theme));
     Parts { head, body, tail }
 }
 
@@ -420,10 +444,8 @@ pub fn resume(frame: &mut Frame, app: &App, theme: Theme, area: Rect, offer: &Re
             ),
             &offer.typed,
         ));
-        lines.push(keys_line(theme, Mode::TypeCount));
-    } else {
-        lines.push(keys_line(theme, Mode::Confirm));
     }
+    lines.push(app_keys_line(app, theme));
     let w = area.width.saturating_sub(4).clamp(40, 110);
     let h = wrapped_height(&lines, w.saturating_sub(2));
     dialog(frame, theme, area, " Resume the run? ", lines, w, h);

@@ -6,18 +6,22 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use super::confirm::confirm_width;
 use super::{Theme, centered};
 use crate::tui::app::form::{Field, SslForm};
-use crate::tui::app::{App, Confirm, Overlay, Shown};
+use crate::tui::app::{App, Overlay};
 use crate::tui::keys::{self, BINDINGS, Mode};
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     match &app.overlay {
         Overlay::None | Overlay::Filter => {}
         Overlay::Form(form) => form_dialog(frame, app, theme, area, form),
-        Overlay::Confirm(c) => confirm_dialog(frame, app, theme, area, c),
+        Overlay::Confirm(c) => super::confirm::confirm_dialog(frame, app, theme, area, c),
         Overlay::Profiles(p) => profiles_dialog(frame, app, theme, area, p),
-        Overlay::LogDetail(item, scroll) => log_detail_dialog(frame, theme, area, item, *scroll),
+        Overlay::LogDetail(item, scroll) => {
+            log_detail_dialog(frame, theme, area, item, *scroll, false);
+        }
+        Overlay::Text(item, line) => log_detail_dialog(frame, theme, area, item, *line, true),
         Overlay::Tasks(cursor) => tasks_dialog(frame, app, theme, area, *cursor),
         Overlay::Findings(audit, cursor) => {
             findings_dialog(frame, theme, area, audit.as_deref(), *cursor);
@@ -167,6 +171,16 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             dialog(frame, theme, area, " Keys ", shown, w, h);
         }
     }
+}
+
+/// The keys of the open dialog that do something now (`App::hints`).
+pub(super) fn app_keys_line(app: &App, theme: Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for b in app.hints() {
+        spans.push(Span::styled(b.label, theme.key()));
+        spans.push(Span::raw(format!(" {}  ", b.desc)));
+    }
+    Line::from(spans)
 }
 
 pub(super) fn keys_line(theme: Theme, mode: Mode) -> Line<'static> {
@@ -361,7 +375,7 @@ fn findings_dialog(
         }
     }
     lines.push(Line::from(""));
-    lines.push(keys_line(theme, Mode::Tasks));
+    lines.push(keys_line(theme, Mode::Audit));
     let w = area.width.saturating_sub(4).clamp(40, 120);
     let h = area.height.saturating_sub(2);
     dialog(frame, theme, area, " Audit ", lines, w, h.saturating_sub(2));
@@ -378,19 +392,21 @@ pub(super) fn age_text(secs: i64) -> String {
 }
 
 /// One log line in full: every field wrapped to the width there is, scrolled, copyable.
+/// A report or a message (`text`) highlights its first line shown: `c` copies it whole.
 fn log_detail_dialog(
     frame: &mut Frame,
     theme: Theme,
     area: Rect,
     item: &crate::tui::app::LogItem,
     scroll: usize,
+    text: bool,
 ) {
     let w = area.width.saturating_sub(4).max(20);
-    // As tall as the text, up to the screen.
+    // As tall as the text, up to the screen (a report keeps its height as its line moves).
     let text_rows: u16 = item
         .detail
         .iter()
-        .skip(scroll)
+        .skip(if text { 0 } else { scroll })
         .map(|l| {
             let n = l
                 .chars()
@@ -421,10 +437,21 @@ fn log_detail_dialog(
         .detail
         .iter()
         .skip(scroll)
-        .map(|l| Line::from(crate::text::clean(l)))
+        .enumerate()
+        .map(|(i, l)| {
+            let l = crate::text::clean(l);
+            if text && i == 0 {
+                Line::from(Span::styled(l, theme.selected()))
+            } else {
+                Line::from(l)
+            }
+        })
         .collect();
     lines.push(Line::from(""));
-    lines.push(keys_line(theme, Mode::LogDetail));
+    lines.push(keys_line(
+        theme,
+        if text { Mode::Text } else { Mode::LogDetail },
+    ));
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -454,16 +481,25 @@ fn profiles_dialog(
         )),
         Some(items) => {
             for (i, c) in items.iter().enumerate() {
+                let guarded = p.guards.get(i).copied().unwrap_or_default();
                 let text = format!(
-                    "{} {:<16} {}",
+                    "{} {:<16} ",
                     if i == p.cursor { ">" } else { " " },
                     crate::text::truncate(&crate::text::clean(&c.label()), 16),
-                    crate::text::clean(&c.detail())
                 );
+                let detail = crate::text::clean(&c.detail());
+                let marks = guarded.marks();
                 lines.push(if i == p.cursor {
-                    Line::from(Span::styled(text, theme.selected()))
+                    Line::from(Span::styled(
+                        format!("{text}{marks}{detail}"),
+                        theme.selected(),
+                    ))
                 } else {
-                    Line::from(text)
+                    Line::from(vec![
+                        Span::raw(text),
+                        Span::styled(marks, theme.warn()),
+                        Span::raw(detail),
+                    ])
                 });
             }
         }
@@ -471,124 +507,6 @@ fn profiles_dialog(
     lines.push(keys_line(theme, Mode::Profiles));
     let h = wrapped_height(&lines, 76.min(area.width).saturating_sub(2));
     dialog(frame, theme, area, " Credentials ", lines, 76, h);
-}
-
-fn confirm_dialog(frame: &mut Frame, app: &App, theme: Theme, area: Rect, c: &Confirm) {
-    let mut lines: Vec<Line> = Vec::new();
-    lines.extend(protected_line(app, theme, "the instance id"));
-    if let Some(change) = &c.undo {
-        lines.push(Line::from(Span::styled(
-            crate::text::clean(&format!(
-                "Undo of change {change}: SSL back to what it was before it"
-            )),
-            theme.title(),
-        )));
-    }
-    if c.revised {
-        lines.push(Line::from(Span::styled(
-            "The instance changed while this was open: this is the new plan. Read it again.",
-            theme.warn(),
-        )));
-    }
-    match &c.shown {
-        Shown::Reading => lines.push(Line::from(Span::styled(
-            format!("Reading the current state of {}…", c.intent.instance_id),
-            theme.dim(),
-        ))),
-        Shown::Refused(e) => lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error()))),
-        Shown::Unchanged(i) => lines.push(Line::from(format!(
-            "{} already has SSL {}: nothing to send.",
-            i.id,
-            i.ssl_state()
-                .map(crate::domain::SslState::describe)
-                .unwrap_or_default()
-        ))),
-        Shown::Change(plan) => {
-            lines.extend(plan.summary().into_iter().map(Line::from));
-            // How the change leaves the instance's read-only group (`ops::group`).
-            for note in crate::ops::group::notes(plan, &app.groups_of(plan.instance_id())) {
-                lines.push(Line::from(Span::styled(note, theme.warn())));
-            }
-            // Who is connected (`ops::census`), once counted.
-            for line in &c.clients {
-                lines.push(Line::from(Span::styled(line.clone(), theme.warn())));
-            }
-            let body = serde_json::to_string(&plan.request())
-                .expect("the request is plain data and serializes");
-            lines.push(Line::from(""));
-            lines.push(Line::from(Span::styled(
-                format!(
-                    "Request: ModifyDBInstanceSSLConfig, region {}",
-                    plan.region()
-                ),
-                theme.title(),
-            )));
-            // Never break a value: wider than the dialog, the request goes one field a line.
-            let inner = usize::from(confirm_width(area).saturating_sub(2));
-            lines.extend(request_lines(&body, inner).into_iter().map(Line::from));
-        }
-    }
-    lines.push(Line::from(""));
-    let confirmation =
-        crate::ops::confirm::for_change(&c.intent.instance_id, app.who.protected_profile());
-    if let Some(text) = &confirmation.typed {
-        lines.push(count_line(
-            theme,
-            format!("Type {text} to send: "),
-            &crate::text::clean(&c.typed),
-        ));
-        lines.push(keys_line(theme, Mode::TypeConfirm));
-    } else {
-        lines.push(keys_line(theme, Mode::Confirm));
-    }
-    let w = confirm_width(area);
-    let h = wrapped_height(&lines, w.min(area.width).saturating_sub(2));
-    dialog(frame, theme, area, " Confirm change ", lines, w, h);
-}
-
-/// With a protected profile: in words (NO_COLOR keeps them) what must be typed to send.
-pub(super) fn protected_line(app: &App, theme: Theme, what: &str) -> Option<Line<'static>> {
-    app.who.protected.then(|| {
-        Line::from(Span::styled(
-            format!(
-                "[PROTECTED] profile {}: type {what} to send",
-                app.who.profile.as_deref().unwrap_or("?")
-            ),
-            theme.protected(),
-        ))
-    })
-}
-
-/// `Type 7 to send: 7█`: what is being typed to confirm (a count, an instance id).
-pub(super) fn count_line(theme: Theme, prompt: String, typed: &str) -> Line<'static> {
-    Line::from(vec![
-        Span::raw(prompt),
-        Span::styled(format!("{typed}█"), theme.selected()),
-    ])
-}
-
-/// The confirm uses the width there is, up to 120 columns.
-pub(super) fn confirm_width(area: Rect) -> u16 {
-    area.width.saturating_sub(2).clamp(40, 120)
-}
-
-/// The exact request body, on one line when it fits `width`, else one field a line,
-/// split only between fields (`,"`), never inside a value.
-fn request_lines(body: &str, width: usize) -> Vec<String> {
-    if body.chars().count() <= width {
-        return vec![body.to_string()];
-    }
-    let mut out = Vec::new();
-    let mut rest = body;
-    while let Some(i) = rest.find(",\"") {
-        out.push(rest[..=i].to_string());
-        rest = &rest[i + 1..];
-    }
-    out.push(rest.to_string());
-    out.iter()
-        .enumerate()
-        .map(|(i, l)| if i == 0 { l.clone() } else { format!(" {l}") })
-        .collect()
 }
 
 /// How many rows `lines` take once wrapped to `width` columns.

@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the model. One file per pane or dialog.
 
 pub mod bulk;
+mod confirm;
 mod details;
 mod dialogs;
 mod list;
@@ -140,15 +141,73 @@ pub fn draw(frame: &mut Frame, app: &App) {
     dialogs::draw(frame, app, theme, area);
 }
 
+/// A piece of the header: its spans (with the separator before it), and how soon it
+/// gives way when the line is too narrow: 0 never, else the highest first. A piece is
+/// shown whole or not at all, so nothing is cut mid-word.
+struct Piece {
+    drop: u8,
+    spans: Vec<Span<'static>>,
+}
+
+fn piece(drop: u8, spans: Vec<Span<'static>>) -> Piece {
+    Piece { drop, spans }
+}
+
+fn width_of(pieces: &[Piece]) -> usize {
+    pieces.iter().flat_map(|p| &p.spans).map(Span::width).sum()
+}
+
+/// The pieces that fit in `width`, dropping those that give way first; what must stay
+/// stays (the terminal cuts it only when even that is too wide).
+fn fit(mut pieces: Vec<Piece>, width: usize) -> Vec<Piece> {
+    while width_of(&pieces) > width {
+        let Some(i) = pieces
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.drop > 0)
+            .max_by_key(|(i, p)| (p.drop, *i))
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        pieces.remove(i);
+    }
+    pieces
+}
+
+/// What runs in the background, in words: reads (and checks) under way, changes in
+/// flight. Nothing here is a change waiting to be sent.
+pub fn work_line(app: &App) -> Option<String> {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = Vec::new();
+    if app.busy > 0 {
+        parts.push(plural(app.busy, "read running", "reads running"));
+    }
+    if !app.inflight.is_empty() {
+        parts.push(plural(
+            app.inflight.len(),
+            "change in flight",
+            "changes in flight",
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 /// Draws the header; true when the notice did not fit and goes to the footer instead.
+/// Laid out by priority: the label, read-only, a bulk run, the protected mark and the
+/// account always show; the rest gives way, whole, when the terminal is narrow.
 fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) -> bool {
-    let mut below = false;
-    let mut spans = vec![Span::styled(" pgssl ", theme.title())];
+    let width = usize::from(area.width);
+    let mut pieces = vec![piece(0, vec![Span::styled(" pgssl ", theme.title())])];
     if !app.label.is_empty() {
-        spans.push(Span::styled(format!("[{}] ", app.label), theme.warn()));
+        pieces.push(piece(
+            0,
+            vec![Span::styled(format!("[{}] ", app.label), theme.warn())],
+        ));
     }
     if app.readonly {
-        spans.push(Span::styled("[read-only] ", theme.warn()));
+        pieces.push(piece(0, vec![Span::styled("[read-only] ", theme.warn())]));
     }
     let regions = if app.regions.is_empty() {
         "all regions".to_string()
@@ -157,57 +216,89 @@ fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) -> bool {
     } else {
         format!("{} regions", app.regions.len())
     };
-    spans.push(Span::raw(format!(
-        "{regions} · {}/{} instances",
-        app.visible.len(),
-        app.rows.len()
-    )));
+    pieces.push(piece(
+        2,
+        vec![Span::raw(format!(
+            "{regions} · {}/{} instances · ",
+            app.visible.len(),
+            app.rows.len()
+        ))],
+    ));
     let (on, off, unknown) = app.ssl_counts();
-    spans.push(Span::raw(" · SSL "));
-    spans.push(Span::styled(format!("on {on}"), theme.ok()));
-    spans.push(Span::raw(format!(" off {off}")));
+    let mut ssl = vec![
+        Span::raw("SSL "),
+        Span::styled(format!("on {on}"), theme.ok()),
+        Span::raw(format!(" off {off}")),
+    ];
     if unknown > 0 {
-        spans.push(Span::styled(format!(" ? {unknown}"), theme.dim()));
+        ssl.push(Span::styled(format!(" ? {unknown}"), theme.dim()));
     }
+    pieces.push(piece(1, ssl));
     if !app.filter.is_empty() {
-        spans.push(Span::raw(format!(" · filter \"{}\"", app.filter)));
+        pieces.push(piece(
+            2,
+            vec![Span::raw(format!(
+                " · filter \"{}\"",
+                crate::text::clean(&app.filter)
+            ))],
+        ));
     }
     if app.sort != crate::tui::app::SortBy::Saved {
-        spans.push(Span::raw(format!(" · by {}", app.sort.name())));
+        pieces.push(piece(
+            4,
+            vec![Span::raw(format!(" · by {}", app.sort.name()))],
+        ));
     }
     if !app.marked.is_empty() {
-        spans.push(Span::styled(
-            format!(" · {} marked", app.marked.len()),
-            theme.title(),
+        pieces.push(piece(
+            1,
+            vec![Span::styled(
+                format!(" · {} marked", app.marked.len()),
+                theme.title(),
+            )],
         ));
     }
     if let Some(run) = app.bulk.as_ref().filter(|r| r.is_running()) {
         let (sent, total) = run.sent_of();
-        spans.push(Span::styled(
-            format!(" · run {sent}/{total} (b)"),
-            theme.warn(),
+        pieces.push(piece(
+            0,
+            vec![Span::styled(
+                format!(" · run {sent}/{total} (b)"),
+                theme.warn(),
+            )],
         ));
     }
-    if app.busy > 0 || !app.inflight.is_empty() {
-        spans.push(Span::styled(
-            format!(" · {} pending", app.busy + app.inflight.len()),
-            theme.warn(),
+    if let Some(work) = work_line(app) {
+        pieces.push(piece(
+            3,
+            vec![Span::styled(format!(" · {work}"), theme.warn())],
         ));
     }
-    if let Some(n) = &app.notice {
-        spans.push(Span::raw(" · "));
-        // Notices carry paths, API messages and errors: cleaned at the last moment too.
-        let n = crate::text::clean(n);
-        if notice_fits(app, &spans, area.width) {
-            spans.push(Span::styled(n, theme.warn()));
+    // Notices carry paths, API messages and errors: cleaned at the last moment too.
+    let notice = app.notice.as_deref().map(crate::text::clean);
+    if notice.is_some() {
+        // Room for the arrow at least: the message goes below when it does not fit.
+        pieces.push(piece(0, vec![Span::styled(" · ↓", theme.warn())]));
+    }
+    let mut pieces = fit(pieces, width);
+    let mut below = false;
+    if let Some(n) = notice {
+        pieces.pop();
+        let used = width_of(&pieces) + 3;
+        if n.chars().count() <= width.saturating_sub(used) {
+            pieces.push(piece(
+                0,
+                vec![Span::raw(" · "), Span::styled(n, theme.warn())],
+            ));
         } else {
             // Too long for what is left of this line: it takes the footer's whole line.
-            spans.push(Span::styled("↓", theme.warn()));
+            pieces.push(piece(0, vec![Span::styled(" · ↓", theme.warn())]));
             below = true;
         }
     }
+    let first: Vec<Span> = pieces.into_iter().flat_map(|p| p.spans).collect();
     frame.render_widget(
-        Paragraph::new(vec![Line::from(spans), who_line(app, theme)]),
+        Paragraph::new(vec![Line::from(first), who_line(app, theme, width)]),
         area,
     );
     below
@@ -215,50 +306,65 @@ fn header(frame: &mut Frame, app: &App, theme: Theme, area: Rect) -> bool {
 
 /// The header's second line: who pgssl acts as. A protected profile is marked in words
 /// (`[PROTECTED]`, which survives NO_COLOR) and in colour.
-fn who_line(app: &App, theme: Theme) -> Line<'static> {
-    // Most important first, since a narrow terminal cuts the end: the protected mark,
-    // the account, a failed renewal, then the key's source, masked id and expiry.
+fn who_line(app: &App, theme: Theme, width: usize) -> Line<'static> {
+    // The protected mark and the account always show; a failed renewal, then the key's
+    // source, masked id and expiry give way when the terminal is narrow.
     let who = &app.who;
-    let mut spans = vec![Span::raw(" ")];
+    let mut pieces = vec![piece(0, vec![Span::raw(" ")])];
     if who.protected {
-        spans.push(Span::styled(
-            format!(
-                "[PROTECTED] {}",
-                crate::text::clean(who.profile.as_deref().unwrap_or(""))
-            ),
-            theme.protected(),
+        pieces.push(piece(
+            0,
+            vec![
+                Span::styled(
+                    format!(
+                        "[PROTECTED] {}",
+                        crate::text::clean(who.profile.as_deref().unwrap_or(""))
+                    ),
+                    theme.protected(),
+                ),
+                Span::raw(" · "),
+            ],
         ));
-        spans.push(Span::raw(" · "));
     }
     if who.credential.is_empty() {
-        spans.push(Span::styled("no credentials", theme.dim()));
-        return Line::from(spans);
+        pieces.push(piece(0, vec![Span::styled("no credentials", theme.dim())]));
+        return Line::from(pieces.into_iter().flat_map(|p| p.spans).collect::<Vec<_>>());
     }
-    match &who.account {
-        Some(a) => spans.push(Span::raw(crate::text::clean(a))),
-        None => spans.push(Span::styled("account: asking STS…", theme.dim())),
-    }
+    pieces.push(piece(
+        0,
+        vec![match &who.account {
+            Some(a) => Span::raw(crate::text::clean(a)),
+            None => Span::styled("account: asking STS…", theme.dim()),
+        }],
+    ));
     if let Some(p) = &who.problem {
-        spans.push(Span::raw(" · "));
-        spans.push(Span::styled(
-            format!("key not renewed: {}", crate::text::clean(p)),
-            theme.error(),
+        pieces.push(piece(
+            1,
+            vec![
+                Span::raw(" · "),
+                Span::styled(
+                    format!("key not renewed: {}", crate::text::clean(p)),
+                    theme.error(),
+                ),
+            ],
         ));
     }
-    spans.push(Span::raw(" · "));
-    spans.push(Span::styled(
-        crate::text::clean(&who.credential),
-        theme.dim(),
-    ));
-    Line::from(spans)
-}
-
-/// Whether the notice fits on the header's first line after `spans`.
-fn notice_fits(app: &App, spans: &[Span], width: u16) -> bool {
-    let used: usize = spans.iter().map(Span::width).sum();
-    app.notice.as_deref().is_none_or(|n| {
-        crate::text::clean(n).chars().count() <= usize::from(width).saturating_sub(used)
-    })
+    // Source, masked id, expiry: the later parts give way first.
+    for (i, part) in who.credential.split(" · ").enumerate() {
+        pieces.push(piece(
+            u8::try_from(i).unwrap_or(u8::MAX).saturating_add(2),
+            vec![
+                Span::raw(" · "),
+                Span::styled(crate::text::clean(part), theme.dim()),
+            ],
+        ));
+    }
+    Line::from(
+        fit(pieces, width)
+            .into_iter()
+            .flat_map(|p| p.spans)
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The notice in the whole width (it did not fit in the header), cut with a hint when
@@ -279,16 +385,12 @@ fn footer_notice(app: &App, theme: Theme, width: u16) -> Option<Line<'static>> {
 }
 
 fn footer(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
-    let mode = app.mode();
     let mut spans = Vec::new();
     if matches!(app.overlay, Overlay::Filter) {
         spans.push(Span::styled("/", theme.key()));
         spans.push(Span::raw(format!("{}█  ", app.filter)));
     }
-    for b in keys::hints(mode) {
-        if app.readonly && matches!(b.action, keys::Action::OpenForm) {
-            continue;
-        }
+    for b in app.hints() {
         // Enter does what the focused pane needs: the SSL form, or the log line in full.
         let desc = match b.action {
             keys::Action::OpenForm if app.focus == crate::tui::app::Pane::Log => "the whole line",
