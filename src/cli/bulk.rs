@@ -39,9 +39,10 @@ pub async fn change(
         .map_err(OpsError::Usage)?;
     let follow = args.follow.options()?;
     if args.verify {
-        return Err(OpsError::Usage(
-            "--verify checks one instance after its change; for many, run `pgssl audit --verify` once the run ends; nothing was sent".into(),
-        ));
+        return Err(OpsError::Usage(format!(
+            "--verify checks one instance after its change; for many, run `{} audit --verify` once the run ends; nothing was sent",
+            crate::hint::pgssl()
+        )));
     }
     if let Want::Enable(crate::addresses::AddressSpec::Host(ip)) = &want {
         return Err(OpsError::Usage(format!(

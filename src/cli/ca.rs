@@ -90,7 +90,8 @@ impl Report for Ca<'_> {
         }
         if !self.authenticated && self.path.is_none() {
             out.line(format!(
-                "NOT kept, UNAUTHENTICATED: it came over plain http, where anyone on the way can replace it. Compare each sha256 above with the CA from the console; if they match, `pgssl ssl ca {} --fingerprint SHA256` (once per certificate) keeps it. Until then `verify` refuses unless given --ca FILE.",
+                "NOT kept, UNAUTHENTICATED: it came over plain http, where anyone on the way can replace it. Compare each sha256 above with the CA from the console; if they match, `{} ssl ca {} --fingerprint SHA256` (once per certificate) keeps it. Until then `verify` refuses unless given --ca FILE.",
+                crate::hint::pgssl(),
                 self.DBInstanceId
             ));
         }

@@ -27,7 +27,10 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
                 .collect();
             io.emit(&Rows {
                 list: rows,
-                empty: "no saved instances: add one with `pgssl instances add ID --region R` or `pgssl instances import --region R`",
+                empty: format!(
+                    "no saved instances: add one with `{0} instances add ID --region R` or `{0} instances import --region R`",
+                    crate::hint::pgssl()
+                ),
                 summary: None,
             });
             Ok(())
@@ -52,7 +55,7 @@ pub async fn run(ctx: &Context, cmd: InstancesCommand, io: &mut Io<'_>) -> Resul
             let summary = format!("{} instances in {}", rows.len(), regions.join(", "));
             io.emit(&Rows {
                 list: rows,
-                empty: "no instances",
+                empty: "no instances".into(),
                 summary: Some(summary),
             });
             Ok(())
@@ -116,7 +119,7 @@ pub async fn fleet(ctx: &Context, io: &mut Io<'_>) -> Result<(), OpsError> {
     );
     io.emit(&Rows {
         list: fleet.instances.into_iter().map(Row::learned).collect(),
-        empty: "no instances",
+        empty: "no instances".into(),
         summary: Some(summary),
     });
     if fleet.unread.is_empty() {
@@ -241,7 +244,7 @@ const HEADER: &str = "ID                 REGION           NAME                  
 struct Rows {
     list: Vec<Row>,
     /// Said (on stderr) when there are none.
-    empty: &'static str,
+    empty: String,
     summary: Option<String>,
 }
 
@@ -270,7 +273,7 @@ impl Report for Rows {
 
     fn text(&self, out: &mut Text) {
         if self.list.is_empty() {
-            out.note(self.empty);
+            out.note(self.empty.clone());
             return;
         }
         out.line(HEADER);

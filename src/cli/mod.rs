@@ -117,9 +117,10 @@ fn regions_to_use(ctx: &Context, given: &[String]) -> Result<Vec<String>, OpsErr
         ctx.config.regions.clone()
     };
     if regions.is_empty() {
-        return Err(OpsError::Usage(
-            "which regions? pass --region R, or keep some with `pgssl regions add R`".into(),
-        ));
+        return Err(OpsError::Usage(format!(
+            "which regions? pass --region R, or keep some with `{} regions add R`",
+            crate::hint::pgssl()
+        )));
     }
     let mut out: Vec<String> = Vec::new();
     for r in &regions {

@@ -157,7 +157,8 @@ impl Report for All<'_> {
         }
         match &self.catalog.origin {
             Origin::Listed { at, .. } => out.note(format!(
-                "as DescribeRegions listed them at {at}; * kept (`pgssl regions add R`)"
+                "as DescribeRegions listed them at {at}; * kept (`{} regions add R`)",
+                crate::hint::pgssl()
             )),
             Origin::Documented { why } => out.note(format!(
                 "the 18 regions documented for the SSL actions: DescribeRegions could not be asked ({why}); * kept"
@@ -190,7 +191,10 @@ impl Report for Kept {
                 }
             ));
         } else if self.regions.is_empty() {
-            out.note("no saved regions: add some with `pgssl regions add ap-guangzhou ...` (see `pgssl regions list --all`)");
+            out.note(format!(
+                "no saved regions: add some with `{0} regions add ap-guangzhou ...` (see `{0} regions list --all`)",
+                crate::hint::pgssl()
+            ));
         } else {
             for r in &self.regions {
                 out.line(r.clone());

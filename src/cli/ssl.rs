@@ -52,15 +52,17 @@ pub async fn run(ctx: &Context, cmd: SslCommand, io: &mut Io<'_>) -> Result<(), 
             address: Some(_),
             ..
         } => Err(OpsError::Usage(format!(
-            "ssl disable takes no --address: turning SSL off protects no address; drop --address (to move the protection elsewhere instead, use `pgssl ssl enable {} --address ADDR`); nothing was sent",
+            "ssl disable takes no --address: turning SSL off protects no address; drop --address (to move the protection elsewhere instead, use `{} ssl enable {} --address ADDR`); nothing was sent",
+            crate::hint::pgssl(),
             crate::text::clean(instance.as_deref().unwrap_or("INSTANCE"))
         ))),
         SslCommand::Disable { many, .. } if many.with_group => Err(OpsError::Usage(
             "--with-group is for ssl enable --address group (the other members of a protected group); to turn SSL off on a group's members, name them or use --filter; nothing was sent".into(),
         )),
-        SslCommand::Disable { change, .. } if change.verify => Err(OpsError::Usage(
-            "--verify checks the protected address after an enable; once SSL is off no address is protected: `pgssl verify INSTANCE --address HOST` shows what an address answers; nothing was sent".into(),
-        )),
+        SslCommand::Disable { change, .. } if change.verify => Err(OpsError::Usage(format!(
+            "--verify checks the protected address after an enable; once SSL is off no address is protected: `{} verify INSTANCE --address HOST` shows what an address answers; nothing was sent",
+            crate::hint::pgssl()
+        ))),
         SslCommand::Disable {
             instance: Some(instance),
             change,

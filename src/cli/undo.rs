@@ -60,9 +60,10 @@ pub async fn run(ctx: &Context, args: &UndoArgs, io: &mut Io<'_>) -> Result<(), 
         }
         UndoId::Run(run) => {
             if change.verify {
-                return Err(OpsError::Usage(
-                    "--verify checks one instance after its change; for a run, run `pgssl audit --verify` once the undo ends; nothing was sent".into(),
-                ));
+                return Err(OpsError::Usage(format!(
+                    "--verify checks one instance after its change; for a run, run `{} audit --verify` once the undo ends; nothing was sent",
+                    crate::hint::pgssl()
+                )));
             }
             let plan = undo::prepare_run_id(session, &run, args.force).await?;
             io.info(format!(

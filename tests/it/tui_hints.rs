@@ -421,4 +421,32 @@ fn in_the_demo_a_suggested_command_carries_demo() {
             "{r:#?}"
         );
     }
+    // The CLI's own notes too.
+    for (args, suggested) in [
+        (
+            &[
+                "--demo",
+                "ssl",
+                "disable",
+                "postgres-6bwgamo3",
+                "--wait",
+                "--verify",
+            ][..],
+            "`pgssl --demo verify INSTANCE",
+        ),
+        (
+            &[
+                "--demo",
+                "ssl",
+                "disable",
+                "postgres-6bwgamo3",
+                "--address",
+                "x",
+            ][..],
+            "`pgssl --demo ssl enable postgres-6bwgamo3",
+        ),
+    ] {
+        let r = sb.run(args);
+        assert!(r.stderr.contains(suggested), "{args:?}: {r:#?}");
+    }
 }
