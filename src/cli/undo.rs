@@ -42,6 +42,27 @@ pub async fn run(ctx: &Context, args: &UndoArgs, io: &mut Io<'_>) -> Result<(), 
         UndoId::Change(change_id) => {
             let (inverse, judged, prepared) =
                 undo::prepare_change(session, &change_id, args.force).await?;
+            // The change names its region: another one given is a mistake, not a choice.
+            if let Some(given) = ctx.globals.region.as_deref()
+                && given != inverse.region
+            {
+                return Err(OpsError::Usage(format!(
+                    "change {} was made in {}, not {}: drop --region (undo takes the change's own); nothing was sent",
+                    inverse.change_id,
+                    inverse.region,
+                    crate::text::clean(given)
+                )));
+            }
+            if let (Some(then), Some(now)) = (
+                inverse.account.as_deref(),
+                session.identity().await.account_id().map(str::to_string),
+            ) && then != now
+            {
+                io.info(format!(
+                    "warning: change {} was made as account {then}; pgssl acts as account {now} now",
+                    inverse.change_id
+                ));
+            }
             io.info(match judged {
                 Judged::AsBefore => format!(
                     "{} already is as it was before change {} (SSL {}): nothing to undo",

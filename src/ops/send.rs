@@ -274,7 +274,7 @@ async fn look_at_running(session: &Session, instance_id: &str) {
 fn by(e: &Entry) -> String {
     match &e.request.run {
         Some(run) => format!("bulk run {}", clean(run)),
-        None => format!("the change journaled at {}", clean(&e.request.time)),
+        None => format!("change {}", clean(&e.request.id)),
     }
 }
 

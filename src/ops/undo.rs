@@ -59,7 +59,7 @@ impl UndoId {
         }
         Err(format!(
             "'{}' is neither a change id (such as 3f2b9c1e-8d4a-4b6e-9f00-12ab34cd56ef) nor a run id (such as 20261203T042444Z-1a2b3c4d): `{} log` shows each change's id and run; nothing was sent",
-            clean(input),
+            crate::text::truncate(&clean(input), 60),
             crate::hint::pgssl()
         ))
     }
@@ -142,6 +142,8 @@ pub struct Inverse {
     /// SSL as it was before the change: what the inverse restores.
     pub before: SslBefore,
     pub want: Want,
+    /// The account the change was made as, when the journal says.
+    pub account: Option<String>,
 }
 
 impl Inverse {
@@ -270,6 +272,7 @@ pub fn inverse(e: &Entry) -> Result<Inverse, UndoRefusal> {
         ),
         before,
         want,
+        account: r.account.clone(),
     })
 }
 

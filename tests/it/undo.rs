@@ -414,3 +414,38 @@ fn a_resumed_run_never_overwrites_a_change_made_since_it_was_planned() {
     assert_eq!(sent_to(&ids[2]), 2, "nothing more sent to the third");
     assert_eq!(sent_to(&ids[3]), 1, "the fourth was sent: {r:#?}");
 }
+
+#[test]
+fn undo_takes_the_change_s_own_region() {
+    let emu = Emu::start(FaultArgs::default(), 1);
+    let sb = Sandbox::for_emu(&emu);
+    change(&sb, &emu, &["ssl", "enable", OFF, "--address", "private"]).ok();
+    let id = newest_change_id(&sb);
+    let ep = emu.endpoint();
+    let before = emu.count("ModifyDBInstanceSSLConfig");
+    let r = sb.run(&[
+        "--endpoint",
+        &ep,
+        "--region",
+        "ap-singapore",
+        "undo",
+        &id,
+        "--yes",
+    ]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.error_line()
+            .contains("was made in ap-guangzhou, not ap-singapore"),
+        "{r:#?}"
+    );
+    assert_eq!(
+        emu.count("ModifyDBInstanceSSLConfig"),
+        before,
+        "nothing sent"
+    );
+    // A very long id is not echoed whole.
+    let long = "x".repeat(10_000);
+    let r = sb.run(&["--endpoint", &ep, "undo", &long]);
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.stderr.len() < 1_000, "{}", r.stderr.len());
+}
