@@ -94,15 +94,27 @@ impl Prepared {
             .map(|(name, value)| {
                 let shown = match *name {
                     "X-TC-Token" => format!("<redacted, {} characters>", value.len()),
+                    // The SecretId masked, and the signature shortened: whole, with the
+                    // request, it would let anyone who reads a dry run replay it for the
+                    // five minutes its timestamp is accepted.
                     "Authorization" => match sign::parse_authorization(value) {
-                        Some(a) => value.replacen(
-                            &format!("Credential={}/", a.secret_id),
-                            &format!(
-                                "Credential={}/",
-                                crate::credentials::mask_secret_id(&a.secret_id)
+                        Some(a) => value
+                            .replacen(
+                                &format!("Credential={}/", a.secret_id),
+                                &format!(
+                                    "Credential={}/",
+                                    crate::credentials::mask_secret_id(&a.secret_id)
+                                ),
+                                1,
+                            )
+                            .replacen(
+                                &format!("Signature={}", a.signature),
+                                &format!(
+                                    "Signature={}... (not shown whole: it would let the request be replayed)",
+                                    a.signature.get(..8).unwrap_or("")
+                                ),
+                                1,
                             ),
-                            1,
-                        ),
                         None => "<unparsable>".into(),
                     },
                     _ => value.clone(),
