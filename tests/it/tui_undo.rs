@@ -323,3 +323,48 @@ fn shift_u_undoes_the_whole_run_in_the_bulk_confirm() {
         "{cmds:?}"
     );
 }
+
+#[test]
+fn the_log_cursor_stays_on_its_change_when_a_newer_one_comes_in() {
+    let orders = instance("postgres-6bwgamo3", "10.6.0.4");
+    let mut a = app(&[orders.clone(), instance("postgres-5gevh7gr", "10.6.1.21")]);
+    let first = enable(
+        ENABLED,
+        "2026-12-01T00:00:00Z",
+        &orders.id,
+        "10.6.0.4",
+        None,
+        true,
+    );
+    a.update(Msg::Journal(fold(first.clone())));
+    a.update(key(KeyCode::Tab));
+    let on = |a: &App| {
+        a.log_items()
+            .get(a.log_selected)
+            .and_then(|i| i.change.as_ref())
+            .map(|c| c.request.id.clone())
+    };
+    let at = a
+        .log_items()
+        .iter()
+        .position(|i| i.change.is_some())
+        .expect("the change's line");
+    a.log_selected = at;
+    assert_eq!(on(&a).as_deref(), Some(ENABLED));
+    // A newer change is journaled (an undo, another process): it comes in on top.
+    let mut both = first;
+    both.extend(enable(
+        FAILED,
+        "2026-12-01T00:05:00Z",
+        "postgres-5gevh7gr",
+        "10.6.1.21",
+        None,
+        true,
+    ));
+    a.update(Msg::Journal(fold(both)));
+    assert_eq!(
+        on(&a).as_deref(),
+        Some(ENABLED),
+        "u still means that change"
+    );
+}

@@ -445,6 +445,15 @@ impl App {
 
     /// Rebuild the log after the journal, the calls or a task's progress changed.
     fn rebuild_log(&mut self) {
+        // The cursor stays on the line it was on when lines come in above it (a new
+        // change on top must not slide under it: `u` would then undo that one).
+        let key = |i: &LogItem| {
+            i.change.as_ref().map_or_else(
+                || format!("{} {} {}", i.time, i.instance, i.action),
+                |c| c.request.id.clone(),
+            )
+        };
+        let selected = self.log_cache.get(self.log_selected).map(key);
         self.log_cache = log::shown(
             &self.journal,
             &self.calls,
@@ -452,6 +461,9 @@ impl App {
             self.show_reads,
             self.folded,
         );
+        if let Some(at) = selected.and_then(|k| self.log_cache.iter().position(|i| key(i) == k)) {
+            self.log_selected = at;
+        }
     }
 
     /// Keep what was learned about an instance (saved or not: an unsaved one is ignored).
