@@ -264,6 +264,20 @@ fn since_reports_each_kind_of_difference_and_exits_1_only_when_worse() {
         "{r:#?}"
     );
     assert_eq!(emu.count("DescribeDBInstances"), reads, "no instance read");
+    // The same instance twice: not what an audit writes.
+    let mut twice = v.clone();
+    let first_row = twice["rows"][0].clone();
+    twice["rows"].as_array_mut().expect("rows").push(first_row);
+    let twice_path = sb.home().join("twice.json");
+    std::fs::write(&twice_path, twice.to_string()).expect("write");
+    let r = audit(
+        &sb,
+        &ep,
+        "json",
+        &["--since", &twice_path.display().to_string()],
+    );
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.error_line().contains("twice"), "{r:#?}");
     // Not an audit: one line, exit 2, nothing asked.
     let bad = sb.home().join("bad.json");
     std::fs::write(&bad, "{\"findings\": []}").expect("write");

@@ -2175,7 +2175,7 @@ fn the_audit_view_marks_what_changed_since_the_last_audit_and_details_a_changed_
             ],
             worse: 2,
             regions: vec!["ap-guangzhou".into()],
-            note: None,
+            note: Some("compared only ap-guangzhou: the last audit covered ap-guangzhou".into()),
         }),
         ..Audit::default()
     })));
@@ -2185,6 +2185,7 @@ fn the_audit_view_marks_what_changed_since_the_last_audit_and_details_a_changed_
         "{text}"
     );
     assert!(text.contains("SSL turned off"), "{text}");
+    assert!(text.contains("compared only ap-guangzhou:"), "{text}");
     assert!(
         text.contains("SSL not known: postgres-k3j9w2qa (isolated)"),
         "{text}"

@@ -74,9 +74,16 @@ pub fn load(path: &Path) -> Result<Earlier, String> {
     }
     let mut earlier: Earlier = serde_json::from_value(value)
         .map_err(|e| format!("{shown} is not what pgssl audit --output json writes ({e})"))?;
+    let mut seen = std::collections::HashSet::new();
     for r in &mut earlier.rows {
         crate::validate::instance_id(&r.DBInstanceId)
             .map_err(|e| format!("{shown}: a row's DBInstanceId: {e}"))?;
+        if !seen.insert(r.DBInstanceId.clone()) {
+            return Err(format!(
+                "{shown} lists {} twice: pgssl audit --output json never does (take a new baseline)",
+                r.DBInstanceId
+            ));
+        }
         r.protected_address = r.protected_address.as_deref().map(crate::text::clean);
         if let Some(ca) = &mut r.ca {
             ca.sha256 = crate::text::clean(&ca.sha256);

@@ -319,6 +319,13 @@ fn findings_dialog(
                         theme.dim()
                     },
                 )));
+                // Other regions shown than last time: what was compared.
+                if let Some(note) = &s.note {
+                    lines.push(Line::from(Span::styled(
+                        format!("  {}", crate::text::clean(note)),
+                        theme.dim(),
+                    )));
+                }
                 for c in &s.changes {
                     if let crate::ops::audit::Change::FindingNew {
                         DBInstanceId, kind, ..
